@@ -1,0 +1,3 @@
+from fcmigrate.cli import main
+
+main()

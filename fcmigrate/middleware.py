@@ -1,0 +1,330 @@
+"""WSGI middleware that makes an ordinary WSGI app behave on Function Compute.
+
+Wrap the app once, at start-up::
+
+    from fcmigrate import FCMiddleware
+    application = FCMiddleware(application)
+
+``fcmigrate serve`` and the generated ``bootstrap`` do this for you. Per request, the
+middleware:
+
+**Moves FC's path prefix into SCRIPT_NAME.** On FC 2.0's default domain the server sees
+``/2016-08-15/proxy/<service>[.<qualifier>]/<function>/<path>``. The prefix is moved
+from ``PATH_INFO`` to the end of ``SCRIPT_NAME``, so routing sees ``/<path>`` while
+``url_for``, ``reverse()`` and redirects keep the prefix. ``x-fc-base-path`` is used when
+it has that proxy form and the path starts with it; other values are ignored. Extra base
+paths (a custom-domain route such as ``/api``) come from ``base_paths`` or the
+``FCMIGRATE_BASE_PATH`` environment variable (comma separated). Prefixes only ever match
+on a segment boundary: ``/svc/fn-other`` is not under ``/svc/fn``. ``SCRIPT_NAME`` is
+never read from a client header.
+
+**Exposes the request ID.** ``x-fc-request-id`` (or ``x-scf-request-id``; a new ID when
+there is none, as in local runs) goes to ``environ["fc.request_id"]``, to
+:func:`fcmigrate.request_id`, to log records as ``%(request_id)s``, and back to the
+client as ``X-Request-Id``.
+
+**Parses FC's context and hides the credentials.** ``environ["fc.context"]`` is a
+read-only :class:`~fcmigrate.context.FCContext`. The ``x-fc-access-key-id``,
+``x-fc-access-key-secret`` and ``x-fc-security-token`` headers are removed from the
+environ, so ``request.headers``, error pages, Sentry and access logs never see them;
+read them from ``environ["fc.context"].credentials``.
+
+**Answers FC's own calls.** ``POST /initialize``, ``GET /pre-stop`` and
+``GET /pre-freeze`` (told apart by ``x-fc-control-path``, or by method, exact path and an
+``x-fc-request-id`` when no control path is sent) run the hook given for them, if any,
+and answer 200 without reaching the app. A hook that raises answers 500. An event call
+(control path ``/invoke``) is forwarded to the app as ``POST event_route`` when one is
+set, and otherwise answered 404.
+
+**Logs each invocation** with ``FC Invoke Start RequestId: <id>`` and
+``FC Invoke End RequestId: <id>`` on stdout, one whole line each.
+
+**Signals failures to FC** with the response header ``x-fc-status: 404`` when the app
+raises (then the client gets a plain 500 naming the request ID, and the traceback is
+logged with it), and, unless ``fail_on_5xx=False``, when the app answers 5xx.
+
+:param app: the WSGI application to wrap.
+:param base_paths: extra path prefixes to move into ``SCRIPT_NAME``; defaults to
+    ``FCMIGRATE_BASE_PATH``.
+:param event_route: the app path that receives event calls (``POST /invoke``).
+:param on_initialize: callable (or ``"module:function"``) run on ``POST /initialize``.
+:param on_pre_stop: callable run on ``GET /pre-stop``.
+:param on_pre_freeze: callable run on ``GET /pre-freeze``.
+    Hooks may take no argument or one, the request's ``FCContext``.
+:param fail_on_5xx: send ``x-fc-status: 404`` when the app answers 5xx.
+:param trust_fc_headers: on FC clients cannot send ``x-fc-*`` headers, so they are
+    trusted. Set ``False`` where anyone can reach the server: every client-sent
+    ``x-fc-*`` header is then dropped before anything reads it.
+:param log_invocations: print the ``FC Invoke Start/End`` lines.
+:param stream: where those lines go; ``sys.stdout`` by default.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
+from fcmigrate.paths import parse_base_paths, split_prefix
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+logger = logging.getLogger("fcmigrate")
+
+Hook = Callable[..., Any]
+
+#: Lifecycle hooks: (method, path) -> (name, word used in FC's log lines).
+HOOKS = {
+    ("POST", "/initialize"): ("initialize", "Initialize"),
+    ("GET", "/pre-stop"): ("pre-stop", "PreStop"),
+    ("GET", "/pre-freeze"): ("pre-freeze", "PreFreeze"),
+}
+_HOOK_BY_CONTROL_PATH = {"/" + name: (name, word) for name, word in HOOKS.values()}
+
+
+def _valid_request_id(value: str) -> bool:
+    # It is written to logs and echoed as a header: keep it short, ASCII, one word.
+    return len(value) <= 128 and value.isascii() and value.isprintable() and " " not in value
+
+
+def new_request_id() -> str:
+    """A request ID for a request FC did not send (local runs)."""
+    return str(uuid.uuid4())
+
+
+def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from fcmigrate.loader import import_string
+
+        func: Hook = import_string(value)
+    else:
+        func = value
+    if not callable(func):
+        from fcmigrate.errors import FCMigrateError
+
+        raise FCMigrateError(f"Hook {value!r} is not callable. Name a function: 'module:func'.")
+    try:
+        takes_context = bool(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        takes_context = True
+    if takes_context:
+        return func
+    return lambda context: func()
+
+
+class _Response:
+    """The app's response iterable; ``close()`` also writes the End log line."""
+
+    __slots__ = ("_end_line", "_iterable", "_middleware")
+
+    def __init__(self, iterable: Iterable[bytes], middleware: FCMiddleware, end_line: str) -> None:
+        self._iterable = iterable
+        self._middleware = middleware
+        self._end_line = end_line
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._iterable)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._middleware._log_end(self._end_line)
+
+
+class FCMiddleware:
+    __doc__ = __doc__
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        base_paths: str | Iterable[str] | None = None,
+        event_route: str | None = None,
+        on_initialize: Hook | str | None = None,
+        on_pre_stop: Hook | str | None = None,
+        on_pre_freeze: Hook | str | None = None,
+        fail_on_5xx: bool = True,
+        trust_fc_headers: bool = True,
+        log_invocations: bool = True,
+        stream: IO[str] | None = None,
+    ) -> None:
+        self.app = app
+        if base_paths is None:
+            base_paths = os.environ.get("FCMIGRATE_BASE_PATH")
+        self.base_paths = parse_base_paths(base_paths)
+        if event_route is not None and not event_route.startswith("/"):
+            event_route = "/" + event_route
+        self.event_route = event_route
+        self.hooks = {
+            "initialize": _as_hook(on_initialize),
+            "pre-stop": _as_hook(on_pre_stop),
+            "pre-freeze": _as_hook(on_pre_freeze),
+        }
+        self.fail_on_5xx = fail_on_5xx
+        self.trust_fc_headers = trust_fc_headers
+        self.log_invocations = log_invocations
+        self._stream = stream
+
+    # -- logging -----------------------------------------------------------------------
+
+    def _log_start(self, line: str) -> None:
+        # Not flushed: a whole line is one write to the buffered stream, so lines from
+        # parallel threads never mix, and the End line's flush sends both in order.
+        (self._stream or sys.stdout).write(line)
+
+    def _log_end(self, line: str) -> None:
+        stream = self._stream or sys.stdout
+        stream.write(line)
+        stream.flush()
+
+    # -- the request -------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not self.trust_fc_headers:
+            for key in [k for k in environ if k.startswith("HTTP_X_FC_")]:
+                del environ[key]
+
+        rid = environ.get("HTTP_X_FC_REQUEST_ID") or environ.get("HTTP_X_SCF_REQUEST_ID")
+        if not rid or not _valid_request_id(rid):
+            rid = new_request_id()
+        credentials = (
+            environ.pop(CREDENTIAL_KEYS[0], None),
+            environ.pop(CREDENTIAL_KEYS[1], None),
+            environ.pop(CREDENTIAL_KEYS[2], None),
+        )
+        environ["fc.request_id"] = rid
+        environ["fc.context"] = FCContext(environ, rid, credentials)
+
+        control = environ.get("HTTP_X_FC_CONTROL_PATH")
+        hook = None if control == "/http-invoke" else self._hook_for(environ, control)
+        word = hook[1] if hook else "Invoke"
+        log = self.log_invocations
+        if log:
+            self._log_start(f"FC {word} Start RequestId: {rid}\n")
+        token = _request_id.set(rid)
+        try:
+            if hook is not None:
+                result: Iterable[bytes] = self._run_hook(hook[0], environ, start_response)
+            else:
+                result = self._call_app(environ, start_response, rid, control == "/invoke")
+        except BaseException:
+            if log:
+                self._log_end(f"FC {word} End RequestId: {rid}\n")
+            raise
+        finally:
+            _request_id.reset(token)
+        if not log:
+            return result
+        end_line = f"FC {word} End RequestId: {rid}\n"
+        if type(result) is list:
+            self._log_end(end_line)
+            return result
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+            # Keep the server's sendfile() path: the body is a file, nothing logs from it.
+            self._log_end(end_line)
+            return result
+        return _Response(result, self, end_line)
+
+    def _hook_for(self, environ: WSGIEnvironment, control: str | None) -> tuple[str, str] | None:
+        if control:
+            return _HOOK_BY_CONTROL_PATH.get(control)
+        if "HTTP_X_FC_REQUEST_ID" not in environ:
+            return None
+        return HOOKS.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
+
+    def _run_hook(
+        self, name: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> list[bytes]:
+        hook = self.hooks[name]
+        rid = environ["fc.request_id"]
+        if hook is not None:
+            try:
+                hook(environ["fc.context"])
+            except Exception:
+                logger.exception("The %s hook failed (request %s)", name, rid)
+                body = f"The {name} hook failed. Request ID: {rid}\n"
+                return _plain(start_response, "500 Internal Server Error", body, rid)
+        return _plain(start_response, "200 OK", "OK\n", rid)
+
+    def _call_app(
+        self, environ: WSGIEnvironment, start_response: StartResponse, rid: str, is_event: bool
+    ) -> Iterable[bytes]:
+        if is_event:
+            if self.event_route is None:
+                body = (
+                    "This function serves HTTP requests only; "
+                    "set an event route (serve --event-route /path) to receive events.\n"
+                )
+                return _plain(start_response, "404 Not Found", body, rid, fc_failed=True)
+            environ["REQUEST_METHOD"] = "POST"
+            environ["PATH_INFO"] = self.event_route
+        else:
+            path_info = environ.get("PATH_INFO", "")
+            base_header = environ.get("HTTP_X_FC_BASE_PATH")
+            # Cheap test first: a proxy prefix has "/proxy/" right after the date.
+            if base_header or self.base_paths or path_info[11:18] == "/proxy/":
+                prefix, path = split_prefix(path_info, base_header, self.base_paths)
+            else:
+                prefix = ""
+            if prefix:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path
+
+        fail_on_5xx = self.fail_on_5xx
+        headers_sent = False
+
+        def fc_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            nonlocal headers_sent
+            headers_sent = True
+            headers.append(("X-Request-Id", rid))
+            code = status[:1]
+            if (is_event and code != "2") or (fail_on_5xx and code == "5"):
+                headers.append(("x-fc-status", "404"))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, fc_start_response)
+        except Exception:
+            logger.exception("Unhandled exception in the app (request %s)", rid)
+            body = f"Internal Server Error. Request ID: {rid}\n"
+            if headers_sent:
+                # Too late for a clean 500 unless the server has not sent the headers yet:
+                # PEP 3333 lets start_response replace them when given exc_info.
+                return _plain(
+                    start_response, "500 Internal Server Error", body, rid, True, sys.exc_info()
+                )
+            return _plain(start_response, "500 Internal Server Error", body, rid, fc_failed=True)
+
+
+def _plain(
+    start_response: StartResponse,
+    status: str,
+    body: str,
+    rid: str,
+    fc_failed: bool = False,
+    exc_info: Any = None,
+) -> list[bytes]:
+    data = body.encode("utf-8")
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(data))),
+        ("X-Request-Id", rid),
+    ]
+    if fc_failed:
+        headers.append(("x-fc-status", "404"))
+    start_response(status, headers, exc_info)
+    return [data]

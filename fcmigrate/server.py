@@ -1,0 +1,172 @@
+"""Running a WSGI app under gunicorn the way Function Compute needs.
+
+:func:`run` is what ``fcmigrate serve`` calls. The app is imported once, in the master
+process, before gunicorn starts (like ``gunicorn --preload``): an import error then stops
+the server at once with the user's traceback instead of leaving FC's health check to
+time out, and forked workers share the imported code.
+
+Settings, from lowest to highest precedence:
+
+1. fcmigrate's defaults for FC (:func:`fc_defaults`);
+2. a gunicorn config file: ``--config`` or ``./gunicorn.conf.py``;
+3. ``GUNICORN_CMD_ARGS``;
+4. the options given to ``fcmigrate serve``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gunicorn.app.base import BaseApplication
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+DEFAULT_PORT = 9000
+DEFAULT_CONCURRENCY = 8
+
+#: gunicorn's access log, with FC's request ID (from the response, so local runs show one too).
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+def default_bind(env: Mapping[str, str] | None = None) -> str:
+    """``0.0.0.0:${FC_SERVER_PORT:-9000}``: FC's health check needs every interface."""
+    env = os.environ if env is None else env
+    port = env.get("FC_SERVER_PORT") or env.get("FC_CUSTOM_LISTEN_PORT") or str(DEFAULT_PORT)
+    return f"0.0.0.0:{port}"
+
+
+def available_cpus() -> int:
+    """CPUs this process may really use: the cgroup quota, else the affinity mask.
+
+    ``os.cpu_count()`` reports the host's CPUs, often many more than an FC instance gets.
+    """
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        count = min(count, max(1, math.ceil(quota)))
+    return max(1, count)
+
+
+def _cgroup_cpu_quota() -> float | None:
+    try:  # cgroup v2
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as f:
+            quota, period = f.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", encoding="ascii") as f:
+            quota_us = int(f.read())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as f:
+            period_us = int(f.read())
+        return None if quota_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def sizing(concurrency: int, cpus: int) -> tuple[int, int]:
+    """(workers, threads per worker) for ``concurrency`` requests at once on ``cpus``.
+
+    One process per CPU, never more processes than requests; threads make up the rest.
+    """
+    concurrency = max(1, concurrency)
+    workers = max(1, min(cpus, concurrency))
+    threads = math.ceil(concurrency / workers)
+    return workers, threads
+
+
+def concurrency_from_env(env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    value = env.get("FCMIGRATE_CONCURRENCY", "")
+    try:
+        return int(value) if int(value) > 0 else DEFAULT_CONCURRENCY
+    except ValueError:
+        return DEFAULT_CONCURRENCY
+
+
+def fc_defaults(concurrency: int | None = None, cpus: int | None = None) -> dict[str, Any]:
+    """gunicorn settings fcmigrate starts from; every one can be overridden."""
+    if concurrency is None:
+        concurrency = concurrency_from_env()
+    workers, threads = sizing(concurrency, available_cpus() if cpus is None else cpus)
+    settings: dict[str, Any] = {
+        "bind": [default_bind()],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        # FC freezes idle instances; on thaw a non-zero timeout makes the master kill
+        # every worker for stale heartbeats. FC enforces the function timeout itself.
+        "timeout": 0,
+        # FC allows a 4 KB path plus the /2016-08-15/proxy/... prefix.
+        "limit_request_line": 8190,
+        "accesslog": "-",
+        "errorlog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
+        # SCRIPT_NAME / PATH_INFO must never come from a client header.
+        "forwarder_headers": "",
+        # FC's file system outside /tmp may be read-only.
+        "control_socket_disable": True,
+        "keepalive": 75,
+    }
+    if os.path.isdir("/dev/shm"):  # noqa: S108
+        settings["worker_tmp_dir"] = "/dev/shm"  # noqa: S108 (gunicorn's own advice)
+    return settings
+
+
+class FCApplication(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application serving an already-imported WSGI callable."""
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        options: Mapping[str, Any] | None = None,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        config_file: str | None = None,
+    ) -> None:
+        self.application = app
+        self.options = dict(options or {})
+        self.defaults = dict(fc_defaults() if defaults is None else defaults)
+        self.config_file = config_file
+        super().__init__()
+
+    def _set(self, key: str, value: Any) -> None:
+        # Settings that this gunicorn does not know (older versions) are skipped.
+        if key in self.cfg.settings and value is not None:
+            self.cfg.set(key, value)
+
+    def load_config(self) -> None:
+        for key, value in self.defaults.items():
+            self._set(key, value)
+
+        parser = self.cfg.parser()
+        env_args = parser.parse_args(shlex.split(os.environ.get("GUNICORN_CMD_ARGS", "")))
+        config_file = self.config_file or env_args.config
+        if config_file is None and os.path.exists("gunicorn.conf.py"):
+            config_file = "gunicorn.conf.py"
+        if config_file:
+            self.load_config_from_file(config_file)
+
+        for key, value in vars(env_args).items():
+            if key not in ("args", "config"):
+                self._set(key, value)
+        for key, value in self.options.items():
+            self._set(key, value)
+
+    def load(self) -> WSGIApplication:
+        return self.application
+
+
+def run(app: WSGIApplication, options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+    """Serve ``app`` (already wrapped) with gunicorn until it is told to stop."""
+    FCApplication(app, options, **kwargs).run()
+    sys.exit(0)

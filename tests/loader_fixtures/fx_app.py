@@ -1,0 +1,3 @@
+from fx_common import TextApp
+
+app = TextApp("fx_app:app")

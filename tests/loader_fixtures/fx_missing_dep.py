@@ -1,0 +1,3 @@
+"""Imports a third-party package that is not installed."""
+
+import fx_not_installed_dependency  # noqa: F401

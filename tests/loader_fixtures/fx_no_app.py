@@ -1,0 +1,5 @@
+CONFIG = {"debug": False}
+
+
+def helper(value):
+    return value

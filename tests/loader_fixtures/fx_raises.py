@@ -1,0 +1,1 @@
+raise RuntimeError("fx_raises fails on import on purpose")

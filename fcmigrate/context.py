@@ -200,11 +200,52 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_RECORD_CLASSES: dict[type[logging.LogRecord], type[logging.LogRecord]] = {}
+
+
+def _with_request_id(cls: type[logging.LogRecord]) -> type[logging.LogRecord]:
+    """A subclass of ``cls`` that fills in ``request_id`` when the record is formatted.
+
+    ``Logger.makeRecord`` refuses an ``extra={"request_id": ...}`` whose key the record
+    already has, so the attribute cannot be set when the record is made. Formatters call
+    ``getMessage()`` before they read the record's attributes: it is set there, unless
+    the caller's ``extra`` already set it.
+    """
+    sub = _RECORD_CLASSES.get(cls)
+    if sub is None:
+
+        def getMessage(self: logging.LogRecord) -> str:
+            if "request_id" not in self.__dict__:
+                self.request_id = self.__dict__.get("_fcmigrate_request_id") or "-"
+            return cls.getMessage(self)
+
+        def __getattr__(self: logging.LogRecord, name: str) -> Any:
+            # Read before formatting (a filter, a test): same value as getMessage sets.
+            if name == "request_id":
+                return self.__dict__.get("_fcmigrate_request_id") or "-"
+            raise AttributeError(name)
+
+        def __reduce__(self: logging.LogRecord) -> tuple[Any, ...]:
+            # Pickled (a multiprocessing queue) as a plain record of the same values.
+            data = dict(self.__dict__)
+            data.setdefault("request_id", data.get("_fcmigrate_request_id") or "-")
+            return (logging.makeLogRecord, (data,))
+
+        sub = type(
+            cls.__name__,
+            (cls,),
+            {"getMessage": getMessage, "__getattr__": __getattr__, "__reduce__": __reduce__},
+        )
+        _RECORD_CLASSES[cls] = sub
+    return sub
+
+
 def install_log_record_factory() -> None:
     """Give every log record of this process a ``request_id`` attribute.
 
     ``fcmigrate serve`` calls this, so ``%(request_id)s`` works in any logging format
-    without adding :class:`RequestIdFilter` to each handler.
+    without adding :class:`RequestIdFilter` to each handler. The ID is the one current
+    when the record is made; an explicit ``extra={"request_id": ...}`` wins.
     """
     previous = logging.getLogRecordFactory()
     if getattr(previous, "_fcmigrate", False):
@@ -212,7 +253,8 @@ def install_log_record_factory() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        record.request_id = _request_id.get() or "-"
+        record._fcmigrate_request_id = _request_id.get()
+        record.__class__ = _with_request_id(type(record))
         return record
 
     factory._fcmigrate = True  # type: ignore[attr-defined]

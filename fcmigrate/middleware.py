@@ -85,12 +85,8 @@ HOOKS = {
     ("GET", "/pre-stop"): ("pre-stop", "PreStop"),
     ("GET", "/pre-freeze"): ("pre-freeze", "PreFreeze"),
 }
+_KEY_ID, _KEY_SECRET, _TOKEN = CREDENTIAL_KEYS
 _HOOK_BY_CONTROL_PATH = {"/" + name: (name, word) for name, word in HOOKS.values()}
-
-
-def _valid_request_id(value: str) -> bool:
-    # It is written to logs and echoed as a header: keep it short, ASCII, one word.
-    return len(value) <= 128 and value.isascii() and value.isprintable() and " " not in value
 
 
 def new_request_id() -> str:
@@ -123,12 +119,12 @@ def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:
 class _Response:
     """The app's response iterable; ``close()`` also writes the End log line."""
 
-    __slots__ = ("_end_line", "_iterable", "_middleware")
+    __slots__ = ("_iterable", "_middleware", "_rid")
 
-    def __init__(self, iterable: Iterable[bytes], middleware: FCMiddleware, end_line: str) -> None:
+    def __init__(self, iterable: Iterable[bytes], middleware: FCMiddleware, rid: str) -> None:
         self._iterable = iterable
         self._middleware = middleware
-        self._end_line = end_line
+        self._rid = rid
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._iterable)
@@ -139,7 +135,7 @@ class _Response:
             if close is not None:
                 close()
         finally:
-            self._middleware._log_end(self._end_line)
+            self._middleware._log_end(f"FC Invoke End RequestId: {self._rid}\n")
 
 
 class FCMiddleware:
@@ -178,11 +174,6 @@ class FCMiddleware:
 
     # -- logging -----------------------------------------------------------------------
 
-    def _log_start(self, line: str) -> None:
-        # Not flushed: a whole line is one write to the buffered stream, so lines from
-        # parallel threads never mix, and the End line's flush sends both in order.
-        (self._stream or sys.stdout).write(line)
-
     def _log_end(self, line: str) -> None:
         stream = self._stream or sys.stdout
         stream.write(line)
@@ -191,51 +182,75 @@ class FCMiddleware:
     # -- the request -------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # This runs on every request: it is written for speed, with the rare cases
+        # (hooks, events, untrusted headers) moved out of the way.
+        if "fc.context" in environ:
+            # An outer FCMiddleware has done all of it already: doing it again would
+            # strip a base path twice.
+            return self.app(environ, start_response)
         if not self.trust_fc_headers:
-            for key in [k for k in environ if k.startswith("HTTP_X_FC_")]:
-                del environ[key]
-
+            _drop_fc_headers(environ)
         rid = environ.get("HTTP_X_FC_REQUEST_ID") or environ.get("HTTP_X_SCF_REQUEST_ID")
-        if not rid or not _valid_request_id(rid):
+        if not rid or len(rid) > 128 or not rid.isprintable() or not rid.isascii() or " " in rid:
             rid = new_request_id()
-        credentials = (
-            environ.pop(CREDENTIAL_KEYS[0], None),
-            environ.pop(CREDENTIAL_KEYS[1], None),
-            environ.pop(CREDENTIAL_KEYS[2], None),
-        )
+        pop = environ.pop
         environ["fc.request_id"] = rid
-        environ["fc.context"] = FCContext(environ, rid, credentials)
-
+        environ["fc.context"] = FCContext(
+            environ,
+            rid,
+            (pop(_KEY_ID, None), pop(_KEY_SECRET, None), pop(_TOKEN, None)),
+        )
         control = environ.get("HTTP_X_FC_CONTROL_PATH")
-        hook = None if control == "/http-invoke" else self._hook_for(environ, control)
-        word = hook[1] if hook else "Invoke"
-        log = self.log_invocations
-        if log:
-            self._log_start(f"FC {word} Start RequestId: {rid}\n")
-        token = _request_id.set(rid)
-        try:
-            if hook is not None:
-                result: Iterable[bytes] = self._run_hook(hook[0], environ, start_response)
-            else:
-                result = self._call_app(environ, start_response, rid, control == "/invoke")
-        except BaseException:
+        if control != "/http-invoke" and (control or "HTTP_X_FC_REQUEST_ID" in environ):
+            special = self._special(environ, start_response, rid, control)
+            if special is not None:
+                return special
+
+        path_info = environ.get("PATH_INFO", "")
+        base_header = environ.get("HTTP_X_FC_BASE_PATH")
+        # A proxy prefix has "/proxy/" right after the date: skip the parsing otherwise.
+        if base_header or self.base_paths or path_info[11:18] == "/proxy/":
+            prefix, path = split_prefix(path_info, base_header, self.base_paths)
+            if prefix:
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path
+        return self._invoke(environ, start_response, rid, False)
+
+    def _special(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        rid: str,
+        control: str | None,
+    ) -> Iterable[bytes] | None:
+        """Answer a lifecycle hook or an event call; ``None`` for anything else."""
+        hook = self._hook_for(environ, control)
+        if hook is not None:
+            name, word = hook
+            log = self.log_invocations
             if log:
-                self._log_end(f"FC {word} End RequestId: {rid}\n")
-            raise
-        finally:
-            _request_id.reset(token)
-        if not log:
-            return result
-        end_line = f"FC {word} End RequestId: {rid}\n"
-        if type(result) is list:
-            self._log_end(end_line)
-            return result
-        file_wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
-            # Keep the server's sendfile() path: the body is a file, nothing logs from it.
-            self._log_end(end_line)
-            return result
-        return _Response(result, self, end_line)
+                (self._stream or sys.stdout).write(f"FC {word} Start RequestId: {rid}\n")
+            token = _request_id.set(rid)
+            try:
+                return self._run_hook(name, environ, start_response)
+            finally:
+                _request_id.reset(token)
+                if log:
+                    self._log_end(f"FC {word} End RequestId: {rid}\n")
+        if control == "/invoke":
+            if self.event_route is None:
+                if self.log_invocations:
+                    (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
+                    self._log_end(f"FC Invoke End RequestId: {rid}\n")
+                body = (
+                    "This function serves HTTP requests only; "
+                    "set an event route (serve --event-route /path) to receive events.\n"
+                )
+                return _plain(start_response, "404 Not Found", body, rid, fc_failed=True)
+            environ["REQUEST_METHOD"] = "POST"
+            environ["PATH_INFO"] = self.event_route
+            return self._invoke(environ, start_response, rid, True)
+        return None
 
     def _hook_for(self, environ: WSGIEnvironment, control: str | None) -> tuple[str, str] | None:
         if control:
@@ -258,30 +273,9 @@ class FCMiddleware:
                 return _plain(start_response, "500 Internal Server Error", body, rid)
         return _plain(start_response, "200 OK", "OK\n", rid)
 
-    def _call_app(
+    def _invoke(
         self, environ: WSGIEnvironment, start_response: StartResponse, rid: str, is_event: bool
     ) -> Iterable[bytes]:
-        if is_event:
-            if self.event_route is None:
-                body = (
-                    "This function serves HTTP requests only; "
-                    "set an event route (serve --event-route /path) to receive events.\n"
-                )
-                return _plain(start_response, "404 Not Found", body, rid, fc_failed=True)
-            environ["REQUEST_METHOD"] = "POST"
-            environ["PATH_INFO"] = self.event_route
-        else:
-            path_info = environ.get("PATH_INFO", "")
-            base_header = environ.get("HTTP_X_FC_BASE_PATH")
-            # Cheap test first: a proxy prefix has "/proxy/" right after the date.
-            if base_header or self.base_paths or path_info[11:18] == "/proxy/":
-                prefix, path = split_prefix(path_info, base_header, self.base_paths)
-            else:
-                prefix = ""
-            if prefix:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-                environ["PATH_INFO"] = path
-
         fail_on_5xx = self.fail_on_5xx
         headers_sent = False
 
@@ -290,24 +284,50 @@ class FCMiddleware:
         ) -> Callable[[bytes], object]:
             nonlocal headers_sent
             headers_sent = True
-            headers.append(("X-Request-Id", rid))
+            # A copy: an app may pass the same list on every request (PEP 3333 allows it).
+            headers = [*headers, ("X-Request-Id", rid)]
             code = status[:1]
-            if (is_event and code != "2") or (fail_on_5xx and code == "5"):
+            if (fail_on_5xx and code == "5") or (is_event and code != "2"):
                 headers.append(("x-fc-status", "404"))
             return start_response(status, headers, exc_info)
 
+        log = self.log_invocations
+        if log:
+            # Not flushed: a whole line is one write to the buffered stream, so lines of
+            # parallel threads never mix, and the End line's flush sends both in order.
+            (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
+        token = _request_id.set(rid)
         try:
-            return self.app(environ, fc_start_response)
+            result = self.app(environ, fc_start_response)
         except Exception:
             logger.exception("Unhandled exception in the app (request %s)", rid)
             body = f"Internal Server Error. Request ID: {rid}\n"
-            if headers_sent:
-                # Too late for a clean 500 unless the server has not sent the headers yet:
-                # PEP 3333 lets start_response replace them when given exc_info.
-                return _plain(
-                    start_response, "500 Internal Server Error", body, rid, True, sys.exc_info()
-                )
-            return _plain(start_response, "500 Internal Server Error", body, rid, fc_failed=True)
+            # After start_response, PEP 3333 lets the headers be replaced with exc_info
+            # as long as the server has not sent them yet.
+            exc_info = sys.exc_info() if headers_sent else None
+            result = _plain(start_response, "500 Internal Server Error", body, rid, True, exc_info)
+        except BaseException:
+            if log:
+                self._log_end(f"FC Invoke End RequestId: {rid}\n")
+            raise
+        finally:
+            _request_id.reset(token)
+        if not log:
+            return result
+        if type(result) is list:
+            self._log_end(f"FC Invoke End RequestId: {rid}\n")
+            return result
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+            # Keep the server's sendfile() path: the body is a file, nothing logs from it.
+            self._log_end(f"FC Invoke End RequestId: {rid}\n")
+            return result
+        return _Response(result, self, rid)
+
+
+def _drop_fc_headers(environ: WSGIEnvironment) -> None:
+    for key in [k for k in environ if k.startswith("HTTP_X_FC_")]:
+        del environ[key]
 
 
 def _plain(

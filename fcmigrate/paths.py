@@ -22,10 +22,9 @@ def is_under(path: str, prefix: str) -> bool:
 
 def normalize_base_path(value: str) -> str:
     """``api/`` -> ``/api``; ``/`` and empty -> empty (no base path)."""
-    value = value.strip()
-    if not value:
-        return ""
-    return "/" + value.strip("/")
+    value = value.strip().strip("/")
+    # "/" (a custom-domain route "/*") means no base path, never SCRIPT_NAME "/".
+    return "/" + value if value else ""
 
 
 def parse_base_paths(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -1,0 +1,281 @@
+"""Throughput of the Flask sample: what fcmigrate costs, and what it buys.
+
+Prints, from one run, with alternating rounds and medians:
+
+1. in-process: the sample called with vs without FCMiddleware (FC headers and the
+   FC 2.0 prefix on every wrapped request), and the microseconds the middleware adds;
+2. over loopback (wrk, concurrency 8): ``fcmigrate serve`` vs Flask's own server
+   (``app.run``, how FC's official Flask template serves);
+3. over loopback: ``fcmigrate serve`` vs plain gunicorn with the same workers and
+   threads serving the unwrapped app.
+
+Run:  .venv/bin/python bench/throughput.py [--rounds 5] [--seconds 5] [--only 1,2,3]
+Needs ``wrk`` for parts 2 and 3 (Debian: ``apt-get install wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_apps" / "flask_app"
+PREFIX = "/2016-08-15/proxy/bench-svc/bench-fn"
+ROUTES = ("/hello/bench", "/api/items", "/")
+FC_HEADERS = {
+    "x-fc-request-id": "1-67adb489-15d49184-2d4fa002fa2b",
+    "x-fc-control-path": "/http-invoke",
+    "x-fc-function-name": "bench-fn",
+    "x-fc-region": "cn-hangzhou",
+    "x-fc-account-id": "1234567890",
+    "x-fc-base-path": PREFIX + "/",
+    "x-fc-access-key-id": "STS.bench",
+    "x-fc-access-key-secret": "bench-secret",
+    "x-fc-security-token": "bench-token",
+}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# -- 1. in process ---------------------------------------------------------------------
+
+
+def _environ(path: str, fc: bool) -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+
+    headers = FC_HEADERS if fc else {}
+    builder = EnvironBuilder(path=(PREFIX + path) if fc else path, headers=headers)
+    environ: dict[str, Any] = builder.get_environ()
+    builder.close()
+    return environ
+
+
+def _timed(app: Callable[..., Any], templates: list[dict[str, Any]], n: int) -> float:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        return None
+
+    count = len(templates)
+    begin = time.perf_counter()
+    for i in range(n):
+        environ = dict(templates[i % count])
+        environ["wsgi.input"] = io.BytesIO()
+        result = app(environ, start_response)
+        for _ in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return (time.perf_counter() - begin) / n
+
+
+def in_process(rounds: int, n: int) -> None:
+    sys.path.insert(0, str(SAMPLE))
+    from app import app  # the Flask sample
+
+    from fcmigrate import FCMiddleware
+
+    # On FC the Start/End lines go to a pipe read by the log agent: do the same here.
+    drain = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert drain.stdin is not None
+    wrapped = FCMiddleware(app, stream=drain.stdin)
+    plain_envs = [_environ(r, fc=False) for r in ROUTES]
+    fc_envs = [_environ(r, fc=True) for r in ROUTES]
+    # Sanity: both serve 200 on every route.
+    seen: list[str] = []
+
+    def record(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        seen.append(status)
+
+    for a, envs in ((app, plain_envs), (wrapped, fc_envs)):
+        for env in envs:
+            body = a(dict(env, **{"wsgi.input": io.BytesIO()}), record)
+            b"".join(body)
+            getattr(body, "close", lambda: None)()
+            assert seen[-1].startswith("200"), (env["PATH_INFO"], seen)
+
+    _timed(app, plain_envs, n // 5)
+    _timed(wrapped, fc_envs, n // 5)
+    plain: list[float] = []
+    with_mw: list[float] = []
+    for _ in range(rounds):
+        plain.append(_timed(app, plain_envs, n))
+        with_mw.append(_timed(wrapped, fc_envs, n))
+    drain.stdin.close()
+    drain.wait()
+    t_plain, t_mw = median(plain), median(with_mw)
+    print("1. In-process, Flask sample, routes " + ", ".join(ROUTES))
+    print(f"   without middleware: {1 / t_plain:10.0f} req/s  ({t_plain * 1e6:6.2f} us/request)")
+    print(f"   with FCMiddleware:  {1 / t_mw:10.0f} req/s  ({t_mw * 1e6:6.2f} us/request)")
+    print(f"   added per request:  {(t_mw - t_plain) * 1e6:6.2f} us")
+    print(f"   ratio with/without: {t_plain / t_mw:.3f}   (target >= 0.97)")
+    print(f"   ({rounds} alternating rounds of {n} requests; medians)")
+    print()
+
+
+# -- 2 and 3. over loopback ------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(port)
+
+
+def _wrk(url: str, seconds: int, connections: int, fc: bool) -> float:
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if fc:
+        for name, value in FC_HEADERS.items():
+            argv += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"errors during the run of {url}:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+class Server:
+    def __init__(self, name: str, argv: list[str], path: str, fc: bool) -> None:
+        self.name, self.argv, self.path, self.fc = name, argv, path, fc
+
+    def measure(self, seconds: int, connections: int) -> float:
+        port = _free_port()
+        argv = [a.replace("{port}", str(port)) for a in self.argv]
+        env = dict(os.environ, FC_SERVER_PORT=str(port), PYTHONPATH=str(SAMPLE))
+        proc = subprocess.Popen(
+            argv,
+            cwd=SAMPLE,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            _wait(port, proc)
+            url = f"http://127.0.0.1:{port}{self.path}"
+            _wrk(url, 1, connections, self.fc)  # warm-up
+            return _wrk(url, seconds, connections, self.fc)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def over_loopback(rounds: int, seconds: int, connections: int, parts: set[str]) -> None:
+    from fcmigrate.server import available_cpus, sizing
+
+    workers, threads = sizing(connections, available_cpus())
+    py = sys.executable
+    route = ROUTES[0]
+    fcmigrate = Server(
+        "fcmigrate serve",
+        [py, "-m", "fcmigrate", "serve", "app:app", "--concurrency", str(connections)],
+        PREFIX + route,
+        fc=True,
+    )
+    flask_dev = Server(
+        "Flask app.run",
+        [py, "-c", "from app import app; app.run(host='127.0.0.1', port={port})"],
+        route,
+        fc=False,
+    )
+    gunicorn = Server(
+        "plain gunicorn",
+        [
+            py,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            "127.0.0.1:{port}",
+            "app:app",
+        ],
+        route,
+        fc=False,
+    )
+    contenders = [fcmigrate]
+    if "2" in parts:
+        contenders.append(flask_dev)
+    if "3" in parts:
+        contenders.append(gunicorn)
+    results: dict[str, list[float]] = {s.name: [] for s in contenders}
+    for _ in range(rounds):
+        for server in contenders:
+            results[server.name].append(server.measure(seconds, connections))
+    med = {name: median(values) for name, values in results.items()}
+    print(
+        f"Over loopback: wrk -t2 -c{connections}, GET {route} (fcmigrate: under {PREFIX} with "
+        f"FC's headers), {rounds} alternating rounds of {seconds} s; medians"
+    )
+    print(f"   gunicorn sizing for both gunicorn runs: {workers} workers x {threads} threads")
+    for name, value in med.items():
+        runs = ", ".join(f"{v:.0f}" for v in results[name])
+        print(f"   {name:16s} {value:8.0f} req/s   (rounds: {runs})")
+    if "2" in parts:
+        ratio = med["fcmigrate serve"] / med["Flask app.run"]
+        print(f"2. fcmigrate serve / Flask app.run:   {ratio:.2f}x   (target >= 3x)")
+    if "3" in parts:
+        ratio = med["fcmigrate serve"] / med["plain gunicorn"]
+        print(f"3. fcmigrate serve / plain gunicorn:  {ratio:.3f}")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=20000, help="per in-process round")
+    parser.add_argument("--seconds", type=int, default=5, help="per loopback round")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--only", default="1,2,3")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    print(
+        f"Python {platform.python_version()}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    print()
+    if "1" in parts:
+        in_process(args.rounds, args.requests)
+    if parts & {"2", "3"}:
+        if shutil.which("wrk") is None:
+            sys.exit("wrk is not installed: apt-get install wrk")
+        over_loopback(args.rounds, args.seconds, args.connections, parts)
+
+
+if __name__ == "__main__":
+    main()

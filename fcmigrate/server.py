@@ -22,7 +22,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gunicorn.app.base import BaseApplication
+# Application, not BaseApplication: only Application can read a gunicorn config file.
+from gunicorn.app.base import Application
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -122,7 +123,7 @@ def fc_defaults(concurrency: int | None = None, cpus: int | None = None) -> dict
     return settings
 
 
-class FCApplication(BaseApplication):  # type: ignore[misc]
+class FCApplication(Application):  # type: ignore[misc]
     """A gunicorn application serving an already-imported WSGI callable."""
 
     def __init__(

@@ -61,6 +61,7 @@ logged with it), and, unless ``fail_on_5xx=False``, when the app answers 5xx.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import os
@@ -117,14 +118,21 @@ def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:
 
 
 class _Response:
-    """The app's response iterable; ``close()`` also writes the End log line."""
+    """The app's response iterable; ``close()`` ends the request's log and context."""
 
-    __slots__ = ("_iterable", "_middleware", "_rid")
+    __slots__ = ("_iterable", "_middleware", "_rid", "_token")
 
-    def __init__(self, iterable: Iterable[bytes], middleware: FCMiddleware, rid: str) -> None:
+    def __init__(
+        self,
+        iterable: Iterable[bytes],
+        middleware: FCMiddleware,
+        rid: str,
+        token: contextvars.Token[str | None],
+    ) -> None:
         self._iterable = iterable
         self._middleware = middleware
         self._rid = rid
+        self._token = token
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._iterable)
@@ -135,6 +143,11 @@ class _Response:
             if close is not None:
                 close()
         finally:
+            try:
+                _request_id.reset(self._token)
+            except (ValueError, RuntimeError):
+                # Closed from another context, or twice: nothing left to undo here.
+                pass
             self._middleware._log_end(f"FC Invoke End RequestId: {self._rid}\n")
 
 
@@ -307,22 +320,21 @@ class FCMiddleware:
             exc_info = sys.exc_info() if headers_sent else None
             result = _plain(start_response, "500 Internal Server Error", body, rid, True, exc_info)
         except BaseException:
+            _request_id.reset(token)
             if log:
                 self._log_end(f"FC Invoke End RequestId: {rid}\n")
             raise
-        finally:
-            _request_id.reset(token)
-        if not log:
-            return result
-        if type(result) is list:
+        if log and type(result) is not list:
+            file_wrapper = environ.get("wsgi.file_wrapper")
+            # A file body keeps the server's sendfile() path; nothing logs while it is sent.
+            if not (isinstance(file_wrapper, type) and isinstance(result, file_wrapper)):
+                # The body may still run app code (a generator): the request ID stays
+                # current, and the End line waits, until the server closes it.
+                return _Response(result, self, rid, token)
+        _request_id.reset(token)
+        if log:
             self._log_end(f"FC Invoke End RequestId: {rid}\n")
-            return result
-        file_wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
-            # Keep the server's sendfile() path: the body is a file, nothing logs from it.
-            self._log_end(f"FC Invoke End RequestId: {rid}\n")
-            return result
-        return _Response(result, self, rid)
+        return result
 
 
 def _drop_fc_headers(environ: WSGIEnvironment) -> None:

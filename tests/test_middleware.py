@@ -1249,8 +1249,11 @@ from werkzeug.test import Client
 from fcmigrate import FCMiddleware
 
 client = Client(FCMiddleware(get_wsgi_application()))
-assert client.get("/", headers={{"X-Fc-Request-Id": "doc-rid-dj"}}).status_code == 200
-assert client.get("/nope", headers={{"X-Fc-Request-Id": "doc-rid-404"}}).status_code == 404
+# Responses are closed, as a WSGI server does: that ends the request's context.
+with client.get("/", headers={{"X-Fc-Request-Id": "doc-rid-dj"}}) as resp:
+    assert resp.status_code == 200
+with client.get("/nope", headers={{"X-Fc-Request-Id": "doc-rid-404"}}) as resp:
+    assert resp.status_code == 404
 logging.getLogger("myapp").info("after the request")
 """
     done = _run_snippet(harness, tmp_path)
@@ -1290,3 +1293,20 @@ if __name__ == "__main__":
     tail = rest.split(END, 1)[1]
     DOCS_PAGE.write_text(f"{head}{BEGIN}\n\n{docstring_markdown()}\n{END}{tail}", encoding="utf-8")
     print(f"wrote {DOCS_PAGE}")
+
+
+def test_request_id_stays_current_while_a_streamed_body_runs() -> None:
+    seen: list[str | None] = []
+
+    def streaming(environ: Environ, start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        for chunk in (b"a", b"b"):
+            seen.append(fcmigrate.request_id())
+            yield chunk
+
+    harness = Harness(streaming)
+    result = harness(environ_for("/", headers={"X-Fc-Request-Id": RID}))
+    assert result.body == b"ab"
+    assert seen == [RID, RID]
+    assert fcmigrate.request_id() is None
+    assert harness.lines() == [("Invoke", "Start", RID), ("Invoke", "End", RID)]

@@ -38,10 +38,7 @@ demo: setup
 	mkdir -p $(dir $(DEMO_DIR))
 	cp -r sample_apps/flask_app $(DEMO_DIR)
 	$(BIN)/fcmigrate wrap app:app --out $(DEMO_DIR)
-	@echo
-	@echo "Serving on http://127.0.0.1:$(PORT)/ and under FC's default-domain prefix:"
-	@echo "  http://127.0.0.1:$(PORT)/2016-08-15/proxy/demo-service/demo/whoami"
-	FC_SERVER_PORT=$(PORT) FCMIGRATE_PYTHON=$(CURDIR)/$(BIN)/python $(DEMO_DIR)/bootstrap
+	$(BIN)/fcmigrate local --project $(DEMO_DIR) --port $(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

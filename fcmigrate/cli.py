@@ -10,7 +10,6 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import click
 
@@ -51,10 +50,13 @@ def cli() -> None:
     """Move an unmodified Flask or Django app onto Alibaba Cloud Function Compute."""
 
 
-def main(argv: Sequence[str] | None = None) -> Any:
-    """Entry point: user mistakes become one ``Error:`` line and a non-zero exit."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: user mistakes become one ``Error:`` line and a non-zero exit.
+
+    Returns the exit status (``sys.exit(main())``).
+    """
     try:
-        return cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        rv = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except FCMigrateError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -66,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    # click returns the code of ctx.exit(n) here; a command's own return value is no status.
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    sys.exit(main())

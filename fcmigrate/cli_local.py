@@ -1,0 +1,99 @@
+"""``fcmigrate local [APP]``: run the function behind FC's front door, on localhost."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from fcmigrate.local import FC_HEALTH_CHECK_SECONDS, URL_STYLES, LocalOptions, run
+
+
+@click.command()
+@click.argument("app", required=False)
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The project folder (holds bootstrap and s.yaml); FC's /code.",
+)
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port of the front door on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--url-style",
+    type=click.Choice(URL_STYLES),
+    default="both",
+    show_default=True,
+    help="Serve at FC 2.0's /2016-08-15/proxy/<service>/<function>/ path (proxy), "
+    "at / like *.fcapp.run (fcapp), or both.",
+)
+@click.option(
+    "--custom-domain",
+    is_flag=True,
+    help="Behave like a custom domain: no forced 'Content-Disposition: attachment'.",
+)
+@click.option(
+    "--invoke",
+    "invoke",
+    metavar="EVENT_FILE",
+    help="Send one event call (POST /invoke) with this file ('-' = stdin) as the event, "
+    "print the result, and stop. Exit 1 when the invocation fails.",
+)
+@click.option(
+    "--start-timeout",
+    type=click.FloatRange(0.5),
+    default=FC_HEALTH_CHECK_SECONDS,
+    show_default=True,
+    help="Seconds to wait for the port, as FC's health check does.",
+)
+@click.option(
+    "--initializer",
+    is_flag=True,
+    help="Call POST /initialize at start even if the config sets no initializer.",
+)
+@click.option(
+    "--pre-stop",
+    is_flag=True,
+    help="Call GET /pre-stop at shutdown even if the config sets no preStop hook.",
+)
+def local(
+    app: str | None,
+    project: Path,
+    port: int,
+    url_style: str,
+    custom_domain: bool,
+    invoke: str | None,
+    start_timeout: float,
+    initializer: bool,
+    pre_stop: bool,
+) -> None:
+    """Run the function the way FC does, behind FC's HTTP front door, on localhost.
+
+    Starts the project's bootstrap (or 'fcmigrate serve APP') with FC's environment and
+    settings from s.yaml, health-checks its port, then serves it with FC's headers, limits
+    and response rules. APP may be omitted when the project has a bootstrap.
+    """
+    options = LocalOptions(
+        project=project,
+        app=app,
+        port=port,
+        url_style=url_style,
+        custom_domain=custom_domain,
+        invoke=invoke,
+        start_timeout=start_timeout,
+        initializer=initializer,
+        pre_stop=pre_stop,
+    )
+    code = run(options)
+    if code:
+        # Not click's Exit: with standalone_mode=False click returns its code instead of
+        # exiting, and `python -m fcmigrate` would then exit 0.
+        sys.exit(code)

@@ -1,0 +1,906 @@
+"""``fcmigrate local``: FC's front door as a real process, in front of the sample apps.
+
+Every rule is checked with real HTTP against ``python -m fcmigrate local`` running a
+wrapped copy of the Flask sample (its generated ``bootstrap``), or the sample served
+through ``APP`` with no bootstrap. The config readers are checked in-process.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FLASK_SAMPLE, free_port, python_env
+
+from fcmigrate.cli import cli
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.local import (
+    FAKE_ACCESS_KEY_ID,
+    FAKE_ACCESS_KEY_SECRET,
+    FAKE_SECURITY_TOKEN,
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_PATH_BYTES,
+    Console,
+    FrontDoor,
+    FunctionConfig,
+    LocalOptions,
+    Refused,
+    fc_environment,
+    load_config,
+    new_request_id,
+    start_command,
+)
+from fcmigrate.wrap import WrapOptions, fun_template, s_yaml
+
+REQUEST_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{12}")
+SECRETS = (FAKE_ACCESS_KEY_SECRET, FAKE_SECURITY_TOKEN)
+
+#: Added to a copy of the Flask sample: routes the sample lacks, in front of it.
+EXTRA_APP = """
+import json
+import os
+
+from app import app as flask_app
+
+RUDE_HEADERS = [
+    ("Content-Type", "text/plain"),
+    ("x-fc-custom", "from the app"),
+    ("x-fc-status", "200"),
+    ("Server", "rude/1.0"),
+    ("Date", "Thu, 01 Jan 1970 00:00:00 GMT"),
+    ("Content-Disposition", "inline"),
+]
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/rude-headers":
+        start_response("200 OK", list(RUDE_HEADERS))
+        return [b"rude"]
+    if path == "/upload":
+        total = 0
+        while block := environ["wsgi.input"].read(1 << 16):
+            total += len(block)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(total).encode()]
+    if path == "/credentials":
+        # What the middleware took out of the request: only ever the fake ones here.
+        creds = environ["fc.context"].credentials
+        seen = {
+            "key_id": creds.access_key_id,
+            "secret_is_fake": creds.access_key_secret == "fcmigrate-local-fake-secret",
+            "in_environ": sorted(k for k in environ if k.startswith("HTTP_X_FC_ACCESS")),
+        }
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(seen).encode()]
+    if path == "/env":
+        names = [k for k in os.environ if k.startswith(("FC_", "ALIBABA_CLOUD_", "GREETING"))]
+        env = {k: os.environ[k] for k in names}
+        env["PATH"] = os.environ.get("PATH", "")
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(env).encode()]
+    return flask_app(environ, start_response)
+"""
+
+#: fc3 s.yaml for the APP project: two methods only, both lifecycle hooks, one variable.
+LIMITED_S_YAML = """\
+edition: 3.0.0
+name: shop
+vars:
+  region: cn-shanghai
+resources:
+  web:
+    component: fc3
+    props:
+      region: ${vars.region}
+      functionName: storefront
+      runtime: custom.debian10
+      timeout: 20
+      memorySize: 512
+      instanceConcurrency: 4
+      instanceLifecycleConfig:
+        initializer: {handler: index.init, timeout: 10}
+        preStop: {handler: index.stop, timeout: 5}
+      environmentVariables:
+        GREETING: hello from s.yaml
+        PATH: /var/fc/lang/python3.10/bin:/usr/bin:/bin
+        PYTHONPATH: /code/python:/code
+      triggers:
+        - triggerName: http
+          triggerType: http
+          triggerConfig: {authType: anonymous, methods: [GET, POST]}
+"""
+
+
+class Local:
+    """``python -m fcmigrate local`` as a real process; its output goes to files."""
+
+    def __init__(self, log_dir: Path, *args: str, port: int | None = None) -> None:
+        self.port = port if port is not None else free_port()
+        self.out_path = log_dir / f"local-{self.port}.out"
+        self.err_path = log_dir / f"local-{self.port}.err"
+        argv = [sys.executable, "-m", "fcmigrate", "local", "--port", str(self.port), *args]
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                argv, env=python_env(), stdout=out, stderr=err, start_new_session=True
+            )
+
+    def stdout(self) -> str:
+        return self.out_path.read_text(errors="replace")
+
+    def stderr(self) -> str:
+        return self.err_path.read_text(errors="replace")
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.stdout()
+            if predicate(text):
+                return text
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(
+            f"output never matched (exit {self.proc.poll()})\n"
+            f"stdout:\n{self.stdout()}\nstderr:\n{self.stderr()}"
+        )
+
+    def wait_ready(self) -> Local:
+        self.wait_for(lambda text: "front door on" in text, timeout=30)
+        return self
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def stop(self, timeout: float = 20) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+            # Killed before it could stop its function: stop that one by its pid.
+            for pid in re.findall(r"as pid (\d+) with", self.stdout() + self.stderr()):
+                try:
+                    os.killpg(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+
+def run_local(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "local", *args],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def error_of(body: bytes) -> dict[str, str]:
+    data: dict[str, str] = json.loads(body)
+    assert set(data) == {"ErrorCode", "ErrorMessage"}
+    return data
+
+
+def assert_no_secrets(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+# --- projects and running front doors --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wrapped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the Flask sample after ``fcmigrate wrap app:app --event-route /events``."""
+    project = tmp_path_factory.mktemp("wrapped") / "shopfront"
+    shutil.copytree(FLASK_SAMPLE, project)
+    subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "wrap", "app:app", "--event-route", "/events"],
+        cwd=project,
+        env=python_env(),
+        check=True,
+        capture_output=True,
+    )
+    assert (project / "bootstrap").is_file() and (project / "s.yaml").is_file()
+    return project
+
+
+@pytest.fixture(scope="module")
+def app_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the Flask sample with no bootstrap, extra routes and a limiting s.yaml."""
+    project = tmp_path_factory.mktemp("plain") / "storefront"
+    shutil.copytree(FLASK_SAMPLE, project)
+    (project / "extra.py").write_text(EXTRA_APP)
+    (project / "s.yaml").write_text(LIMITED_S_YAML)
+    return project
+
+
+@pytest.fixture(scope="module")
+def door(wrapped: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    """The wrapped sample behind the front door, both URL styles, default-domain rules."""
+    local = Local(tmp_path_factory.mktemp("door"), "--project", str(wrapped))
+    try:
+        yield local.wait_ready()
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def custom(app_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    """``fcmigrate local extra:app --custom-domain`` on the project without a bootstrap."""
+    log_dir = tmp_path_factory.mktemp("custom")
+    local = Local(log_dir, "extra:app", "--project", str(app_project), "--custom-domain")
+    try:
+        yield local.wait_ready()
+    finally:
+        local.stop()
+
+
+PREFIX = "/2016-08-15/proxy/shopfront/shopfront"
+
+
+# --- serving and the path prefix ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "script_name"),
+    [(PREFIX + "/whoami", PREFIX), ("/whoami", "")],
+    ids=["fc2-default-domain", "fcapp-root"],
+)
+def test_both_url_styles_serve_the_app(door: Local, path: str, script_name: str) -> None:
+    status, _, body = door.request("GET", path)
+    assert status == 200
+    data = json.loads(body)
+    assert data["script_name"] == script_name
+    assert data["path"] == "/whoami"
+    assert data["url_for_hello"] == script_name + "/hello/x"
+    assert data["url"] == f"http://127.0.0.1:{door.port}{path}"
+    assert data["headers"].get("X-Fc-Base-Path") == (script_name + "/" if script_name else None)
+
+
+def test_start_prints_both_urls(door: Local) -> None:
+    out = door.stdout()
+    assert f"FC 2.0 default domain: http://127.0.0.1:{door.port}{PREFIX}/" in out
+    assert f"fcapp.run style:       http://127.0.0.1:{door.port}/" in out
+    assert "Health check passed on port" in out
+
+
+def test_unknown_service_or_function_is_404(door: Local) -> None:
+    status, _, body = door.request("GET", "/2016-08-15/proxy/other/shopfront/whoami")
+    assert (status, error_of(body)["ErrorCode"]) == (404, "ServiceNotFound")
+    status, _, body = door.request("GET", "/2016-08-15/proxy/shopfront/other/whoami")
+    assert (status, error_of(body)["ErrorCode"]) == (404, "FunctionNotFound")
+
+
+# --- request headers ------------------------------------------------------------------
+
+
+def test_fc_headers_reach_the_app_and_credentials_do_not(door: Local) -> None:
+    status, headers, body = door.request(
+        "GET", PREFIX + "/whoami", headers={"Keep-Alive": "timeout=5", "X-Custom": "kept"}
+    )
+    assert status == 200
+    data = json.loads(body)
+    seen = data["headers"]
+    rid = headers["x-fc-request-id"]
+    assert REQUEST_ID.fullmatch(rid)
+    assert seen["X-Fc-Request-Id"] == rid == data["request_id"]
+    assert seen["X-Fc-Control-Path"] == "/http-invoke"
+    assert seen["X-Fc-Function-Name"] == "shopfront"
+    assert seen["X-Fc-Function-Memory"] == "1024"
+    assert seen["X-Fc-Function-Timeout"] == "60"
+    assert seen["X-Fc-Region"] == "cn-hangzhou"
+    assert seen["X-Fc-Qualifier"] == "LATEST"
+    assert seen["X-Fc-Account-Id"].isdigit()
+    assert seen["X-Custom"] == "kept"
+    # The front door sent the credentials; the middleware took them out of the environ.
+    for name in ("X-Fc-Access-Key-Id", "X-Fc-Access-Key-Secret", "X-Fc-Security-Token"):
+        assert name not in seen
+    assert FAKE_ACCESS_KEY_ID not in body.decode()
+    assert "Keep-Alive" not in seen and "Connection" not in seen
+    assert_no_secrets(body.decode())
+
+
+def test_front_door_sends_credentials_that_only_the_middleware_sees(custom: Local) -> None:
+    status, _, body = custom.request("GET", "/credentials")
+    assert status == 200
+    assert json.loads(body) == {
+        "key_id": FAKE_ACCESS_KEY_ID,
+        "secret_is_fake": True,
+        "in_environ": [],
+    }
+
+
+def test_qualifier_in_the_proxy_path_is_passed_on(door: Local) -> None:
+    path = "/2016-08-15/proxy/shopfront.prod/shopfront/whoami"
+    status, _, body = door.request("GET", path)
+    data = json.loads(body)
+    assert status == 200
+    assert data["headers"]["X-Fc-Qualifier"] == "prod"
+    assert data["script_name"] == "/2016-08-15/proxy/shopfront.prod/shopfront"
+
+
+@pytest.mark.parametrize("name", ["X-Fc-Request-Id", "x-fc-base-path", "X-FC-Access-Key-Id"])
+def test_client_sent_fc_headers_are_refused(door: Local, name: str) -> None:
+    status, headers, body = door.request("GET", "/whoami", headers={name: "spoofed"})
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    error = error_of(body)
+    assert error["ErrorCode"] == "InvalidArgument"
+    assert name in error["ErrorMessage"]
+    rid = headers["x-fc-request-id"]
+    out = door.wait_for(lambda text: rid in text)
+    assert f"FC Invoke Start RequestId: {rid}" not in out  # never reached the function
+
+
+# --- FC's request limits --------------------------------------------------------------
+
+
+def test_headers_over_8_kb_are_refused(door: Local) -> None:
+    status, _, _ = door.request("GET", "/whoami", headers={"X-Big": "a" * 7000})
+    assert status == 200
+    status, _, body = door.request("GET", "/whoami", headers={"X-Big": "a" * MAX_HEADER_BYTES})
+    assert status == 400
+    error = error_of(body)
+    assert error["ErrorCode"] == "InvalidArgument"
+    assert "8192" in error["ErrorMessage"]
+
+
+def test_path_and_query_over_4_kb_are_refused(door: Local) -> None:
+    path = "/hello/x?pad="
+    status, _, body = door.request("GET", path + "a" * (MAX_PATH_BYTES - len(path)))
+    assert status == 200 and b"Hello, x!" in body
+    status, _, body = door.request("GET", path + "a" * (MAX_PATH_BYTES - len(path) + 1))
+    assert status == 400
+    assert "4096" in error_of(body)["ErrorMessage"]
+
+
+def post_streamed(port: int, path: str, size: int) -> tuple[int, bytes]:
+    """POST ``size`` bytes from one reused 1 MB block, so the test holds no big body."""
+    block = b"x" * (1 << 20)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Type", "application/octet-stream")
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        remaining = size
+        while remaining:
+            piece = block if remaining >= len(block) else block[:remaining]
+            conn.send(piece)
+            remaining -= len(piece)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_body_over_32_mb_is_refused(door: Local) -> None:
+    status, body = post_streamed(door.port, "/events", MAX_BODY_BYTES + 1)
+    assert status == 400
+    error = error_of(body)
+    assert error["ErrorCode"] == "InvalidArgument"
+    assert str(MAX_BODY_BYTES) in error["ErrorMessage"]
+    # The connection stayed usable and the function was not called.
+    assert door.request("GET", "/whoami")[0] == 200
+
+
+def test_body_of_exactly_32_mb_reaches_the_app(custom: Local) -> None:
+    status, body = post_streamed(custom.port, "/upload", MAX_BODY_BYTES)
+    assert (status, body) == (200, str(MAX_BODY_BYTES).encode())
+
+
+def test_chunked_request_body_is_forwarded(door: Local) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", door.port, timeout=30)
+    try:
+        conn.request("POST", "/events", body=iter([b"ab", b"cd", b"e"]), encode_chunked=True)
+        response = conn.getresponse()
+        assert response.status == 200
+        assert json.loads(response.read()) == {"received": 5, "body": "abcde"}
+    finally:
+        conn.close()
+
+
+def test_refused_requests_keep_a_kept_alive_connection_in_step(door: Local) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", door.port, timeout=30)
+    try:
+        answers = []
+        for headers in ({}, {"X-Fc-Status": "200"}, {}):
+            conn.request("POST", "/events", body=b"0123456789", headers=headers)
+            response = conn.getresponse()
+            answers.append((response.status, response.read()))
+    finally:
+        conn.close()
+    assert [status for status, _ in answers] == [200, 400, 200]
+    assert json.loads(answers[2][1]) == {"received": 10, "body": "0123456789"}
+
+
+def test_methods_outside_the_trigger_list_are_refused(custom: Local) -> None:
+    assert custom.request("GET", "/whoami")[0] == 200
+    status, _, body = custom.request("PUT", "/whoami", body=b"{}")
+    assert status == 403
+    error = error_of(body)
+    assert error["ErrorCode"] == "AccessDenied"
+    assert "'PUT'" in error["ErrorMessage"] and "GET, POST" in error["ErrorMessage"]
+    status, _, body = custom.request("HEAD", "/whoami")
+    assert (status, body) == (403, b"")
+
+
+def test_head_is_answered_when_the_trigger_allows_it(door: Local) -> None:
+    status, headers, body = door.request("HEAD", "/whoami")
+    assert (status, body) == (200, b"")
+    assert int(headers["Content-Length"]) > 0
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+def test_headers_the_app_may_not_set_are_dropped(custom: Local) -> None:
+    status, headers, body = custom.request("GET", "/rude-headers")
+    assert (status, body) == (200, b"rude")
+    assert headers.get_all("Server") == ["fcmigrate-local"]
+    dates = headers.get_all("Date") or []
+    assert len(dates) == 1 and "1970" not in dates[0]
+    assert headers["Content-Length"] == "4"
+    names = {name.lower() for name in headers}
+    assert names & {"x-fc-custom", "x-fc-status"} == set()
+    assert REQUEST_ID.fullmatch(headers["x-fc-request-id"])
+    # A custom domain keeps the app's own Content-Disposition.
+    assert headers["Content-Disposition"] == "inline"
+
+
+def test_x_fc_status_is_read_removed_and_logged(door: Local) -> None:
+    status, headers, _ = door.request("GET", "/boom")
+    assert status == 500
+    assert "x-fc-status" not in {name.lower() for name in headers}
+    rid = headers["x-fc-request-id"]
+    door.wait_for(lambda text: f"{rid} GET /boom 500" in text and "invocation failed" in text)
+    status, headers, _ = door.request("GET", "/status/404")
+    rid = headers["x-fc-request-id"]
+    out = door.wait_for(lambda text: f"{rid} GET /status/404 404" in text)
+    line = next(line for line in out.splitlines() if rid in line and "/status/404" in line)
+    assert "invocation failed" not in line  # an app's own 404 is a successful invocation
+
+
+def test_default_domain_forces_a_download_and_says_why_once(door: Local) -> None:
+    for _ in range(2):
+        status, headers, _ = door.request("GET", PREFIX + "/")
+        assert status == 200
+        assert headers["Content-Disposition"] == "attachment"
+    status, headers, _ = door.request("GET", "/")
+    assert status == 200 and "Content-Disposition" not in headers
+    out = door.wait_for(lambda text: "Content-Disposition: attachment" in text)
+    assert out.count("a browser downloads pages") == 1
+
+
+def test_custom_domain_does_not_force_a_download(custom: Local) -> None:
+    status, headers, _ = custom.request("GET", "/2016-08-15/proxy/shop/storefront/hello/x")
+    assert status == 200
+    assert "Content-Disposition" not in headers
+    assert "a browser downloads pages" not in custom.stdout()
+
+
+def test_kept_alive_requests_do_not_stall_on_delayed_acks(door: Local) -> None:
+    # Headers and body written apart without TCP_NODELAY cost 40 ms or more per response.
+    conn = http.client.HTTPConnection("127.0.0.1", door.port, timeout=30)
+    times = []
+    try:
+        for _ in range(15):
+            started = time.perf_counter()
+            conn.request("GET", "/api/items")
+            assert conn.getresponse().read().startswith(b"[")
+            times.append(time.perf_counter() - started)
+    finally:
+        conn.close()
+    assert statistics.median(times) < 0.030, times
+
+
+def test_one_log_line_per_request_and_the_function_output(door: Local) -> None:
+    _, headers, _ = door.request("GET", "/api/items")
+    rid = headers["x-fc-request-id"]
+    # The function writes its End line when the response is closed, maybe after we read it.
+    out = door.wait_for(
+        lambda text: f"[local] {rid} GET /api/items" in text and f"End RequestId: {rid}" in text
+    )
+    assert re.search(rf"\[local\] {rid} GET /api/items 200 \d+ ms", out)
+    assert f"FC Invoke Start RequestId: {rid}" in out
+    assert f"FC Invoke End RequestId: {rid}" in out
+    assert_no_secrets(out, door.stderr())
+
+
+# --- environment, hooks and stopping ---------------------------------------------------
+
+
+def test_function_gets_fc_environment_from_s_yaml(custom: Local, app_project: Path) -> None:
+    status, _, body = custom.request("GET", "/env")
+    assert status == 200
+    env = json.loads(body)
+    assert env["FC_FUNCTION_NAME"] == "storefront"
+    assert env["FC_REGION"] == "cn-shanghai"
+    assert env["FC_TIMEOUT"] == "20"
+    assert env["FC_FUNCTION_MEMORY_SIZE"] == "512"
+    assert env["FC_RUNTIME"] == "custom.debian10"
+    assert env["FC_FUNC_CODE_PATH"] == str(app_project) + "/"
+    assert env["FC_SERVER_PORT"] == env["FC_CUSTOM_LISTEN_PORT"] != str(custom.port)
+    assert env["ALIBABA_CLOUD_ACCESS_KEY_ID"] == FAKE_ACCESS_KEY_ID
+    assert env["GREETING"] == "hello from s.yaml"
+    assert "/var/fc/lang" not in env["PATH"]  # FC's PATH would hide this machine's Python
+    assert "PATH, PYTHONPATH" in custom.stdout()
+
+
+def test_initializer_from_s_yaml_runs_once_before_requests(custom: Local) -> None:
+    for _ in range(2):
+        assert custom.request("GET", "/hello/x")[0] == 200
+    out = custom.stdout()
+    assert out.count("FC Initialize Start RequestId:") == 1
+    assert out.index("Initialize: POST /initialize -> 200") < out.index("front door on")
+
+
+def test_hooks_run_at_start_and_at_sigterm_then_exit_0(wrapped: Path, tmp_path: Path) -> None:
+    local = Local(tmp_path, "--project", str(wrapped), "--initializer", "--pre-stop")
+    try:
+        local.wait_ready()
+        assert local.request("GET", "/whoami")[0] == 200
+        assert local.stop() == 0
+    finally:
+        local.kill()
+    out = local.stdout()
+    assert out.count("FC Initialize Start RequestId:") == 1
+    assert "FC PreStop Start RequestId:" in out
+    assert "PreStop: GET /pre-stop -> 200" in out
+    # Lines of this command's own (the function's workers write theirs when they like).
+    assert out.index("Initialize: POST /initialize -> 200") < out.index("front door on")
+    assert out.index("PreStop: GET /pre-stop -> 200") < out.index("Function stopped")
+
+
+# --- event calls ----------------------------------------------------------------------
+
+
+def test_invoke_sends_an_event_and_prints_the_result(wrapped: Path, tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text('{"order": 42}')
+    result = run_local("--project", str(wrapped), "--invoke", str(event))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"received": 13, "body": '{"order": 42}'}
+    assert "status 200" in result.stderr and "succeeded" in result.stderr
+    assert "FC Invoke Start RequestId:" in result.stderr
+
+
+def test_invoke_without_an_event_route_fails(app_project: Path) -> None:
+    args = ["extra:app", "--project", str(app_project), "--invoke", "-"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "local", *args],
+        env=python_env(),
+        input=b"{}",
+        capture_output=True,
+        timeout=60,
+    )
+    stderr = proc.stderr.decode()
+    assert proc.returncode == 1, stderr
+    assert b"serves HTTP requests only" in proc.stdout
+    assert "status 404, x-fc-status 404" in stderr and "failed" in stderr
+
+
+# --- start-up failures ----------------------------------------------------------------
+
+
+def write_bootstrap(project: Path, script: str) -> None:
+    project.mkdir(exist_ok=True)
+    bootstrap = project / "bootstrap"
+    bootstrap.write_text("#!/bin/bash\n" + script + "\n")
+    bootstrap.chmod(0o755)
+
+
+def test_health_check_fails_for_a_server_on_127_0_0_1(tmp_path: Path) -> None:
+    write_bootstrap(
+        tmp_path / "fn", 'exec python3 -m http.server --bind 127.0.0.1 "$FC_SERVER_PORT"'
+    )
+    started = time.monotonic()
+    result = run_local("--project", str(tmp_path / "fn"), "--port", "0", "--start-timeout", "5")
+    assert time.monotonic() - started < 5  # within the --start-timeout given
+    assert result.returncode == 1
+    assert "listens on 127.0.0.1:" in result.stderr
+    assert "health check failed on port 9000" in result.stderr
+    assert "Serving HTTP on 127.0.0.1" in result.stderr  # the process's own last output
+    assert "0.0.0.0:$FC_SERVER_PORT" in result.stderr
+
+
+def test_health_check_times_out_when_nothing_listens(tmp_path: Path) -> None:
+    write_bootstrap(tmp_path / "fn", 'echo "warming up"\nexec sleep 30')
+    result = run_local("--project", str(tmp_path / "fn"), "--port", "0", "--start-timeout", "1")
+    assert result.returncode == 1
+    port = re.search(r"FC_SERVER_PORT=(\d+)", result.stdout)
+    assert port is not None
+    assert f"health check failed on port {port.group(1)} in 1 seconds" in result.stderr
+    assert "warming up" in result.stderr
+
+
+def test_function_that_exits_at_start_is_reported(tmp_path: Path) -> None:
+    write_bootstrap(tmp_path / "fn", 'echo "ImportError: no module named shop" >&2\nexit 3')
+    result = run_local("--project", str(tmp_path / "fn"), "--port", "0")
+    assert result.returncode == 1
+    assert "exited with code 3" in result.stderr
+    assert "ImportError: no module named shop" in result.stderr
+
+
+def test_bootstrap_that_is_not_executable_is_refused(tmp_path: Path) -> None:
+    write_bootstrap(tmp_path / "fn", "exit 0")
+    (tmp_path / "fn" / "bootstrap").chmod(0o644)
+    result = run_local("--project", str(tmp_path / "fn"), "--port", "0")
+    assert result.returncode == 2
+    assert "CAFilePermission" in result.stderr and "chmod 755" in result.stderr
+
+
+def test_port_in_use_is_a_one_line_error(wrapped: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_local("--project", str(wrapped), "--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"Error: Port {port} is in use. Use another: fcmigrate local --port {port + 1}"
+    )
+
+
+def test_help_lists_the_options() -> None:
+    result = CliRunner().invoke(cli, ["local", "--help"])
+    assert result.exit_code == 0
+    for option in (
+        "--port",
+        "--url-style",
+        "--custom-domain",
+        "--invoke",
+        "--project",
+        "--start-timeout",
+        "--initializer",
+        "--pre-stop",
+    ):
+        assert option in result.output
+
+
+# --- reading the deploy config (in-process) -------------------------------------------
+
+
+def test_config_from_wraps_s_yaml(tmp_path: Path) -> None:
+    options = WrapOptions(
+        app="app:app", name="shop", region="cn-shenzhen", timeout=30, memory=512, concurrency=4
+    )
+    (tmp_path / "s.yaml").write_text(s_yaml(options).content)
+    config = load_config(tmp_path)
+    assert (config.service, config.function, config.region) == ("shop", "shop", "cn-shenzhen")
+    assert (config.timeout, config.memory, config.concurrency) == (30, 512, 4)
+    assert config.methods == ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+    assert config.command == ["/code/bootstrap"]
+    assert config.environment["FCMIGRATE_CONCURRENCY"] == "4"
+    assert config.skipped_environment == ["PATH", "PYTHONPATH"]
+    assert not config.initializer and not config.pre_stop
+
+
+def test_config_from_fc2_s_yaml(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        """\
+edition: 1.0.0
+services:
+  web:
+    component: devsapp/fc
+    props:
+      region: ${env('FCM_TEST_REGION', 'cn-beijing')}
+      service: {name: legacy-svc}
+      function:
+        name: legacy-fn
+        runtime: custom
+        timeout: 9
+        memorySize: 256
+        caPort: 8080
+        initializer: index.init
+        environmentVariables: {MODE: prod}
+      triggers:
+        - name: http
+          type: http
+          config: {authType: anonymous, methods: [get, post]}
+"""
+    )
+    config = load_config(tmp_path)
+    assert (config.service, config.function, config.region) == (
+        "legacy-svc",
+        "legacy-fn",
+        "cn-beijing",
+    )
+    assert (config.timeout, config.memory, config.port) == (9, 256, 8080)
+    assert config.methods == ("GET", "POST")
+    assert config.initializer and not config.pre_stop
+    assert config.initializer_handler == "index.init"
+    assert config.environment == {"MODE": "prod"}
+
+
+def test_config_from_fun_template(tmp_path: Path) -> None:
+    options = WrapOptions(app="app:app", name="funsite", config="fun", timeout=15)
+    (tmp_path / "template.yml").write_text(fun_template(options).content)
+    config = load_config(tmp_path)
+    assert (config.service, config.function, config.timeout) == ("funsite", "funsite", 15)
+    assert config.methods is not None and "OPTIONS" in config.methods
+    assert config.skipped_environment == ["PYTHONPATH"]
+    assert config.source == "template.yml (fun)"
+
+
+CONTAINER_FC3 = """\
+edition: 3.0.0
+name: boxed
+resources:
+  boxed:
+    component: fc3
+    props:
+      functionName: boxed
+      runtime: custom-container
+      customContainerConfig:
+        image: registry.example.com/ns/boxed:1
+        port: 9000
+        entrypoint: ["python", "-m", "fcmigrate", "serve"]
+        command: ["app:app"]
+"""
+
+CONTAINER_FC2 = """\
+edition: 1.0.0
+services:
+  boxed:
+    component: fc
+    props:
+      service: {name: boxed}
+      function:
+        name: boxed
+        runtime: custom-container
+        customContainerConfig:
+          image: registry.example.com/ns/boxed:1
+          command: '["python3", "-m", "fcmigrate", "serve"]'
+          args: '["app:app", "--event-route", "/events"]'
+"""
+
+CUSTOM_RUNTIME = """\
+edition: 3.0.0
+name: site
+resources:
+  site:
+    component: fc3
+    props:
+      functionName: site
+      runtime: custom.debian10
+      customRuntimeConfig:
+        command: [/var/fc/lang/python3.10/bin/python3]
+        args: [/code/main.py, --port, "9000"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("s_yaml_text", "expected"),
+    [
+        (CONTAINER_FC3, ["-m", "fcmigrate", "serve", "app:app"]),
+        (CONTAINER_FC2, ["-m", "fcmigrate", "serve", "app:app", "--event-route", "/events"]),
+        (CUSTOM_RUNTIME, ["{project}/main.py", "--port", "9000"]),
+    ],
+    ids=["fc3-container", "fc2-container-json-strings", "fc3-custom-runtime-command"],
+)
+def test_start_command_from_the_config(
+    tmp_path: Path, s_yaml_text: str, expected: list[str]
+) -> None:
+    (tmp_path / "s.yaml").write_text(s_yaml_text)
+    config = load_config(tmp_path)
+    argv, _ = start_command(LocalOptions(project=tmp_path), config)
+    # The image's (or FC's) Python is not here: the one running fcmigrate stands in.
+    assert argv == [sys.executable, *(part.format(project=tmp_path) for part in expected)]
+
+
+def test_start_command_prefers_app_then_bootstrap(tmp_path: Path) -> None:
+    write_bootstrap(tmp_path, "exit 0")
+    config = FunctionConfig(service="s", function="f")
+    argv, shown = start_command(LocalOptions(project=tmp_path), config)
+    assert (argv, shown) == ([str(tmp_path / "bootstrap")], "./bootstrap")
+    argv, _ = start_command(LocalOptions(project=tmp_path, app="app:app"), config)
+    assert argv == [sys.executable, "-m", "fcmigrate", "serve", "app:app"]
+
+
+def test_missing_start_file_named_by_the_config_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(s_yaml(WrapOptions(app="app:app", name="site")).content)
+    with pytest.raises(FCMigrateError, match=r"does not exist\. Write it with: fcmigrate wrap"):
+        start_command(LocalOptions(project=tmp_path), load_config(tmp_path))
+
+
+def test_config_defaults_without_a_file(tmp_path: Path) -> None:
+    project = tmp_path / "my site"
+    project.mkdir()
+    config = load_config(project)
+    assert (config.function, config.timeout, config.methods) == ("my-site", 60, None)
+
+
+def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("resources: [unclosed\n")
+    with pytest.raises(FCMigrateError, match=r"Cannot read .*s\.yaml"):
+        load_config(tmp_path)
+
+
+def test_environment_overrides_real_credentials(tmp_path: Path) -> None:
+    config = FunctionConfig(service="s", function="f", environment={"MODE": "prod"})
+    base = {"PATH": "/usr/bin", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "real-secret"}
+    env = fc_environment(config, tmp_path, 4321, base)
+    assert env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == FAKE_ACCESS_KEY_SECRET
+    assert env["FC_SERVER_PORT"] == env["FC_CUSTOM_LISTEN_PORT"] == "4321"
+    assert env["PATH"] == "/usr/bin" and env["MODE"] == "prod"
+    assert env["FCMIGRATE_PYTHON"] == sys.executable
+
+
+def test_request_ids_have_fc3_shape() -> None:
+    ids = {new_request_id() for _ in range(50)}
+    assert len(ids) == 50
+    assert all(REQUEST_ID.fullmatch(rid) for rid in ids)
+
+
+@pytest.mark.parametrize(
+    ("url_style", "target", "expected"),
+    [
+        ("both", "/whoami", ("fcapp", None, "LATEST")),
+        (
+            "both",
+            "/2016-08-15/proxy/svc/fn/a?b=1",
+            ("proxy", "/2016-08-15/proxy/svc/fn/", "LATEST"),
+        ),
+        ("both", "/2016-08-15/proxy/svc/fn", ("proxy", "/2016-08-15/proxy/svc/fn/", "LATEST")),
+        ("both", "/2016-08-15/proxy/svc.v2/fn/", ("proxy", "/2016-08-15/proxy/svc.v2/fn/", "v2")),
+        ("both", "/2016-08-15/proxy/svc/fn-other/", "FunctionNotFound"),
+        ("both", "/2016-08-15/proxy/nope/fn/", "ServiceNotFound"),
+        ("proxy", "/whoami", "PathNotSupported"),
+        ("proxy", "/2016-08-15/proxy/svc/fn/x", ("proxy", "/2016-08-15/proxy/svc/fn/", "LATEST")),
+        ("fcapp", "/2016-08-15/proxy/svc/fn/x", ("fcapp", None, "LATEST")),
+    ],
+)
+def test_routes_by_url_style(url_style: str, target: str, expected: object) -> None:
+    config = FunctionConfig(service="svc", function="fn")
+    console = Console(sys.stdout.buffer, sys.stdout.buffer, sys.stderr.buffer)
+    door = FrontDoor(
+        ("127.0.0.1", 0), config=config, function_port=1, console=console, url_style=url_style
+    )
+    try:
+        if isinstance(expected, str):
+            with pytest.raises(Refused) as refused:
+                door.route(target)
+            assert (refused.value.status, refused.value.code) == (404, expected)
+        else:
+            route = door.route(target)
+            assert (route.style, route.base_path, route.qualifier) == expected
+    finally:
+        door.server_close()

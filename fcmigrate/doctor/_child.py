@@ -1,0 +1,166 @@
+"""Run by ``fcmigrate doctor`` in a child process: import the project, report what it set.
+
+The parent runs this file's source with ``python -c`` in the project's folder and FC's
+environment, so a settings file that raises, loops or calls ``sys.exit`` costs a finding,
+not the doctor. Nothing from fcmigrate is imported before the project's own code, except
+the loader when a Flask app is imported. The result is JSON written to a file (the project
+may print anything on stdout); it is rewritten after each step so that a step that hangs
+leaves the earlier ones readable. SECRET_KEY never leaves this process: only its length,
+prefix and a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+_DEFAULT_SESSION_ENGINE = "django.contrib.sessions.backends.db"
+_DEFAULT_STORAGE = "django.core.files.storage.FileSystemStorage"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(item) for item in value]
+    return [] if value is None else [str(value)]
+
+
+def _secret(value: Any) -> dict[str, Any]:
+    if not isinstance(value, (str, bytes)) or not value:
+        return {"set": False}
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return {
+        "set": True,
+        "length": len(text),
+        "insecure_prefix": text.startswith("django-insecure-"),
+        "unique_chars": len(set(text)),
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }
+
+
+def _storage(namespace: dict[str, Any]) -> str:
+    storages = namespace.get("STORAGES")
+    if isinstance(storages, dict) and isinstance(storages.get("default"), dict):
+        return str(storages["default"].get("BACKEND", _DEFAULT_STORAGE))
+    return str(namespace.get("DEFAULT_FILE_STORAGE", _DEFAULT_STORAGE))
+
+
+def django_settings(name: str) -> dict[str, Any]:
+    namespace = vars(importlib.import_module(name))
+    databases = namespace.get("DATABASES") or {}
+    caches = namespace.get("CACHES")
+    default_cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    static_root = namespace.get("STATIC_ROOT")
+    session_file_path = namespace.get("SESSION_FILE_PATH")
+    return {
+        "file": namespace.get("__file__"),
+        "debug": bool(namespace.get("DEBUG", False)),
+        "secret_key": _secret(namespace.get("SECRET_KEY")),
+        "allowed_hosts": _strings(namespace.get("ALLOWED_HOSTS", [])),
+        "csrf_trusted_origins": _strings(namespace.get("CSRF_TRUSTED_ORIGINS", [])),
+        "middleware": _strings(namespace.get("MIDDLEWARE", [])),
+        "installed_apps": _strings(namespace.get("INSTALLED_APPS", [])),
+        "databases": {
+            str(alias): {"engine": str(cfg.get("ENGINE", "")), "name": str(cfg.get("NAME", ""))}
+            for alias, cfg in (databases.items() if isinstance(databases, dict) else [])
+            if isinstance(cfg, dict)
+        },
+        "media_root": str(namespace.get("MEDIA_ROOT") or ""),
+        "static_root": None if static_root in (None, "") else str(static_root),
+        "session_engine": str(namespace.get("SESSION_ENGINE", _DEFAULT_SESSION_ENGINE)),
+        "session_file_path": None if session_file_path is None else str(session_file_path),
+        "session_cache_alias": str(namespace.get("SESSION_CACHE_ALIAS", "default")),
+        "caches": {
+            str(alias): {
+                "backend": str(cfg.get("BACKEND", "")),
+                "location": str(cfg.get("LOCATION", "")),
+            }
+            for alias, cfg in (caches if isinstance(caches, dict) else default_cache).items()
+            if isinstance(cfg, dict)
+        },
+        "caches_set": isinstance(caches, dict),
+        "storage": _storage(namespace),
+        "asgi_application": str(namespace.get("ASGI_APPLICATION") or ""),
+    }
+
+
+def wsgi_app(spec: str, root: str) -> dict[str, Any]:
+    """Import the app as `fcmigrate serve` would; for a Flask app, report its config."""
+    from fcmigrate.loader import load_app
+
+    app = load_app(spec, cwd=root)
+    flask_class = any(c.__module__.split(".")[0] == "flask" for c in type(app).__mro__)
+    config = getattr(app, "config", None)
+    if not flask_class or not isinstance(config, dict):
+        return {"is_flask": False}
+    application_root = config.get("APPLICATION_ROOT")
+    return {
+        "is_flask": True,
+        "server_name": None if not config.get("SERVER_NAME") else str(config["SERVER_NAME"]),
+        "application_root": None if application_root in (None, "", "/") else str(application_root),
+    }
+
+
+def _location(exc: BaseException, root: str) -> tuple[str | None, int | None]:
+    """The innermost place in the project's own files where ``exc`` came from."""
+    vendored = os.path.join(root, "python") + os.sep
+    if isinstance(exc, SyntaxError) and exc.filename:
+        path = os.path.realpath(exc.filename)
+        if path.startswith(root + os.sep):
+            return os.path.relpath(path, root), exc.lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = os.path.realpath(frame.filename)
+        if path.startswith(root + os.sep) and not path.startswith(vendored):
+            return os.path.relpath(path, root), frame.lineno
+    return None, None
+
+
+def _guarded(step: Callable[[], dict[str, Any]], root: str) -> dict[str, Any]:
+    try:
+        return {"ok": step()}
+    # BaseException: a settings file that calls sys.exit() is a finding too.
+    except BaseException as exc:
+        lines = str(exc).strip().splitlines()
+        message = type(exc).__name__ + (f": {lines[0]}" if lines else "")
+        file, line = _location(exc, root)
+        return {"error": message[:300], "file": file, "line": line}
+
+
+def main() -> None:
+    request_path, result_path = sys.argv[1], sys.argv[2]
+    with open(request_path, encoding="utf-8") as file:
+        request = json.load(file)
+    root = os.path.realpath(request["root"])
+    sys.path[:0] = request["path_front"]
+    sys.path += request["path_back"]
+    # What `python -m fcmigrate serve APP` shows the app; some settings files read sys.argv.
+    sys.argv = ["fcmigrate", "serve"]
+    result: dict[str, Any] = {"apps": {}}
+
+    def save(pending: list[str] | None) -> None:
+        result["pending"] = pending
+        with open(result_path, "w", encoding="utf-8") as out:
+            json.dump(result, out)
+
+    settings = request.get("django_settings")
+    if settings:
+        save(["django", settings])
+        result["django"] = _guarded(lambda: django_settings(settings), root)
+    for spec in request.get("app_specs", []):
+        save(["app", spec])
+        result["apps"][spec] = _guarded(partial(wsgi_app, spec, root), root)
+    save(None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads or atexit handlers the project started must not keep this process alive.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""Checks on the deploy config: triggers, domains, package size, timeout, runtime."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from fcmigrate.doctor.checks_source import timeout_hints
+from fcmigrate.doctor.checks_start import effective
+from fcmigrate.doctor.config import DeployConfig, FunctionConfig
+from fcmigrate.doctor.model import Finding, check, rule
+from fcmigrate.doctor.project import Project
+
+CONFIG_INVALID = rule(
+    "FC400",
+    "config-invalid",
+    "error",
+    why="Serverless Devs and fun refuse a deploy config they cannot parse, so nothing deploys "
+    "(and doctor cannot check the rest of it).",
+    fix="fcmigrate wrap app:app --force   # writes a valid s.yaml",
+)
+TRIGGER_METHODS = rule(
+    "FC401",
+    "trigger-methods",
+    "warning",
+    why="FC answers 403 to methods not in the HTTP trigger's list: without HEAD and OPTIONS, "
+    "health probes and every CORS preflight fail.",
+    fix="methods: [GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS]",
+)
+FORCED_DOWNLOAD = rule(
+    "FC402",
+    "forced-download",
+    "warning",
+    why="On FC's default domains FC adds 'Content-Disposition: attachment' to responses, so "
+    "browsers download HTML pages instead of showing them; a custom domain avoids it.",
+    fix="resources:\n  domain:\n    component: fc3-domain\n    props:\n"
+    "      region: ${vars.region}\n      domainName: auto\n      protocol: HTTP\n"
+    "      routeConfig:\n        routes:\n          - path: /*\n            functionName: app",
+)
+PACKAGE_SIZE = rule(
+    "FC403",
+    "package-size",
+    "error",
+    why="FC rejects a code package over 500 MB, and uploads through the API stop at 100 MB.",
+    fix="List what FC does not need in .fcignore (e.g. .venv/, tests/, docs/), or move large "
+    "dependencies into a layer.",
+    severity_note="warning between 100 MB and 500 MB",
+)
+TIMEOUT_SHORT = rule(
+    "FC404",
+    "timeout-short",
+    "warning",
+    why="FC ends a request when the function timeout expires (3 s when the config sets none), "
+    "so work the code says may take longer is cut off with an error.",
+    fix="timeout: 120   # in s.yaml, seconds: at least what the longest request needs",
+)
+OLD_RUNTIME = rule(
+    "FC405",
+    "old-runtime",
+    "warning",
+    why="The 'custom' runtime is Debian 9 with Python 3.7, which fcmigrate (3.10+) and current "
+    "Flask and Django do not support.",
+    fix="runtime: custom.debian10   # Python 3.10",
+)
+
+MB = 1024 * 1024
+_ALWAYS_IGNORED = frozenset({".git", ".s"})
+
+
+@check
+def check_configs(project: Project) -> Iterator[Finding]:
+    for config in project.configs:
+        if config.error:
+            yield CONFIG_INVALID.finding(
+                f"{config.file} {config.error}.", file=config.file, line=config.error_line
+            )
+            continue
+        for function in config.functions:
+            yield from _methods(function)
+            if function.runtime == "custom":
+                yield OLD_RUNTIME.finding(
+                    f"Function {function.name!r} uses runtime 'custom' (Debian 9, Python 3.7).",
+                    file=function.file,
+                    line=function.runtime_line,
+                    fix=_key(config, "runtime") + ": custom.debian10   # Python 3.10",
+                )
+        yield from _forced_download(config)
+
+
+def _key(config: DeployConfig, name: str) -> str:
+    """A config key in the file's spelling: fun's template.yml capitalises them."""
+    if config.kind != "fun":
+        return name
+    return {"runtime": "Runtime", "timeout": "Timeout", "methods": "Methods"}[name]
+
+
+def _methods(function: FunctionConfig) -> Iterator[Finding]:
+    for trigger in function.triggers:
+        if trigger.methods is None:
+            continue
+        missing = [m for m in ("HEAD", "OPTIONS") if m not in trigger.methods]
+        if missing:
+            methods = trigger.methods + missing
+            key = "Methods" if function.kind == "fun" else "methods"
+            yield TRIGGER_METHODS.finding(
+                f"HTTP trigger {trigger.name!r} of {function.name!r} allows "
+                f"{', '.join(trigger.methods) or 'no method'} but not {' or '.join(missing)}.",
+                file=function.file,
+                line=trigger.methods_line or trigger.line,
+                fix=f"{key}: [{', '.join(methods)}]",
+            )
+
+
+def _forced_download(config: DeployConfig) -> Iterator[Finding]:
+    if config.has_custom_domain:
+        return
+    for function in config.functions:
+        if function.triggers:
+            trigger = function.triggers[0]
+            yield FORCED_DOWNLOAD.finding(
+                f"{config.file} has an HTTP trigger for {function.name!r} but no custom domain.",
+                file=config.file,
+                line=trigger.line,
+                fix=_domain_fix(config, function),
+            )
+            return
+
+
+def _domain_fix(config: DeployConfig, function: FunctionConfig) -> str:
+    if config.kind == "fc2":
+        return (
+            "customDomains:   # under the function's props\n"
+            "  - domainName: auto\n    protocol: HTTP\n    routeConfigs:\n      - path: /*"
+        )
+    if config.kind == "fun":
+        return (
+            "Resources:\n  www.example.com:   # your domain, CNAME to FC\n"
+            "    Type: 'Aliyun::Serverless::CustomDomain'\n    Properties:\n"
+            "      Protocol: HTTP\n      RouteConfig:\n        Routes:\n          '/*':\n"
+            f"            ServiceName: <service>\n            FunctionName: {function.name}"
+        )
+    return FORCED_DOWNLOAD.fix.replace("functionName: app", f"functionName: {function.name}")
+
+
+def _fcignore(folder: Path) -> list[str]:
+    try:
+        lines = (folder / ".fcignore").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "!"))]
+
+
+def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        directory_only = pattern.endswith("/")
+        pattern = pattern.strip("/") if "/" in pattern.rstrip("/") else pattern.rstrip("/")
+        if directory_only and not is_dir:
+            continue
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(rel, pattern.lstrip("/")):
+                return True
+        elif fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
+
+
+def package_size(folder: Path) -> tuple[int, dict[str, int]]:
+    """Bytes FC would receive from ``folder``, and the total per top-level entry."""
+    patterns = _fcignore(folder)
+    per_entry: dict[str, int] = {}
+    total = 0
+    for current, dirs, files in os.walk(folder):
+        here = Path(current)
+        rel_here = here.relative_to(folder).as_posix()
+        prefix = "" if rel_here == "." else rel_here + "/"
+        dirs[:] = [
+            d
+            for d in dirs
+            if not (not prefix and d in _ALWAYS_IGNORED)
+            and not _ignored(prefix + d, True, patterns)
+        ]
+        for name in files:
+            rel = prefix + name
+            if _ignored(rel, False, patterns):
+                continue
+            try:
+                size = (here / name).lstat().st_size
+            except OSError:
+                continue
+            total += size
+            top = rel.split("/", 1)[0]
+            per_entry[top] = per_entry.get(top, 0) + size
+    return total, per_entry
+
+
+@check
+def check_package_size(project: Project) -> Iterator[Finding]:
+    folders = {f.code_dir for f in project.functions if f.code_dir and f.code_dir.is_dir()}
+    for folder in sorted(folders or {project.root}):
+        total, per_entry = package_size(folder)
+        if total <= 100 * MB:
+            continue
+        biggest = [kv for kv in sorted(per_entry.items(), key=lambda kv: -kv[1]) if kv[1] >= MB]
+        largest = ", ".join(f"{name} {size / MB:.0f} MB" for name, size in biggest[:3])
+        rel = project.rel(folder)
+        what = f"The code folder {rel!r}" if rel else "The project folder"
+        limit = "FC's 500 MB limit" if total > 500 * MB else "the 100 MB limit of API uploads"
+        yield PACKAGE_SIZE.finding(
+            f"{what} holds {total / MB:.0f} MB (largest: {largest}), over {limit}.",
+            file=rel or None,
+            severity="error" if total > 500 * MB else "warning",
+        )
+
+
+@check
+def check_timeout(project: Project) -> Iterator[Finding]:
+    functions = project.functions
+    if not functions:
+        return
+    function = min(functions, key=lambda f: f.timeout)
+    limit = function.timeout
+    where = (
+        f"{function.file}:{function.timeout_line}"
+        if function.timeout_line
+        else f"{function.file} sets none, so FC's default"
+    )
+    key = "Timeout" if function.kind == "fun" else "timeout"
+    fix = f"{key}: {{}}   # seconds, in {function.file}"
+    for command in project.start_commands:
+        launch = project.launch(command)
+        if launch is None or launch.kind not in ("gunicorn", "fcmigrate"):
+            continue
+        for setting in effective(project, command, launch, "timeout")[-1:]:
+            try:
+                seconds = float(setting.value)
+            except ValueError:
+                continue
+            if seconds > limit:
+                file = setting.file or command.file
+                line = setting.line if setting.file else command.line
+                yield TIMEOUT_SHORT.finding(
+                    f"gunicorn's worker timeout ({seconds:g} s, {setting.source}) is longer than "
+                    f"the function timeout of {limit} s ({where}).",
+                    file=file,
+                    line=line,
+                    fix=fix.format(math.ceil(seconds) + 5),
+                )
+    for hint in timeout_hints(project):
+        if hint.seconds >= limit:
+            yield TIMEOUT_SHORT.finding(
+                f"{hint.what} may take {hint.seconds:g} s, but the function timeout is {limit} s "
+                f"({where}).",
+                file=hint.file,
+                line=hint.line,
+                fix=fix.format(math.ceil(hint.seconds) + 10),
+            )

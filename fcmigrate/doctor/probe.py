@@ -1,0 +1,156 @@
+"""Importing the project's Django settings and its WSGI app in a child process.
+
+One child per project, with a timeout, in the project's code folder and the environment FC
+gives the function: the deploy config's ``environmentVariables`` plus FC's own variables,
+not the shell's (a developer's ``DJANGO_DEBUG=1`` must not decide what FC runs). The child
+is :mod:`fcmigrate.doctor._child`; it is started in its own session and the whole group is
+killed afterwards, so nothing the project starts at import outlives the doctor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fcmigrate.doctor.config import FunctionConfig
+
+#: Seconds the child may take to import the project (cold Django imports take ~1 s).
+PROBE_TIMEOUT = 20.0
+_SHELL_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SYSTEMROOT")
+
+
+@dataclass
+class ProbeResult:
+    """``django`` and each ``apps[spec]`` hold ``{"ok": {...}}`` or ``{"error": ...}``."""
+
+    django: dict[str, Any] | None = None
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def fc_environment(code_dir: Path, function: FunctionConfig | None) -> dict[str, str]:
+    """The environment FC would give ``function``, with local paths for ``/code``."""
+    env = {name: os.environ[name] for name in _SHELL_ENV if name in os.environ}
+    port = str(function.port if function else 9000)
+    env.update(
+        {
+            "FC_FUNC_CODE_PATH": f"{code_dir}{os.sep}",
+            "FC_FUNCTION_NAME": function.name if function else "app",
+            "FC_REGION": "cn-hangzhou",
+            "FC_SERVER_PORT": port,
+            "FC_CUSTOM_LISTEN_PORT": port,
+            "FC_RUNTIME": (function.runtime if function else None) or "custom.debian10",
+            "FC_TIMEOUT": str(function.timeout if function else 3),
+        }
+    )
+    if function:
+        # PATH and PYTHONPATH name FC's folders; the child builds sys.path itself.
+        env.update({k: v for k, v in function.env.items() if k not in ("PATH", "PYTHONPATH")})
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # never leave __pycache__ in the user's folder
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_probe(
+    code_dir: Path,
+    env: Mapping[str, str],
+    *,
+    django_settings: str | None,
+    app_specs: Sequence[str],
+    timeout: float | None = None,
+) -> ProbeResult:
+    """Import what is asked in one child process; every failure becomes part of the result."""
+    if not django_settings and not app_specs:
+        return ProbeResult()
+    timeout = PROBE_TIMEOUT if timeout is None else timeout
+    vendored = code_dir / "python"
+    request = {
+        "root": str(code_dir),
+        "path_front": [str(code_dir)],
+        # Vendored packages last: wheels built for FC's Python may not load in this one.
+        "path_back": [str(vendored)] if vendored.is_dir() else [],
+        "django_settings": django_settings,
+        "app_specs": list(app_specs),
+    }
+    source = resources.files("fcmigrate.doctor").joinpath("_child.py").read_text("utf-8")
+    with tempfile.TemporaryDirectory(prefix="fcmigrate-doctor-") as tmp:
+        request_path = Path(tmp, "request.json")
+        result_path = Path(tmp, "result.json")
+        request_path.write_text(json.dumps(request), encoding="utf-8")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", source, str(request_path), str(result_path)],
+            cwd=code_dir,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        timed_out = False
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            output, _ = proc.communicate()
+        finally:
+            _kill_group(proc)
+        raw = _read_json(result_path)
+    return _result(raw, timed_out, timeout, proc.returncode, output, request)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    elif proc.poll() is None:  # pragma: no cover - Windows
+        proc.kill()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _result(
+    raw: dict[str, Any],
+    timed_out: bool,
+    timeout: float,
+    returncode: int | None,
+    output: bytes,
+    request: dict[str, Any],
+) -> ProbeResult:
+    result = ProbeResult(django=raw.get("django"), apps=dict(raw.get("apps") or {}))
+    pending = raw.get("pending")
+    if not raw:  # nothing saved: the child failed before its first step
+        first = ["django", request["django_settings"]] if request["django_settings"] else None
+        pending = first or (["app", request["app_specs"][0]] if request["app_specs"] else None)
+    if timed_out:
+        failure = f"did not finish importing in {timeout:g} s"
+    elif pending is not None:
+        tail = output.decode("utf-8", "replace").strip().splitlines()
+        failure = f"the import process exited with status {returncode}" + (
+            f": {tail[-1][:200]}" if tail else ""
+        )
+    else:
+        return result
+    # Only the step that was running failed; the ones after it never ran.
+    error = {"error": failure, "file": None, "line": None}
+    if pending and pending[0] == "django":
+        result.django = error
+    elif pending and pending[0] == "app":
+        result.apps[pending[1]] = error
+    return result

@@ -1,0 +1,368 @@
+"""The project folder as the checks see it: files, parsed source, configs, start commands.
+
+Everything is read lazily and once; nothing in the folder is ever written.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import stat
+from functools import cached_property
+from pathlib import Path
+
+from fcmigrate.doctor import pysource
+from fcmigrate.doctor.commands import (
+    Launch,
+    StartCommand,
+    analyze,
+    bootstrap_commands,
+    dockerfile_commands,
+    procfile_commands,
+)
+from fcmigrate.doctor.config import DeployConfig, FunctionConfig, all_functions, load_configs
+from fcmigrate.doctor.probe import ProbeResult, fc_environment, run_probe
+from fcmigrate.errors import FCMigrateError
+
+#: Folders that are never the app's own source, at any depth.
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "tests", "test"})
+#: Folders skipped at the top of the project only: vendored packages and build output.
+SKIP_TOP_DIRS = frozenset({"python", "build", "dist"})
+_TEST_FILE = re.compile(r"(test_.*|.*_test|conftest)\.py")
+_SETTINGS_SETDEFAULT = re.compile(
+    r"""setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']\s*\)"""
+)
+#: Start files run when no command is configured: FC's custom runtime, Tencent SCF's.
+BOOTSTRAP_NAMES = ("bootstrap", "scf_bootstrap")
+
+
+class Project:
+    """A project folder. Paths handed to checks and findings are relative, ``/``-separated."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.notes: list[str] = []
+        self._texts: dict[str, str | None] = {}
+        self._trees: dict[str, ast.Module | None] = {}
+        self.syntax_errors: dict[str, SyntaxError] = {}
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Project:
+        """The project at ``path``; a missing or unreadable folder is a one-line error."""
+        root = Path(path).expanduser()
+        if not root.exists():
+            raise FCMigrateError(
+                f"Project folder {str(path)!r} does not exist. "
+                "Give the folder that holds the app, e.g. 'fcmigrate doctor .'."
+            )
+        if not root.is_dir():
+            raise FCMigrateError(
+                f"{str(path)!r} is not a folder. Give the project folder, "
+                f"e.g. 'fcmigrate doctor {str(root.parent) or '.'!s}'."
+            )
+        try:
+            with os.scandir(root) as entries:
+                next(entries, None)
+        except OSError as exc:
+            raise FCMigrateError(
+                f"Cannot read the project folder {str(path)!r}: {exc.strerror or exc}."
+            ) from None
+        return cls(root.resolve())
+
+    # --- files -----------------------------------------------------------------------------
+
+    def rel(self, path: Path) -> str:
+        try:
+            rel = path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+        return "" if rel == "." else rel
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def text(self, rel: str) -> str | None:
+        """The file's text (``None`` if missing or unreadable); line endings kept."""
+        if rel not in self._texts:
+            try:
+                with open(self.path(rel), encoding="utf-8", errors="replace", newline="") as f:
+                    self._texts[rel] = f.read()
+            except OSError:
+                self._texts[rel] = None
+        return self._texts[rel]
+
+    def tree(self, rel: str) -> ast.Module | None:
+        """The parsed module, or ``None`` (syntax errors are kept in :attr:`syntax_errors`)."""
+        if rel not in self._trees:
+            text = self.text(rel)
+            tree: ast.Module | None = None
+            if text is not None:
+                try:
+                    tree = ast.parse(text, filename=rel)
+                except (SyntaxError, ValueError) as exc:
+                    if isinstance(exc, SyntaxError):
+                        self.syntax_errors[rel] = exc
+            self._trees[rel] = tree
+        return self._trees[rel]
+
+    def is_file(self, rel: str) -> bool:
+        return self.path(rel).is_file()
+
+    @cached_property
+    def python_files(self) -> list[str]:
+        """The app's own ``.py`` files: no virtualenvs, vendored packages, caches or tests."""
+        found: list[str] = []
+        for folder, dirs, files in os.walk(self.root):
+            here = Path(folder)
+            top = here == self.root
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".")
+                and d not in SKIP_DIRS
+                and not (top and d in SKIP_TOP_DIRS)
+                and not (d == "python" and not (here / d / "__init__.py").exists())
+                and not (here / d / "pyvenv.cfg").exists()
+            )
+            for name in sorted(files):
+                if name.endswith(".py") and not _TEST_FILE.fullmatch(name):
+                    found.append((here / name).relative_to(self.root).as_posix())
+        return found
+
+    def trees(self) -> list[tuple[str, ast.Module]]:
+        result = []
+        for rel in self.python_files:
+            tree = self.tree(rel)
+            if tree is not None:
+                result.append((rel, tree))
+        return result
+
+    def module_file(self, dotted: str, cwd: str = "") -> str | None:
+        """The project file for module ``dotted`` imported from ``cwd``, if it is the project's."""
+        if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*", dotted):
+            return None
+        base = "/".join(p for p in (cwd, dotted.replace(".", "/")) if p)
+        for rel in (f"{base}.py", f"{base}/__init__.py"):
+            if self.is_file(rel):
+                return rel
+        return None
+
+    def local_file(self, token: str, cwd: str = "") -> str | None:
+        """A script named in a start command (``app.py``, ``/code/app.py``) as a project file."""
+        candidate = token
+        if candidate.startswith("/code/"):
+            candidate = candidate[len("/code/") :]
+        elif candidate.startswith("./"):
+            candidate = candidate[2:]
+        parts = [p for p in candidate.split("/") if p]
+        # A container's WORKDIR (/app, /srv/app) is not known: try shorter tails.
+        for start in range(len(parts)):
+            rel = "/".join(p for p in (cwd, *parts[start:]) if p)
+            if rel and self.is_file(rel):
+                return rel
+            if not candidate.startswith("/"):
+                break
+        return None
+
+    # --- deploy configs ----------------------------------------------------------------------
+
+    @cached_property
+    def configs(self) -> list[DeployConfig]:
+        return load_configs(self.root)
+
+    @cached_property
+    def functions(self) -> list[FunctionConfig]:
+        return list(all_functions(self.configs))
+
+    @property
+    def main_function(self) -> FunctionConfig | None:
+        """The function whose environment the app is imported with: the first one found."""
+        return self.functions[0] if self.functions else None
+
+    @cached_property
+    def code_dir(self) -> str:
+        """The project-relative folder FC unpacks as ``/code`` (``""`` for the root)."""
+        function = self.main_function
+        if function and function.code_dir and function.code_dir != self.root:
+            rel = self.rel(function.code_dir)
+            if not rel.startswith("/") and self.path(rel).is_dir():
+                return rel
+        return ""
+
+    @cached_property
+    def trusts_fc_hosts(self) -> FunctionConfig | None:
+        """The function whose config sets ``FCMIGRATE_TRUST_FC_HOSTS=1``, if any."""
+        return next((f for f in self.functions if f.trusts_fc_hosts), None)
+
+    @cached_property
+    def writable_dirs(self) -> tuple[str, ...]:
+        """Absolute folders an app may write on FC: /tmp and configured NAS/OSS mounts."""
+        mounts = {d for f in self.functions for d in f.mount_dirs}
+        return (pysource.TMP, *sorted(mounts))
+
+    # --- bootstraps and start commands ---------------------------------------------------------
+
+    @cached_property
+    def bootstraps(self) -> list[str]:
+        """Start files FC executes that exist: ``bootstrap`` and a configured ``/code/<file>``."""
+        found: list[str] = []
+
+        def add(rel: str) -> None:
+            if rel not in found and self.is_file(rel):
+                found.append(rel)
+
+        dirs = {self.rel(f.code_dir) if f.code_dir else "" for f in self.functions}
+        dirs.add(self.code_dir)
+        for folder in sorted(dirs):
+            for name in BOOTSTRAP_NAMES:
+                add(f"{folder}/{name}" if folder else name)
+        for function in self.functions:
+            start = function.command[0] if function.is_custom and function.command else ""
+            name = start.removeprefix("/code/")
+            if start.startswith("/code/") and "/" not in name and function.code_dir:
+                add(self.rel(function.code_dir / name))
+        return found
+
+    def starters(self, rel: str) -> list[FunctionConfig]:
+        """The functions that FC starts by executing the start file ``rel``."""
+        name = rel.rpartition("/")[2]
+        return [
+            f
+            for f in self.functions
+            if f.is_custom
+            and (
+                (not f.command and name == "bootstrap")
+                or (f.command and f.command[0].rpartition("/")[2] == name)
+            )
+        ]
+
+    def bootstrap_is_python(self, rel: str) -> bool:
+        first = (self.text(rel) or "").split("\n", 1)[0]
+        return first.startswith("#!") and "python" in first
+
+    @cached_property
+    def start_commands(self) -> list[StartCommand]:
+        commands: list[StartCommand] = []
+        for rel in self.bootstraps:
+            folder = rel.rpartition("/")[0]
+            users = self.starters(rel)
+            ports = frozenset(f.port for f in users) or frozenset({9000})
+            env = users[0].env if users else {}
+            text = self.text(rel) or ""
+            if self.bootstrap_is_python(rel):
+                commands.append(StartCommand(rel, 1, ("python3", rel), folder, ports, env))
+                continue
+            for line, argv in bootstrap_commands(text):
+                commands.append(StartCommand(rel, line, tuple(argv), folder, ports, env))
+        for function in self.functions:
+            if function.command and not (function.uses_bootstrap and len(function.command) == 1):
+                commands.append(
+                    StartCommand(
+                        function.file,
+                        function.command_line or function.line,
+                        tuple(function.command),
+                        self.rel(function.code_dir) if function.code_dir else "",
+                        frozenset({function.port}),
+                        function.env,
+                    )
+                )
+        if self.is_file("Dockerfile"):
+            containers = [f for f in self.functions if f.is_container]
+            ports = frozenset(f.port for f in containers) or frozenset({9000})
+            env = containers[0].env if containers else {}
+            for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
+                commands.append(StartCommand("Dockerfile", line, tuple(argv), "", ports, env))
+        if self.is_file("Procfile"):
+            for line, argv in procfile_commands(self.text("Procfile") or ""):
+                commands.append(StartCommand("Procfile", line, tuple(argv), ""))
+        return commands
+
+    def launch(self, command: StartCommand) -> Launch | None:
+        return analyze(command.argv)
+
+    def spec_module(self, spec: str, cwd: str = "") -> str | None:
+        """The project file of the module an app spec imports (``pkg.wsgi:app`` -> file)."""
+        module = spec.partition(":")[0].strip()
+        return self.module_file(module, cwd) if module else None
+
+    def imports_django(self, rel: str) -> bool:
+        tree = self.tree(rel)
+        if tree is None:
+            return False
+        return any(name.split(".")[0] == "django" for name, _ in pysource.imported_modules(tree))
+
+    # --- Django and the import probe -----------------------------------------------------------
+
+    @cached_property
+    def django_settings(self) -> str | None:
+        """The settings module FC would use, from the config, manage.py or a wsgi.py."""
+        function = self.main_function
+        if function and function.env.get("DJANGO_SETTINGS_MODULE"):
+            return function.env["DJANGO_SETTINGS_MODULE"]
+        base = self.code_dir
+        candidates = [f"{base}/manage.py" if base else "manage.py"]
+        for command in self.start_commands:
+            launch = self.launch(command)
+            if launch and launch.app_spec:
+                module = self.spec_module(launch.app_spec, command.cwd)
+                if module:
+                    candidates.append(module)
+        candidates += [f for f in self.python_files if f.endswith("wsgi.py") and f.count("/") <= 2]
+        for rel in candidates:
+            match = _SETTINGS_SETDEFAULT.search(self.text(rel) or "")
+            if match:
+                return match.group(1)
+        return None
+
+    @cached_property
+    def django_settings_file(self) -> str | None:
+        name = self.django_settings
+        return self.module_file(name, self.code_dir) if name else None
+
+    @cached_property
+    def app_specs(self) -> list[str]:
+        """App specs the start commands serve that are safe to import here.
+
+        Django's WSGI module is left out (its settings are imported instead), and so is a
+        module that starts a server when imported.
+        """
+        specs: list[str] = []
+        for command in self.start_commands:
+            launch = self.launch(command)
+            if not launch or not launch.app_spec or launch.kind == "dev":
+                continue
+            module = self.spec_module(launch.app_spec, command.cwd)
+            if (
+                module
+                and not self.imports_django(module)
+                and not self.runs_server_at_import(module)
+            ):
+                if launch.app_spec not in specs:
+                    specs.append(launch.app_spec)
+        return specs
+
+    def runs_server_at_import(self, rel: str) -> bool:
+        """Whether importing ``rel`` would start a server (and so must not be imported)."""
+        tree = self.tree(rel)
+        if tree is None:
+            return True
+        return any(context.at_import for _, context, _ in pysource.dev_server_calls(tree))
+
+    @cached_property
+    def probe(self) -> ProbeResult:
+        code_dir = self.path(self.code_dir) if self.code_dir else self.root
+        return run_probe(
+            code_dir,
+            fc_environment(code_dir, self.main_function),
+            django_settings=self.django_settings,
+            app_specs=self.app_specs,
+        )
+
+    # --- sizes -----------------------------------------------------------------------------
+
+    def mode(self, rel: str) -> int | None:
+        try:
+            return stat.S_IMODE(self.path(rel).stat().st_mode)
+        except OSError:
+            return None

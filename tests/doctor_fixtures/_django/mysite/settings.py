@@ -1,0 +1,3 @@
+"""Fixture: the clean settings, unchanged."""
+
+from mysite.clean import *  # noqa: F403

@@ -1,0 +1,5 @@
+"""Fixture: a per-process cache."""
+
+from mysite.clean import *  # noqa: F403
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -6,11 +6,19 @@ from pathlib import Path
 
 import click
 
-from fcmigrate.wrap import CONFIGS, RUNTIMES, WrapOptions, default_name, generate
+from fcmigrate.wrap import (
+    CONFIGS,
+    PLATFORMS,
+    PYTHONS,
+    RUNTIMES,
+    WrapOptions,
+    default_name,
+    generate,
+)
 
 
 @click.command()
-@click.argument("app")
+@click.argument("app", required=False)
 @click.option(
     "-o",
     "--out",
@@ -24,9 +32,23 @@ from fcmigrate.wrap import CONFIGS, RUNTIMES, WrapOptions, default_name, generat
 @click.option(
     "--config",
     type=click.Choice(CONFIGS),
-    default="s",
+    help="Deploy config: s = Serverless Devs s.yaml (fc3, FC 3.0; the default), fc2 = s.yaml "
+    "(fc, FC 2.0), fun = template.yml, none. SCF has none.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(PLATFORMS),
+    default="fc",
     show_default=True,
-    help="Deploy config: s = Serverless Devs s.yaml (fc3), fun = template.yml, none.",
+    help="fc = Alibaba Cloud Function Compute (bootstrap); scf = Tencent Cloud SCF web "
+    "function (scf_bootstrap).",
+)
+@click.option(
+    "--python",
+    default=PYTHONS[0],
+    show_default=True,
+    metavar="X.Y",
+    help=f"Target Python ({', '.join(PYTHONS)}): the interpreter the start script looks for.",
 )
 @click.option("--region", default="cn-hangzhou", show_default=True)
 @click.option(
@@ -45,11 +67,13 @@ from fcmigrate.wrap import CONFIGS, RUNTIMES, WrapOptions, default_name, generat
 @click.option("--on-pre-freeze", metavar="MODULE:FUNC")
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
 def wrap(
-    app: str,
+    app: str | None,
     out: Path,
     name: str | None,
     runtime: str,
-    config: str,
+    config: str | None,
+    platform: str,
+    python: str,
     region: str,
     concurrency: int,
     memory: int,
@@ -63,11 +87,23 @@ def wrap(
 ) -> None:
     """Write a bootstrap (and s.yaml) that runs APP on FC's custom runtime.
 
-    APP is imported first, so a mistake shows up before anything is written.
+    APP is imported first, so a mistake shows up before anything is written. Without APP,
+    the app is detected in the --out folder (see `fcmigrate migrate`).
     """
+    from fcmigrate.errors import FCMigrateError
     from fcmigrate.loader import import_string, load_app
     from fcmigrate.render import write_files
 
+    if platform == "scf" and config not in (None, "none"):
+        raise FCMigrateError(
+            f"--config {config} is a Function Compute deploy config; SCF has none. "
+            "Drop --config, or use --platform fc."
+        )
+    config = config or ("none" if platform == "scf" else "s")
+    if app is None:
+        from fcmigrate.detect import detect_app
+
+        app = detect_app(out).spec
     options = WrapOptions(
         app=app,
         name=name or default_name(out),
@@ -82,6 +118,8 @@ def wrap(
         on_initialize=on_initialize,
         on_pre_stop=on_pre_stop,
         on_pre_freeze=on_pre_freeze,
+        platform=platform,
+        python=python,
     )
     files = generate(options)
     load_app(app, cwd=str(out.resolve()))
@@ -94,16 +132,23 @@ def wrap(
         click.echo(f"Wrote {path}")
     click.echo("")
     click.echo("Next steps:")
-    click.echo(f"  1. Try it locally:        ./bootstrap   (or: fcmigrate serve {app})")
+    script = files[0].path
+    click.echo(f"  1. Try it locally:        ./{script}   (with FC's front door: fcmigrate local)")
     click.echo(
-        "  2. Vendor dependencies:   pip install -r requirements.txt -t python/ "
-        "--platform manylinux2014_x86_64 --python-version 3.10 --only-binary=:all:"
+        # fcmigrate itself must be vendored too: the bootstrap runs `python3 -m fcmigrate`.
+        f"  2. Vendor dependencies:   fcmigrate migrate . --python {python}   "
+        "(builds .fcmigrate/build with python/, fcmigrate included)"
     )
-    click.echo("     (or let `fcmigrate migrate` do all of it)")
-    if config == "s":
-        click.echo("  3. Deploy:                s deploy")
+    if platform == "scf":
+        click.echo(
+            f"  3. Deploy:                upload the folder as an SCF web function "
+            f"(Python {python}); {script} is its start file."
+        )
+        return
+    if config in ("s", "fc2"):
+        click.echo("  3. Deploy:                cd .fcmigrate/build && s deploy")
     elif config == "fun":
-        click.echo("  3. Deploy:                fun deploy")
+        click.echo("  3. Deploy:                cd .fcmigrate/build && fun deploy")
         click.echo(
             "     Note: fun only knows the Debian 9 'custom' runtime (Python 3.7); fcmigrate "
             "needs Python 3.10+. Switch the function to custom.debian10 after deploying, "

@@ -1,7 +1,17 @@
-"""The files ``fcmigrate wrap`` writes: the ``bootstrap`` and the deploy config."""
+"""The files ``fcmigrate wrap`` writes: the start script and the deploy config.
+
+For Function Compute (``platform="fc"``) that is ``bootstrap`` plus one deploy config:
+``s.yaml`` for Serverless Devs' ``fc3`` component (FC 3.0), ``s.yaml`` for its ``fc``
+component (FC 2.0), or ``template.yml`` for ``fun``. For Tencent Cloud SCF web functions
+(``platform="scf"``) it is ``scf_bootstrap`` alone.
+
+The same deploy configs serve the custom-container runtime (``fcmigrate dockerize``):
+pass a :class:`ContainerImage` to :func:`deploy_config`.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Sequence
@@ -15,7 +25,15 @@ from fcmigrate.render import OutputFile, render, yaml_flow_list, yaml_scalar
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 RUNTIMES = ("custom.debian10", "custom.debian11", "custom.debian12")
-CONFIGS = ("s", "fun", "none")
+CONTAINER_RUNTIME = "custom-container"
+#: s = Serverless Devs fc3 (FC 3.0), fc2 = Serverless Devs fc (FC 2.0), fun = template.yml.
+CONFIGS = ("s", "fc2", "fun", "none")
+PLATFORMS = ("fc", "scf")
+#: Python versions fcmigrate runs on (X.Y).
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+
+#: The port FC (CAPort) and SCF send requests to.
+PORT = 9000
 
 #: PATH for FC's custom runtimes: FC's Python is installed under /var/fc/lang.
 FC_PATH = (
@@ -32,6 +50,16 @@ def function_name(value: str) -> str:
     if not name or not (name[0].isalpha() or name[0] == "_"):
         name = "app-" + name if name else "app"
     return name[:64].rstrip("-") or "app"
+
+
+def check_python(version: str) -> str:
+    """``version`` if fcmigrate supports it as a target, else a one-line error."""
+    if version not in PYTHONS:
+        raise FCMigrateError(
+            f"Unsupported Python {version!r}. Use one of: {', '.join(PYTHONS)}, "
+            f"e.g. --python {PYTHONS[0]}."
+        )
+    return version
 
 
 @dataclass
@@ -52,8 +80,16 @@ class WrapOptions:
     on_pre_stop: str | None = None
     on_pre_freeze: str | None = None
     extra_serve_args: Sequence[str] = field(default_factory=tuple)
+    #: "fc" (Function Compute) or "scf" (Tencent Cloud SCF: scf_bootstrap, no deploy config).
+    platform: str = "fc"
+    #: Target Python X.Y; on SCF it picks the interpreter (/var/lang/python3XY/...).
+    python: str = "3.10"
 
     def validate(self) -> None:
+        if self.platform not in PLATFORMS:
+            raise FCMigrateError(
+                f"Unknown platform {self.platform!r}. Use one of: {', '.join(PLATFORMS)}."
+            )
         if self.runtime not in RUNTIMES:
             raise FCMigrateError(
                 f"Unknown runtime {self.runtime!r}. Use one of: {', '.join(RUNTIMES)}."
@@ -62,6 +98,7 @@ class WrapOptions:
             raise FCMigrateError(
                 f"Unknown config {self.config!r}. Use one of: {', '.join(CONFIGS)}."
             )
+        check_python(self.python)
         if not _NAME_OK.fullmatch(self.name):
             raise FCMigrateError(
                 f"Invalid function name {self.name!r}. Use letters, digits, '_' and '-', "
@@ -93,51 +130,155 @@ class WrapOptions:
         return args + list(self.extra_serve_args)
 
 
+@dataclass(frozen=True)
+class ContainerImage:
+    """A custom-container function: the image and the command FC starts in it.
+
+    ``entrypoint`` is the program and ``command`` its arguments, as in FC 3.0's
+    ``customContainerConfig`` and Docker's ENTRYPOINT / CMD.
+    """
+
+    image: str
+    entrypoint: Sequence[str]
+    command: Sequence[str]
+    #: True when ``image`` is a placeholder the user must replace before deploying.
+    placeholder: bool = False
+
+    def image_comment(self) -> str:
+        if self.placeholder:
+            return "# PLACEHOLDER: your pushed image's address (or dockerize again with --image)."
+        return "# The image built from the Dockerfile; push it before deploying."
+
+
+def _json_string(values: Sequence[str]) -> str:
+    """A YAML single-quoted scalar holding a JSON list: fun and FC 2.0 want JSON strings."""
+    return "'" + json.dumps(list(values)).replace("'", "''") + "'"
+
+
+def _common(options: WrapOptions) -> dict[str, object]:
+    return {
+        "name": options.name,
+        "function_name": options.name,
+        "description": yaml_scalar(f"{options.app} served by fcmigrate"),
+        "timeout": options.timeout,
+        "memory": options.memory,
+        "methods": yaml_flow_list(HTTP_METHODS),
+    }
+
+
 def bootstrap(options: WrapOptions) -> OutputFile:
     args = "".join(shlex.quote(a) + " " for a in options.serve_args())
-    content = render("bootstrap.tmpl", app=shlex.quote(options.app), serve_args=args)
+    content = render(
+        "bootstrap.tmpl",
+        app=shlex.quote(options.app),
+        serve_args=args,
+        target_python=check_python(options.python),
+    )
     return OutputFile("bootstrap", content, 0o755)
 
 
-def s_yaml(options: WrapOptions) -> OutputFile:
+def scf_python(version: str) -> str:
+    """The interpreter's absolute path in SCF's Python images, e.g. 3.10 ->
+    ``/var/lang/python310/bin/python3.10``."""
+    return f"/var/lang/python{version.replace('.', '')}/bin/python{version}"
+
+
+def scf_bootstrap(options: WrapOptions) -> OutputFile:
+    """``scf_bootstrap``: what a Tencent Cloud SCF web function runs to start the server."""
+    args = "".join(shlex.quote(a) + " " for a in options.serve_args())
     content = render(
-        "s.yaml.tmpl",
-        name=options.name,
-        function_name=options.name,
-        region=yaml_scalar(options.region),
-        description=yaml_scalar(f"{options.app} served by fcmigrate"),
-        runtime=options.runtime,
-        timeout=options.timeout,
-        memory=options.memory,
-        concurrency=options.concurrency,
-        path=FC_PATH,
-        methods=yaml_flow_list(HTTP_METHODS),
+        "scf_bootstrap.tmpl",
+        app=shlex.quote(options.app),
+        serve_args=args,
+        interpreter=scf_python(check_python(options.python)),
+        port=PORT,
     )
+    return OutputFile("scf_bootstrap", content, 0o755)
+
+
+def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
+    """Serverless Devs ``s.yaml`` for the ``fc3`` component (FC 3.0)."""
+    values = _common(options)
+    values["region"] = yaml_scalar(options.region)
+    values["concurrency"] = options.concurrency
+    if container is None:
+        content = render("s.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
+    else:
+        content = render(
+            "s.container.yaml.tmpl",
+            image=yaml_scalar(container.image),
+            image_comment=container.image_comment(),
+            entrypoint=yaml_flow_list(container.entrypoint),
+            command=yaml_flow_list(container.command),
+            **values,
+        )
     return OutputFile("s.yaml", content)
 
 
-def fun_template(options: WrapOptions) -> OutputFile:
-    content = render(
-        "template.yml.tmpl",
-        service_name=options.name,
-        function_name=options.name,
-        description=yaml_scalar(f"{options.app} served by fcmigrate"),
-        timeout=options.timeout,
-        memory=options.memory,
-        concurrency=min(options.concurrency, 100),
-        methods=yaml_flow_list(HTTP_METHODS),
-    )
+def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
+    """Serverless Devs ``s.yaml`` for the ``fc`` component (FC 2.0)."""
+    values = _common(options)
+    values["region"] = yaml_scalar(options.region)
+    values["concurrency"] = options.concurrency
+    if container is None:
+        content = render("s.fc2.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
+    else:
+        content = render(
+            "s.fc2.container.yaml.tmpl",
+            image=yaml_scalar(container.image),
+            image_comment=container.image_comment(),
+            entrypoint=_json_string(container.entrypoint),
+            command=_json_string(container.command),
+            **values,
+        )
+    return OutputFile("s.yaml", content)
+
+
+def fun_template(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
+    """``template.yml`` for ``fun`` (FC 2.0's older tool; InstanceConcurrency at most 100)."""
+    values = _common(options)
+    del values["name"]
+    values["service_name"] = options.name
+    values["concurrency"] = min(options.concurrency, 100)
+    if container is None:
+        content = render("template.yml.tmpl", **values)
+    else:
+        content = render(
+            "template.container.yml.tmpl",
+            image=yaml_scalar(container.image),
+            image_comment=container.image_comment(),
+            entrypoint=_json_string(container.entrypoint),
+            command=_json_string(container.command),
+            **values,
+        )
     return OutputFile("template.yml", content)
 
 
-def generate(options: WrapOptions) -> list[OutputFile]:
-    """The files for ``options``: the bootstrap, then the deploy config if any."""
-    options.validate()
-    files = [bootstrap(options)]
+def deploy_config(
+    options: WrapOptions, container: ContainerImage | None = None
+) -> OutputFile | None:
+    """The deploy config ``options.config`` names, for the custom runtime or ``container``."""
     if options.config == "s":
-        files.append(s_yaml(options))
-    elif options.config == "fun":
-        files.append(fun_template(options))
+        return s_yaml(options, container)
+    if options.config == "fc2":
+        return fc2_yaml(options, container)
+    if options.config == "fun":
+        return fun_template(options, container)
+    return None
+
+
+def generate(options: WrapOptions) -> list[OutputFile]:
+    """The files for ``options``: the start script, then the deploy config if any.
+
+    On SCF there is no deploy config: SCF's own tools describe the function.
+    """
+    options.validate()
+    if options.platform == "scf":
+        return [scf_bootstrap(options)]
+    files = [bootstrap(options)]
+    config = deploy_config(options)
+    if config is not None:
+        files.append(config)
     return files
 
 

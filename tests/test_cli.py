@@ -207,7 +207,7 @@ def test_wrap_writes_bootstrap_and_s_yaml(
     assert (project / "s.yaml").is_file()
     assert not (project / "template.yml").exists()
     assert result.out.startswith("Wrote bootstrap\nWrote s.yaml\n")
-    assert "pip install -r requirements.txt fcmigrate -t python/" in result.out
+    assert "fcmigrate migrate . --python 3.10" in result.out
     assert "s deploy" in result.out
 
 

@@ -155,6 +155,50 @@ def _json_string(values: Sequence[str]) -> str:
     return "'" + json.dumps(list(values)).replace("'", "''") + "'"
 
 
+def _lifecycle(options: WrapOptions, style: str) -> str:
+    """FC only calls the hooks a function's config names: YAML for those wrap was given.
+
+    Appended to the ``instanceConcurrency`` line of each template (``""`` when there are
+    no hooks). The handler is required by FC but means nothing to a custom runtime.
+    """
+    init_timeout = min(options.timeout, 300)
+    stop_timeout = min(options.timeout, 90)
+    lines: list[str] = []
+    if style == "fc3":
+        hooks = [
+            ("initializer", "index.initialize", init_timeout, options.on_initialize),
+            ("preStop", "index.preStop", stop_timeout, options.on_pre_stop),
+        ]
+        if any(h[3] for h in hooks):
+            lines.append("instanceLifecycleConfig:")
+            for key, handler, timeout, given in hooks:
+                if given:
+                    lines += [f"  {key}:", f"    handler: {handler}", f"    timeout: {timeout}"]
+        indent = " " * 6
+    elif style == "fc2":
+        if options.on_initialize:
+            lines += ["initializer: index.initialize", f"initializationTimeout: {init_timeout}"]
+        hooks = [
+            ("preStop", "index.preStop", options.on_pre_stop),
+            ("preFreeze", "index.preFreeze", options.on_pre_freeze),
+        ]
+        if any(h[2] for h in hooks):
+            lines.append("instanceLifecycleConfig:")
+            for key, handler, given in hooks:
+                if given:
+                    lines += [
+                        f"  {key}:",
+                        f"    handler: {handler}",
+                        f"    timeout: {stop_timeout}",
+                    ]
+        indent = " " * 8
+    else:  # fun's schema knows the initializer only
+        if options.on_initialize:
+            lines += ["Initializer: index.initialize", f"InitializationTimeout: {init_timeout}"]
+        indent = " " * 8
+    return "".join("\n" + indent + line for line in lines)
+
+
 def _common(options: WrapOptions) -> dict[str, object]:
     return {
         "name": options.name,
@@ -201,6 +245,7 @@ def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> Out
     values = _common(options)
     values["region"] = yaml_scalar(options.region)
     values["concurrency"] = options.concurrency
+    values["lifecycle"] = _lifecycle(options, "fc3")
     if container is None:
         content = render("s.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
@@ -220,6 +265,7 @@ def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> O
     values = _common(options)
     values["region"] = yaml_scalar(options.region)
     values["concurrency"] = options.concurrency
+    values["lifecycle"] = _lifecycle(options, "fc2")
     if container is None:
         content = render("s.fc2.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
@@ -240,6 +286,7 @@ def fun_template(options: WrapOptions, container: ContainerImage | None = None) 
     del values["name"]
     values["service_name"] = options.name
     values["concurrency"] = min(options.concurrency, 100)
+    values["lifecycle"] = _lifecycle(options, "fun")
     if container is None:
         content = render("template.yml.tmpl", **values)
     else:

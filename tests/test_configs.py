@@ -54,6 +54,8 @@ def _container(image: str = IMAGE, *, placeholder: bool = False) -> ContainerIma
     )
 
 
+HOOKS = {"on_initialize": "hooks:init", "on_pre_stop": "hooks:stop", "on_pre_freeze": "hooks:frz"}
+
 #: variant id -> (renderer, schema file or None for fun's template.yml)
 VARIANTS: dict[str, tuple[Callable[[], render.OutputFile], str | None]] = {
     "fc3-custom.debian10": (lambda: wrap.s_yaml(_options()), "fc3"),
@@ -72,6 +74,9 @@ VARIANTS: dict[str, tuple[Callable[[], render.OutputFile], str | None]] = {
     ),
     "fc2-custom": (lambda: wrap.fc2_yaml(_options()), "fc2"),
     "fc2-container": (lambda: wrap.fc2_yaml(_options(), _container()), "fc2"),
+    "fc3-hooks": (lambda: wrap.s_yaml(_options(**HOOKS)), "fc3"),
+    "fc2-hooks": (lambda: wrap.fc2_yaml(_options(**HOOKS)), "fc2"),
+    "fun-hooks": (lambda: wrap.fun_template(_options(**HOOKS)), None),
     "fun-custom": (lambda: wrap.fun_template(_options()), None),
     "fun-container": (lambda: wrap.fun_template(_options(), _container()), None),
 }
@@ -438,3 +443,27 @@ def test_wrap_writes_the_chosen_config(args: list[str], expected: set[str], tmp_
         schema = "fc2" if "fc2" in args else "fc3"
         doc = yaml.safe_load((project / "s.yaml").read_text(encoding="utf-8"))
         assert list(_validator(schema).iter_errors(doc)) == []
+
+
+# --- lifecycle hooks ------------------------------------------------------------------
+
+
+def test_hooks_are_configured_only_when_given() -> None:
+    """FC calls /initialize and /pre-stop only for hooks the function's config names."""
+    fc3 = _function("fc3-hooks", _load("fc3-hooks"))["instanceLifecycleConfig"]
+    assert fc3 == {
+        "initializer": {"handler": "index.initialize", "timeout": 120},
+        "preStop": {"handler": "index.preStop", "timeout": 90},
+    }
+    fc2 = _function("fc2-hooks", _load("fc2-hooks"))
+    assert (fc2["initializer"], fc2["initializationTimeout"]) == ("index.initialize", 120)
+    assert set(fc2["instanceLifecycleConfig"]) == {"preStop", "preFreeze"}
+    fun = _function("fun-hooks", _load("fun-hooks"))
+    assert (fun["Initializer"], fun["InitializationTimeout"]) == ("index.initialize", 120)
+    for variant in ("fc3-custom.debian10", "fc2-custom", "fun-custom"):
+        text = VARIANTS[variant][0]().content
+        assert "nitializ" not in text and "instanceLifecycleConfig" not in text, variant
+    only_stop = yaml.safe_load(wrap.s_yaml(_options(on_pre_stop="hooks:stop")).content)
+    assert set(only_stop["resources"]["shop-web"]["props"]["instanceLifecycleConfig"]) == {
+        "preStop"
+    }

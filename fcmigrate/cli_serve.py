@@ -71,6 +71,20 @@ def _setup_logging() -> None:
     is_flag=True,
     help="Do not mark the app's 5xx answers as failed invocations (x-fc-status: 404).",
 )
+@click.option(
+    "--trust-fc-hosts/--no-trust-fc-hosts",
+    default=None,
+    envvar="FCMIGRATE_TRUST_FC_HOSTS",
+    help="On FC only: add FC's own hosts (and FCMIGRATE_CUSTOM_DOMAINS) to Django's "
+    "ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS. Env: FCMIGRATE_TRUST_FC_HOSTS. Default: off.",
+)
+@click.option(
+    "--static/--no-static",
+    default=None,
+    envvar="FCMIGRATE_STATIC",
+    help="Serve Django's collected static files under STATIC_URL (WhiteNoise). "
+    "Env: FCMIGRATE_STATIC. Default: on.",
+)
 def serve(
     app: str,
     bind: tuple[str, ...],
@@ -89,12 +103,15 @@ def serve(
     on_pre_freeze: str | None,
     drop_fc_headers: bool,
     no_fail_on_5xx: bool,
+    trust_fc_hosts: bool | None,
+    static: bool | None,
 ) -> None:
     """Serve APP the way FC runs it: gunicorn, FC's port, FC's middleware.
 
     APP is 'module:name', 'module:factory(args)', a module, or a Django project folder or
     settings module. What the generated bootstrap runs on FC, and what you run locally.
     """
+    from fcmigrate.django_support import prepare_app
     from fcmigrate.loader import load_app
     from fcmigrate.middleware import FCMiddleware
     from fcmigrate.server import fc_defaults, run
@@ -103,6 +120,9 @@ def serve(
     if bind and port:
         raise FCMigrateError("Use --bind or --port, not both.")
     wsgi_app = load_app(app)
+    # After load_app (Django's settings are configured then); WhiteNoise goes inside
+    # FCMiddleware so that it sees paths without FC's prefix.
+    wsgi_app = prepare_app(wsgi_app, trust_fc_hosts=trust_fc_hosts, static=static)
     wrapped = FCMiddleware(
         wsgi_app,
         base_paths=list(base_paths) or None,

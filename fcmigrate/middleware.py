@@ -43,6 +43,9 @@ set, and otherwise answered 404.
 raises (then the client gets a plain 500 naming the request ID, and the traceback is
 logged with it), and, unless ``fail_on_5xx=False``, when the app answers 5xx.
 
+**Sees FC's HTTPS.** On FC, an ``X-Forwarded-Proto`` header sets ``wsgi.url_scheme``, so
+generated absolute URLs and ``is_secure()`` say ``https`` (``forwarded_proto``).
+
 :param app: the WSGI application to wrap.
 :param base_paths: extra path prefixes to move into ``SCRIPT_NAME``; defaults to
     ``FCMIGRATE_BASE_PATH``.
@@ -57,6 +60,12 @@ logged with it), and, unless ``fail_on_5xx=False``, when the app answers 5xx.
     ``x-fc-*`` header is then dropped before anything reads it.
 :param log_invocations: print the ``FC Invoke Start/End`` lines.
 :param stream: where those lines go; ``sys.stdout`` by default.
+:param forwarded_proto: set ``wsgi.url_scheme`` from ``X-Forwarded-Proto`` (``http`` or
+    ``https``; the first of a comma-separated list), so Django's ``is_secure()`` and
+    Flask's ``url_for(_external=True)`` see FC's HTTPS. Default: on only when running on
+    FC (``FC_FUNC_CODE_PATH`` or ``FC_FUNCTION_NAME`` is set), where the header can only
+    come from FC's front end; whether FC sends it is not documented, and without it the
+    scheme stays what the server says. Off FC, a client could claim HTTPS with it.
 """
 
 from __future__ import annotations
@@ -167,6 +176,7 @@ class FCMiddleware:
         trust_fc_headers: bool = True,
         log_invocations: bool = True,
         stream: IO[str] | None = None,
+        forwarded_proto: bool | None = None,
     ) -> None:
         self.app = app
         if base_paths is None:
@@ -184,6 +194,11 @@ class FCMiddleware:
         self.trust_fc_headers = trust_fc_headers
         self.log_invocations = log_invocations
         self._stream = stream
+        if forwarded_proto is None:
+            forwarded_proto = bool(
+                os.environ.get("FC_FUNC_CODE_PATH") or os.environ.get("FC_FUNCTION_NAME")
+            )
+        self.forwarded_proto = forwarded_proto
 
     # -- logging -----------------------------------------------------------------------
 
@@ -227,6 +242,13 @@ class FCMiddleware:
             if prefix:
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
                 environ["PATH_INFO"] = path
+        if self.forwarded_proto:
+            proto = environ.get("HTTP_X_FORWARDED_PROTO")
+            if proto:
+                if proto != "https" and proto != "http":
+                    proto = proto.partition(",")[0].strip().lower()
+                if proto == "https" or proto == "http":
+                    environ["wsgi.url_scheme"] = proto
         return self._invoke(environ, start_response, rid, False)
 
     def _special(

@@ -178,13 +178,13 @@ def _lifecycle(options: WrapOptions, style: str) -> str:
     elif style == "fc2":
         if options.on_initialize:
             lines += ["initializer: index.initialize", f"initializationTimeout: {init_timeout}"]
-        hooks = [
+        instance_hooks = [
             ("preStop", "index.preStop", options.on_pre_stop),
             ("preFreeze", "index.preFreeze", options.on_pre_freeze),
         ]
-        if any(h[2] for h in hooks):
+        if any(h[2] for h in instance_hooks):
             lines.append("instanceLifecycleConfig:")
-            for key, handler, given in hooks:
+            for key, handler, given in instance_hooks:
                 if given:
                     lines += [
                         f"  {key}:",

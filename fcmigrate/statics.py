@@ -1,0 +1,331 @@
+"""Django's static files on FC: collected into the build, served by WhiteNoise.
+
+With ``DEBUG = False`` Django serves no static files, so the admin loses its CSS. fcmigrate
+fixes that without touching the settings file, in two steps.
+
+**At build time** :func:`collect_static` runs ``collectstatic`` with the project's own
+settings, in a subprocess, inside the build (the copy of the project that is deployed):
+
+* ``STATIC_ROOT`` set to a folder inside the build (``BASE_DIR / "staticfiles"``, the usual
+  case): the files are collected there, exactly as the settings say.
+* ``STATIC_ROOT`` unset, or outside the build (``/var/www/static``): the files go to
+  ``fcmigrate-static/`` at the top of the build instead (:data:`COLLECTED_DIR`). The setting
+  is overridden for that one ``collectstatic`` run only; the settings file is not edited.
+
+Then WhiteNoise's compressor adds ``.gz`` (and ``.br`` with ``brotli`` installed) files, unless
+the storage made them already.
+
+**At serve time** (:mod:`fcmigrate.django_support`) the folder is found again, first match wins:
+``FCMIGRATE_STATIC_ROOT`` (:data:`STATIC_ROOT_ENV`), ``fcmigrate-static/`` in the current
+folder (the bootstrap runs from the build), then ``STATIC_ROOT``. :func:`static_app` puts
+WhiteNoise in front of the app, *inside* :class:`~fcmigrate.FCMiddleware`: it sees the path
+without FC's prefix, so ``/static/...`` and ``/2016-08-15/proxy/<svc>/<fn>/static/...`` are the
+same file. Hash-named files (``ManifestStaticFilesStorage``) are cached for ten years
+(``immutable``), the others for 60 s; a compressed variant is sent with ``Content-Encoding``
+to clients that accept it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fcmigrate.errors import FCMigrateError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+__all__ = [
+    "COLLECTED_DIR",
+    "STATIC_ROOT_ENV",
+    "collect_static",
+    "compress_files",
+    "find_static_root",
+    "static_app",
+    "vendor_whitenoise",
+]
+
+logger = logging.getLogger("fcmigrate")
+
+Progress = Callable[[str], None]
+
+#: Where the build keeps collected files when ``STATIC_ROOT`` cannot be used. The hyphen keeps
+#: it from ever being imported as a package.
+COLLECTED_DIR = "fcmigrate-static"
+#: Names the collected folder explicitly at serve time (absolute, or relative to the cwd).
+STATIC_ROOT_ENV = "FCMIGRATE_STATIC_ROOT"
+COLLECT_TIMEOUT = 300.0
+#: Cache lifetime of files whose name carries no content hash (WhiteNoise's own default).
+DEFAULT_MAX_AGE = 60
+
+# Run with ``python -c``: it needs nothing but Django and the project, so the target
+# interpreter of a build does not have to be able to import fcmigrate.
+_DRIVER = r"""
+import json, os, sys
+build, settings_module, fallback, result_file = sys.argv[1:5]
+sys.path[:0] = sys.argv[5:]
+os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+result = {}
+import django
+from django.conf import settings
+if "django.contrib.staticfiles" not in settings.INSTALLED_APPS:
+    result["skipped"] = "django.contrib.staticfiles is not in INSTALLED_APPS"
+else:
+    configured = settings.STATIC_ROOT
+    build = os.path.realpath(build)
+    root = os.path.realpath(str(configured)) if configured else None
+    if root is None or not root.startswith(build + os.sep):
+        result["configured"] = None if configured is None else str(configured)
+        root = os.path.join(build, fallback)
+        settings.STATIC_ROOT = root
+    result["root"] = root
+    django.setup()
+    from django.core.management import call_command
+    result["summary"] = call_command("collectstatic", interactive=False, verbosity=1)
+with open(result_file, "w", encoding="utf-8") as out:
+    json.dump(result, out)
+"""
+
+
+def collect_static(
+    project_root: Path,
+    build_dir: Path,
+    settings_module: str,
+    python: str = sys.executable,
+    *,
+    pythonpath: Sequence[Path] = (),
+    isolated: bool = False,
+    compress: bool = True,
+    progress: Progress | None = None,
+    timeout: float = COLLECT_TIMEOUT,
+) -> Path | None:
+    """Run ``collectstatic`` for ``settings_module`` inside ``build_dir``; return the folder.
+
+    ``build_dir`` is the copy of ``project_root`` that is deployed: settings that compute
+    ``STATIC_ROOT`` from ``__file__`` then point into the build, and the project itself is
+    only read. ``python`` must be able to import Django and the project with ``pythonpath``,
+    ``build_dir/python`` (vendored packages) and ``build_dir`` on ``sys.path``; ``isolated``
+    starts it without site-packages, as a bare interpreter on FC would run. Returns ``None``
+    when the project does not use ``django.contrib.staticfiles``. Raises
+    :class:`FCMigrateError` when ``collectstatic`` fails; its output goes to ``progress``.
+    """
+    say: Progress = progress or (lambda line: None)
+    build = Path(build_dir).resolve()
+    paths = [str(Path(p)) for p in pythonpath]
+    if (build / "python").is_dir():
+        paths.append(str(build / "python"))
+    paths.append(str(build))
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.pop("PYTHONHOME", None)
+    env.pop(STATIC_ROOT_ENV, None)
+    flags = ["-s", "-S"] if isolated else []
+    with tempfile.TemporaryDirectory(prefix="fcmigrate-collect-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        argv = [python, *flags, "-c", _DRIVER, str(build), settings_module]
+        argv += [COLLECTED_DIR, str(result_file), *paths]
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=build,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise FCMigrateError(
+                f"collectstatic for {settings_module!r} did not finish within {timeout:.0f} s. "
+                "Move slow work (database connections, downloads) out of the settings module."
+            ) from None
+        except OSError as exc:
+            raise FCMigrateError(
+                f"Cannot run {python!r} for collectstatic: {exc.strerror or exc}."
+            ) from None
+        for line in (proc.stdout + proc.stderr).splitlines():
+            if line.strip():
+                say(line)
+        result = _read_json(result_file)
+    if proc.returncode != 0 or not result:
+        raise FCMigrateError(
+            f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: "
+            f"{_last_line(proc.stderr) or f'exit status {proc.returncode}'}. Fix the "
+            "settings so that 'python manage.py collectstatic --noinput' works there "
+            "(environment variables it needs can be given with the same names here)."
+        )
+    if "root" not in result:
+        say(f"Static files not collected: {result.get('skipped', 'nothing to collect')}.")
+        return None
+    root = Path(result["root"])
+    if "configured" in result:
+        where = result["configured"]
+        reason = "is unset" if where is None else f"is {where!r}, outside the build"
+        say(f"STATIC_ROOT {reason}: collected into {COLLECTED_DIR}/ instead.")
+    if compress:
+        compressed = compress_files(root)
+        if compressed:
+            say(f"Compressed {compressed} static files (gzip).")
+    return root
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def compress_files(root: Path) -> int:
+    """Add ``.gz`` (and ``.br``) files beside those in ``root``; return how many were written.
+
+    Files that already have a compressed variant (``CompressedManifestStaticFilesStorage``
+    made one) are left alone. Without WhiteNoise installed here nothing is compressed.
+    """
+    try:
+        from whitenoise.compress import Compressor
+    except ImportError:
+        return 0
+    compressor = Compressor(quiet=True)
+    written = 0
+    for dirpath, _dirs, files in os.walk(root):
+        present = set(files)
+        for name in files:
+            if f"{name}.gz" in present or f"{name}.br" in present:
+                continue
+            if compressor.should_compress(name):
+                written += len(compressor.compress(os.path.join(dirpath, name)))
+    return written
+
+
+def find_static_root(
+    settings_root: str | os.PathLike[str] | None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path | None:
+    """The folder of collected static files to serve, or ``None`` when there is none.
+
+    ``FCMIGRATE_STATIC_ROOT``, then ``./fcmigrate-static``, then ``settings_root``
+    (Django's ``STATIC_ROOT``): the first that is a folder.
+    """
+    env = os.environ if env is None else env
+    base = Path.cwd() if cwd is None else cwd
+    explicit = env.get(STATIC_ROOT_ENV, "").strip()
+    candidates = [Path(explicit)] if explicit else [Path(COLLECTED_DIR)]
+    if settings_root:
+        candidates.append(Path(settings_root))
+    if explicit and not (base / explicit).is_dir():
+        logger.warning("%s=%r is not a folder; looking at STATIC_ROOT.", STATIC_ROOT_ENV, explicit)
+    for candidate in candidates:
+        path = base / candidate
+        if path.is_dir():
+            return path.resolve()
+    return None
+
+
+def static_app(
+    app: WSGIApplication,
+    root: Path,
+    prefix: str,
+    *,
+    hashed: Collection[str] = (),
+    max_age: int | None = DEFAULT_MAX_AGE,
+) -> WSGIApplication:
+    """``app`` behind WhiteNoise serving ``root`` at URL path ``prefix`` (``/static/``).
+
+    ``hashed`` are the names (relative to ``root``) that carry a content hash: they are
+    cached for ten years and marked ``immutable``; everything else for ``max_age`` seconds.
+    """
+    from whitenoise import WhiteNoise
+
+    prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+    names = frozenset(hashed)
+
+    def immutable(path: str, url: str) -> bool:
+        return url.startswith(prefix) and url[len(prefix) :] in names
+
+    served: WSGIApplication = WhiteNoise(
+        app,
+        root=str(root),
+        prefix=prefix,
+        max_age=max_age,
+        immutable_file_test=immutable,
+    )
+    return served
+
+
+def vendor_whitenoise(target: Path, python_version: str) -> bool:
+    """Make sure WhiteNoise is in ``target`` (a build's ``python/``); ``False`` if it cannot be.
+
+    Kept when the app's requirements installed it; otherwise copied, with its metadata and
+    licence, from the installation running fcmigrate (the ``static`` extra), as fcmigrate
+    itself is: it is pure Python, so the copy runs on the target Python too, and the build
+    serves with the version fcmigrate was tested with.
+    """
+    from importlib import metadata
+
+    if (target / "whitenoise" / "__init__.py").is_file():
+        return True
+    try:
+        dist = metadata.distribution("whitenoise")
+    except metadata.PackageNotFoundError:
+        return False
+    requires = (dist.metadata.get_all("Requires-Python") or [""])[0]
+    needs = re.fullmatch(r"\s*>=\s*3\.(\d+)\s*", requires)
+    if needs and int(python_version.split(".")[1]) < int(needs.group(1)):
+        return False
+    for file in dist.files or []:
+        top = file.parts[0]
+        if not (top == "whitenoise" or top.endswith(".dist-info")):
+            continue
+        if "__pycache__" in file.parts or file.suffix == ".pyc":
+            continue
+        dest = target / Path(*file.parts)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(str(dist.locate_file(file))), dest)
+    return (target / "whitenoise" / "__init__.py").is_file()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fcmigrate.statics BUILD_DIR SETTINGS_MODULE``: collect inside an image.
+
+    For a Dockerfile: ``RUN python -m fcmigrate.statics /app mysite.settings`` after the
+    project is copied in and its requirements are installed.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print(
+            "Usage: python -m fcmigrate.statics BUILD_DIR SETTINGS_MODULE, "
+            "e.g. python -m fcmigrate.statics /app mysite.settings",
+            file=sys.stderr,
+        )
+        return 2
+    build = Path(args[0])
+    try:
+        root = collect_static(build, build, args[1], progress=print)
+    except FCMigrateError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"Static files: {root}" if root else "Static files: none to collect")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""HTTPS behind FC: ``X-Forwarded-Proto`` sets ``wsgi.url_scheme``, on FC only.
+
+Whether FC sends the header is not documented, so both answers are tested: with it the
+scheme follows it, without it the scheme stays ``http``.
+
+The HTTP tests connect from 127.0.0.2. gunicorn itself trusts ``X-Forwarded-Proto`` from
+127.0.0.1 (its ``forwarded_allow_ips`` default, meant for a proxy on the same machine); from
+any other address it does not, as for FC's front end, so what the tests see is fcmigrate's
+doing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DJANGO_SAMPLE, Server, free_port, python_env
+from werkzeug.test import create_environ
+
+from fcmigrate.middleware import FCMiddleware
+
+PREFIX = "/2016-08-15/proxy/svc/fn"
+FC_ENV = {"FC_FUNCTION_NAME": "fn", "FC_ACCOUNT_ID": "123", "FC_REGION": "cn-hangzhou"}
+FOREIGN_ENV = (
+    "FC_FUNC_CODE_PATH",
+    "FC_FUNCTION_NAME",
+    "FCMIGRATE_TRUST_FC_HOSTS",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "FORWARDED_ALLOW_IPS",
+)
+
+SECURE_VIEW = """
+from django.http import JsonResponse
+
+urlpatterns.append(
+    path(
+        "secure/",
+        lambda request: JsonResponse(
+            {"is_secure": request.is_secure(), "url": request.build_absolute_uri()}
+        ),
+    )
+)
+"""
+FLASK_APP = """
+from flask import Flask, jsonify, request, url_for
+
+app = Flask(__name__)
+
+
+@app.get("/hello")
+def hello():
+    return "hello"
+
+
+@app.get("/external")
+def external():
+    return jsonify(url=url_for("hello", _external=True), is_secure=request.is_secure)
+"""
+
+
+# --- the middleware ------------------------------------------------------------------------
+
+
+def scheme_seen(headers: Mapping[str, str], **options: Any) -> str:
+    seen: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.update(environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+
+    environ = create_environ("/a", headers=dict(headers))
+    list(FCMiddleware(app, stream=_Sink(), **options)(environ, lambda *a: lambda b: None))
+    return str(seen["wsgi.url_scheme"])
+
+
+class _Sink:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.fixture
+def on_fc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FC_FUNC_CODE_PATH", raising=False)
+    monkeypatch.setenv("FC_FUNCTION_NAME", "fn")
+
+
+@pytest.fixture
+def off_fc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FC_FUNC_CODE_PATH", raising=False)
+    monkeypatch.delenv("FC_FUNCTION_NAME", raising=False)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https", "https"),
+        ("http", "http"),
+        ("HTTPS", "https"),
+        ("https, http", "https"),
+        (" https ,https", "https"),
+        ("ftp", "http"),
+        ("", "http"),
+        ("https http", "http"),
+    ],
+)
+def test_forwarded_proto_on_fc(on_fc: None, value: str, expected: str) -> None:
+    assert scheme_seen({"X-Forwarded-Proto": value}) == expected
+
+
+def test_no_header_keeps_the_servers_scheme(on_fc: None) -> None:
+    assert scheme_seen({}) == "http"
+
+
+def test_forwarded_proto_ignored_off_fc(off_fc: None) -> None:
+    assert scheme_seen({"X-Forwarded-Proto": "https"}) == "http"
+
+
+def test_forwarded_proto_option_overrides_the_detection(off_fc: None) -> None:
+    assert scheme_seen({"X-Forwarded-Proto": "https"}, forwarded_proto=True) == "https"
+
+
+def test_func_code_path_also_means_fc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FC_FUNCTION_NAME", raising=False)
+    monkeypatch.setenv("FC_FUNC_CODE_PATH", "/code/")
+    assert scheme_seen({"X-Forwarded-Proto": "https"}) == "https"
+    assert scheme_seen({"X-Forwarded-Proto": "https"}, forwarded_proto=False) == "http"
+
+
+# --- real servers ----------------------------------------------------------------------------
+
+
+def get_json(server: Server, path: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", server.port, timeout=10, source_address=("127.0.0.2", 0)
+    )
+    try:
+        conn.request("GET", path, headers={"Host": "localhost", **headers})
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == 200, body[:300]
+        result: dict[str, Any] = json.loads(body)
+        return result
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    base = tmp_path_factory.mktemp("https")
+    site = base / "django_site"
+    shutil.copytree(DJANGO_SAMPLE, site, ignore=shutil.ignore_patterns("__pycache__"))
+    urls = site / "mysite" / "urls.py"
+    urls.write_text(urls.read_text(encoding="utf-8") + SECURE_VIEW, encoding="utf-8")
+    flask_dir = base / "flask_ext"
+    flask_dir.mkdir()
+    (flask_dir / "extapp.py").write_text(FLASK_APP, encoding="utf-8")
+    common = python_env()
+    for name in FOREIGN_ENV:
+        common.pop(name, None)
+    common.update(PYTHONDONTWRITEBYTECODE="1", DJANGO_DB_PATH=str(base / "db.sqlite3"))
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=site,
+        env=common,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    variants: dict[str, tuple[Path, str, dict[str, str]]] = {
+        "django_fc": (site, "mysite.wsgi:application", FC_ENV),
+        "django_off_fc": (site, "mysite.wsgi:application", {}),
+        "flask_fc": (flask_dir, "extapp:app", FC_ENV),
+        "flask_off_fc": (flask_dir, "extapp:app", {}),
+    }
+    started: dict[str, Server] = {}
+    try:
+        for name, (cwd, app, extra) in variants.items():
+            port = free_port()
+            started[name] = Server(
+                [sys.executable, "-m", "fcmigrate", "serve", app, "--workers", "1"],
+                cwd=cwd,
+                port=port,
+                env={**common, **extra, "FC_SERVER_PORT": str(port)},
+                log_dir=base,
+            )
+        for server in started.values():
+            server.wait_ready(30)
+        yield started
+    finally:
+        for server in started.values():
+            server.kill()
+
+
+@pytest.mark.parametrize("prefix", ["", PREFIX])
+def test_django_is_secure_on_fc_with_the_header(servers: dict[str, Server], prefix: str) -> None:
+    seen = get_json(servers["django_fc"], f"{prefix}/secure/", {"X-Forwarded-Proto": "https"})
+    assert seen == {"is_secure": True, "url": f"https://localhost{prefix}/secure/"}
+
+
+@pytest.mark.parametrize(
+    ("variant", "headers"),
+    [
+        ("django_fc", {}),
+        ("django_fc", {"X-Forwarded-Proto": "http"}),
+        ("django_off_fc", {"X-Forwarded-Proto": "https"}),
+    ],
+    ids=["fc-without-header", "fc-header-http", "off-fc-with-header"],
+)
+def test_django_stays_http_otherwise(
+    servers: dict[str, Server], variant: str, headers: dict[str, str]
+) -> None:
+    seen = get_json(servers[variant], f"{PREFIX}/secure/", headers)
+    assert seen == {"is_secure": False, "url": f"http://localhost{PREFIX}/secure/"}
+
+
+@pytest.mark.parametrize("prefix", ["", PREFIX])
+def test_flask_external_url_is_https_on_fc_with_the_header(
+    servers: dict[str, Server], prefix: str
+) -> None:
+    seen = get_json(servers["flask_fc"], f"{prefix}/external", {"X-Forwarded-Proto": "https"})
+    assert seen == {"url": f"https://localhost{prefix}/hello", "is_secure": True}
+
+
+@pytest.mark.parametrize(
+    ("variant", "headers"),
+    [("flask_fc", {}), ("flask_off_fc", {"X-Forwarded-Proto": "https"})],
+    ids=["fc-without-header", "off-fc-with-header"],
+)
+def test_flask_external_url_is_http_otherwise(
+    servers: dict[str, Server], variant: str, headers: dict[str, str]
+) -> None:
+    seen = get_json(servers[variant], f"{PREFIX}/external", headers)
+    assert seen == {"url": f"http://localhost{PREFIX}/hello", "is_secure": False}

@@ -22,7 +22,8 @@ def is_under(path: str, prefix: str) -> bool:
 
 def normalize_base_path(value: str) -> str:
     """``api/`` -> ``/api``; ``/`` and empty -> empty (no base path)."""
-    value = value.strip().strip("/")
+    # Spaces around the slashes are list formatting ("/api, /v2"), not part of the path.
+    value = value.strip().strip("/").strip()
     # "/" (a custom-domain route "/*") means no base path, never SCRIPT_NAME "/".
     return "/" + value if value else ""
 

@@ -22,8 +22,10 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-# Application, not BaseApplication: only Application can read a gunicorn config file.
 from gunicorn.app.base import Application
+
+# Application, not BaseApplication: only Application can read a gunicorn config file.
+from fcmigrate.errors import FCMigrateError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -167,7 +169,25 @@ class FCApplication(Application):  # type: ignore[misc]
         return self.application
 
 
+def check_settings(cfg: Any) -> None:
+    """Refuse gunicorn settings that would leak FC's credentials.
+
+    gunicorn formats its access log from the raw request headers, not from the environ
+    the middleware cleaned: a format naming a credential header would log the secret.
+    """
+    access_log_format: str = cfg.access_log_format
+    lowered = access_log_format.lower()
+    for header in ("x-fc-access-key-id", "x-fc-access-key-secret", "x-fc-security-token"):
+        if header in lowered:
+            raise FCMigrateError(
+                f"The access log format {access_log_format!r} names {header!r}, which would "
+                "write FC's credentials to the logs. Remove it from access_log_format."
+            )
+
+
 def run(app: WSGIApplication, options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
     """Serve ``app`` (already wrapped) with gunicorn until it is told to stop."""
-    FCApplication(app, options, **kwargs).run()
+    application = FCApplication(app, options, **kwargs)
+    check_settings(application.cfg)
+    application.run()
     sys.exit(0)

@@ -59,6 +59,7 @@ def test_is_under(path: str, prefix: str, expected: bool) -> None:
         ("/", ""),
         ("", ""),
         ("   ", ""),
+        (" / api / ", "/api"),
     ],
     ids=[
         "canonical",
@@ -71,10 +72,12 @@ def test_is_under(path: str, prefix: str, expected: bool) -> None:
         "root-is-none",
         "empty",
         "blank",
+        "spaces-inside-slashes",
     ],
 )
 def test_normalize_base_path(value: str, expected: str) -> None:
     assert normalize_base_path(value) == expected
+    assert normalize_base_path(expected) == expected
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from gunicorn.config import Config
 
 from fcmigrate import server
 from fcmigrate.cli import main
+from fcmigrate.errors import FCMigrateError
 from fcmigrate.server import FCApplication, available_cpus, fc_defaults, sizing
 
 
@@ -168,6 +169,37 @@ def test_available_cpus_honours_cgroup_quota(
     monkeypatch.setattr(server, "open", fake_open, raising=False)
     monkeypatch.setattr(server.os, "sched_getaffinity", lambda pid: set(range(8)))
     assert available_cpus() == expected
+
+
+@pytest.mark.parametrize("header", ["x-fc-access-key-secret", "X-Fc-Security-Token"])
+def test_access_log_format_naming_a_credential_is_refused(header: str) -> None:
+    fmt = f'%(h)s "%(r)s" %({{{header}}}i)s'
+    cfg = FCApplication(hello, {"access_log_format": fmt}, defaults=fc_defaults(8, cpus=2)).cfg
+    with pytest.raises(FCMigrateError, match="credentials") as caught:
+        server.check_settings(cfg)
+    assert "\n" not in str(caught.value)
+
+
+def test_serve_refuses_a_credential_in_the_access_log_format(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tinyapp.py").write_text("def app(environ, start_response):\n    return []\n")
+    fmt = "%({x-fc-access-key-secret}i)s"
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", f"--access-logformat '{fmt}'")
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "tinyapp:app"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: The access log format") and err.count("\n") == 1
+
+
+def test_access_log_format_with_the_request_id_is_fine() -> None:
+    fmt = '%(h)s "%(r)s" %({x-fc-request-id}i)s'
+    options = {"access_log_format": fmt}
+    cfg = FCApplication(hello, options, defaults=fc_defaults(8, cpus=2)).cfg
+    server.check_settings(cfg)
+    assert cfg.access_log_format == fmt
 
 
 def test_available_cpus_on_this_machine() -> None:

@@ -1,0 +1,199 @@
+"""``fcmigrate migrate [PATH]``: build a folder and ``code.zip`` that FC's custom runtime runs."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fcmigrate.detect import SUPPORTED_PYTHONS
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
+
+
+@click.command()
+@click.argument(
+    "path",
+    default=".",
+    # Existence and permissions are checked by detection, with a message that says the fix.
+    type=click.Path(path_type=Path, readable=False),
+)
+@click.option("--app", help="The app, e.g. 'app:app'. Default: detected in PATH.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build folder. Default: PATH/.fcmigrate/build.",
+)
+@click.option(
+    "--zip",
+    "zip_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the zip. Default: code.zip beside the build folder.",
+)
+@click.option(
+    "--python",
+    metavar="X.Y",
+    help=f"Target Python ({', '.join(SUPPORTED_PYTHONS)}). Default: the project's "
+    ".python-version or requires-python, else 3.10 (custom.debian10).",
+)
+@click.option("--runtime", type=click.Choice(RUNTIMES), default=RUNTIMES[0], show_default=True)
+@click.option(
+    "--config",
+    type=click.Choice(CONFIGS),
+    help="Deploy config written into the build, as `fcmigrate wrap` writes it: s (fc3, the "
+    "default), fc2, fun, none. SCF has none.",
+)
+@click.option(
+    "--platform",
+    type=click.Choice(PLATFORMS),
+    default=PLATFORMS[0],
+    show_default=True,
+    help="fc = Function Compute; scf = Tencent Cloud SCF web function.",
+)
+@click.option("--name", help="FC function name. Default: the project folder's name.")
+@click.option("--region", default="cn-hangzhou", show_default=True)
+@click.option("--concurrency", type=int, default=8, show_default=True)
+@click.option("--memory", type=int, default=1024, show_default=True, help="Memory in MB.")
+@click.option("--timeout", type=int, default=60, show_default=True, help="Function timeout (s).")
+@click.option("--base-path", "base_paths", multiple=True, help="Extra prefix, e.g. '/api'.")
+@click.option("--event-route", help="App path that receives FC event calls.")
+@click.option("--on-initialize", metavar="MODULE:FUNC")
+@click.option("--on-pre-stop", metavar="MODULE:FUNC")
+@click.option("--on-pre-freeze", metavar="MODULE:FUNC")
+@click.option(
+    "--precompile/--no-precompile",
+    default=True,
+    show_default=True,
+    help="Compile .pyc for the target Python (needs an interpreter of that version).",
+)
+@click.option(
+    "--interpreter",
+    metavar="PATH",
+    help="A Python X.Y (the target) to check the import and precompile with. Default: searched.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing build folder and zip.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
+def migrate(
+    path: Path,
+    app: str | None,
+    out: Path | None,
+    zip_path: Path | None,
+    python: str | None,
+    runtime: str,
+    config: str | None,
+    platform: str,
+    name: str | None,
+    region: str,
+    concurrency: int,
+    memory: int,
+    timeout: int,
+    base_paths: tuple[str, ...],
+    event_route: str | None,
+    on_initialize: str | None,
+    on_pre_stop: str | None,
+    on_pre_freeze: str | None,
+    precompile: bool,
+    interpreter: str | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Turn the Flask or Django project in PATH into a folder and code.zip for FC.
+
+    Detects the app, copies the project, vendors its requirements (with gunicorn and
+    fcmigrate) into python/ as manylinux wheels for the target Python, writes the bootstrap
+    and deploy config, checks that the app imports, precompiles, and zips. PATH is only read.
+    """
+    from fcmigrate.migrate import MigrateOptions
+    from fcmigrate.migrate import migrate as build
+
+    if platform == "scf" and config not in (None, "none"):
+        raise FCMigrateError(
+            f"--config {config} is a Function Compute deploy config; SCF has none. "
+            "Drop --config, or use --platform fc."
+        )
+    config = config or ("none" if platform == "scf" else "s")
+    wrap: dict[str, Any] = {
+        "region": region,
+        "concurrency": concurrency,
+        "memory": memory,
+        "timeout": timeout,
+        "base_paths": base_paths,
+        "event_route": event_route,
+        "on_initialize": on_initialize,
+        "on_pre_stop": on_pre_stop,
+        "on_pre_freeze": on_pre_freeze,
+    }
+    if platform != "fc":
+        wrap["platform"] = platform
+    options = MigrateOptions(
+        project=path,
+        app=app,
+        out=out,
+        zip_path=zip_path,
+        python=python,
+        runtime=runtime,
+        config=config,
+        name=name,
+        force=force,
+        precompile=precompile,
+        interpreter=interpreter,
+        wrap=wrap,
+    )
+    result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))
+    _summary(result, config, platform)
+
+
+def _shown(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _summary(result: Any, config: str, platform: str) -> None:
+    from fcmigrate.migrate import installed_summary
+    from fcmigrate.package import bytecode_tag, human_size
+
+    detected = result.detected
+    if result.interpreter is None:
+        checked = "not checked (no interpreter of the target version)"
+    else:
+        checked = f"checked with {result.interpreter}, seeing only python/"
+    bytecode = (
+        f"{result.compiled} modules precompiled for {bytecode_tag(result.python)} (unchecked-hash)"
+        if result.compiled
+        else "not precompiled"
+    )
+    skipped = result.copied.skipped
+    skipped_text = ""
+    if skipped:
+        skipped_text = f" (left out: {', '.join(skipped[:6])}{' ...' if len(skipped) > 6 else ''})"
+    echo = click.echo
+    echo("")
+    echo(f"Built {_shown(result.out)}")
+    echo(f"  app       {detected.spec} ({detected.framework}; found in {detected.found_in})")
+    echo(f"  import    {checked}")
+    echo(f"  python    {result.python} ({result.python_source})")
+    echo(f"  packages  {installed_summary(result.installed)}; fcmigrate from this installation")
+    echo(f"  bytecode  {bytecode}")
+    echo(
+        f"  files     {', '.join(result.generated)}, python/, and "
+        f"{result.copied.files} project files{skipped_text}"
+    )
+    echo(f"  zip       {_shown(result.zip_path)}, {human_size(result.zip_bytes)}")
+    for note in result.notes:
+        echo(f"Note: {note}")
+    where = shlex.quote(_shown(result.out))
+    if platform == "scf":
+        echo(f"Next: upload {_shown(result.zip_path)} as an SCF web function (scf_bootstrap).")
+    elif config in ("s", "fc2"):
+        echo(f"Next: cd {where} && s deploy")
+    elif config == "fun":
+        echo(f"Next: cd {where} && fun deploy")
+    else:
+        echo(f"Next: upload {_shown(result.zip_path)} in the FC console (or with the API).")

@@ -1,0 +1,774 @@
+"""Finding the WSGI app, its dependencies and its Python version in a project folder.
+
+:func:`detect_app` reads the project's files and never runs them:
+
+Django
+    ``manage.py`` -> the ``DJANGO_SETTINGS_MODULE`` it sets -> ``WSGI_APPLICATION`` in that
+    settings module (following ``from .base import *``) -> a spec such as
+    ``'mysite.wsgi:application'``. Without ``WSGI_APPLICATION`` the spec is the settings
+    module, which the loader resolves the way ``runserver`` does.
+Flask and plain WSGI
+    ``app.py``, ``wsgi.py``, ``main.py``, ``application.py`` or ``index.py`` at the top of the
+    folder, or the ``__init__.py`` of a top-level package, that defines ``app``,
+    ``application``, a ``Flask(...)`` object, or a ``create_app`` / ``make_app`` factory.
+    A module that imports its app from another candidate (``wsgi.py`` doing
+    ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
+Dependencies
+    ``requirements.txt`` (with its ``-r`` includes), else ``[project] dependencies`` in
+    ``pyproject.toml``.
+Python version
+    ``.python-version`` (``3.10`` or ``3.10.13``), else the lowest of 3.10-3.13 that
+    ``requires-python`` in ``pyproject.toml`` allows.
+
+One candidate is the answer; two or more raise :class:`~fcmigrate.errors.FCMigrateError`
+listing them and showing ``--app``; none raises one that says what was looked for. With
+``app`` given, that spec is used as it is and only the framework is guessed.
+
+:func:`confirm_import` then imports the app in a **subprocess** (the project's imports may
+fail, hang or have side effects), reports the framework of the object it got, and on an
+exception inside the user's code prints the user's traceback and raises
+:class:`AppImportError`. ``detect_app(path, check=True)`` does both.
+
+The API is stable: ``detect_app(path, app=None) -> Detected`` is what ``migrate``,
+``wrap`` and ``dockerize`` call when APP is omitted.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fcmigrate.errors import AppLoadError, FCMigrateError
+
+__all__ = [
+    "ENTRY_FILES",
+    "SUPPORTED_PYTHONS",
+    "AppImportError",
+    "Detected",
+    "confirm_import",
+    "detect_app",
+    "lowest_allowed",
+    "read_python_version",
+    "read_requirements",
+]
+
+#: Top-level files that may hold a Flask or plain WSGI app, in the order they are reported.
+#: index.py is what Function Compute's own Flask templates use.
+ENTRY_FILES = ("app.py", "wsgi.py", "main.py", "application.py", "index.py")
+_APP_NAMES = ("app", "application")
+_FACTORY_NAMES = ("create_app", "make_app")
+#: Folders never searched for packages (they hold no app, or someone else's code).
+_NOT_PACKAGES = frozenset(
+    {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
+)
+_SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+_PYTHON_VERSION_LINE = re.compile(r"(?:cpython-|python)?(\d+)\.(\d+)(?:\.\d+)?\S*")
+_SPECIFIER = re.compile(r"\s*(===|~=|==|!=|<=|>=|<|>)\s*([0-9][0-9a-zA-Z.*+!-]*)\s*")
+#: Python versions fcmigrate can build for; requires-python picks the lowest it allows.
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+IMPORT_TIMEOUT = 120.0
+
+
+class AppImportError(FCMigrateError):
+    """The user's app raised while it was imported; its traceback was printed to stderr."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What :func:`detect_app` found in a project folder.
+
+    ``spec`` is a loader spec (``'mysite.wsgi:application'``, ``'app:app'``,
+    ``'myapp:create_app()'``) valid with ``root`` as the current directory. ``framework`` is
+    ``'django'``, ``'flask'`` or ``'wsgi'``: a guess from the imports until
+    :func:`confirm_import` has looked at the real object. ``requirements`` are requirement
+    strings; ``requirements_file`` is the file they came from (pass it to pip as ``-r``), or
+    ``None`` when they came from ``pyproject.toml`` or there are none. ``python`` is
+    ``'X.Y'`` or ``None``, with ``python_source`` naming where it came from.
+    """
+
+    spec: str
+    framework: str
+    root: Path
+    requirements: list[str] = field(default_factory=list)
+    python: str | None = None
+    settings_module: str | None = None
+    requirements_file: Path | None = None
+    python_source: str | None = None
+    found_in: str = ""
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    spec: str
+    framework: str
+    found_in: str
+    module: str
+    imports: frozenset[str] = frozenset()
+    settings_module: str | None = None
+
+
+def detect_app(
+    path: str | Path,
+    app: str | None = None,
+    *,
+    check: bool = False,
+    python: str | None = None,
+    pythonpath: Sequence[str | Path] = (),
+) -> Detected:
+    """Detect the app, dependencies and Python version of the project at ``path``.
+
+    ``app`` (a loader spec) skips the search for the app. ``check=True`` also imports the
+    app in a subprocess with :func:`confirm_import` (``python`` and ``pythonpath`` are
+    passed on to it). Raises :class:`FCMigrateError` for a folder that cannot be read,
+    no app, or several apps.
+    """
+    root = _project_root(path)
+    requirements, requirements_file = read_requirements(root)
+    version, version_source = read_python_version(root)
+    django = _django_candidate(root)
+    if app is not None:
+        chosen = _explicit(root, app, django)
+    else:
+        chosen = _choose(root, _candidates(root, django))
+    detected = Detected(
+        spec=chosen.spec,
+        framework=chosen.framework,
+        root=root,
+        requirements=requirements,
+        python=version,
+        settings_module=chosen.settings_module,
+        requirements_file=requirements_file,
+        python_source=version_source,
+        found_in=chosen.found_in,
+    )
+    if check:
+        detected = confirm_import(detected, python=python, pythonpath=pythonpath)
+    return detected
+
+
+# --- the folder --------------------------------------------------------------------------
+
+
+def _project_root(path: str | Path) -> Path:
+    root = Path(path).expanduser()
+    shown = str(path)
+    if not root.exists():
+        raise FCMigrateError(
+            f"The project folder {shown!r} does not exist. "
+            "Pass the folder that holds your app, e.g. 'fcmigrate migrate path/to/project'."
+        )
+    if not root.is_dir():
+        raise FCMigrateError(
+            f"{shown!r} is not a folder. Pass the folder that holds your app, "
+            "e.g. 'fcmigrate migrate path/to/project'."
+        )
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as exc:
+        raise FCMigrateError(
+            f"Cannot read the project folder {shown!r}: {exc.strerror or exc}. "
+            f"Make it readable (chmod -R u+rX {shown!r}) or run as its owner."
+        ) from None
+    return root.resolve()
+
+
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise FCMigrateError(
+            f"Cannot read {str(file)!r}: {exc.strerror or exc}. "
+            f"Make it readable (chmod u+r {str(file)!r})."
+        ) from None
+
+
+def _parse(file: Path) -> ast.Module | None:
+    try:
+        return ast.parse(_read_text(file), filename=str(file))
+    except (SyntaxError, ValueError):
+        # Not ours to report: importing it shows the user the error in their own terms.
+        return None
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for file in (base.with_suffix(".py"), base / "__init__.py"):
+        if file.is_file():
+            return file
+    return None
+
+
+# --- requirements and Python version ---------------------------------------------------
+
+
+def read_requirements(root: Path) -> tuple[list[str], Path | None]:
+    """Requirement strings, and the requirements file they came from (``None``: pyproject)."""
+    file = root / "requirements.txt"
+    if file.is_file():
+        return _requirements_lines(file, depth=0), file
+    project = _pyproject(root).get("project")
+    if isinstance(project, dict):
+        deps = project.get("dependencies")
+        if isinstance(deps, list) and all(isinstance(d, str) for d in deps):
+            return [d.strip() for d in deps if d.strip()], None
+    return [], None
+
+
+def _requirements_lines(file: Path, depth: int) -> list[str]:
+    text = _read_text(file).replace("\\\n", " ")
+    result: list[str] = []
+    for raw in text.splitlines():
+        line = re.sub(r"(^|\s)#.*", "", raw).strip()
+        if not line:
+            continue
+        include = re.match(r"(?:-r|--requirement)(?:\s+|=)(\S+)", line)
+        if include:
+            nested = file.parent / include.group(1)
+            if depth < 10 and nested.is_file():
+                result += _requirements_lines(nested, depth + 1)
+            continue
+        if line.startswith("-"):
+            continue  # pip options (--index-url, -c ...): pip reads them from the file itself
+        result.append(line)
+    return result
+
+
+def _pyproject(root: Path) -> dict[str, Any]:
+    file = root / "pyproject.toml"
+    if not file.is_file():
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - the tests run on 3.11+
+        try:
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+        except ModuleNotFoundError:
+            raise FCMigrateError(
+                f"Reading {str(file)!r} needs Python 3.11 or the 'tomli' package. "
+                "Run 'pip install tomli', or list the dependencies in requirements.txt."
+            ) from None
+    try:
+        data: dict[str, Any] = tomllib.loads(_read_text(file))
+    except tomllib.TOMLDecodeError as exc:
+        raise FCMigrateError(
+            f"{str(file)!r} is not valid TOML: {exc}. Fix the file, or move it aside."
+        ) from None
+    return data
+
+
+def read_python_version(root: Path) -> tuple[str | None, str | None]:
+    """``('X.Y', where it came from)`` from ``.python-version`` or ``requires-python``."""
+    file = root / ".python-version"
+    if file.is_file():
+        for raw in _read_text(file).splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            match = _PYTHON_VERSION_LINE.fullmatch(line)
+            if match:
+                return f"{match.group(1)}.{match.group(2)}", ".python-version"
+            break
+    project = _pyproject(root).get("project")
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    if isinstance(requires, str) and requires.strip():
+        version = lowest_allowed(requires)
+        if version is not None:
+            return version, f"requires-python {requires.strip()!r} in pyproject.toml"
+    return None, None
+
+
+def lowest_allowed(requires_python: str) -> str | None:
+    """The lowest of :data:`SUPPORTED_PYTHONS` the specifier allows.
+
+    When it allows none of them, the allowed version nearest to them (the highest below,
+    else the lowest above), so that an error can name it; ``None`` if it allows no 3.x.
+    """
+
+    def allowed(minor: int) -> bool:
+        # A minor version is allowed when some patch release of it is.
+        return any(_allows(requires_python, (3, minor, patch)) for patch in range(100))
+
+    supported = [int(v.split(".")[1]) for v in SUPPORTED_PYTHONS]
+    for minor in [*supported, *range(supported[0] - 1, -1, -1), *range(supported[-1] + 1, 40)]:
+        if allowed(minor):
+            return f"3.{minor}"
+    return None
+
+
+def _allows(specifier: str, version: tuple[int, int, int]) -> bool:
+    for clause in filter(None, (c.strip() for c in specifier.split(","))):
+        match = _SPECIFIER.fullmatch(clause)
+        if match is None:
+            return True  # not ours to judge; pip will
+        op, text = match.groups()
+        wildcard = text.endswith(".*")
+        parts = tuple(int(p) for p in re.findall(r"\d+", text.removesuffix(".*"))[:3])
+        if not _compare(op, version, parts, wildcard):
+            return False
+    return True
+
+
+def _compare(op: str, version: tuple[int, ...], parts: tuple[int, ...], wildcard: bool) -> bool:
+    if wildcard or op == "~=":
+        prefix = parts if wildcard else parts[:-1]
+        same = version[: len(prefix)] == prefix
+        if op == "!=":
+            return not same
+        if op == "~=":
+            return same and version >= parts + (0,) * (3 - len(parts))
+        return same
+    padded = parts + (0,) * (3 - len(parts))
+    return {
+        "==": version == padded,
+        "===": version == padded,
+        "!=": version != padded,
+        ">=": version >= padded,
+        "<=": version <= padded,
+        ">": version > padded,
+        "<": version < padded,
+    }[op]
+
+
+# --- Django -----------------------------------------------------------------------------
+
+
+def _django_candidate(root: Path) -> _Candidate | None:
+    manage = root / "manage.py"
+    if not manage.is_file():
+        return None
+    tree = _parse(manage)
+    settings = _settings_from(tree) if tree is not None else None
+    if settings is None:
+        raise FCMigrateError(
+            f"{str(manage)!r} does not set DJANGO_SETTINGS_MODULE, so the Django app cannot "
+            "be found. Name it with --app, e.g. --app 'mysite.wsgi:application'."
+        )
+    settings_file = _module_file(root, settings)
+    if settings_file is None:
+        raise FCMigrateError(
+            f"manage.py sets DJANGO_SETTINGS_MODULE to {settings!r}, but there is no "
+            f"{settings.replace('.', '/')}.py in {str(root)!r}. Fix manage.py, or name the "
+            "app with --app 'mysite.wsgi:application'."
+        )
+    target = _wsgi_application(root, settings, settings_file, depth=0)
+    found_in = f"manage.py -> {settings}"
+    if target is None:
+        return _Candidate(settings, "django", found_in, settings, settings_module=settings)
+    module, _, attr = target.rpartition(".")
+    return _Candidate(
+        f"{module}:{attr}",
+        "django",
+        f"{found_in} -> WSGI_APPLICATION",
+        module,
+        settings_module=settings,
+    )
+
+
+def _settings_from(tree: ast.Module) -> str | None:
+    for node in ast.walk(tree):
+        # os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "setdefault"
+            and len(node.args) == 2
+            and _const_str(node.args[0]) == _SETTINGS_ENV
+        ):
+            return _const_str(node.args[1])
+        # os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Subscript) and _const_str(target.slice) == _SETTINGS_ENV:
+                return _const_str(node.value)
+    return None
+
+
+def _const_str(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _wsgi_application(root: Path, module: str, file: Path, depth: int) -> str | None:
+    tree = _parse(file)
+    if tree is None:
+        return None
+    found: str | None = None
+    for node in tree.body:
+        for name, value in _assignments(node):
+            if name == "WSGI_APPLICATION" and value is not None:
+                found = _const_str(value) or found
+        # settings/__init__.py doing `from .production import *` (the split-settings layout)
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            source = _absolute(module, file, node)
+            source_file = _module_file(root, source) if source else None
+            if source and source_file is not None and depth < 5:
+                found = _wsgi_application(root, source, source_file, depth + 1) or found
+    return found
+
+
+def _absolute(module: str, file: Path, node: ast.ImportFrom) -> str | None:
+    if not node.level:
+        return node.module
+    package = module.split(".")
+    if file.name != "__init__.py":
+        package = package[:-1]
+    if node.level > 1:
+        package = package[: len(package) - (node.level - 1)]
+    parts = [*package, *([node.module] if node.module else [])]
+    return ".".join(parts) if parts else None
+
+
+# --- Flask and plain WSGI ---------------------------------------------------------------
+
+
+def _candidates(root: Path, django: _Candidate | None) -> list[_Candidate]:
+    found: list[_Candidate] = [django] if django is not None else []
+    files = [(name.removesuffix(".py"), root / name) for name in ENTRY_FILES]
+    files += [(pkg, root / pkg / "__init__.py") for pkg in _packages(root)]
+    for module, file in files:
+        if file.is_file() and not (django and module == django.module):
+            found += _module_candidates(root, module, file)
+    return found
+
+
+def _packages(root: Path) -> Iterator[str]:
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if (
+            entry.is_dir()
+            and entry.name.isidentifier()
+            and entry.name not in _NOT_PACKAGES
+            and not entry.name.startswith(("test", "."))
+            and os.path.isfile(os.path.join(entry.path, "__init__.py"))
+        ):
+            yield entry.name
+
+
+def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
+    rel = file.relative_to(root).as_posix()
+    tree = _parse(file)
+    if tree is None:
+        if file.parent == root:
+            # An entry file that does not parse is almost surely the app; importing it
+            # shows the user their SyntaxError.
+            return [_Candidate(module, "wsgi", f"{rel} (does not parse)", module)]
+        return []
+    imports = frozenset(_imported_modules(module, file, tree))
+    framework = _framework_of(tree)
+    assigned: dict[str, ast.expr | None] = {}
+    flask_objects: list[str] = []
+    factories: list[str] = []
+    for node in _top_level(tree.body):
+        for name, value in _assignments(node):
+            assigned.setdefault(name, value)
+            if value is not None and _is_flask_call(value) and name not in flask_objects:
+                flask_objects.append(name)
+        if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
+            factories.append(node.name)
+
+    names = [n for n in _APP_NAMES if n in assigned]
+    if names == ["app", "application"] and _is_alias(assigned["application"], "app"):
+        names = ["app"]
+    if not names:
+        names = flask_objects
+    specs = [f"{module}:{name}" for name in names]
+    if not specs and factories:
+        specs = [f"{module}:{factories[0]}()"]
+    return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for node in body:
+        if isinstance(node, ast.If):
+            if _is_main_guard(node.test):
+                continue
+            yield from _top_level(node.body)
+            yield from _top_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            yield from _top_level(node.body)
+            yield from _top_level(node.orelse)
+        else:
+            yield node
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(_const_str(c) == "__main__" for c in test.comparators)
+    )
+
+
+def _assignments(node: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
+    """``(name, value)`` for each module-level name a statement binds."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, node.value
+    elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        yield node.target.id, node.value
+    elif isinstance(node, ast.FunctionDef):
+        # `def application(environ, start_response)`: the PEP 3333 example itself.
+        yield node.name, None
+    elif isinstance(node, ast.ImportFrom):
+        # `from app import app` may bind an application; `import app` binds a module.
+        for alias in node.names:
+            if alias.name != "*":
+                yield alias.asname or alias.name, None
+
+
+def _is_alias(value: ast.expr | None, name: str) -> bool:
+    return isinstance(value, ast.Name) and value.id == name
+
+
+def _is_flask_call(value: ast.expr) -> bool:
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name == "Flask"
+
+
+def _framework_of(tree: ast.Module) -> str:
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        for name in names:
+            top = name.split(".")[0]
+            if top in ("flask", "django"):
+                return top
+    return "wsgi"
+
+
+def _imported_modules(module: str, file: Path, tree: ast.Module) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, file, node)
+            if source:
+                yield source
+                # `from . import app` may name a submodule as well as an attribute.
+                yield from (f"{source}.{alias.name}" for alias in node.names)
+
+
+def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
+    # The module that imports another candidate is the entry point (wsgi.py importing the
+    # app package); the imported one is part of it, not a second app.
+    entry = [
+        c for c in candidates if not any(c is not o and c.module in o.imports for o in candidates)
+    ]
+    if not entry:
+        entry = candidates  # they import each other: no way to tell which is the entry
+    entry = [_inherit(c, candidates) for c in entry]
+    if len(entry) == 1:
+        return entry[0]
+    if not entry:
+        files = ", ".join(ENTRY_FILES)
+        raise FCMigrateError(
+            f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), and for "
+            f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
+            "object or create_app(). Name the app with --app, e.g. --app 'app:app' or "
+            "--app 'mysite.wsgi:application'."
+        )
+    listing = "; ".join(f"{c.spec!r} ({c.found_in}, {c.framework})" for c in entry)
+    raise FCMigrateError(
+        f"Found {len(entry)} candidate apps in {str(root)!r}: {listing}. "
+        f"Choose one with --app, e.g. --app {entry[0].spec!r}."
+    )
+
+
+def _inherit(entry: _Candidate, candidates: list[_Candidate]) -> _Candidate:
+    for other in candidates:
+        if other is not entry and other.module in entry.imports:
+            framework = entry.framework if entry.framework != "wsgi" else other.framework
+            return dataclasses.replace(
+                entry,
+                framework=framework,
+                settings_module=entry.settings_module or other.settings_module,
+            )
+    return entry
+
+
+def _explicit(root: Path, app: str, django: _Candidate | None) -> _Candidate:
+    from fcmigrate.loader import parse_spec
+
+    text = app.strip()
+    folder = (root / text).resolve() if text else root
+    if text and folder.is_dir() and ((folder / "manage.py").is_file() or "/" in text):
+        # A Django project folder spec, as `fcmigrate serve` accepts it.
+        settings = django.settings_module if django and folder == root else None
+        return _Candidate(text, "django", "--app", text, settings_module=settings)
+    parsed = parse_spec(text)
+    settings = django.settings_module if django else None
+    if django is not None and parsed.module in (django.module, django.settings_module):
+        return _Candidate(text, "django", "--app", parsed.module, settings_module=settings)
+    file = _module_file(root, parsed.module)
+    tree = _parse(file) if file is not None else None
+    framework = _framework_of(tree) if tree is not None else "wsgi"
+    if framework == "django" or (tree is not None and _sets_django_settings(tree)):
+        return _Candidate(text, "django", "--app", parsed.module, settings_module=settings)
+    return _Candidate(text, framework, "--app", parsed.module)
+
+
+def _sets_django_settings(tree: ast.Module) -> bool:
+    names = {name for node in tree.body for name, _ in _assignments(node)}
+    return bool(names & {"INSTALLED_APPS", "ROOT_URLCONF"})
+
+
+# --- importing in a subprocess ----------------------------------------------------------
+
+
+def confirm_import(
+    detected: Detected,
+    *,
+    python: str | None = None,
+    pythonpath: Sequence[str | Path] = (),
+    isolated: bool = False,
+    timeout: float = IMPORT_TIMEOUT,
+) -> Detected:
+    """Import ``detected.spec`` in a subprocess; return ``detected`` with the real framework.
+
+    ``python`` (default: this interpreter) runs ``python -m fcmigrate.detect``, so fcmigrate
+    must be importable there: from its environment, or from ``pythonpath``. ``isolated``
+    starts it with ``-s -S``: no site-packages, only ``pythonpath`` and the standard library,
+    the way a bare interpreter on FC sees a vendored build. No bytecode is written into the
+    project. A spec mistake raises :class:`~fcmigrate.errors.AppLoadError`; an exception in
+    the user's code is printed (their traceback) and raises :class:`AppImportError`.
+    """
+    root = detected.root
+    env = dict(os.environ)
+    env.pop("PYTHONHOME", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    paths = [str(Path(p)) for p in pythonpath]
+    if isolated:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    elif paths:
+        env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(":")
+    flags = ["-s", "-S"] if isolated else []
+    with tempfile.TemporaryDirectory(prefix="fcmigrate-probe-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        argv = [python or sys.executable, *flags, "-m", "fcmigrate.detect"]
+        argv += ["--probe", str(root), detected.spec, str(result_file)]
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise FCMigrateError(
+                f"Importing {detected.spec!r} did not finish within {timeout:.0f} s. "
+                "Move slow work (database connections, downloads) out of import time."
+            ) from None
+        except OSError as exc:
+            raise FCMigrateError(
+                f"Cannot run {argv[0]!r} to import the app: {exc.strerror or exc}."
+            ) from None
+        result = _read_result(result_file)
+    if proc.returncode == 0 and "framework" in result:
+        return dataclasses.replace(
+            detected,
+            framework=str(result["framework"]),
+            settings_module=result.get("settings") or detected.settings_module,
+            confirmed=True,
+        )
+    if "error" in result:
+        raise AppLoadError(str(result["error"]))
+    stderr = proc.stderr.decode("utf-8", "replace")
+    if "No module named 'fcmigrate'" in stderr and "fcmigrate.detect" in stderr:
+        raise FCMigrateError(
+            f"{argv[0]!r} cannot import fcmigrate, so it cannot check the app. "
+            "Install fcmigrate for that interpreter, or pass it on pythonpath."
+        )
+    sys.stderr.write(stderr if stderr.endswith("\n") or not stderr else stderr + "\n")
+    sys.stderr.flush()
+    raise AppImportError(
+        f"Importing {detected.spec!r} failed in your code (traceback above). Fix it and run "
+        "again; if the wrong app was picked, name the right one with --app."
+    )
+
+
+def _read_result(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _framework_of_object(obj: Any) -> str:
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(obj).__mro__}
+    if "flask.app.Flask" in names:
+        return "flask"
+    if "django.core.handlers.wsgi.WSGIHandler" in names:
+        return "django"
+    return "wsgi"
+
+
+def _probe(root: str, spec: str, result_file: str) -> int:
+    """Child side of :func:`confirm_import`: import the app, write what it is."""
+    from fcmigrate.loader import load_app
+
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        app = load_app(spec, cwd=root)
+    except AppLoadError as exc:
+        Path(result_file).write_text(json.dumps({"error": str(exc)}), encoding="utf-8")
+        return 3
+    except (Exception, SystemExit) as exc:
+        sys.stderr.write(_user_traceback(exc))
+        return 1
+    result = {"framework": _framework_of_object(app), "settings": os.environ.get(_SETTINGS_ENV)}
+    Path(result_file).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the user's first frame on: fcmigrate's and importlib's frames
+    before it are noise to someone fixing their app."""
+    info = traceback.TracebackException.from_exception(exc)
+    ours = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frames = list(info.stack)
+    while frames and (
+        frames[0].filename.startswith((ours, "<frozen "))
+        or os.path.basename(os.path.dirname(frames[0].filename)) == "importlib"
+    ):
+        frames.pop(0)
+    info.stack = traceback.StackSummary.from_list(frames)
+    lines = list(info.format())
+    if frames and not lines[0].startswith("Traceback"):
+        lines.insert(0, "Traceback (most recent call last):\n")
+    return "".join(lines)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--probe"]:
+    sys.exit(_probe(*sys.argv[2:5]))

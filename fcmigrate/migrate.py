@@ -1,0 +1,343 @@
+"""``fcmigrate migrate``: a project folder in, a folder and ``code.zip`` FC runs as is, out.
+
+The steps, each in :func:`migrate`:
+
+1. detect the app, requirements and Python version (:mod:`fcmigrate.detect`, no import);
+2. copy the project into a staging folder beside the destination (:mod:`fcmigrate.package`);
+3. vendor the requirements, gunicorn, click, PyYAML and fcmigrate into ``python/`` with pip,
+   as manylinux wheels for the target Python (:mod:`fcmigrate.vendor`);
+4. write the ``bootstrap`` and deploy config (:func:`fcmigrate.wrap.generate`);
+5. import the app with an interpreter of the target version that sees only the standard
+   library and ``python/``: what FC will do, so a missing requirement shows up now;
+6. precompile everything with that interpreter, hash-based;
+7. zip it, check the size, and only then move the folder and the zip into place.
+
+Any error removes the staging folder: nothing half-written is left, and an existing build
+is replaced only with ``force``. The user's project folder is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fcmigrate import package
+from fcmigrate.detect import SUPPORTED_PYTHONS, Detected, confirm_import, detect_app
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.package import (
+    API_UPLOAD_BYTES,
+    CopyReport,
+    IgnoreRules,
+    bytecode_tag,
+    copy_project,
+    human_size,
+    make_zip,
+    precompile,
+    remove_foreign_bytecode,
+)
+from fcmigrate.render import write_files
+from fcmigrate.statics import collect_static, vendor_whitenoise
+from fcmigrate.vendor import copy_fcmigrate, find_interpreter, pip_install
+
+__all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
+
+Progress = Callable[[str], None]
+
+#: custom.debian10 ships Python 3.10.9 (/var/fc/lang/python3.10).
+DEFAULT_PYTHON = "3.10"
+#: Python of each runtime where it is documented; the others are probed at start.
+RUNTIME_PYTHON = {"custom.debian10": "3.10"}
+#: A top-level python/ in the project is an old vendoring of dependencies: pip rebuilds it.
+REBUILT = ("python",)
+
+
+@dataclass
+class MigrateOptions:
+    """What :func:`migrate` is asked to do. ``wrap`` holds more :class:`WrapOptions` fields."""
+
+    project: Path
+    app: str | None = None
+    out: Path | None = None
+    zip_path: Path | None = None
+    python: str | None = None
+    runtime: str = "custom.debian10"
+    config: str = "s"
+    name: str | None = None
+    force: bool = False
+    precompile: bool = True
+    interpreter: str | None = None
+    #: Largest zip accepted; ``None``: FC's limit, :data:`fcmigrate.package.MAX_PACKAGE_BYTES`.
+    max_bytes: int | None = None
+    wrap: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MigrateResult:
+    """What :func:`migrate` built, for the summary."""
+
+    detected: Detected
+    out: Path
+    zip_path: Path
+    zip_bytes: int
+    python: str
+    python_source: str
+    interpreter: str | None
+    generated: list[str]
+    copied: CopyReport
+    installed: list[str]
+    compiled: int
+    notes: list[str] = field(default_factory=list)
+
+
+def target_python(option: str | None, detected: Detected) -> tuple[str, str]:
+    """The Python X.Y to build for and where that came from; a clear error if unsupported."""
+    if option is not None:
+        value = option.strip()
+        if value not in SUPPORTED_PYTHONS:
+            raise FCMigrateError(
+                f"Unsupported --python {option!r}. Use one of "
+                f"{', '.join(SUPPORTED_PYTHONS)}, e.g. --python {DEFAULT_PYTHON} "
+                "(custom.debian10 runs Python 3.10)."
+            )
+        return value, "--python"
+    if detected.python is not None:
+        if detected.python not in SUPPORTED_PYTHONS:
+            raise FCMigrateError(
+                f"The project asks for Python {detected.python} ({detected.python_source}), "
+                f"but fcmigrate builds for {', '.join(SUPPORTED_PYTHONS)}. Pass "
+                f"--python {DEFAULT_PYTHON} to build for FC's Python anyway."
+            )
+        return detected.python, str(detected.python_source)
+    return DEFAULT_PYTHON, "default"
+
+
+def _paths(options: MigrateOptions, root: Path) -> tuple[Path, Path]:
+    out = Path(options.out).expanduser() if options.out else root / ".fcmigrate" / "build"
+    out = out.resolve()
+    zip_path = Path(options.zip_path).expanduser().resolve() if options.zip_path else None
+    zip_path = zip_path or out.parent / "code.zip"
+    if out == root or root.is_relative_to(out):
+        raise FCMigrateError(
+            f"The build folder {str(out)!r} is the project folder or holds it. Build "
+            f"elsewhere, e.g. --out {str(root / '.fcmigrate' / 'build')!r}."
+        )
+    if zip_path.is_relative_to(out):
+        raise FCMigrateError(
+            f"The zip {str(zip_path)!r} would be inside the build folder it packs. "
+            f"Put it beside it, e.g. --zip {str(out.parent / 'code.zip')!r}."
+        )
+    if zip_path.suffix != ".zip":
+        raise FCMigrateError(f"The zip path {str(zip_path)!r} must end in '.zip'.")
+    return out, zip_path
+
+
+def _check_existing(out: Path, zip_path: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise FCMigrateError(f"The build path {str(out)!r} exists and is not a folder.")
+    if zip_path.exists() and zip_path.is_dir():
+        raise FCMigrateError(f"The zip path {str(zip_path)!r} is a folder.")
+    if force:
+        return
+    existing = [str(p) for p in (out, zip_path) if p.exists()]
+    if existing:
+        names = " and ".join(repr(p) for p in existing)
+        raise FCMigrateError(f"Not replacing the existing {names}. Use --force to replace.")
+
+
+def _mkdirs(path: Path) -> list[Path]:
+    """Create ``path`` and its missing parents; return the ones created, deepest first."""
+    created: list[Path] = []
+    current = path
+    while not current.exists():
+        created.append(current)
+        current = current.parent
+    path.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def migrate(options: MigrateOptions, progress: Progress | None = None) -> MigrateResult:
+    """Build the FC package for ``options.project``; see the module docstring for the steps.
+
+    ``progress`` receives one line at a time (pip's output among them). Raises
+    :class:`FCMigrateError` for every user mistake, having removed whatever it had written.
+    """
+    from fcmigrate.wrap import WrapOptions, default_name, generate
+
+    say: Progress = progress or (lambda line: None)
+    detected = detect_app(options.project, options.app)
+    root = detected.root
+    python, python_source = target_python(options.python, detected)
+    out, zip_path = _paths(options, root)
+    _check_existing(out, zip_path, options.force)
+    wrap_values: dict[str, Any] = dict(options.wrap)
+    if "python" in WrapOptions.__dataclass_fields__:
+        wrap_values.setdefault("python", python)
+    files = generate(
+        WrapOptions(
+            app=detected.spec,
+            name=options.name or default_name(root),
+            runtime=options.runtime,
+            config=options.config,
+            **wrap_values,
+        )
+    )
+    notes: list[str] = []
+    platform = str(wrap_values.get("platform", "fc"))
+    runtime_python = RUNTIME_PYTHON.get(options.runtime)
+    if runtime_python and runtime_python != python and platform == "fc":
+        notes.append(
+            f"{options.runtime} runs Python {runtime_python}, the build is for {python}: "
+            f"it will not start there. Use --python {runtime_python}, or a runtime with "
+            f"Python {python}."
+        )
+    interpreter = find_interpreter(python, options.interpreter)
+    if interpreter is None:
+        notes.append(
+            f"No Python {python} interpreter found (looked for python{python} on PATH, "
+            "uv, pyenv, /usr/bin): the app's import was not checked and nothing was "
+            f"precompiled, so cold starts will be slower. Install Python {python} or pass "
+            "--interpreter PATH, and run again with --force."
+        )
+
+    say(f"Detected {detected.framework} app {detected.spec!r} ({detected.found_in}) in {root}")
+    say(f"Target: Python {python} ({python_source}), runtime {options.runtime}")
+    created = _mkdirs(out.parent) + _mkdirs(zip_path.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would make the build private
+    work = Path(tempfile.mkdtemp(prefix=".fcmigrate-work-", dir=out.parent))
+    zip_tmp = zip_path.with_name(f".{zip_path.name}.tmp-{os.getpid()}")
+    try:
+        say("Copying the project ...")
+        copied = copy_project(
+            root,
+            staging,
+            exclude=[out, staging, work, zip_path, zip_tmp],
+            rules=IgnoreRules.from_file(root / ".fcignore"),
+            skip_top=REBUILT,
+        )
+        say(f"Copied {copied.files} files ({human_size(copied.bytes)})")
+
+        say(f"Installing dependencies into python/ for CPython {python} (pip) ...")
+        pip = pip_install(
+            staging / "python",
+            requirements_file=detected.requirements_file,
+            requirements=detected.requirements,
+            python_version=python,
+            runtime=options.runtime if platform == "fc" else platform,
+            progress=lambda line: say(f"  pip: {line}"),
+            workdir=work,
+        )
+        shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
+        copy_fcmigrate(staging / "python")
+        if detected.framework == "django" and not vendor_whitenoise(staging / "python", python):
+            notes.append(
+                "WhiteNoise is not installed here, so the function will not serve Django's "
+                "static files: add 'whitenoise' to requirements.txt, or install "
+                "'fcmigrate[static]', and run again with --force."
+            )
+        written = write_files(staging, files, force=True)
+        generated = [p.relative_to(staging).as_posix() for p in written]
+
+        if interpreter is not None:
+            say(f"Importing {detected.spec!r} with {interpreter} and only python/ ...")
+            detected = confirm_import(
+                detected,
+                python=interpreter,
+                pythonpath=[staging / "python"],
+                isolated=True,
+            )
+            if detected.framework == "django" and detected.settings_module:
+                say("Collecting Django's static files (collectstatic) ...")
+                collect_static(
+                    root,
+                    staging,
+                    detected.settings_module,
+                    interpreter,
+                    isolated=True,
+                    progress=lambda line: say(f"  {line}"),
+                )
+        compiled = 0
+        removed = remove_foreign_bytecode(staging, None)
+        if removed:
+            notes.append(f"Removed {removed} cached bytecode files of other Pythons.")
+        if options.precompile and interpreter is not None:
+            say(f"Precompiling for Python {python} (unchecked-hash) ...")
+            report = precompile(staging, interpreter, python)
+            compiled = report.compiled
+            remove_foreign_bytecode(staging, bytecode_tag(python))
+            if report.failed:
+                shown = ", ".join(report.failed[:5]) + (" ..." if len(report.failed) > 5 else "")
+                notes.append(f"{len(report.failed)} files did not compile: {shown}")
+        elif not options.precompile:
+            notes.append("Not precompiled (--no-precompile): cold starts will be slower.")
+
+        say("Writing the zip ...")
+        zip_bytes = make_zip(staging, zip_tmp)
+        max_bytes = options.max_bytes or package.MAX_PACKAGE_BYTES
+        if zip_bytes > max_bytes:
+            raise FCMigrateError(
+                f"The package is {human_size(zip_bytes)}, over FC's limit of "
+                f"{human_size(max_bytes)}. Leave files out with a .fcignore file "
+                "in the project (e.g. a line 'data/'), or move large dependencies to a layer."
+            )
+        if zip_bytes > API_UPLOAD_BYTES:
+            notes.append(
+                f"The zip is over {human_size(API_UPLOAD_BYTES)}: the FC API takes at most "
+                "that; upload through the console or from OSS."
+            )
+        _replace(staging, out)
+        os.replace(zip_tmp, zip_path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        if zip_tmp.exists():
+            zip_tmp.unlink()
+        for path in created:
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return MigrateResult(
+        detected=detected,
+        out=out,
+        zip_path=zip_path,
+        zip_bytes=zip_bytes,
+        python=python,
+        python_source=python_source,
+        interpreter=interpreter,
+        generated=generated,
+        copied=copied,
+        installed=pip.installed,
+        compiled=compiled,
+        notes=notes,
+    )
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Move ``staging`` to ``out``; an old ``out`` is moved aside first, then deleted."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.replace(out, trash / out.name)
+    try:
+        os.replace(staging, out)
+    except OSError:
+        os.replace(trash / out.name, out)
+        raise
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def installed_summary(installed: list[str], limit: int = 8) -> str:
+    """``['Flask-3.1.3', ...]`` -> ``'Flask 3.1.3, ...'``."""
+    names = [re.sub(r"-(?=[^-]+$)", " ", item) for item in sorted(installed, key=str.lower)]
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -1,0 +1,1 @@
+from .production import *  # noqa: F403

@@ -1,0 +1,2 @@
+INSTALLED_APPS = []
+WSGI_APPLICATION = "site_cfg.entry.application"

@@ -1,0 +1,3 @@
+import app
+
+application = app.app

@@ -1,0 +1,1 @@
+print("a manage.py that never sets DJANGO_SETTINGS_MODULE")

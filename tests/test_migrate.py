@@ -1,0 +1,729 @@
+"""``fcmigrate migrate``: real pip runs, real builds, and the build served by a bare Python.
+
+pip is slow, so the Flask and Django builds are made once per module and shared; every pip
+run of the module uses one wheel cache. The proof the issue asks for: the built folder,
+started with ``env -i PATH=/usr/bin:/bin ./bootstrap`` by a system ``python3`` that has no
+Flask, Django or gunicorn, serves the app: everything comes from ``python/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, free_port
+
+from fcmigrate import package, vendor
+from fcmigrate.cli import main
+from fcmigrate.package import (
+    IgnoreRules,
+    human_size,
+    make_zip,
+    precompile,
+    remove_foreign_bytecode,
+)
+
+pytestmark = pytest.mark.slow
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+BARE_PATH = "PATH=/usr/bin:/bin"
+TINY_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"tiny"]
+"""
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bare:
+    """A Python without the apps' dependencies, and the env -i words that select it."""
+
+    python: str
+    version: str
+    env: tuple[str, ...]
+
+
+def _version(python: str) -> str:
+    out = subprocess.run(
+        [python, "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def _imports(python: str, module: str) -> bool:
+    proc = subprocess.run(
+        ["env", "-i", BARE_PATH, python, "-c", f"import {module}"],
+        cwd="/",  # not the checkout, whose fcmigrate/ folder -c would import
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def bare() -> Bare:
+    """/usr/bin/python3 (what the bootstrap finds on PATH=/usr/bin:/bin), else the base
+    interpreter of this venv, chosen with FCMIGRATE_PYTHON."""
+    if SYSTEM_PYTHON.exists() and _version(str(SYSTEM_PYTHON)) in ("3.10", "3.11", "3.12", "3.13"):
+        chosen = Bare(str(SYSTEM_PYTHON), _version(str(SYSTEM_PYTHON)), ())
+    else:
+        base = str(Path(sys.base_prefix) / "bin" / "python3")
+        chosen = Bare(base, _version(base), (f"FCMIGRATE_PYTHON={base}",))
+    for module in ("flask", "django", "gunicorn", "fcmigrate"):
+        # The proof is void if the bare interpreter could import these on its own.
+        assert not _imports(chosen.python, module), f"{chosen.python} can import {module}"
+    return chosen
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One wheel cache for every pip run of this module (in-process and subprocesses)."""
+    cache = tmp_path_factory.mktemp("pip-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIP_CACHE_DIR", str(cache))
+        patch.delenv("PIP_TARGET", raising=False)
+        yield cache
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fcmigrate", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Staging folders, temporary zips and work folders migrate may have left behind."""
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or "fcmigrate-" in p.name)
+
+
+def tiny_project(base: Path, requirements: str | None = None) -> Path:
+    project = base / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    if requirements is not None:
+        (project / "requirements.txt").write_text(requirements)
+    return project
+
+
+def assert_nothing_written(base: Path, out: Path) -> None:
+    assert not out.exists()
+    assert not (out.parent / "code.zip").exists()
+    if out.parent.exists():
+        assert leftovers(out.parent) == []
+    assert leftovers(base) == []
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def bytecode_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("__pycache__/*.pyc"))
+
+
+@dataclass(frozen=True)
+class Build:
+    project: Path
+    out: Path
+    zip_path: Path
+    proc: subprocess.CompletedProcess[str]
+    before: dict[str, str]
+
+
+def _build(base: Path, sample: Path, bare: Bare, prepare: Callable[[Path], None]) -> Build:
+    project = base / "project"
+    shutil.copytree(sample, project)
+    prepare(project)
+    before = snapshot(project)
+    out = base / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return Build(project, out, base / "code.zip", proc, before)
+
+
+def _clutter(project: Path) -> None:
+    """Things a real project folder holds that must not reach FC."""
+    (project / ".git").mkdir()
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    venv = project / "venv-local"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "lib" / "site.py").write_text("")
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "app.cpython-39.pyc").write_bytes(b"stale")
+    (project / "node_modules" / "left-pad").mkdir(parents=True)
+    (project / "node_modules" / "left-pad" / "index.js").write_text("")
+    (project / "python" / "stale_vendored").mkdir(parents=True)
+    (project / "python" / "stale_vendored" / "__init__.py").write_text("")
+    (project / "secrets.txt").write_text("not for FC")
+    (project / "data").mkdir()
+    (project / "data" / "dump.sql").write_text("-- big")
+    (project / "debug.log").write_text("noise")
+    (project / "keep.log").write_text("wanted")
+    (project / ".fcignore").write_text("# local only\nsecrets.txt\ndata/\n*.log\n!keep.log\n")
+
+
+@pytest.fixture(scope="module")
+def flask_build(tmp_path_factory: pytest.TempPathFactory, bare: Bare) -> Build:
+    return _build(tmp_path_factory.mktemp("flask"), FLASK_SAMPLE, bare, _clutter)
+
+
+@pytest.fixture(scope="module")
+def django_build(tmp_path_factory: pytest.TempPathFactory, bare: Bare) -> Build:
+    return _build(tmp_path_factory.mktemp("django"), DJANGO_SAMPLE, bare, lambda p: None)
+
+
+def start_bare(start_server: Any, build: Build, bare: Bare, *extra_env: str) -> Any:
+    """The build's bootstrap, with nothing of this environment: env -i, PATH=/usr/bin:/bin.
+
+    Other test runs share this machine: a free port can be taken before the server binds it,
+    and then another process would answer. Ready means *our* gunicorn said it listens.
+    """
+    for _ in range(3):
+        port = free_port()
+        argv = ["env", "-i", BARE_PATH, f"FC_SERVER_PORT={port}", *bare.env, *extra_env]
+        server = start_server([*argv, "./bootstrap"], cwd=build.out, port=port, ready=False)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.proc.poll() is None:
+            log = server.stderr_path.read_text(errors="replace")
+            if f"Listening at: http://0.0.0.0:{port} " in log:
+                return server
+            if "Connection in use" in log:
+                break
+            time.sleep(0.05)
+        log = server.stderr_path.read_text(errors="replace")
+        server.kill()
+        if "Connection in use" not in log:
+            raise AssertionError(f"the bootstrap did not start:\n{log}")
+    raise AssertionError("no free port could be bound in 3 tries")
+
+
+# --- the Flask build ----------------------------------------------------------------------
+
+
+def test_flask_summary(flask_build: Build, bare: Bare) -> None:
+    stdout = flask_build.proc.stdout
+    zip_size = flask_build.zip_path.stat().st_size
+    assert f"Built {flask_build.out}" in stdout
+    assert "  app       app:app (flask; found in app.py)\n" in stdout
+    assert "  import    checked with " in stdout
+    assert f"  python    {bare.version} (--python)\n" in stdout
+    assert f"  zip       {flask_build.zip_path}, {human_size(zip_size)}\n" in stdout
+    assert "Flask 3." in stdout and "gunicorn " in stdout
+    assert stdout.rstrip().endswith(f"Next: cd {flask_build.out} && s deploy")
+    # Progress came while pip ran, on stderr.
+    stderr = flask_build.proc.stderr
+    assert "  pip: Successfully installed " in stderr
+    assert stderr.index("Installing dependencies") < stderr.index("  pip: Successfully")
+
+
+def test_flask_build_holds_the_app_and_its_dependencies(flask_build: Build) -> None:
+    out = flask_build.out
+    bootstrap = out / "bootstrap"
+    assert bootstrap.stat().st_mode & 0o777 == 0o755
+    assert "-m fcmigrate serve app:app" in bootstrap.read_text()
+    assert (out / "s.yaml").is_file()
+    for path in (
+        "app.py",
+        "templates",
+        "static",
+        "requirements.txt",
+        "keep.log",
+        "python/flask/__init__.py",
+        "python/gunicorn/__init__.py",
+        "python/click/__init__.py",
+        "python/yaml/__init__.py",
+        "python/fcmigrate/__init__.py",
+        "python/fcmigrate/templates/bootstrap.tmpl",
+    ):
+        assert (out / path).exists(), path
+    for path in (
+        ".git",
+        "venv-local",
+        "node_modules",
+        "secrets.txt",
+        "data",
+        "debug.log",
+        "python/stale_vendored",
+        "python/bin",
+        ".fcmigrate",
+    ):
+        assert not (out / path).exists(), path
+    assert (out / "python/fcmigrate/wrap.py").read_bytes() == (
+        Path(package.__file__).with_name("wrap.py").read_bytes()
+    )
+
+
+def test_project_folder_is_left_as_it_was(flask_build: Build) -> None:
+    assert snapshot(flask_build.project) == flask_build.before
+
+
+def test_bytecode_is_for_the_target_and_hash_based(flask_build: Build, bare: Bare) -> None:
+    tag = "cpython-" + bare.version.replace(".", "")
+    pycs = bytecode_files(flask_build.out)
+    assert len(pycs) > 100
+    assert all(f".{tag}." in p.name for p in pycs), [p for p in pycs if tag not in p.name][:3]
+    for source in ("app.py", "python/flask/app.py", "python/fcmigrate/server.py"):
+        src = flask_build.out / source
+        pyc = src.parent / "__pycache__" / f"{src.stem}.{tag}.pyc"
+        header = pyc.read_bytes()[:16]
+        if bare.version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+        # PEP 552 flags: bit 0 = hash-based, bit 1 = check_source. Unchecked hash = 0b01.
+        assert int.from_bytes(header[4:8], "little") == 0b01, source
+
+
+def test_bare_python_loads_every_module_of_the_build_from_pyc(
+    flask_build: Build, bare: Bare
+) -> None:
+    # `python -v` names where each code object came from: the .pyc, or the source compiled
+    # on the spot (which a read-only, per-instance /code would pay on every cold start).
+    proc = subprocess.run(
+        [
+            *("env", "-i", BARE_PATH, "PYTHONPATH=python:.", "PYTHONDONTWRITEBYTECODE=1"),
+            *(bare.python, "-v", "-c", "import app, fcmigrate.cli_serve, gunicorn.app.base"),
+        ],
+        cwd=flask_build.out,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    origins = [
+        line.removeprefix("# code object from ").strip("'")
+        for line in proc.stderr.splitlines()
+        if line.startswith("# code object from ") and str(flask_build.out) in line
+    ]
+    assert len(origins) > 50
+    assert [o for o in origins if not o.endswith(".pyc")] == []
+
+
+def test_zip_is_deterministic_and_keeps_the_exec_bit(flask_build: Build, tmp_path: Path) -> None:
+    with zipfile.ZipFile(flask_build.zip_path) as archive:
+        infos = archive.infolist()
+    names = [info.filename for info in infos]
+    assert names == sorted(names)
+    files = {p.relative_to(flask_build.out).as_posix() for p in flask_build.out.rglob("*")}
+    assert set(names) == {n for n in files if (flask_build.out / n).is_file()}
+    modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in infos}
+    assert modes["bootstrap"] == 0o755
+    assert modes["app.py"] == 0o644
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert not any(n.startswith(".git/") or "/.git/" in n for n in names)
+    again = tmp_path / "again.zip"
+    make_zip(flask_build.out, again)
+    assert again.read_bytes() == flask_build.zip_path.read_bytes()
+
+
+def test_bare_python_serves_the_flask_build(
+    flask_build: Build, bare: Bare, start_server: Any
+) -> None:
+    pycs_before = bytecode_files(flask_build.out)
+    server = start_bare(start_server, flask_build, bare)
+    status, body = get(f"{server.url}/hello/fc")
+    assert (status, "Hello, fc!" in body) == (200, True), server.stderr()
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/whoami")
+    assert status == 200
+    seen = json.loads(body)
+    assert (seen["script_name"], seen["path"]) == ("/2016-08-15/proxy/svc/fn", "/whoami")
+    assert server.terminate() == 0
+    assert "Traceback" not in server.stderr_path.read_text()
+    # Bytecode writes are off and the shipped .pyc were all used as they are.
+    assert bytecode_files(flask_build.out) == pycs_before
+
+
+def test_existing_build_is_not_replaced_without_force(flask_build: Build, bare: Bare) -> None:
+    before = snapshot(flask_build.out)
+    zip_before = flask_build.zip_path.read_bytes()
+    proc = run_cli(
+        "migrate", str(flask_build.project), "--out", str(flask_build.out), "--python", bare.version
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"Error: Not replacing the existing {str(flask_build.out)!r} and "
+        f"{str(flask_build.zip_path)!r}. Use --force to replace.\n"
+    )
+    assert snapshot(flask_build.out) == before
+    assert flask_build.zip_path.read_bytes() == zip_before
+
+
+# --- the Django build ---------------------------------------------------------------------
+
+
+def test_django_summary(django_build: Build) -> None:
+    assert (
+        "  app       mysite.wsgi:application (django; found in manage.py -> mysite.settings "
+        "-> WSGI_APPLICATION)\n"
+    ) in django_build.proc.stdout
+    assert (django_build.out / "python" / "django" / "__init__.py").is_file()
+    assert (django_build.out / "manage.py").is_file()
+
+
+def test_bare_python_serves_the_django_build(
+    django_build: Build, bare: Bare, start_server: Any, tmp_path: Path
+) -> None:
+    db = f"DJANGO_DB_PATH={tmp_path / 'db.sqlite3'}"
+    python_path = f"PYTHONPATH={django_build.out / 'python'}:{django_build.out}"
+    migrate_db = subprocess.run(
+        [
+            *("env", "-i", BARE_PATH, db, python_path, "PYTHONDONTWRITEBYTECODE=1"),
+            *(bare.python, "manage.py", "migrate", "--noinput"),
+        ],
+        cwd=django_build.out,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert migrate_db.returncode == 0, migrate_db.stderr
+    server = start_bare(start_server, django_build, bare, db)
+    status, body = get(f"{server.url}/")
+    assert status == 200, server.stderr()
+    assert "An ordinary Django project with 0 notes." in body
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/whoami/")
+    assert status == 200
+    seen = json.loads(body)
+    assert (seen["script_name"], seen["reverse_notes"]) == (
+        "/2016-08-15/proxy/svc/fn",
+        "/2016-08-15/proxy/svc/fn/notes/",
+    )
+    assert server.terminate() == 0
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def _unprivileged(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "root needs setpriv (util-linux) to test an unreadable folder"
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+
+
+def test_unreadable_folder() -> None:
+    # Root reads everything: the CLI runs as 'nobody', in a folder nobody may enter.
+    base = Path(tempfile.mkdtemp(prefix="fcm-unreadable-"))
+    try:
+        base.chmod(0o755)
+        project = tiny_project(base)
+        project.chmod(0o000)
+        proc = subprocess.run(
+            _unprivileged([sys.executable, "-m", "fcmigrate", "migrate", str(project)]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "HOME": str(base)},
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == (
+            f"Error: Cannot read the project folder {str(project)!r}: Permission denied. "
+            f"Make it readable (chmod -R u+rX {str(project)!r}) or run as its owner.\n"
+        )
+    finally:
+        (base / "tiny").chmod(0o755)
+        shutil.rmtree(base)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"utils.py": "x = 1\n"}, "Error: No WSGI app found in "),
+        (
+            {"app.py": "from flask import Flask\napp = Flask('a')\n", "main.py": TINY_APP},
+            "Error: Found 2 candidate apps in ",
+        ),
+    ],
+    ids=["no-app", "two-apps"],
+)
+def test_no_app_or_two_apps(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, text in files.items():
+        (project / name).write_text(text)
+    proc = run_cli("migrate", str(project))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message)
+    assert proc.stderr.count("\n") == 1 and "--app" in proc.stderr
+    assert not (project / ".fcmigrate").exists()
+
+
+@pytest.mark.parametrize("version", ["3.9", "4.0", "abc"])
+def test_unsupported_python(tmp_path: Path, version: str) -> None:
+    project = tiny_project(tmp_path)
+    proc = run_cli("migrate", str(project), "--python", version)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"Error: Unsupported --python {version!r}. Use one of 3.10, 3.11, 3.12, 3.13, "
+        "e.g. --python 3.10 (custom.debian10 runs Python 3.10).\n"
+    )
+    assert not (project / ".fcmigrate").exists()
+
+
+def test_unsupported_python_from_the_project(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path)
+    (project / ".python-version").write_text("3.8.18\n")
+    proc = run_cli("migrate", str(project))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "Error: The project asks for Python 3.8 (.python-version), but fcmigrate builds for "
+        "3.10, 3.11, 3.12, 3.13. Pass --python 3.10 to build for FC's Python anyway.\n"
+    )
+
+
+def test_interpreter_of_the_wrong_version(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path)
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    other = "3.12" if running != "3.12" else "3.11"
+    proc = run_cli("migrate", str(project), "--python", other, "--interpreter", sys.executable)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"Error: --interpreter {sys.executable!r} is Python {running}, but the target is "
+        f"{other}. Pass a Python {other} interpreter, e.g. --interpreter /usr/bin/python{other}.\n"
+    )
+    assert not (project / ".fcmigrate").exists()
+
+
+def test_app_import_failure_shows_the_users_traceback(tmp_path: Path, bare: Bare) -> None:
+    project = tiny_project(tmp_path)
+    with (project / "app.py").open("a") as f:
+        f.write("\nraise KeyError('DATABASE_URL')\n")
+    out = tmp_path / "out" / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last):" in proc.stderr
+    assert f'File "{project / "app.py"}", line 5, in <module>' in proc.stderr
+    assert "fcmigrate" not in proc.stderr.split("Traceback")[1].split("KeyError")[0]
+    assert "KeyError: 'DATABASE_URL'" in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "Error: Importing 'app:app' failed in your code (traceback above). Fix it and run "
+        "again; if the wrong app was picked, name the right one with --app."
+    )
+    assert_nothing_written(tmp_path, out)
+    assert not (out.parent).exists()  # the folder migrate created for the build is gone too
+
+
+def test_requirement_pip_cannot_find(tmp_path: Path, bare: Bare) -> None:
+    project = tiny_project(tmp_path, "this-package-does-not-exist-fcm==1\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 2
+    error = proc.stderr.rstrip().splitlines()[-1]
+    assert error.startswith(
+        "Error: pip found no package 'this-package-does-not-exist-fcm' "
+        "('this-package-does-not-exist-fcm==1') on the package index. Check the name in "
+        "your requirements. pip said: "
+    )
+    assert "No matching distribution found for this-package-does-not-exist-fcm==1" in error
+    assert_nothing_written(tmp_path, out)
+
+
+def test_requirement_without_a_wheel(tmp_path: Path, bare: Bare) -> None:
+    # docopt 0.6.2 exists on PyPI only as a source distribution.
+    project = tiny_project(tmp_path, "docopt==0.6.2\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 2
+    error = proc.stderr.rstrip().splitlines()[-1]
+    assert error.startswith(
+        f"Error: 'docopt' ('docopt==0.6.2') has no wheel for CPython {bare.version} on "
+        "manylinux x86_64: the package index has it only as a source distribution"
+    )
+    assert "'pip wheel --no-deps docopt==0.6.2 -w wheels'" in error
+    assert "PIP_FIND_LINKS=wheels" in error
+    assert_nothing_written(tmp_path, out)
+
+
+def test_package_over_the_size_limit(
+    tmp_path: Path,
+    bare: Bare,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(package, "MAX_PACKAGE_BYTES", 50_000)
+    project = tiny_project(tmp_path)
+    out = tmp_path / "build"
+    with pytest.raises(SystemExit) as info:
+        main(["migrate", str(project), "--out", str(out), "--python", bare.version, "-q"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: The package is ")
+    assert "over FC's limit of 50.0 kB. Leave files out with a .fcignore file" in err
+    assert_nothing_written(tmp_path, out)
+
+
+def test_force_replaces_a_build_and_no_precompile(tmp_path: Path, bare: Bare) -> None:
+    project = tiny_project(tmp_path)
+    out = tmp_path / "build"
+    first = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version, "-q")
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""  # -q: the summary only
+    assert bytecode_files(out)
+    (project / "extra.py").write_text("X = 1\n")
+    second = run_cli(
+        "migrate",
+        str(project),
+        "--out",
+        str(out),
+        "--python",
+        bare.version,
+        "--force",
+        "--no-precompile",
+        "-q",
+    )
+    assert second.returncode == 0, second.stderr
+    assert (out / "extra.py").is_file()
+    assert bytecode_files(out) == []
+    assert "  bytecode  not precompiled\n" in second.stdout
+    assert "Note: Not precompiled (--no-precompile): cold starts will be slower." in second.stdout
+    assert leftovers(tmp_path) == []
+    with zipfile.ZipFile(tmp_path / "code.zip") as archive:
+        assert "extra.py" in archive.namelist()
+
+
+def test_no_interpreter_of_the_target_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    target = "3.10" if running != "3.10" else "3.11"
+    monkeypatch.setattr(vendor, "_candidates", lambda version: [])
+    project = tiny_project(tmp_path)
+    out = tmp_path / "build"
+    main(["migrate", str(project), "--out", str(out), "--python", target, "-q"])
+    stdout = capsys.readouterr().out
+    assert "  import    not checked (no interpreter of the target version)\n" in stdout
+    assert f"Note: No Python {target} interpreter found" in stdout
+    assert bytecode_files(out) == []
+    # pip still fetched wheels for the target, not for this interpreter.
+    tag = "cp" + target.replace(".", "")
+    wheel = next((out / "python").glob("pyyaml-*.dist-info/WHEEL")).read_text()
+    assert f"Tag: {tag}-{tag}-manylinux" in wheel
+
+
+# --- the pieces, without pip ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "path", "is_dir", "ignored"),
+    [
+        (["*.log"], "a/b/debug.log", False, True),
+        (["*.log", "!keep.log"], "keep.log", False, False),
+        (["data/"], "data", True, True),
+        (["data/"], "data", False, False),
+        (["/build"], "build", True, True),
+        (["/build"], "src/build", True, False),
+        (["docs/*.pdf"], "docs/a.pdf", False, True),
+        (["docs/*.pdf"], "docs/sub/a.pdf", False, False),
+        (["**/fixtures"], "tests/unit/fixtures", True, True),
+        (["media/**"], "media/x/y.png", False, True),
+        (["secret?.txt"], "secret1.txt", False, True),
+        (["[abc].py"], "b.py", False, True),
+        (["# comment", ""], "# comment", False, False),
+    ],
+)
+def test_fcignore_rules(lines: list[str], path: str, is_dir: bool, ignored: bool) -> None:
+    assert IgnoreRules(lines).ignored(path, is_dir) is ignored
+
+
+def test_remove_foreign_bytecode(tmp_path: Path) -> None:
+    cache = tmp_path / "pkg" / "__pycache__"
+    cache.mkdir(parents=True)
+    for name in ("a.cpython-310.pyc", "a.cpython-311.pyc", "a.cpython-310.opt-1.pyc"):
+        (cache / name).write_bytes(b"")
+    (tmp_path / "pkg" / "sourceless.pyc").write_bytes(b"")
+    assert remove_foreign_bytecode(tmp_path, "cpython-310") == 1
+    assert sorted(p.name for p in cache.iterdir()) == [
+        "a.cpython-310.opt-1.pyc",
+        "a.cpython-310.pyc",
+    ]
+    assert remove_foreign_bytecode(tmp_path, None) == 2
+    assert not cache.exists()
+    assert (tmp_path / "pkg" / "sourceless.pyc").exists()
+
+
+def test_precompile_with_another_python(tmp_path: Path) -> None:
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    others = [v for v in ("3.10", "3.12", "3.13") if v != running]
+    found = [(v, vendor.find_interpreter(v)) for v in others]
+    usable = [(v, python) for v, python in found if python]
+    if not usable:
+        pytest.skip(f"no Python {', '.join(others)} on this machine to compile with")
+    version, python = usable[0]
+    (tmp_path / "mod.py").write_text("VALUE = 1\n")
+    (tmp_path / "broken.py").write_text("def (\n")
+    report = precompile(tmp_path, str(python), version)
+    tag = "cpython-" + version.replace(".", "")
+    assert (tmp_path / "__pycache__" / f"mod.{tag}.pyc").is_file()
+    assert report.compiled == 1
+    assert [Path(p).name for p in report.failed] == ["broken.py"]
+
+
+def test_wheel_platforms_follow_the_runtime_glibc() -> None:
+    debian10 = vendor.wheel_platforms("custom.debian10")
+    assert debian10[0] == "manylinux2014_x86_64"
+    assert debian10[-1] == "manylinux_2_28_x86_64"
+    assert "manylinux_2_29_x86_64" not in debian10
+    assert vendor.wheel_platforms("scf") == ["manylinux2014_x86_64"]
+
+
+def test_fcmigrate_in_requirements_is_left_to_the_copy(tmp_path: Path) -> None:
+    (tmp_path / "req").mkdir()
+    (tmp_path / "req" / "base.txt").write_text("flask\n")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-r req/base.txt\nfcmigrate==0.1.0\nDjango>=4.2\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    args = vendor._requirement_args(requirements, [], work)
+    assert args[0] == "-r"
+    assert Path(args[1]).read_text().splitlines() == [
+        f"-r {tmp_path / 'req' / 'base.txt'}",
+        "Django>=4.2",
+    ]
+    assert vendor._requirement_args(None, ["FCMigrate", "flask"], work) == ["flask"]
+    plain = tmp_path / "plain.txt"
+    plain.write_text("flask\n")
+    assert vendor._requirement_args(plain, [], work) == ["-r", str(plain)]
+
+
+def test_runtime_requirements_come_from_the_package_metadata() -> None:
+    names = [vendor.requirement_name(r).lower() for r in vendor.runtime_requirements()]
+    assert sorted(names) == ["click", "gunicorn", "pyyaml"]

@@ -27,12 +27,10 @@ needs, propagate unchanged so that their traceback points at the user's line.
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib
 import importlib.util
 import inspect
 import os
-import pkgutil
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -342,6 +340,9 @@ def _not_found_message(name: str, missing: str, spec: str, root: str) -> str:
     parent, _, leaf = missing.rpartition(".")
     package = sys.modules.get(parent) if parent else None
     if package is not None:
+        import difflib
+        import pkgutil
+
         siblings = [info.name for info in pkgutil.iter_modules(getattr(package, "__path__", []))]
         close = difflib.get_close_matches(leaf, siblings, n=1)
         fix = (
@@ -368,6 +369,8 @@ def _lookup(module: ModuleType, module_name: str, dotted: str, spec: str) -> Any
                     f"Check the spelling in {spec!r}."
                 ) from None
             public = [name for name in vars(module) if not name.startswith("_")]
+            import difflib
+
             close = difflib.get_close_matches(part, public, n=1)
             fix = (
                 f"Did you mean '{module_name}:{close[0]}'?"

@@ -75,7 +75,6 @@ import inspect
 import logging
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -101,6 +100,8 @@ _HOOK_BY_CONTROL_PATH = {"/" + name: (name, word) for name, word in HOOKS.values
 
 def new_request_id() -> str:
     """A request ID for a request FC did not send (local runs)."""
+    import uuid  # here: only local runs need it, and it is off FC's cold start
+
     return str(uuid.uuid4())
 
 

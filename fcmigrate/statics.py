@@ -35,14 +35,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Collection, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fcmigrate.errors import FCMigrateError
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
     "COLLECTED_DIR",
@@ -240,6 +241,35 @@ def find_static_root(
     return None
 
 
+class _LazyStatic:
+    """``app`` behind WhiteNoise, made on the first request for a static file.
+
+    WhiteNoise reads the whole collected folder when it is made. Deferred, that cost is
+    off the cold start (FC's first request is rarely for a static file), and requests
+    outside ``prefix`` never reach WhiteNoise at all.
+    """
+
+    def __init__(
+        self, app: WSGIApplication, prefix: str, make: Callable[[], WSGIApplication]
+    ) -> None:
+        self.app = app
+        self.prefix = prefix
+        self._make = make
+        self._served: WSGIApplication | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").startswith(self.prefix):
+            return self.app(environ, start_response)
+        served = self._served
+        if served is None:
+            with self._lock:
+                if self._served is None:
+                    self._served = self._make()
+                served = self._served
+        return served(environ, start_response)
+
+
 def static_app(
     app: WSGIApplication,
     root: Path,
@@ -253,22 +283,27 @@ def static_app(
     ``hashed`` are the names (relative to ``root``) that carry a content hash: they are
     cached for ten years and marked ``immutable``; everything else for ``max_age`` seconds.
     """
-    from whitenoise import WhiteNoise
-
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     names = frozenset(hashed)
 
     def immutable(path: str, url: str) -> bool:
         return url.startswith(prefix) and url[len(prefix) :] in names
 
-    served: WSGIApplication = WhiteNoise(
-        app,
-        root=str(root),
-        prefix=prefix,
-        max_age=max_age,
-        immutable_file_test=immutable,
-    )
-    return served
+    def make() -> WSGIApplication:
+        from whitenoise import WhiteNoise
+
+        served: WSGIApplication = WhiteNoise(
+            app,
+            root=str(root),
+            prefix=prefix,
+            max_age=max_age,
+            immutable_file_test=immutable,
+        )
+        return served
+
+    if prefix == "/":
+        return make()
+    return _LazyStatic(app, prefix, make)
 
 
 def vendor_whitenoise(target: Path, python_version: str) -> bool:

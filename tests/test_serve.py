@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -346,3 +347,34 @@ def test_serve_bind_and_port_conflict(
 def test_serve_bind_repeatable(captured_run: list[FCApplication]) -> None:
     main(["serve", "serve_hello:app", "-b", "127.0.0.1:9001", "-b", "[::1]:9001"])
     assert captured_run[0].cfg.bind == ["127.0.0.1:9001", "[::1]:9001"]
+
+
+def test_python_m_fcmigrate_serve_skips_click() -> None:
+    """FC runs `python3 -m fcmigrate serve` on every cold start: it must not load click."""
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['fcmigrate', 'serve', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('fcmigrate', run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print('click' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
+    assert "usage: fcmigrate serve" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "entry", [["-m", "fcmigrate"], ["-c", "from fcmigrate.cli import main; main()"]]
+)
+def test_bad_serve_option_is_one_line_on_both_entry_points(entry: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, *entry, "serve", "app:app", "--port", "99999"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: Argument -p/--port: 99999 is out of range")
+    assert done.stderr.count("\n") == 1

@@ -33,6 +33,7 @@ from fcmigrate.statics import (
     collect_static,
     find_static_root,
     main,
+    static_app,
     vendor_whitenoise,
 )
 
@@ -442,3 +443,25 @@ def test_flask_static_folder_under_the_prefix(flask_server: Server, prefix: str)
     assert reply.status == 200
     assert reply.headers["content-type"].startswith("text/css")
     assert reply.body == (FLASK_SAMPLE / "static" / "style.css").read_bytes()
+
+
+def test_whitenoise_is_made_on_the_first_static_request_only(tmp_path: Path) -> None:
+    from werkzeug.test import Client
+
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "site.css").write_text("body {}\n")
+
+    def app(environ: dict[str, object], start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"from the app"]
+
+    served = static_app(app, tmp_path, "/static/")
+    client = Client(served)
+    with client.get("/") as page:
+        assert page.get_data() == b"from the app"
+    assert served._served is None  # type: ignore[attr-defined]
+    with client.get("/static/css/site.css") as css:
+        assert (css.status_code, css.get_data()) == (200, b"body {}\n")
+    assert served._served is not None  # type: ignore[attr-defined]
+    with client.get("/static/missing.css") as missing:
+        assert missing.get_data() == b"from the app"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from fcmigrate.cli_options import function_options
 from fcmigrate.wrap import CONFIGS, PYTHONS
 
 
@@ -38,18 +39,7 @@ from fcmigrate.wrap import CONFIGS, PYTHONS
     help="Deploy config: s = s.yaml (fc3, FC 3.0), fc2 = s.yaml (fc, FC 2.0), "
     "fun = template.yml, none.",
 )
-@click.option("--name", help="FC function name. Default: the project folder's name.")
-@click.option("--region", default="cn-hangzhou", show_default=True)
-@click.option(
-    "--concurrency",
-    type=int,
-    default=8,
-    show_default=True,
-    help="FC instance concurrency; gunicorn is sized to match.",
-)
-@click.option("--memory", type=int, default=1024, show_default=True, help="Memory in MB.")
-@click.option("--timeout", type=int, default=60, show_default=True, help="Function timeout (s).")
-@click.option("--base-path", "base_paths", multiple=True, help="Extra prefix, e.g. '/api'.")
+@function_options
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
 def dockerize(
     app: str | None,

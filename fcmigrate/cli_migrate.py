@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from fcmigrate.cli_options import function_options, hook_options
 from fcmigrate.detect import SUPPORTED_PYTHONS
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
@@ -54,16 +55,8 @@ from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
     show_default=True,
     help="fc = Function Compute; scf = Tencent Cloud SCF web function.",
 )
-@click.option("--name", help="FC function name. Default: the project folder's name.")
-@click.option("--region", default="cn-hangzhou", show_default=True)
-@click.option("--concurrency", type=int, default=8, show_default=True)
-@click.option("--memory", type=int, default=1024, show_default=True, help="Memory in MB.")
-@click.option("--timeout", type=int, default=60, show_default=True, help="Function timeout (s).")
-@click.option("--base-path", "base_paths", multiple=True, help="Extra prefix, e.g. '/api'.")
-@click.option("--event-route", help="App path that receives FC event calls.")
-@click.option("--on-initialize", metavar="MODULE:FUNC")
-@click.option("--on-pre-stop", metavar="MODULE:FUNC")
-@click.option("--on-pre-freeze", metavar="MODULE:FUNC")
+@function_options
+@hook_options
 @click.option(
     "--precompile/--no-precompile",
     default=True,

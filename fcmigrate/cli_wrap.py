@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from fcmigrate.cli_options import function_options, hook_options
 from fcmigrate.wrap import (
     CONFIGS,
     PLATFORMS,
@@ -27,7 +28,6 @@ from fcmigrate.wrap import (
     show_default=True,
     help="Folder to write into (the project folder).",
 )
-@click.option("--name", help="FC function name. Default: the project folder's name.")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default=RUNTIMES[0], show_default=True)
 @click.option(
     "--config",
@@ -50,21 +50,8 @@ from fcmigrate.wrap import (
     metavar="X.Y",
     help=f"Target Python ({', '.join(PYTHONS)}): the interpreter the start script looks for.",
 )
-@click.option("--region", default="cn-hangzhou", show_default=True)
-@click.option(
-    "--concurrency",
-    type=int,
-    default=8,
-    show_default=True,
-    help="FC instance concurrency; gunicorn is sized to match.",
-)
-@click.option("--memory", type=int, default=1024, show_default=True, help="Memory in MB.")
-@click.option("--timeout", type=int, default=60, show_default=True, help="Function timeout (s).")
-@click.option("--base-path", "base_paths", multiple=True, help="Extra prefix, e.g. '/api'.")
-@click.option("--event-route", help="App path that receives FC event calls.")
-@click.option("--on-initialize", metavar="MODULE:FUNC")
-@click.option("--on-pre-stop", metavar="MODULE:FUNC")
-@click.option("--on-pre-freeze", metavar="MODULE:FUNC")
+@function_options
+@hook_options
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
 def wrap(
     app: str | None,

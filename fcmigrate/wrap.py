@@ -199,15 +199,24 @@ def _lifecycle(options: WrapOptions, style: str) -> str:
     return "".join("\n" + indent + line for line in lines)
 
 
-def _common(options: WrapOptions) -> dict[str, object]:
-    return {
-        "name": options.name,
+def _common(options: WrapOptions, style: str) -> dict[str, object]:
+    """Values every deploy config template takes (``style``: fc3, fc2 or fun)."""
+    values: dict[str, object] = {
         "function_name": options.name,
         "description": yaml_scalar(f"{options.app} served by fcmigrate"),
         "timeout": options.timeout,
         "memory": options.memory,
         "methods": yaml_flow_list(HTTP_METHODS),
+        "lifecycle": _lifecycle(options, style),
     }
+    if style == "fun":
+        values["service_name"] = options.name
+        values["concurrency"] = min(options.concurrency, 100)  # fun's schema stops at 100
+    else:
+        values["name"] = options.name
+        values["region"] = yaml_scalar(options.region)
+        values["concurrency"] = options.concurrency
+    return values
 
 
 def bootstrap(options: WrapOptions) -> OutputFile:
@@ -242,10 +251,7 @@ def scf_bootstrap(options: WrapOptions) -> OutputFile:
 
 def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
     """Serverless Devs ``s.yaml`` for the ``fc3`` component (FC 3.0)."""
-    values = _common(options)
-    values["region"] = yaml_scalar(options.region)
-    values["concurrency"] = options.concurrency
-    values["lifecycle"] = _lifecycle(options, "fc3")
+    values = _common(options, "fc3")
     if container is None:
         content = render("s.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
@@ -262,10 +268,7 @@ def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> Out
 
 def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
     """Serverless Devs ``s.yaml`` for the ``fc`` component (FC 2.0)."""
-    values = _common(options)
-    values["region"] = yaml_scalar(options.region)
-    values["concurrency"] = options.concurrency
-    values["lifecycle"] = _lifecycle(options, "fc2")
+    values = _common(options, "fc2")
     if container is None:
         content = render("s.fc2.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
@@ -282,11 +285,7 @@ def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> O
 
 def fun_template(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
     """``template.yml`` for ``fun`` (FC 2.0's older tool; InstanceConcurrency at most 100)."""
-    values = _common(options)
-    del values["name"]
-    values["service_name"] = options.name
-    values["concurrency"] = min(options.concurrency, 100)
-    values["lifecycle"] = _lifecycle(options, "fun")
+    values = _common(options, "fun")
     if container is None:
         content = render("template.yml.tmpl", **values)
     else:

@@ -1,0 +1,46 @@
+"""Options that several commands share, defined once so they read and behave alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+#: The function's settings in the deploy config (wrap, migrate, dockerize).
+function_options = _stack(
+    click.option("--name", help="FC function name. Default: the project folder's name."),
+    click.option("--region", default="cn-hangzhou", show_default=True),
+    click.option(
+        "--concurrency",
+        type=int,
+        default=8,
+        show_default=True,
+        help="FC instance concurrency; gunicorn is sized to match.",
+    ),
+    click.option("--memory", type=int, default=1024, show_default=True, help="Memory in MB."),
+    click.option(
+        "--timeout", type=int, default=60, show_default=True, help="Function timeout (s)."
+    ),
+    click.option("--base-path", "base_paths", multiple=True, help="Extra prefix, e.g. '/api'."),
+)
+
+#: What FC sends besides HTTP requests (wrap, migrate): passed on to `fcmigrate serve`.
+hook_options = _stack(
+    click.option("--event-route", help="App path that receives FC event calls."),
+    click.option("--on-initialize", metavar="MODULE:FUNC", help="Run on FC's initializer hook."),
+    click.option("--on-pre-stop", metavar="MODULE:FUNC", help="Run on FC's pre-stop hook."),
+    click.option("--on-pre-freeze", metavar="MODULE:FUNC", help="Run on FC's pre-freeze hook."),
+)

@@ -9,10 +9,9 @@ from typing import Any
 
 import click
 
-from fcmigrate.cli_options import function_options, hook_options
+from fcmigrate.cli_options import function_options, hook_options, target_options
 from fcmigrate.detect import SUPPORTED_PYTHONS
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
 
 
 @click.command()
@@ -41,20 +40,7 @@ from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
     help=f"Target Python ({', '.join(SUPPORTED_PYTHONS)}). Default: the project's "
     ".python-version or requires-python, else 3.10 (custom.debian10).",
 )
-@click.option("--runtime", type=click.Choice(RUNTIMES), default=RUNTIMES[0], show_default=True)
-@click.option(
-    "--config",
-    type=click.Choice(CONFIGS),
-    help="Deploy config written into the build, as `fcmigrate wrap` writes it: s (fc3, the "
-    "default), fc2, fun, none. SCF has none.",
-)
-@click.option(
-    "--platform",
-    type=click.Choice(PLATFORMS),
-    default=PLATFORMS[0],
-    show_default=True,
-    help="fc = Function Compute; scf = Tencent Cloud SCF web function.",
-)
+@target_options
 @function_options
 @hook_options
 @click.option(

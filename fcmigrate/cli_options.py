@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -18,6 +20,25 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
     return apply
 
+
+#: Which platform and runtime, and which deploy config (wrap, migrate).
+target_options = _stack(
+    click.option("--runtime", type=click.Choice(RUNTIMES), default=RUNTIMES[0], show_default=True),
+    click.option(
+        "--config",
+        type=click.Choice(CONFIGS),
+        help="Deploy config: s = Serverless Devs s.yaml (fc3, FC 3.0; the default), fc2 = "
+        "s.yaml (fc, FC 2.0), fun = template.yml, none. SCF has none.",
+    ),
+    click.option(
+        "--platform",
+        type=click.Choice(PLATFORMS),
+        default=PLATFORMS[0],
+        show_default=True,
+        help="fc = Alibaba Cloud Function Compute (bootstrap); scf = Tencent Cloud SCF web "
+        "function (scf_bootstrap).",
+    ),
+)
 
 #: The function's settings in the deploy config (wrap, migrate, dockerize).
 function_options = _stack(

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import click
 
-from fcmigrate.cli_options import function_options, hook_options
+from fcmigrate.cli_options import function_options, hook_options, target_options
 from fcmigrate.wrap import (
-    CONFIGS,
-    PLATFORMS,
     PYTHONS,
-    RUNTIMES,
     WrapOptions,
     default_name,
     generate,
@@ -28,21 +25,7 @@ from fcmigrate.wrap import (
     show_default=True,
     help="Folder to write into (the project folder).",
 )
-@click.option("--runtime", type=click.Choice(RUNTIMES), default=RUNTIMES[0], show_default=True)
-@click.option(
-    "--config",
-    type=click.Choice(CONFIGS),
-    help="Deploy config: s = Serverless Devs s.yaml (fc3, FC 3.0; the default), fc2 = s.yaml "
-    "(fc, FC 2.0), fun = template.yml, none. SCF has none.",
-)
-@click.option(
-    "--platform",
-    type=click.Choice(PLATFORMS),
-    default="fc",
-    show_default=True,
-    help="fc = Alibaba Cloud Function Compute (bootstrap); scf = Tencent Cloud SCF web "
-    "function (scf_bootstrap).",
-)
+@target_options
 @click.option(
     "--python",
     default=PYTHONS[0],

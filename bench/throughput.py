@@ -162,11 +162,11 @@ def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None
     raise TimeoutError(port)
 
 
-def _wrk(url: str, seconds: int, connections: int, fc: bool) -> float:
+def _wrk(url: str, seconds: int, connections: int) -> float:
+    # Every server gets FC's headers: FC sends them with every request, whatever serves it.
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if fc:
-        for name, value in FC_HEADERS.items():
-            argv += ["-H", f"{name}: {value}"]
+    for name, value in FC_HEADERS.items():
+        argv += ["-H", f"{name}: {value}"]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"errors during the run of {url}:\n{out}")
@@ -176,8 +176,8 @@ def _wrk(url: str, seconds: int, connections: int, fc: bool) -> float:
 
 
 class Server:
-    def __init__(self, name: str, argv: list[str], path: str, fc: bool) -> None:
-        self.name, self.argv, self.path, self.fc = name, argv, path, fc
+    def __init__(self, name: str, argv: list[str], path: str) -> None:
+        self.name, self.argv, self.path = name, argv, path
 
     def measure(self, seconds: int, connections: int) -> float:
         port = _free_port()
@@ -194,8 +194,8 @@ class Server:
         try:
             _wait(port, proc)
             url = f"http://127.0.0.1:{port}{self.path}"
-            _wrk(url, 1, connections, self.fc)  # warm-up
-            return _wrk(url, seconds, connections, self.fc)
+            _wrk(url, 1, connections)  # warm-up
+            return _wrk(url, seconds, connections)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -215,13 +215,11 @@ def over_loopback(rounds: int, seconds: int, connections: int, parts: set[str]) 
         "fcmigrate serve",
         [py, "-m", "fcmigrate", "serve", "app:app", "--concurrency", str(connections)],
         PREFIX + route,
-        fc=True,
     )
     flask_dev = Server(
         "Flask app.run",
         [py, "-c", "from app import app; app.run(host='127.0.0.1', port={port})"],
         route,
-        fc=False,
     )
     gunicorn = Server(
         "plain gunicorn",
@@ -238,7 +236,6 @@ def over_loopback(rounds: int, seconds: int, connections: int, parts: set[str]) 
             "app:app",
         ],
         route,
-        fc=False,
     )
     contenders = [fcmigrate]
     if "2" in parts:
@@ -251,8 +248,8 @@ def over_loopback(rounds: int, seconds: int, connections: int, parts: set[str]) 
             results[server.name].append(server.measure(seconds, connections))
     med = {name: median(values) for name, values in results.items()}
     print(
-        f"Over loopback: wrk -t2 -c{connections}, GET {route} (fcmigrate: under {PREFIX} with "
-        f"FC's headers), {rounds} alternating rounds of {seconds} s; medians"
+        f"Over loopback: wrk -t2 -c{connections}, GET {route} with FC's headers (fcmigrate: "
+        f"under {PREFIX}), {rounds} alternating rounds of {seconds} s; medians"
     )
     print(f"   gunicorn sizing for both gunicorn runs: {workers} workers x {threads} threads")
     for name, value in med.items():

@@ -6,7 +6,6 @@ decodes or re-encodes them, so percent-encoded and non-ASCII paths pass unchange
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 
@@ -37,11 +36,18 @@ def parse_base_paths(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted(paths, key=len, reverse=True))
 
 
-@functools.lru_cache(maxsize=64)
+#: x-fc-base-path value -> its proxy prefix ("" when not in the proxy form). One function
+#: sees one or two distinct values: each is parsed once. Bounded: off FC anyone can send it.
+_PROXY_FORMS: dict[str, str] = {}
+
+
 def _proxy_form(base_path_header: str) -> str:
-    # One function sees one or two distinct values: parse each once.
     candidate = base_path_header.rstrip("/")
-    return candidate if PROXY_PREFIX.fullmatch(candidate) else ""
+    if not PROXY_PREFIX.fullmatch(candidate):
+        candidate = ""
+    if len(_PROXY_FORMS) < 64:
+        _PROXY_FORMS[base_path_header] = candidate
+    return candidate
 
 
 def proxy_prefix(path_info: str, base_path_header: str | None) -> str:
@@ -51,8 +57,15 @@ def proxy_prefix(path_info: str, base_path_header: str | None) -> str:
     with it: FC 3.0 gateways have sent other values (``/get``) that belong to the app.
     """
     if base_path_header:
-        candidate = _proxy_form(base_path_header)
-        if candidate and is_under(path_info, candidate):
+        candidate = _PROXY_FORMS.get(base_path_header)
+        if candidate is None:
+            candidate = _proxy_form(base_path_header)
+        # is_under(), inlined: this runs on every request FC 2.0's default domain sends.
+        if (
+            candidate
+            and path_info.startswith(candidate)
+            and (len(path_info) == len(candidate) or path_info[len(candidate)] == "/")
+        ):
             return candidate
     match = _PROXY_AT_START.match(path_info)
     return match.group() if match else ""

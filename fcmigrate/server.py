@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import Application
+from gunicorn.glogging import Logger
 
 # Application, not BaseApplication: only Application can read a gunicorn config file.
 from fcmigrate.errors import FCMigrateError
@@ -35,6 +36,60 @@ DEFAULT_CONCURRENCY = 8
 
 #: gunicorn's access log, with FC's request ID (from the response, so local runs show one too).
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+class FCLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, with a fast path for fcmigrate's own access-log format.
+
+    For every access-log line gunicorn builds a dict of every request header, response
+    header and environ variable, then formats one string from it; fcmigrate's format needs
+    six values. The line is the same; any other format, or a logging config of the user's
+    own, goes gunicorn's way.
+    """
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        cfg = self.cfg
+        if cfg.access_log_format != ACCESS_LOG_FORMAT or _has_log_config(cfg):
+            super().access(resp, req, environ, request_time)
+            return
+        if not cfg.accesslog:
+            return
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        sent = getattr(resp, "sent", None)
+        rid = "-"
+        for name, value in resp.headers:
+            if name.lower() == "x-request-id":
+                rid = value
+        method, uri, protocol = (
+            environ["REQUEST_METHOD"],
+            environ["RAW_URI"],
+            environ["SERVER_PROTOCOL"],
+        )
+        millis = request_time.seconds * 1000 + int(request_time.microseconds / 1000)
+        line = (
+            f'{_quoted(environ.get("REMOTE_ADDR", "-"))} "{_quoted(f"{method} {uri} {protocol}")}" '
+            f"{status} {'-' if sent is None else sent} {millis}ms request_id={_quoted(rid)}"
+        )
+        try:
+            self.access_log.info("%s", line)
+        except Exception:
+            self.exception("Could not write the access log")
+
+
+def _quoted(value: Any) -> Any:
+    # As gunicorn's SafeAtoms: a quote in a value is escaped, so fields stay parseable.
+    return value.replace('"', '\\"') if isinstance(value, str) else value
+
+
+def _has_log_config(cfg: Any) -> bool:
+    return bool(
+        getattr(cfg, "logconfig", None)
+        or getattr(cfg, "logconfig_dict", None)
+        or getattr(cfg, "logconfig_json", None)
+        or getattr(cfg, "syslog", False)
+    )
 
 
 def default_bind(env: Mapping[str, str] | None = None) -> str:
@@ -114,6 +169,7 @@ def fc_defaults(concurrency: int | None = None, cpus: int | None = None) -> dict
         "accesslog": "-",
         "errorlog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": FCLogger,
         # SCRIPT_NAME / PATH_INFO must never come from a client header.
         "forwarder_headers": "",
         # FC's file system outside /tmp may be read-only.
@@ -164,6 +220,9 @@ class FCApplication(Application):  # type: ignore[misc]
                 self._set(key, value)
         for key, value in self.options.items():
             self._set(key, value)
+        if self.cfg.settings["logger_class"].get() is FCLogger and self.cfg.statsd_host:
+            # gunicorn switches to its StatsD logger only when the default one is set.
+            self.cfg.set("logger_class", "gunicorn.glogging.Logger")
 
     def load(self) -> WSGIApplication:
         return self.application

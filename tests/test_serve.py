@@ -378,3 +378,86 @@ def test_bad_serve_option_is_one_line_on_both_entry_points(entry: list[str]) -> 
     assert done.returncode == 2
     assert done.stderr.startswith("Error: Argument -p/--port: 99999 is out of range")
     assert done.stderr.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- access log
+
+
+def _access_line(logger_class: type, resp: Any, environ: dict[str, Any]) -> str:
+    import datetime
+
+    from gunicorn.glogging import Logger
+
+    cfg = Config()
+    for key, value in fc_defaults(8, cpus=2).items():
+        if key in cfg.settings:
+            cfg.set(key, value)
+    cfg.set("logger_class", logger_class)
+    log: Logger = cfg.logger_class(cfg)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    log.access_log.addHandler(keep)
+    try:
+        req = type("Req", (), {"headers": [("HOST", "example")]})()
+        log.access(resp, req, environ, datetime.timedelta(seconds=1, microseconds=234567))
+    finally:
+        log.access_log.removeHandler(keep)
+    assert len(records) == 1
+    return records[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("status", "sent", "headers", "uri"),
+    [
+        pytest.param("200 OK", 1234, [("X-Request-Id", "1-abc")], "/p?q=1", id="plain"),
+        pytest.param("404 Not Found", None, [], "/missing", id="nothing-sent-no-id"),
+        pytest.param(500, 0, [("x-request-id", 'a"b')], '/q?x="y"', id="quotes-and-int-status"),
+        pytest.param(
+            "200 OK", 5, [("X-Request-Id", "first"), ("X-Request-Id", "last")], "/", id="dup"
+        ),
+    ],
+)
+def test_fast_access_log_writes_what_gunicorn_would(
+    status: Any, sent: Any, headers: list[tuple[str, str]], uri: str
+) -> None:
+    from gunicorn.glogging import Logger
+
+    resp = type("Resp", (), {"status": status, "sent": sent, "headers": headers})()
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": uri,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.0.0.1",
+        "PATH_INFO": uri.partition("?")[0],
+    }
+    ours = _access_line(server.FCLogger, resp, environ)
+    theirs = _access_line(Logger, resp, environ)
+    assert ours == theirs
+    assert "1234ms" in ours
+
+
+def test_other_access_log_formats_take_gunicorns_path() -> None:
+    cfg = Config()
+    cfg.set("access_log_format", "%(h)s %(t)s")
+    cfg.set("accesslog", "-")
+    log = server.FCLogger(cfg)
+    seen: list[Any] = []
+    log.access_log.info = lambda *args: seen.append(args)  # type: ignore[method-assign]
+    resp = type("Resp", (), {"status": "200 OK", "sent": 1, "headers": []})()
+    import datetime
+
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/", "SERVER_PROTOCOL": "HTTP/1.1"}
+    log.access(resp, type("R", (), {"headers": []})(), environ, datetime.timedelta(0))
+    [(fmt, atoms)] = seen
+    assert fmt == "%(h)s %(t)s" and "t" in atoms
+
+
+def test_statsd_keeps_gunicorns_own_logger() -> None:
+    cfg = FCApplication(hello, {"statsd_host": "localhost:8125"}, defaults=fc_defaults(8, 2)).cfg
+    assert cfg.logger_class.__name__ == "Statsd"
+    assert FCApplication(hello, {}, defaults=fc_defaults(8, 2)).cfg.logger_class is server.FCLogger

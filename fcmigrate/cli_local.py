@@ -42,7 +42,6 @@ from fcmigrate.local import FC_HEALTH_CHECK_SECONDS, URL_STYLES, LocalOptions, r
 )
 @click.option(
     "--invoke",
-    "invoke",
     metavar="EVENT_FILE",
     help="Send one event call (POST /invoke) with this file ('-' = stdin) as the event, "
     "print the result, and stop. Exit 1 when the invocation fails.",

@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -58,7 +58,7 @@ FC_DEFAULT_PORT = 9000
 STOP_GRACE_SECONDS = 10.0
 
 PROXY_VERSION = "2016-08-15"
-_PROXY_PATH = re.compile(r"/2016-08-15/proxy/([^/?#]+)/([^/?#]+)(?=[/?#]|\Z)")
+_PROXY_PATH = re.compile(rf"/{re.escape(PROXY_VERSION)}/proxy/([^/?#]+)/([^/?#]+)(?=[/?#]|\Z)")
 
 URL_STYLES = ("both", "proxy", "fcapp")
 
@@ -162,8 +162,9 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def _methods(values: Iterable[Any]) -> tuple[str, ...]:
-    return tuple(str(m).upper() for m in values)
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a mapping, else empty: a hand-edited config may hold anything."""
+    return value if isinstance(value, dict) else {}
 
 
 def _argv(program: Any, args: Any) -> list[str] | None:
@@ -183,29 +184,55 @@ def _argv(program: Any, args: Any) -> list[str] | None:
 
 
 def _environment(config: FunctionConfig, values: Any) -> None:
-    if not isinstance(values, dict):
-        return
-    for key, value in values.items():
+    for key, value in _dict(values).items():
         if key in LAPTOP_UNSAFE_ENV:
             config.skipped_environment.append(str(key))
         elif value is not None:
             config.environment[str(key)] = str(value)
 
 
-def _fc3(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
-    resources = doc.get("resources")
-    if not isinstance(resources, dict):
+def _initializer(config: FunctionConfig, handler: Any, timeout: Any) -> None:
+    if handler:
+        config.initializer = True
+        config.initializer_handler = str(handler)
+        config.initializer_timeout = _int(timeout, 0) or None
+
+
+def _pre_stop_hook(config: FunctionConfig, hook: Any) -> None:
+    hook = _dict(hook)
+    if hook.get("handler"):
+        config.pre_stop = True
+        config.pre_stop_timeout = _int(hook.get("timeout"), 0) or None
+
+
+def _http_methods(
+    triggers: Any, type_key: str, config_key: str, methods_key: str
+) -> tuple[str, ...] | None:
+    """The methods the HTTP trigger lists (each config format spells the keys its own way)."""
+    if isinstance(triggers, dict):
+        triggers = triggers.values()
+    elif not isinstance(triggers, list):
         return None
-    for key, resource in resources.items():
-        if not isinstance(resource, dict) or "domain" in str(resource.get("component", "")):
+    found = None
+    for trigger in triggers:
+        trigger = _dict(trigger)
+        if str(trigger.get(type_key, "")).lower() != "http":
             continue
-        props = resource.get("props")
-        if not isinstance(props, dict) or "functionName" not in props:
+        methods = _dict(trigger.get(config_key)).get(methods_key)
+        if isinstance(methods, list):
+            found = tuple(str(m).upper() for m in methods)
+    return found
+
+
+def _fc3(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
+    for key, resource in _dict(doc.get("resources")).items():
+        resource = _dict(resource)
+        props = _dict(resource.get("props"))
+        if "domain" in str(resource.get("component", "")) or "functionName" not in props:
             continue
-        name = str(props["functionName"])
         config = FunctionConfig(
             service=str(doc.get("name") or key or fallback),
-            function=name,
+            function=str(props["functionName"]),
             source="s.yaml (fc3)",
             region=str(props.get("region") or "cn-hangzhou"),
             # Serverless Devs' fc3 component defaults for a custom runtime.
@@ -227,38 +254,24 @@ def _fc3(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
             config.command = _argv(
                 container_config.get("entrypoint"), container_config.get("command")
             )
-        lifecycle = props.get("instanceLifecycleConfig")
-        if isinstance(lifecycle, dict):
-            init = lifecycle.get("initializer")
-            if isinstance(init, dict) and init.get("handler") is not None:
-                config.initializer = True
-                config.initializer_handler = str(init["handler"])
-                config.initializer_timeout = _int(init.get("timeout"), 0) or None
-            stop = lifecycle.get("preStop")
-            if isinstance(stop, dict) and stop.get("handler") is not None:
-                config.pre_stop = True
-                config.pre_stop_timeout = _int(stop.get("timeout"), 0) or None
-        for trigger in props.get("triggers") or []:
-            if isinstance(trigger, dict) and trigger.get("triggerType") == "http":
-                methods = (trigger.get("triggerConfig") or {}).get("methods")
-                if isinstance(methods, list):
-                    config.methods = _methods(methods)
+        lifecycle = _dict(props.get("instanceLifecycleConfig"))
+        init = _dict(lifecycle.get("initializer"))
+        _initializer(config, init.get("handler"), init.get("timeout"))
+        _pre_stop_hook(config, lifecycle.get("preStop"))
+        config.methods = _http_methods(
+            props.get("triggers"), "triggerType", "triggerConfig", "methods"
+        )
         return config
     return None
 
 
 def _fc2(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
-    services = doc.get("services")
-    if not isinstance(services, dict):
-        return None
-    for key, entry in services.items():
-        props = entry.get("props") if isinstance(entry, dict) else None
-        if not isinstance(props, dict) or not isinstance(props.get("function"), dict):
+    for key, entry in _dict(doc.get("services")).items():
+        props = _dict(_dict(entry).get("props"))
+        function = props.get("function")
+        if not isinstance(function, dict):
             continue
-        function = props["function"]
-        service = props.get("service")
-        if not isinstance(service, dict):
-            service = {}
+        service = _dict(props.get("service"))
         config = FunctionConfig(
             service=str(service.get("name") or key or fallback),
             function=str(function.get("name") or fallback),
@@ -277,37 +290,23 @@ def _fc2(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
         )
         if isinstance(runtime_config, dict):
             config.command = _argv(runtime_config.get("command"), runtime_config.get("args"))
-        if function.get("initializer"):
-            config.initializer = True
-            config.initializer_handler = str(function["initializer"])
-            config.initializer_timeout = _int(function.get("initializationTimeout"), 0) or None
-        lifecycle = function.get("instanceLifecycleConfig")
-        stop = lifecycle.get("preStop") if isinstance(lifecycle, dict) else None
-        if isinstance(stop, dict) and stop.get("handler"):
-            config.pre_stop = True
-            config.pre_stop_timeout = _int(stop.get("timeout"), 0) or None
-        for trigger in props.get("triggers") or []:
-            if isinstance(trigger, dict) and str(trigger.get("type", "")).lower() == "http":
-                methods = (trigger.get("config") or {}).get("methods")
-                if isinstance(methods, list):
-                    config.methods = _methods(methods)
+        _initializer(config, function.get("initializer"), function.get("initializationTimeout"))
+        _pre_stop_hook(config, _dict(function.get("instanceLifecycleConfig")).get("preStop"))
+        config.methods = _http_methods(props.get("triggers"), "type", "config", "methods")
         return config
     return None
 
 
-def _fun(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
-    resources = doc.get("Resources")
-    if not isinstance(resources, dict):
-        return None
-    for service_name, service in resources.items():
-        if not isinstance(service, dict) or service.get("Type") != "Aliyun::Serverless::Service":
+def _fun(doc: dict[str, Any]) -> FunctionConfig | None:
+    for service_name, service in _dict(doc.get("Resources")).items():
+        service = _dict(service)
+        if service.get("Type") != "Aliyun::Serverless::Service":
             continue
         for name, function in service.items():
-            if not isinstance(function, dict):
-                continue
+            function = _dict(function)
             if function.get("Type") != "Aliyun::Serverless::Function":
                 continue
-            props = function.get("Properties") or {}
+            props = _dict(function.get("Properties"))
             config = FunctionConfig(
                 service=str(service_name),
                 function=str(name),
@@ -320,15 +319,8 @@ def _fun(doc: dict[str, Any], fallback: str) -> FunctionConfig | None:
                 port=_int(props.get("CAPort"), FC_DEFAULT_PORT),
             )
             _environment(config, props.get("EnvironmentVariables"))
-            if props.get("Initializer"):
-                config.initializer = True
-                config.initializer_handler = str(props["Initializer"])
-                config.initializer_timeout = _int(props.get("InitializationTimeout"), 0) or None
-            for event in (function.get("Events") or {}).values():
-                if isinstance(event, dict) and str(event.get("Type", "")).upper() == "HTTP":
-                    methods = (event.get("Properties") or {}).get("Methods")
-                    if isinstance(methods, list):
-                        config.methods = _methods(methods)
+            _initializer(config, props.get("Initializer"), props.get("InitializationTimeout"))
+            config.methods = _http_methods(function.get("Events"), "Type", "Properties", "Methods")
             return config
     return None
 
@@ -361,7 +353,7 @@ def load_config(project: Path) -> FunctionConfig:
             continue
         try:
             doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())  # noqa: S506
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
             raise FCMigrateError(
                 f"Cannot read {str(path)!r}: {exc}. Fix the YAML, or move it away to use "
                 "fcmigrate's defaults."
@@ -372,7 +364,7 @@ def load_config(project: Path) -> FunctionConfig:
         if not isinstance(variables, dict):
             variables = {}
         doc = _resolve(doc, variables)
-        config = _fc3(doc, fallback) or _fc2(doc, fallback) or _fun(doc, fallback)
+        config = _fc3(doc, fallback) or _fc2(doc, fallback) or _fun(doc)
         if config is not None:
             if "${" in config.region:
                 config.region = "cn-hangzhou"
@@ -383,13 +375,19 @@ def load_config(project: Path) -> FunctionConfig:
 # --- FC's identifiers -----------------------------------------------------------------
 
 
+def _fc_id(kind: str) -> str:
+    stamp = int(time.time()) & 0xFFFFFFFF
+    return f"{kind}-{stamp:08x}-{secrets.token_hex(4)}-{secrets.token_hex(6)}"
+
+
 def new_request_id() -> str:
     """An FC 3.0 request ID: ``1-<8 hex: time>-<8 hex>-<12 hex>``."""
-    return f"1-{int(time.time()) & 0xFFFFFFFF:08x}-{secrets.token_hex(4)}-{secrets.token_hex(6)}"
+    return _fc_id("1")
 
 
 def new_instance_id() -> str:
-    return f"c-{int(time.time()) & 0xFFFFFFFF:08x}-{secrets.token_hex(4)}-{secrets.token_hex(6)}"
+    """An FC 3.0 instance ID: ``c-`` and the same shape as a request ID."""
+    return _fc_id("c")
 
 
 def fc_environment(
@@ -423,7 +421,14 @@ def fc_environment(
     return env
 
 
-def fc_headers(config: FunctionConfig, rid: str, control_path: str) -> list[tuple[str, str]]:
+def fc_headers(
+    config: FunctionConfig,
+    rid: str,
+    control_path: str,
+    *,
+    qualifier: str = "LATEST",
+    base_path: str | None = None,
+) -> list[tuple[str, str]]:
     """The headers FC adds to every request it sends to the function's server."""
     headers = [
         ("x-fc-request-id", rid),
@@ -434,11 +439,13 @@ def fc_headers(config: FunctionConfig, rid: str, control_path: str) -> list[tupl
         ("x-fc-function-timeout", str(config.timeout)),
         ("x-fc-region", config.region),
         ("x-fc-account-id", FAKE_ACCOUNT_ID),
-        ("x-fc-qualifier", "LATEST"),
+        ("x-fc-qualifier", qualifier),
         ("x-fc-access-key-id", FAKE_ACCESS_KEY_ID),
         ("x-fc-access-key-secret", FAKE_ACCESS_KEY_SECRET),
         ("x-fc-security-token", FAKE_SECURITY_TOKEN),
     ]
+    if base_path:
+        headers.append(("x-fc-base-path", base_path))
     if config.initializer:
         headers.append(("x-fc-function-initializer", config.initializer_handler))
         headers.append(
@@ -704,19 +711,18 @@ def call_function(
     port: int,
     method: str,
     path: str,
-    control_path: str,
     *,
     body: bytes = b"",
     timeout: float,
     rid: str | None = None,
 ) -> CallResult:
-    """One request of FC's own: a hook or an event call."""
+    """One request of FC's own: a hook or an event call (its path is the control path)."""
     rid = rid or new_request_id()
     started = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)
-        for name, value in fc_headers(config, rid, control_path):
+        for name, value in fc_headers(config, rid, path):
             conn.putheader(name, value)
         if method == "POST":
             conn.putheader("Content-Type", "application/octet-stream")
@@ -990,14 +996,13 @@ class _Handler(BaseHTTPRequestHandler):
                         conn.putheader(name, value)
                 if "Host" not in self.headers:
                     conn.putheader("Host", f"127.0.0.1:{door.server_address[1]}")
-                headers = fc_headers(config, rid, "/http-invoke")
-                headers[headers.index(("x-fc-qualifier", "LATEST"))] = (
-                    "x-fc-qualifier",
-                    route.qualifier,
-                )
-                if route.base_path:
-                    headers.append(("x-fc-base-path", route.base_path))
-                for name, value in headers:
+                for name, value in fc_headers(
+                    config,
+                    rid,
+                    "/http-invoke",
+                    qualifier=route.qualifier,
+                    base_path=route.base_path,
+                ):
                     conn.putheader(name, value)
                 if body or "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
                     conn.putheader("Content-Length", str(len(body)))
@@ -1286,8 +1291,8 @@ def run(options: LocalOptions, *, stdout: IO[bytes] | None = None) -> int:
 def _initialize(config: FunctionConfig, port: int, console: Console) -> None:
     timeout = config.initializer_timeout or config.timeout
     try:
-        result = call_function(config, port, "POST", "/initialize", "/initialize", timeout=timeout)
-    except OSError as exc:
+        result = call_function(config, port, "POST", "/initialize", timeout=timeout)
+    except (OSError, http.client.HTTPException) as exc:
         raise FCMigrateError(f"The initializer call failed: {exc}.", exit_code=1) from None
     console.log(f"Initialize: POST /initialize -> {result.status} in {result.milliseconds:.0f} ms")
     if result.failed:
@@ -1301,9 +1306,10 @@ def _initialize(config: FunctionConfig, port: int, console: Console) -> None:
 
 def _pre_stop(config: FunctionConfig, port: int, console: Console) -> None:
     timeout = config.pre_stop_timeout or config.timeout
+    # Runs on the way out: no failure here may keep the function from being stopped.
     try:
-        result = call_function(config, port, "GET", "/pre-stop", "/pre-stop", timeout=timeout)
-    except OSError as exc:
+        result = call_function(config, port, "GET", "/pre-stop", timeout=timeout)
+    except (OSError, http.client.HTTPException) as exc:
         console.log(f"PreStop: GET /pre-stop failed: {exc}")
         return
     console.log(f"PreStop: GET /pre-stop -> {result.status} in {result.milliseconds:.0f} ms")
@@ -1319,19 +1325,12 @@ def _invoke(
     rid = new_request_id()
     try:
         result = call_function(
-            config,
-            function.port,
-            "POST",
-            "/invoke",
-            "/invoke",
-            body=event,
-            timeout=config.timeout,
-            rid=rid,
+            config, function.port, "POST", "/invoke", body=event, timeout=config.timeout, rid=rid
         )
     except TimeoutError:
         console.log(f"Invoke {rid}: no answer within the function's timeout ({config.timeout} s)")
         return 1
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         console.log(f"Invoke {rid}: the call failed: {exc}")
         return 1
     console.write(out, result.body if result.body.endswith(b"\n") else result.body + b"\n")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fcmigrate.doctor.checks_source import timeout_hints
-from fcmigrate.doctor.checks_start import effective
+from fcmigrate.doctor.checks_start import finding_place, worker_timeout
 from fcmigrate.doctor.config import DeployConfig, FunctionConfig
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
@@ -85,16 +85,14 @@ def check_configs(project: Project) -> Iterator[Finding]:
                     f"Function {function.name!r} uses runtime 'custom' (Debian 9, Python 3.7).",
                     file=function.file,
                     line=function.runtime_line,
-                    fix=_key(config, "runtime") + ": custom.debian10   # Python 3.10",
+                    fix=_key(config.kind, "runtime") + ": custom.debian10   # Python 3.10",
                 )
         yield from _forced_download(config)
 
 
-def _key(config: DeployConfig, name: str) -> str:
-    """A config key in the file's spelling: fun's template.yml capitalises them."""
-    if config.kind != "fun":
-        return name
-    return {"runtime": "Runtime", "timeout": "Timeout", "methods": "Methods"}[name]
+def _key(kind: str, name: str) -> str:
+    """A config key in the spelling of a config of ``kind``: fun's template.yml capitalises."""
+    return name.capitalize() if kind == "fun" else name
 
 
 def _methods(function: FunctionConfig) -> Iterator[Finding]:
@@ -104,13 +102,12 @@ def _methods(function: FunctionConfig) -> Iterator[Finding]:
         missing = [m for m in ("HEAD", "OPTIONS") if m not in trigger.methods]
         if missing:
             methods = trigger.methods + missing
-            key = "Methods" if function.kind == "fun" else "methods"
             yield TRIGGER_METHODS.finding(
                 f"HTTP trigger {trigger.name!r} of {function.name!r} allows "
                 f"{', '.join(trigger.methods) or 'no method'} but not {' or '.join(missing)}.",
                 file=function.file,
                 line=trigger.methods_line or trigger.line,
-                fix=f"{key}: [{', '.join(methods)}]",
+                fix=f"{_key(function.kind, 'methods')}: [{', '.join(methods)}]",
             )
 
 
@@ -228,27 +225,23 @@ def check_timeout(project: Project) -> Iterator[Finding]:
         if function.timeout_line
         else f"{function.file} sets none, so FC's default"
     )
-    key = "Timeout" if function.kind == "fun" else "timeout"
-    fix = f"{key}: {{}}   # seconds, in {function.file}"
+    fix = f"{_key(function.kind, 'timeout')}: {{}}   # seconds, in {function.file}"
     for command in project.start_commands:
         launch = project.launch(command)
         if launch is None or launch.kind not in ("gunicorn", "fcmigrate"):
             continue
-        for setting in effective(project, command, launch, "timeout")[-1:]:
-            try:
-                seconds = float(setting.value)
-            except ValueError:
-                continue
-            if seconds > limit:
-                file = setting.file or command.file
-                line = setting.line if setting.file else command.line
-                yield TIMEOUT_SHORT.finding(
-                    f"gunicorn's worker timeout ({seconds:g} s, {setting.source}) is longer than "
-                    f"the function timeout of {limit} s ({where}).",
-                    file=file,
-                    line=line,
-                    fix=fix.format(math.ceil(seconds) + 5),
-                )
+        found = worker_timeout(project, command, launch)
+        if found is None or found[1] <= limit:
+            continue
+        setting, seconds = found
+        file, line = finding_place(command, setting)
+        yield TIMEOUT_SHORT.finding(
+            f"gunicorn's worker timeout ({seconds:g} s, {setting.source}) is longer than "
+            f"the function timeout of {limit} s ({where}).",
+            file=file,
+            line=line,
+            fix=fix.format(math.ceil(seconds) + 5),
+        )
     for hint in timeout_hints(project):
         if hint.seconds >= limit:
             yield TIMEOUT_SHORT.finding(

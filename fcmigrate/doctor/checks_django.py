@@ -138,7 +138,7 @@ def fc_place(project: Project, value: str) -> Place | None:
     """Where ``value`` (a path the settings produced, on this machine) is on FC."""
     if not value or value == ":memory:" or value.startswith("file:"):
         return None
-    code = project.path(project.code_dir) if project.code_dir else project.root
+    code = project.code_path
     if value == "/code" or value.startswith("/code/"):
         return Place("code", value)
     path = Path(value) if os.path.isabs(value) else code / value
@@ -149,10 +149,10 @@ def fc_place(project: Project, value: str) -> Place | None:
     else:
         return Place("code", posixpath.join("/code", rel.as_posix()).rstrip("/."))
     text = path.as_posix()
-    for folder in project.writable_dirs:
-        if text == folder or text.startswith(folder.rstrip("/") + "/"):
-            return Place("tmp" if folder == pysource.TMP else "mount", text)
-    return Place("abs", text)
+    folder = project.writable_dir(text)
+    if folder is None:
+        return Place("abs", text)
+    return Place("tmp" if folder == pysource.TMP else "mount", text)
 
 
 def _is_local(host: str) -> bool:

@@ -199,13 +199,10 @@ def _true(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def _under(path: str, folders: tuple[str, ...]) -> bool:
-    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
-
-
 @check
 def check_source(project: Project) -> Iterator[Finding]:
     settings_file = project.django_settings_file
+    code = project.code_path
     for rel in project.python_files:
         tree = project.tree(rel)
         if tree is None:
@@ -218,9 +215,8 @@ def check_source(project: Project) -> Iterator[Finding]:
                     fix=f"python -m py_compile {rel}",
                 )
             continue
-        code = project.path(project.code_dir) if project.code_dir else project.root
         for write in file_writes(tree):
-            if write.where.kind == "abs" and _under(write.where.display, project.writable_dirs):
+            if write.where.kind == "abs" and project.writable_dir(write.where.display):
                 continue
             if write.exist_ok and write.where.kind == "code":
                 shipped = code / write.where.display.removeprefix("/code").lstrip("/")

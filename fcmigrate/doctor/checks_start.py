@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import math
 import os
 import shlex
 from collections.abc import Iterator
@@ -116,8 +118,9 @@ class Setting:
     source: str
 
 
-def _finding_place(command: StartCommand, setting: Setting | None) -> tuple[str, int | None]:
-    if setting is not None and setting.file is not None:
+def finding_place(command: StartCommand, setting: Setting) -> tuple[str, int | None]:
+    """Where to report ``setting``: the config file that sets it, else the command."""
+    if setting.file is not None:
         return setting.file, setting.line
     return command.file, command.line
 
@@ -202,6 +205,19 @@ def effective(project: Project, command: StartCommand, launch: Launch, name: str
     return [Setting("30", None, None, "gunicorn's default")]
 
 
+def worker_timeout(
+    project: Project, command: StartCommand, launch: Launch
+) -> tuple[Setting, float] | None:
+    """gunicorn's worker timeout for this command, when it is a known number of seconds."""
+    for setting in effective(project, command, launch, "timeout")[-1:]:
+        try:
+            seconds = float(setting.value)
+        except ValueError:
+            return None
+        return (setting, seconds) if math.isfinite(seconds) else None
+    return None
+
+
 def suggested_spec(project: Project, command: StartCommand, launch: Launch) -> str:
     if launch.app_spec:
         return launch.app_spec
@@ -221,7 +237,7 @@ def serve_fix(command: StartCommand, spec: str) -> str:
     """The literal start command to use instead, in the syntax of the file it is written in."""
     quoted = shlex.quote(spec)
     if command.file == "Dockerfile":
-        return f'CMD ["python3", "-m", "fcmigrate", "serve", "{spec}"]'
+        return "CMD " + json.dumps(["python3", "-m", "fcmigrate", "serve", spec])
     if command.file == "Procfile":
         return f"web: python3 -m fcmigrate serve {quoted}"
     if command.file.endswith((".yaml", ".yml")):
@@ -392,7 +408,7 @@ def _address(project: Project, command: StartCommand, launch: Launch) -> Iterato
     env = _env(command, launch)
     expected = " or ".join(str(p) for p in sorted(command.ports))
     for setting in effective(project, command, launch, "bind"):
-        file, line = _finding_place(command, setting)
+        file, line = finding_place(command, setting)
         parts = split_bind(setting.value)
         subject, origin = _subject(command, setting)
         if parts is None:
@@ -432,19 +448,15 @@ def _bind_fix(setting: Setting, launch: Launch) -> str:
 
 
 def _worker_timeout(project: Project, command: StartCommand, launch: Launch) -> Iterator[Finding]:
-    if launch.kind == "waitress":
+    found = worker_timeout(project, command, launch)
+    if found is None or found[1] == 0:
         return
-    for setting in effective(project, command, launch, "timeout")[-1:]:
-        try:
-            seconds = float(setting.value)
-        except ValueError:
-            continue
-        if seconds != 0:
-            file, line = _finding_place(command, setting)
-            subject, origin = _subject(command, setting)
-            yield GUNICORN_TIMEOUT.finding(
-                f"{subject} runs gunicorn with a {seconds:g} s worker timeout{origin}.",
-                file=file,
-                line=line,
-                fix="timeout = 0" if setting.file else GUNICORN_TIMEOUT.fix,
-            )
+    setting, seconds = found
+    file, line = finding_place(command, setting)
+    subject, origin = _subject(command, setting)
+    yield GUNICORN_TIMEOUT.finding(
+        f"{subject} runs gunicorn with a {seconds:g} s worker timeout{origin}.",
+        file=file,
+        line=line,
+        fix="timeout = 0" if setting.file else GUNICORN_TIMEOUT.fix,
+    )

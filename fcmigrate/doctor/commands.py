@@ -14,6 +14,8 @@ import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from fcmigrate.doctor.config import DEFAULT_PORT
+
 #: A gunicorn-style app spec: ``module``, ``module:name``, ``module:factory(...)``.
 _SPEC = re.compile(r"[A-Za-z_][\w.]*(:[A-Za-z_].*)?")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -59,7 +61,7 @@ class StartCommand:
     line: int | None
     argv: tuple[str, ...]
     cwd: str = ""
-    ports: frozenset[int] = frozenset({9000})
+    ports: frozenset[int] = frozenset({DEFAULT_PORT})
     env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -412,7 +414,7 @@ def split_bind(value: str) -> tuple[str, str] | None:
     if value.count(":") == 1:
         host, _, port = value.partition(":")
         return host, port
-    if value.isdigit():
+    if value.isdecimal():
         return "", value
     return value, ""
 
@@ -427,7 +429,7 @@ def is_local_host(host: str) -> bool:
 def port_value(port: str, env: Mapping[str, str]) -> int | str | None:
     """A literal port as int; ``"fc"`` when it is FC's variable; ``None`` when unknown."""
     text = port.strip().strip("\"'")
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     match = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-([0-9]+))?\}?", text)
     if match is None:
@@ -436,6 +438,6 @@ def port_value(port: str, env: Mapping[str, str]) -> int | str | None:
     if name in ("FC_SERVER_PORT", "FC_CUSTOM_LISTEN_PORT", "FC_CA_PORT"):
         return "fc"
     value = env.get(name, "")
-    if value.isdigit():
+    if value.isdecimal():
         return int(value)
     return None

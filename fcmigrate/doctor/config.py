@@ -53,10 +53,8 @@ class FunctionConfig:
     command: list[str] | None = None
     command_line: int | None = None
     port: int = DEFAULT_PORT
-    port_line: int | None = None
     timeout: int = DEFAULT_TIMEOUT
     timeout_line: int | None = None
-    concurrency: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     env_lines: dict[str, int] = field(default_factory=dict)
     triggers: list[Trigger] = field(default_factory=list)
@@ -68,11 +66,7 @@ class FunctionConfig:
 
     @property
     def is_custom(self) -> bool:
-        return (
-            bool(self.runtime)
-            and str(self.runtime).startswith("custom")
-            and not (self.is_container)
-        )
+        return (self.runtime or "").startswith("custom") and not self.is_container
 
     @property
     def uses_bootstrap(self) -> bool:
@@ -84,10 +78,6 @@ class FunctionConfig:
     @property
     def trusts_fc_hosts(self) -> bool:
         return self.env.get("FCMIGRATE_TRUST_FC_HOSTS", "").strip().lower() in _TRUE
-
-    @property
-    def http_triggers(self) -> list[Trigger]:
-        return self.triggers
 
 
 @dataclass
@@ -116,9 +106,12 @@ def load_config(path: Path, rel: str, environ: Mapping[str, str]) -> DeployConfi
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return DeployConfig(rel, "unknown", error=f"cannot be read: {exc}")
+    # One parse gives both the values and the line of each key.
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
-        lines = _lines(yaml.compose(text, Loader=yaml.SafeLoader))
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        lines = _lines(node)
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct starts ('[' of an unclosed list);
         # the problem mark is often the end of the file.
@@ -126,6 +119,8 @@ def load_config(path: Path, rel: str, environ: Mapping[str, str]) -> DeployConfi
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return DeployConfig(rel, "unknown", error=f"is not valid YAML: {problem}", error_line=line)
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         return DeployConfig(rel, "unknown", error="is not a YAML mapping", error_line=1)
     reader = _Reader(path.parent, rel, data, lines, environ)
@@ -172,7 +167,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return int(value)
     return None
 
@@ -301,7 +296,7 @@ class _Reader:
             if command is not None or ccc.get("command") is not None:
                 func.command = (command or []) + (_argv(ccc.get("command")) or [])
                 func.command_line = self.line(*path, "entrypoint") or self.line(*path, "command")
-            self.port(func, ccc.get("port"), (*path, "port"))
+            self.port(func, ccc.get("port"))
         else:
             crc = _dict(props.get("customRuntimeConfig"))
             path = (*base, "customRuntimeConfig")
@@ -309,9 +304,8 @@ class _Reader:
             if command:
                 func.command = command + (_argv(crc.get("args")) or [])
                 func.command_line = self.line(*path, "command")
-            self.port(func, crc.get("port"), (*path, "port"))
+            self.port(func, crc.get("port"))
         self.timeout(func, props.get("timeout"), (*base, "timeout"))
-        func.concurrency = _int(props.get("instanceConcurrency"))
         func.env, func.env_lines = self.env(
             props.get("environmentVariables"), (*base, "environmentVariables")
         )
@@ -377,9 +371,8 @@ class _Reader:
             if command:
                 func.command = command + (_argv(crc.get("args")) or [])
                 func.command_line = self.line(*base, "customRuntimeConfig", "command")
-        self.port(func, function.get("caPort"), (*base, "caPort"))
+        self.port(func, function.get("caPort"))
         self.timeout(func, function.get("timeout"), (*base, "timeout"))
-        func.concurrency = _int(function.get("instanceConcurrency"))
         func.env, func.env_lines = self.env(
             function.get("environmentVariables"), (*base, "environmentVariables")
         )
@@ -437,9 +430,8 @@ class _Reader:
             if command:
                 func.command = command + (_argv(ccc.get("Args")) or [])
                 func.command_line = self.line(*base, "CustomContainerConfig", "Command")
-        self.port(func, props.get("CAPort"), (*base, "CAPort"))
+        self.port(func, props.get("CAPort"))
         self.timeout(func, props.get("Timeout"), (*base, "Timeout"))
-        func.concurrency = _int(props.get("InstanceConcurrency"))
         func.env, func.env_lines = self.env(
             props.get("EnvironmentVariables"), (*base, "EnvironmentVariables")
         )
@@ -460,11 +452,10 @@ class _Reader:
 
     # --- shared -----------------------------------------------------------------------------
 
-    def port(self, func: FunctionConfig, value: Any, path: tuple[object, ...]) -> None:
+    def port(self, func: FunctionConfig, value: Any) -> None:
         port = _int(self.resolve(value)) if value is not None else None
         if port is not None:
             func.port = port
-            func.port_line = self.lines.get(path)
 
     def timeout(self, func: FunctionConfig, value: Any, path: tuple[object, ...]) -> None:
         timeout = _int(self.resolve(value)) if value is not None else None

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fcmigrate.doctor.config import FunctionConfig
+from fcmigrate.doctor.config import DEFAULT_PORT, DEFAULT_TIMEOUT, FunctionConfig
 
 #: Seconds the child may take to import the project (cold Django imports take ~1 s).
 PROBE_TIMEOUT = 20.0
@@ -39,7 +39,7 @@ class ProbeResult:
 def fc_environment(code_dir: Path, function: FunctionConfig | None) -> dict[str, str]:
     """The environment FC would give ``function``, with local paths for ``/code``."""
     env = {name: os.environ[name] for name in _SHELL_ENV if name in os.environ}
-    port = str(function.port if function else 9000)
+    port = str(function.port if function else DEFAULT_PORT)
     env.update(
         {
             "FC_FUNC_CODE_PATH": f"{code_dir}{os.sep}",
@@ -48,7 +48,7 @@ def fc_environment(code_dir: Path, function: FunctionConfig | None) -> dict[str,
             "FC_SERVER_PORT": port,
             "FC_CUSTOM_LISTEN_PORT": port,
             "FC_RUNTIME": (function.runtime if function else None) or "custom.debian10",
-            "FC_TIMEOUT": str(function.timeout if function else 3),
+            "FC_TIMEOUT": str(function.timeout if function else DEFAULT_TIMEOUT),
         }
     )
     if function:

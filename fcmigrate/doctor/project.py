@@ -21,9 +21,16 @@ from fcmigrate.doctor.commands import (
     dockerfile_commands,
     procfile_commands,
 )
-from fcmigrate.doctor.config import DeployConfig, FunctionConfig, all_functions, load_configs
+from fcmigrate.doctor.config import (
+    DEFAULT_PORT,
+    DeployConfig,
+    FunctionConfig,
+    all_functions,
+    load_configs,
+)
 from fcmigrate.doctor.probe import ProbeResult, fc_environment, run_probe
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.paths import is_under
 
 #: Folders that are never the app's own source, at any depth.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "tests", "test"})
@@ -59,7 +66,7 @@ class Project:
         if not root.is_dir():
             raise FCMigrateError(
                 f"{str(path)!r} is not a folder. Give the project folder, "
-                f"e.g. 'fcmigrate doctor {str(root.parent) or '.'!s}'."
+                f"e.g. 'fcmigrate doctor {root.parent}'."
             )
         try:
             with os.scandir(root) as entries:
@@ -100,9 +107,10 @@ class Project:
             if text is not None:
                 try:
                     tree = ast.parse(text, filename=rel)
-                except (SyntaxError, ValueError) as exc:
-                    if isinstance(exc, SyntaxError):
-                        self.syntax_errors[rel] = exc
+                except SyntaxError as exc:
+                    self.syntax_errors[rel] = exc
+                except ValueError:  # null bytes, on Pythons before 3.12
+                    pass
             self._trees[rel] = tree
         return self._trees[rel]
 
@@ -191,6 +199,11 @@ class Project:
         return ""
 
     @cached_property
+    def code_path(self) -> Path:
+        """The local folder FC unpacks as ``/code``."""
+        return self.path(self.code_dir)
+
+    @cached_property
     def trusts_fc_hosts(self) -> FunctionConfig | None:
         """The function whose config sets ``FCMIGRATE_TRUST_FC_HOSTS=1``, if any."""
         return next((f for f in self.functions if f.trusts_fc_hosts), None)
@@ -200,6 +213,10 @@ class Project:
         """Absolute folders an app may write on FC: /tmp and configured NAS/OSS mounts."""
         mounts = {d for f in self.functions for d in f.mount_dirs}
         return (pysource.TMP, *sorted(mounts))
+
+    def writable_dir(self, path: str) -> str | None:
+        """The folder of :attr:`writable_dirs` that the absolute FC ``path`` is in, if any."""
+        return next((folder for folder in self.writable_dirs if is_under(path, folder)), None)
 
     # --- bootstraps and start commands ---------------------------------------------------------
 
@@ -247,7 +264,7 @@ class Project:
         for rel in self.bootstraps:
             folder = rel.rpartition("/")[0]
             users = self.starters(rel)
-            ports = frozenset(f.port for f in users) or frozenset({9000})
+            ports = frozenset(f.port for f in users) or frozenset({DEFAULT_PORT})
             env = users[0].env if users else {}
             text = self.text(rel) or ""
             if self.bootstrap_is_python(rel):
@@ -269,7 +286,7 @@ class Project:
                 )
         if self.is_file("Dockerfile"):
             containers = [f for f in self.functions if f.is_container]
-            ports = frozenset(f.port for f in containers) or frozenset({9000})
+            ports = frozenset(f.port for f in containers) or frozenset({DEFAULT_PORT})
             env = containers[0].env if containers else {}
             for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
                 commands.append(StartCommand("Dockerfile", line, tuple(argv), "", ports, env))
@@ -351,15 +368,14 @@ class Project:
 
     @cached_property
     def probe(self) -> ProbeResult:
-        code_dir = self.path(self.code_dir) if self.code_dir else self.root
         return run_probe(
-            code_dir,
-            fc_environment(code_dir, self.main_function),
+            self.code_path,
+            fc_environment(self.code_path, self.main_function),
             django_settings=self.django_settings,
             app_specs=self.app_specs,
         )
 
-    # --- sizes -----------------------------------------------------------------------------
+    # --- file modes ------------------------------------------------------------------------
 
     def mode(self, rel: str) -> int | None:
         try:

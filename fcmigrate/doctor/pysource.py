@@ -8,6 +8,7 @@ left alone rather than guessed.
 from __future__ import annotations
 
 import ast
+import math
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -182,7 +183,11 @@ def number(node: ast.expr | None) -> float | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         if isinstance(node.value, bool):
             return None
-        return float(node.value)
+        try:
+            value = float(node.value)
+        except OverflowError:  # an int literal too large for a float
+            return None
+        return value if math.isfinite(value) else None
     if isinstance(node, ast.Tuple) and node.elts:
         values = [number(e) for e in node.elts]
         if all(v is not None for v in values):

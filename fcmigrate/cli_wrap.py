@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -92,10 +93,12 @@ def wrap(
         python=python,
     )
     files = generate(options)
-    load_app(app, cwd=str(out.resolve()))
+    # The bootstrap starts in the --out folder: resolve the app and hooks from there too.
+    root = str(out.resolve())
+    load_app(app, cwd=root)
     for hook in (on_initialize, on_pre_stop, on_pre_freeze):
         if hook:
-            import_string(hook)
+            import_string(hook, cwd=root)
     written = write_files(out, files, force=force)
 
     for path in written:
@@ -103,11 +106,15 @@ def wrap(
     click.echo("")
     click.echo("Next steps:")
     script = files[0].path
-    click.echo(f"  1. Try it locally:        ./{script}   (with FC's front door: fcmigrate local)")
+    # Paths as the user gave them: the commands are run from where wrap was run.
+    project = shlex.quote(str(out))
+    build = shlex.quote(str(out / ".fcmigrate" / "build"))
+    local = "fcmigrate local" if str(out) == "." else f"fcmigrate local --project {project}"
+    click.echo(f"  1. Try it locally:        {local}   (or run {script} itself)")
     click.echo(
         # fcmigrate itself must be vendored too: the bootstrap runs `python3 -m fcmigrate`.
-        f"  2. Vendor dependencies:   fcmigrate migrate . --python {python}   "
-        "(builds .fcmigrate/build with python/, fcmigrate included)"
+        f"  2. Vendor dependencies:   fcmigrate migrate {project} --python {python}   "
+        f"(builds {build} with python/, fcmigrate included)"
     )
     if platform == "scf":
         click.echo(
@@ -116,9 +123,9 @@ def wrap(
         )
         return
     if config in ("s", "fc2"):
-        click.echo("  3. Deploy:                cd .fcmigrate/build && s deploy")
+        click.echo(f"  3. Deploy:                cd {build} && s deploy")
     elif config == "fun":
-        click.echo("  3. Deploy:                cd .fcmigrate/build && fun deploy")
+        click.echo(f"  3. Deploy:                cd {build} && fun deploy")
         click.echo(
             "     Note: fun only knows the Debian 9 'custom' runtime (Python 3.7); fcmigrate "
             "needs Python 3.10+. Switch the function to custom.debian10 after deploying, "

@@ -25,7 +25,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import posixpath
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata, resources
@@ -173,22 +175,28 @@ def requirement_files(project: Path) -> list[str]:
     Relative posix paths; the Dockerfile copies each one to the same path under /tmp/app so
     that pip finds the includes where the file says.
     """
-    first = project / "requirements.txt"
-    if not first.is_file():
+    if not (project / "requirements.txt").is_file():
         return []
     root = project.resolve()
     found: list[str] = []
-    todo = [first.resolve()]
+    # Paths as pip sees them, relative to the including file and not through symlinks:
+    # the Dockerfile copies each one to that path.
+    todo = ["requirements.txt"]
     while todo:
-        file = todo.pop(0)
-        rel = file.relative_to(root).as_posix()
+        rel = todo.pop(0)
         if rel in found:
             continue
+        file = project / rel
+        if root not in file.resolve().parents:
+            raise FCMigrateError(
+                f"{str(file)!r} links to a file outside the project folder {str(project)!r}, "
+                "which docker build cannot copy. Copy that file into the project instead."
+            )
         found.append(rel)
         text = file.read_text(encoding="utf-8", errors="replace")
         for match in _INCLUDE.finditer(text):
-            nested = (file.parent / match.group(1)).resolve()
-            if nested.is_file() and root in nested.parents:
+            nested = posixpath.normpath(posixpath.join(posixpath.dirname(rel), match.group(1)))
+            if not nested.startswith(("/", "../")) and (project / nested).is_file():
                 todo.append(nested)
     for rel in found:
         _refuse_fcmigrate_requirement(project / rel)
@@ -236,7 +244,8 @@ def dockerfile(options: DockerizeOptions) -> OutputFile:
             "# Django: static files are collected into the image here; fcmigrate serves them\n"
             "# with WhiteNoise. Settings that need secrets at import time need them here too.\n"
         )
-        collect_static = f"    && python -m fcmigrate.statics /app {options.django_settings} \\\n"
+        settings = shlex.quote(options.django_settings)
+        collect_static = f"    && python -m fcmigrate.statics /app {settings} \\\n"
     else:
         collect_comment = collect_static = ""
     content = render(
@@ -318,8 +327,7 @@ def vendored_fcmigrate() -> list[OutputFile]:
 
 def generate(options: DockerizeOptions) -> list[OutputFile]:
     """Every file dockerize writes: Dockerfile, .dockerignore, deploy config, vendored copy."""
-    wrap_options = options.wrap_options()
-    wrap_options.validate()
+    options.wrap_options().validate()
     if options.image is not None and not _IMAGE_OK.fullmatch(options.image):
         raise FCMigrateError(
             f"Invalid image {options.image!r}. Use an image address such as "
@@ -336,7 +344,7 @@ def generate(options: DockerizeOptions) -> list[OutputFile]:
         )
     options = dataclasses.replace(options, app=image_spec(options.app, options.project))
     files = [dockerfile(options), dockerignore(options)]
-    config = deploy_config(wrap_options, options.container())
+    config = deploy_config(options.wrap_options(), options.container())
     if config is not None:
         files.append(config)
     files.append(vendor_requirements(options))

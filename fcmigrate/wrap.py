@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,7 +102,7 @@ class WrapOptions:
         if not _NAME_OK.fullmatch(self.name):
             raise FCMigrateError(
                 f"Invalid function name {self.name!r}. Use letters, digits, '_' and '-', "
-                "starting with a letter, at most 64 characters."
+                "starting with a letter or '_', at most 64 characters."
             )
         if not 1 <= self.concurrency <= 200:
             raise FCMigrateError(
@@ -153,6 +153,18 @@ class ContainerImage:
 def _json_string(values: Sequence[str]) -> str:
     """A YAML single-quoted scalar holding a JSON list: fun and FC 2.0 want JSON strings."""
     return "'" + json.dumps(list(values)).replace("'", "''") + "'"
+
+
+def _container_values(
+    container: ContainerImage, as_list: Callable[[Sequence[str]], str]
+) -> dict[str, str]:
+    """Values every container template takes; ``as_list`` writes entrypoint and command."""
+    return {
+        "image": yaml_scalar(container.image),
+        "image_comment": container.image_comment(),
+        "entrypoint": as_list(container.entrypoint),
+        "command": as_list(container.command),
+    }
 
 
 def _lifecycle(options: WrapOptions, style: str) -> str:
@@ -256,12 +268,7 @@ def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> Out
         content = render("s.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
         content = render(
-            "s.container.yaml.tmpl",
-            image=yaml_scalar(container.image),
-            image_comment=container.image_comment(),
-            entrypoint=yaml_flow_list(container.entrypoint),
-            command=yaml_flow_list(container.command),
-            **values,
+            "s.container.yaml.tmpl", **_container_values(container, yaml_flow_list), **values
         )
     return OutputFile("s.yaml", content)
 
@@ -273,12 +280,7 @@ def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> O
         content = render("s.fc2.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
         content = render(
-            "s.fc2.container.yaml.tmpl",
-            image=yaml_scalar(container.image),
-            image_comment=container.image_comment(),
-            entrypoint=_json_string(container.entrypoint),
-            command=_json_string(container.command),
-            **values,
+            "s.fc2.container.yaml.tmpl", **_container_values(container, _json_string), **values
         )
     return OutputFile("s.yaml", content)
 
@@ -290,12 +292,7 @@ def fun_template(options: WrapOptions, container: ContainerImage | None = None) 
         content = render("template.yml.tmpl", **values)
     else:
         content = render(
-            "template.container.yml.tmpl",
-            image=yaml_scalar(container.image),
-            image_comment=container.image_comment(),
-            entrypoint=_json_string(container.entrypoint),
-            command=_json_string(container.command),
-            **values,
+            "template.container.yml.tmpl", **_container_values(container, _json_string), **values
         )
     return OutputFile("template.yml", content)
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fcmigrate.cli_options import function_options, hook_options, target_options
 from fcmigrate.detect import SUPPORTED_PYTHONS
 from fcmigrate.errors import FCMigrateError
+
+if TYPE_CHECKING:
+    from fcmigrate.migrate import MigrateResult
 
 
 @click.command()
@@ -134,7 +137,7 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _summary(result: Any, config: str, platform: str) -> None:
+def _summary(result: MigrateResult, config: str, platform: str) -> None:
     from fcmigrate.migrate import installed_summary
     from fcmigrate.package import bytecode_tag, human_size
 

@@ -139,11 +139,15 @@ def detect_app(
     root = _project_root(path)
     requirements, requirements_file = read_requirements(root)
     version, version_source = read_python_version(root)
-    django = _django_candidate(root)
-    if app is not None:
-        chosen = _explicit(root, app, django)
+    if app is None:
+        chosen = _choose(root, _candidates(root, _django_candidate(root)))
     else:
-        chosen = _choose(root, _candidates(root, django))
+        try:
+            django = _django_candidate(root)
+        except FCMigrateError:
+            # Its advice is "name the app with --app", which the user has just done.
+            django = None
+        chosen = _explicit(root, app, django)
     detected = Detected(
         spec=chosen.spec,
         framework=chosen.framework,
@@ -667,7 +671,7 @@ def confirm_import(
     if isolated:
         env["PYTHONPATH"] = os.pathsep.join(paths)
     elif paths:
-        env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(":")
+        env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     flags = ["-s", "-S"] if isolated else []
     with tempfile.TemporaryDirectory(prefix="fcmigrate-probe-") as tmp:
         result_file = Path(tmp) / "result.json"
@@ -692,7 +696,7 @@ def confirm_import(
             raise FCMigrateError(
                 f"Cannot run {argv[0]!r} to import the app: {exc.strerror or exc}."
             ) from None
-        result = _read_result(result_file)
+        result = read_result(result_file)
     if proc.returncode == 0 and "framework" in result:
         return dataclasses.replace(
             detected,
@@ -716,7 +720,8 @@ def confirm_import(
     )
 
 
-def _read_result(file: Path) -> dict[str, Any]:
+def read_result(file: Path) -> dict[str, Any]:
+    """The JSON object a child process left in ``file``; ``{}`` if it left none or no object."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -161,6 +162,34 @@ def _mkdirs(path: Path) -> list[Path]:
     return created
 
 
+def _remove_empty(folders: list[Path]) -> None:
+    for path in folders:
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _scratch(out: Path, zip_path: Path) -> tuple[list[Path], Path, Path]:
+    """Make the parents of ``out`` and ``zip_path``, and a staging and a work folder beside
+    ``out``: (the parents created, deepest first; staging; work). Undone on error."""
+    created: list[Path] = []
+    staging: Path | None = None
+    try:
+        for folder in (out.parent, zip_path.parent):
+            created += _mkdirs(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        staging.chmod(0o755)  # mkdtemp's 0700 would make the build private
+        work = Path(tempfile.mkdtemp(prefix=".fcmigrate-work-", dir=out.parent))
+    except OSError as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+        raise FCMigrateError(
+            f"Cannot create {str(exc.filename or out.parent)!r}: {exc.strerror or exc}. "
+            "Choose a folder that can be written with --out or --zip."
+        ) from None
+    return created, staging, work
+
+
 def migrate(options: MigrateOptions, progress: Progress | None = None) -> MigrateResult:
     """Build the FC package for ``options.project``; see the module docstring for the steps.
 
@@ -176,8 +205,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
     out, zip_path = _paths(options, root)
     _check_existing(out, zip_path, options.force)
     wrap_values: dict[str, Any] = dict(options.wrap)
-    if "python" in WrapOptions.__dataclass_fields__:
-        wrap_values.setdefault("python", python)
+    wrap_values.setdefault("python", python)
     files = generate(
         WrapOptions(
             app=detected.spec,
@@ -207,10 +235,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
 
     say(f"Detected {detected.framework} app {detected.spec!r} ({detected.found_in}) in {root}")
     say(f"Target: Python {python} ({python_source}), runtime {options.runtime}")
-    created = _mkdirs(out.parent) + _mkdirs(zip_path.parent)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp's 0700 would make the build private
-    work = Path(tempfile.mkdtemp(prefix=".fcmigrate-work-", dir=out.parent))
+    created, staging, work = _scratch(out, zip_path)
     zip_tmp = zip_path.with_name(f".{zip_path.name}.tmp-{os.getpid()}")
     try:
         say("Copying the project ...")
@@ -262,6 +287,25 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                     isolated=True,
                     progress=lambda line: say(f"  {line}"),
                 )
+        elif detected.framework == "django" and detected.settings_module:
+            # Without the target Python, collect with this one: Django and most of what
+            # settings import are pure Python. A failure is a note, not a failed build.
+            say("Collecting Django's static files (collectstatic, with this Python) ...")
+            try:
+                collect_static(
+                    root,
+                    staging,
+                    detected.settings_module,
+                    sys.executable,
+                    isolated=True,
+                    progress=lambda line: say(f"  {line}"),
+                )
+            except FCMigrateError as exc:
+                notes.append(
+                    f"Django's static files were not collected ({exc}); the admin will have "
+                    f"no CSS. Install Python {python} or pass --interpreter PATH, and run "
+                    "again with --force."
+                )
         compiled = 0
         removed = remove_foreign_bytecode(staging, None)
         if removed:
@@ -298,12 +342,9 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         shutil.rmtree(work, ignore_errors=True)
         if zip_tmp.exists():
             zip_tmp.unlink()
-        for path in created:
-            if path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+        _remove_empty(created)
         raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
     return MigrateResult(
         detected=detected,
         out=out,

@@ -27,18 +27,14 @@ to clients that accept it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fcmigrate.errors import FCMigrateError
 
@@ -119,6 +115,12 @@ def collect_static(
     when the project does not use ``django.contrib.staticfiles``. Raises
     :class:`FCMigrateError` when ``collectstatic`` fails; its output goes to ``progress``.
     """
+    # Build-time only: the serve path imports this module and needs none of these.
+    import subprocess
+    import tempfile
+
+    from fcmigrate.detect import read_result
+
     say: Progress = progress or (lambda line: None)
     build = Path(build_dir).resolve()
     paths = [str(Path(p)) for p in pythonpath]
@@ -157,7 +159,7 @@ def collect_static(
         for line in (proc.stdout + proc.stderr).splitlines():
             if line.strip():
                 say(line)
-        result = _read_json(result_file)
+        result = read_result(result_file)
     if proc.returncode != 0 or not result:
         raise FCMigrateError(
             f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: "
@@ -178,14 +180,6 @@ def collect_static(
         if compressed:
             say(f"Compressed {compressed} static files (gzip).")
     return root
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _last_line(text: str) -> str:
@@ -314,6 +308,7 @@ def vendor_whitenoise(target: Path, python_version: str) -> bool:
     itself is: it is pure Python, so the copy runs on the target Python too, and the build
     serves with the version fcmigrate was tested with.
     """
+    import shutil
     from importlib import metadata
 
     if (target / "whitenoise" / "__init__.py").is_file():

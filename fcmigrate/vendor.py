@@ -42,6 +42,10 @@ FALLBACK_REQUIREMENTS = ("gunicorn>=23", "click>=8.1", "PyYAML>=6")
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _NOT_FOUND = re.compile(r"No matching distribution found for (\S+)")
 _INSTALLED = re.compile(r"^Successfully installed (.+)$", re.MULTILINE)
+#: Requirements-file options whose path pip reads relative to the file.
+_RELATIVE_OPTION = re.compile(
+    r"(\s*(?:-r|--requirement|-c|--constraint|-f|--find-links)(?:\s+|=))(\S+)(.*)"
+)
 
 
 @dataclass
@@ -122,6 +126,12 @@ def pip_install(
         *runtime_requirements(),
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1", PIP_NO_INPUT="1")
+    if env.get("PIP_FIND_LINKS"):
+        # pip runs in workdir: PIP_FIND_LINKS=wheels means the folder here, not one there.
+        links = env["PIP_FIND_LINKS"].split()
+        env["PIP_FIND_LINKS"] = " ".join(
+            os.path.abspath(x) if os.path.exists(x) else x for x in links
+        )
     env.pop("PIP_TARGET", None)
     env.pop("PIP_PREFIX", None)
     result = PipResult()
@@ -167,13 +177,14 @@ def _requirement_args(
     lines = requirements_file.read_text(encoding="utf-8", errors="replace").splitlines()
     if not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
         return ["-r", str(requirements_file)]
-    # Rewrite the file without fcmigrate; includes keep working from their original folder.
+    # Rewrite the file without fcmigrate; includes and local wheel folders keep working from
+    # their original folder, as pip resolves them relative to the file.
     kept: list[str] = []
     for line in lines:
         if _normal(requirement_name(line)) == "fcmigrate":
             continue
-        option = re.match(r"(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=))(\S+)(.*)", line)
-        if option and not os.path.isabs(option.group(2)):
+        option = _RELATIVE_OPTION.match(line)
+        if option and not os.path.isabs(option.group(2)) and "://" not in option.group(2):
             line = option.group(1) + str(requirements_file.parent / option.group(2))
             line += option.group(3)
         kept.append(line)

@@ -727,3 +727,23 @@ def test_fcmigrate_in_requirements_is_left_to_the_copy(tmp_path: Path) -> None:
 def test_runtime_requirements_come_from_the_package_metadata() -> None:
     names = [vendor.requirement_name(r).lower() for r in vendor.runtime_requirements()]
     assert sorted(names) == ["click", "gunicorn", "pyyaml"]
+
+
+def test_django_statics_are_collected_without_the_target_python(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pip_cache: Path,
+) -> None:
+    """No Python of the target version here: collectstatic runs with this one instead."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    target = "3.10" if running != "3.10" else "3.11"
+    monkeypatch.setattr(vendor, "_candidates", lambda version: [])
+    project = tmp_path / "site"
+    shutil.copytree(DJANGO_SAMPLE, project)
+    out = tmp_path / "build"
+    main(["migrate", str(project), "--out", str(out), "--python", target, "-q"])
+    stdout = capsys.readouterr().out
+    assert "static files were not collected" not in stdout
+    assert (out / "staticfiles" / "admin" / "css" / "base.css").is_file()
+    assert not (project / "staticfiles").exists()

@@ -1,15 +1,19 @@
-"""Shared helpers for tests that start real processes and talk HTTP to them."""
+"""Shared test helpers: real server processes, the CLI in-process, the sample apps."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -39,20 +43,64 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None, timeout: floa
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 
-def python_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def python_env(
+    extra: Mapping[str, str] | None = None, *, drop: Iterable[str] = ()
+) -> dict[str, str]:
     """The test process's environment, with this interpreter's bin first on PATH.
 
     ``python3`` in a started bootstrap then is the interpreter running the tests, which
-    has fcmigrate and the sample apps' dependencies installed.
+    has fcmigrate and the sample apps' dependencies installed. The variables named in
+    ``drop`` are removed before ``extra`` is added.
     """
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["FCMIGRATE_PYTHON"] = sys.executable
-    env.pop("GUNICORN_CMD_ARGS", None)
-    env.pop("FCMIGRATE_BASE_PATH", None)
+    for name in ("GUNICORN_CMD_ARGS", "FCMIGRATE_BASE_PATH", *drop):
+        env.pop(name, None)
     if extra:
         env.update(extra)
     return env
+
+
+def wrap_sample(sample: Path, spec: str, root: Path, env: Mapping[str, str] | None = None) -> Path:
+    """A copy of ``sample`` in ``root`` with the bootstrap ``fcmigrate wrap SPEC`` writes."""
+    project = root / sample.name
+    shutil.copytree(sample, project)
+    subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "wrap", spec, "--out", str(project)],
+        check=True,
+        capture_output=True,
+        env=python_env(env),
+    )
+    return project
+
+
+def run_bootstrap(
+    script: Path, *, cwd: Path, env: Mapping[str, str], args: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """Run a start script with bash; parse the ``key=value`` lines a stub interpreter printed."""
+    result = subprocess.run(
+        ["bash", str(script), *args], cwd=cwd, env=dict(env), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, list[str]] = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition("=")
+        parsed.setdefault(key, []).append(value)
+    return parsed
+
+
+def migrate_django(site: Path, env: Mapping[str, str]) -> None:
+    """``manage.py migrate`` in ``site`` with exactly ``env``; fails the test on an error."""
+    migrated = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=site,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
 
 
 class Server:
@@ -122,8 +170,30 @@ class Server:
         self._err.close()
 
 
+def launch(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    drop: Iterable[str] = (),
+) -> Server:
+    """A :class:`Server` on ``port`` (a free one if None), not yet waited for.
+
+    Its environment is :func:`python_env` without ``drop``, with ``FC_SERVER_PORT`` and
+    ``env`` added.
+    """
+    port = port or free_port()
+    full_env = python_env({"FC_SERVER_PORT": str(port), **(env or {})}, drop=drop)
+    return Server(argv, cwd=cwd, port=port, env=full_env, log_dir=log_dir)
+
+
+StartServer = Callable[..., Server]
+
+
 @pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[object]:
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
     """``start_server(argv, cwd=..., env=...)`` -> a ready :class:`Server` on a free port.
 
     The port is given to the process as ``FC_SERVER_PORT``. Every server is stopped after
@@ -140,12 +210,139 @@ def start_server(tmp_path: Path) -> Iterator[object]:
         ready: bool = True,
         timeout: float = 30,
     ) -> Server:
-        port = port or free_port()
-        full_env = python_env({"FC_SERVER_PORT": str(port), **(env or {})})
-        server = Server(argv, cwd=cwd, port=port, env=full_env, log_dir=tmp_path)
+        server = launch(argv, cwd=cwd, log_dir=tmp_path, env=env, port=port)
         servers.append(server)
         return server.wait_ready(timeout) if ready else server
 
     yield start
     for server in servers:
         server.kill()
+
+
+# --------------------------------------------------------------------------- the CLI in-process
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> CliResult:
+    """``fcmigrate ARGS`` in this process: its exit status and what it printed."""
+    from fcmigrate.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return CliResult(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def forget_tmp_modules(tmp_path: Path) -> Iterator[None]:
+    """Commands that import the user's app in-process: forget its modules and sys.path entries."""
+    before_path = list(sys.path)
+    yield
+    sys.path[:] = before_path
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def render_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Record every (template, values) that wrap passes to ``render``."""
+    from fcmigrate import render, wrap
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real_render = render.render
+
+    def spy(template: str, /, **values: Any) -> str:
+        calls.append((template, dict(values)))
+        return real_render(template, **values)
+
+    monkeypatch.setattr(wrap, "render", spy)
+    yield calls
+
+
+# --------------------------------------------------------------------------- the sample apps
+
+
+def location_path(resp: Any) -> str:
+    """Path and query of a redirect's Location, absolute or not."""
+    parts = urlsplit(resp.headers["Location"])
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.fixture(scope="module")
+def flask_module() -> Iterator[Any]:
+    """The Flask sample's ``app`` module, imported from its folder.
+
+    sys.path and sys.modules are restored after the test module.
+    """
+    saved_path = list(sys.path)
+    saved_app = sys.modules.pop("app", None)
+    sys.path.insert(0, str(FLASK_SAMPLE))
+    try:
+        module = importlib.import_module("app")
+        assert Path(module.__file__ or "").resolve() == FLASK_SAMPLE / "app.py"
+        yield module
+    finally:
+        sys.path[:] = saved_path
+        sys.modules.pop("app", None)
+        if saved_app is not None:
+            sys.modules["app"] = saved_app
+
+
+@pytest.fixture(scope="session")
+def django_wsgi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The Django sample's WSGI app, Django set up once per process with a temp SQLite DB.
+
+    Settings can only be configured once per process, so every test file that needs the
+    in-process site shares this one fixture.
+    """
+    import django
+    from django.conf import settings
+
+    if settings.configured and getattr(settings, "SETTINGS_MODULE", None) != "mysite.settings":
+        pytest.fail(
+            f"Django is already configured with {settings.SETTINGS_MODULE!r} in this process"
+        )
+
+    saved_path = list(sys.path)
+    saved_env = {k: os.environ.get(k) for k in ("DJANGO_SETTINGS_MODULE", "DJANGO_DB_PATH")}
+    saved_modules = set(sys.modules)
+    if str(DJANGO_SAMPLE) not in sys.path:
+        sys.path.insert(0, str(DJANGO_SAMPLE))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+    os.environ["DJANGO_DB_PATH"] = str(tmp_path_factory.mktemp("django_site") / "db.sqlite3")
+    try:
+        django.setup()
+        from django.core.management import call_command
+        from django.urls import get_script_prefix, set_script_prefix
+
+        call_command("migrate", verbosity=0, interactive=False)
+        # Django computes a relative STATIC_URL once per process, with the script prefix
+        # of that moment. Fix it unprefixed now, so prefixed requests in one test file
+        # cannot leak their prefix into other test files' static URLs.
+        previous = get_script_prefix()
+        set_script_prefix("/")
+        assert settings.STATIC_URL
+        set_script_prefix(previous)
+        from mysite.wsgi import application
+
+        yield application
+    finally:
+        sys.path[:] = saved_path
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        for name in set(sys.modules) - saved_modules:
+            if name.split(".")[0] in {"mysite", "pages"}:
+                del sys.modules[name]

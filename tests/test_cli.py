@@ -13,16 +13,13 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, python_env
+from conftest import REPO, CliResult, python_env, run_bootstrap, run_main
 
 from fcmigrate import __version__
-from fcmigrate.cli import main
 from fcmigrate.wrap import HTTP_METHODS, RUNTIMES
 
 FUN_BIN = REPO / ".tools" / "node_modules" / ".bin" / "fun"
@@ -56,22 +53,8 @@ printf 'arg=%s\\n' "$@"
 """
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture(autouse=True)
-def _forget_user_modules(tmp_path: Path) -> Iterator[None]:
-    """wrap imports the user's app in-process: forget those modules and sys.path entries."""
-    before_path = list(sys.path)
-    yield
-    sys.path[:] = before_path
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
+# wrap imports the user's app in-process.
+pytestmark = pytest.mark.usefixtures("forget_tmp_modules")
 
 
 @pytest.fixture
@@ -98,17 +81,10 @@ def cli(
     monkeypatch: pytest.MonkeyPatch,
     cwd: Path,
     *args: str,
-) -> Result:
+) -> CliResult:
     """Run ``fcmigrate ARGS`` in-process from ``cwd``."""
     monkeypatch.chdir(cwd)
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+    return run_main(capsys, *args)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -119,21 +95,6 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts
     }
-
-
-def run_bootstrap(
-    script: Path, *, cwd: Path, env: Mapping[str, str], args: tuple[str, ...] = ()
-) -> dict[str, list[str]]:
-    """Run a bootstrap with bash and parse the stub interpreter's output."""
-    result = subprocess.run(
-        ["bash", str(script), *args], cwd=cwd, env=dict(env), capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    parsed: dict[str, list[str]] = {}
-    for line in result.stdout.splitlines():
-        key, _, value = line.partition("=")
-        parsed.setdefault(key, []).append(value)
-    return parsed
 
 
 def bootstrap_env(**extra: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -328,19 +328,6 @@ OWN_TEMPLATES = {
     "s.fc2.container.yaml.tmpl": "fc2-container",
     "template.container.yml.tmpl": "fun-container",
 }
-
-
-@pytest.fixture
-def render_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    calls: list[tuple[str, dict[str, Any]]] = []
-    real_render = render.render
-
-    def spy(template: str, /, **values: Any) -> str:
-        calls.append((template, dict(values)))
-        return real_render(template, **values)
-
-    monkeypatch.setattr(wrap, "render", spy)
-    yield calls
 
 
 @pytest.mark.parametrize("template", sorted(OWN_TEMPLATES))

@@ -19,45 +19,21 @@ import stat
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, python_env
+from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, CliResult, StartServer, python_env, run_main
 from dockerfile_parse import DockerfileParser
 
 import fcmigrate
 from fcmigrate import __version__
-from fcmigrate.cli import main
 from fcmigrate.dockerize import BASE_IMAGES, ENTRYPOINT, VENDOR_DIR
 from fcmigrate.wrap import PYTHONS
 
-StartServer = Callable[..., Any]
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """``fcmigrate ARGS`` in-process."""
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -68,13 +44,22 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     }
 
 
-def assert_one_line_error(result: Result, *fragments: str) -> None:
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert result.code == 2, result
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.err
     assert "Traceback" not in result.err
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def assert_refused(
+    capsys: pytest.CaptureFixture[str], project: Path, args: list[str], *fragments: str
+) -> None:
+    """``dockerize ARGS --out PROJECT`` fails with a one-line error and writes nothing."""
+    before = snapshot(project)
+    assert_one_line_error(run_main(capsys, "dockerize", *args, "--out", str(project)), *fragments)
+    assert snapshot(project) == before
 
 
 @dataclass
@@ -222,7 +207,7 @@ def dockerized(
     """A copy of a sample project after a plain ``fcmigrate dockerize`` (APP detected)."""
     sample = FLASK_SAMPLE if request.param == "flask" else DJANGO_SAMPLE
     project = Path(shutil.copytree(sample, tmp_path / f"{request.param}-project"))
-    result = run(capsys, "dockerize", "--out", str(project))
+    result = run_main(capsys, "dockerize", "--out", str(project))
     assert result.code == 0, result.err
     yield request.param, project
 
@@ -234,7 +219,7 @@ def test_dockerize_detects_the_app_and_writes_everything(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(flask_project)
-    result = run(capsys, "dockerize", "--out", str(flask_project))
+    result = run_main(capsys, "dockerize", "--out", str(flask_project))
     assert result.code == 0, result.err
     after = snapshot(flask_project)
     # The user's own files are untouched.
@@ -260,7 +245,7 @@ def test_image_option_replaces_the_placeholder(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     image = "registry.cn-shanghai.aliyuncs.com/acme/shop:2.0"
-    result = run(capsys, "dockerize", "--out", str(flask_project), "--image", image)
+    result = run_main(capsys, "dockerize", "--out", str(flask_project), "--image", image)
     assert result.code == 0, result.err
     assert "Warning" not in result.err
     s_yaml = (flask_project / "s.yaml").read_text()
@@ -277,7 +262,7 @@ def test_image_option_replaces_the_placeholder(
 def test_config_option_writes_a_container_config(
     config: str, name: str, flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run(capsys, "dockerize", "--out", str(flask_project), "--config", config)
+    result = run_main(capsys, "dockerize", "--out", str(flask_project), "--config", config)
     assert result.code == 0, result.err
     text = (flask_project / name).read_text()
     assert "custom-container" in text
@@ -287,7 +272,7 @@ def test_config_option_writes_a_container_config(
 def test_config_none_writes_no_config(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run(capsys, "dockerize", "--out", str(flask_project), "--config", "none")
+    result = run_main(capsys, "dockerize", "--out", str(flask_project), "--config", "none")
     assert result.code == 0, result.err
     assert (flask_project / "Dockerfile").is_file()
     assert not (flask_project / "s.yaml").exists()
@@ -413,7 +398,7 @@ def test_dockerfile_copies_the_vendored_package_into_the_right_site_packages(
 def test_python_option_picks_a_pinned_base_image(
     python: str, flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run(capsys, "dockerize", "--out", str(flask_project), "--python", python)
+    result = run_main(capsys, "dockerize", "--out", str(flask_project), "--python", python)
     assert result.code == 0, result.err
     _, found = stages(flask_project / "Dockerfile")
     assert {s.base.split()[0] for s in found} == {BASE_IMAGES[python]}
@@ -493,7 +478,7 @@ def test_dockerignore_leaves_out_what_does_not_run(
 ) -> None:
     (flask_project / "env").mkdir()
     (flask_project / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
-    assert run(capsys, "dockerize", "--out", str(flask_project)).code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project)).code == 0
     text = (flask_project / ".dockerignore").read_text()
     assert text.startswith("# Written by fcmigrate")
     rules = ignore_rules(text)
@@ -540,7 +525,7 @@ def test_pyproject_requirements_and_python_version(
         '[project]\nname = "svc"\nversion = "1"\ndependencies = ["Flask>=3", "fcmigrate"]\n'
     )
     (project / ".python-version").write_text("3.12.4\n")
-    result = run(capsys, "dockerize", "--out", str(project))
+    result = run_main(capsys, "dockerize", "--out", str(project))
     assert result.code == 0, result.err
     _, found = stages(project / "Dockerfile")
     assert found[0].base.split()[0] == BASE_IMAGES["3.12"]
@@ -558,7 +543,7 @@ def test_requirement_includes_are_copied(
     (flask_project / "requirements").mkdir()
     (flask_project / "requirements" / "base.txt").write_text("Flask>=3\n")
     (flask_project / "requirements.txt").write_text("-r requirements/base.txt\n")
-    assert run(capsys, "dockerize", "--out", str(flask_project)).code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project)).code == 0
     _, found = stages(flask_project / "Dockerfile")
     copies = found[0].values("COPY")
     assert "requirements.txt /tmp/app/requirements.txt" in copies
@@ -568,7 +553,7 @@ def test_requirement_includes_are_copied(
 def test_explicit_app_and_django_folder_spec(
     django_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = run(capsys, "dockerize", str(django_project), "--out", str(django_project))
+    result = run_main(capsys, "dockerize", str(django_project), "--out", str(django_project))
     assert result.code == 0, result.err
     _, found = stages(django_project / "Dockerfile")
     # An absolute folder becomes the image's own path: the project is /app.
@@ -581,7 +566,7 @@ def test_explicit_app_and_django_folder_spec(
 def test_vendored_fcmigrate_is_the_running_version(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "dockerize", "--out", str(flask_project)).code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project)).code == 0
     vendored = flask_project / VENDOR_DIR / "fcmigrate"
     installed = Path(fcmigrate.__file__).parent
     expected = {
@@ -608,7 +593,7 @@ def test_vendored_fcmigrate_is_the_running_version(
 def test_vendored_copy_is_refreshed_without_force(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, "dockerize", "--out", str(flask_project), "--config", "none").code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project), "--config", "none").code == 0
     stale = flask_project / VENDOR_DIR / "fcmigrate" / "middleware.py"
     stale.write_text("# old\n")
     (flask_project / "Dockerfile").unlink()
@@ -616,7 +601,7 @@ def test_vendored_copy_is_refreshed_without_force(
     leftover = flask_project / VENDOR_DIR / "fcmigrate" / "gone" / "removed_module.py"
     leftover.parent.mkdir()
     leftover.write_text("# from an older fcmigrate\n")
-    assert run(capsys, "dockerize", "--out", str(flask_project), "--config", "none").code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project), "--config", "none").code == 0
     assert stale.read_text() != "# old\n"
     assert not leftover.parent.exists()
 
@@ -628,12 +613,9 @@ def test_existing_dockerfile_is_kept_without_force(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (flask_project / "Dockerfile").write_text("FROM scratch\n")
-    before = snapshot(flask_project)
-    result = run(capsys, "dockerize", "--out", str(flask_project))
-    assert_one_line_error(result, "'Dockerfile'", "--force")
-    assert snapshot(flask_project) == before
+    assert_refused(capsys, flask_project, [], "'Dockerfile'", "--force")
 
-    result = run(capsys, "dockerize", "--out", str(flask_project), "--force")
+    result = run_main(capsys, "dockerize", "--out", str(flask_project), "--force")
     assert result.code == 0, result.err
     assert (flask_project / "Dockerfile").read_text().startswith("# syntax=docker/dockerfile:1")
 
@@ -666,43 +648,34 @@ def test_existing_dockerfile_is_kept_without_force(
 def test_bad_input_is_one_line_and_writes_nothing(
     args: list[str], fragments: list[str], flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = snapshot(flask_project)
-    result = run(capsys, "dockerize", *args, "--out", str(flask_project))
-    assert_one_line_error(result, *fragments)
-    assert snapshot(flask_project) == before
+    assert_refused(capsys, flask_project, args, *fragments)
 
 
 def test_unsupported_python_version_file(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (flask_project / ".python-version").write_text("3.8\n")
-    before = snapshot(flask_project)
-    result = run(capsys, "dockerize", "--out", str(flask_project))
-    assert_one_line_error(result, "'3.8'", ".python-version", "--python 3.10")
-    assert snapshot(flask_project) == before
+    assert_refused(capsys, flask_project, [], "'3.8'", ".python-version", "--python 3.10")
     # --python overrides the file.
-    assert run(capsys, "dockerize", "--out", str(flask_project), "--python", "3.11").code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project), "--python", "3.11").code == 0
 
 
 def test_fcmigrate_in_requirements_is_refused(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (flask_project / "requirements.txt").write_text("Flask>=3\nfcmigrate==0.1.0\n")
-    before = snapshot(flask_project)
-    result = run(capsys, "dockerize", "--out", str(flask_project))
-    assert_one_line_error(result, "'fcmigrate==0.1.0'", "not on PyPI")
-    assert snapshot(flask_project) == before
+    assert_refused(capsys, flask_project, [], "'fcmigrate==0.1.0'", "not on PyPI")
 
 
 def test_missing_project_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, "dockerize", "app:app", "--out", str(tmp_path / "nope"))
+    result = run_main(capsys, "dockerize", "app:app", "--out", str(tmp_path / "nope"))
     assert_one_line_error(result, "'" + str(tmp_path / "nope") + "'", "--out")
     assert not (tmp_path / "nope").exists()
 
 
 def test_no_app_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "README.md").write_text("nothing here\n")
-    result = run(capsys, "dockerize", "--out", str(tmp_path))
+    result = run_main(capsys, "dockerize", "--out", str(tmp_path))
     assert_one_line_error(result, "No WSGI app found", "--app")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
 
@@ -712,13 +685,13 @@ def test_app_folder_outside_the_project(
 ) -> None:
     other = tmp_path / "elsewhere"
     other.mkdir()
-    result = run(capsys, "dockerize", str(django_project), "--out", str(other))
+    result = run_main(capsys, "dockerize", str(django_project), "--out", str(other))
     assert_one_line_error(result)
     assert list(other.iterdir()) == []
 
 
 def test_generated_files_modes(flask_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "dockerize", "--out", str(flask_project)).code == 0
+    assert run_main(capsys, "dockerize", "--out", str(flask_project)).code == 0
     for name in ("Dockerfile", ".dockerignore", "s.yaml"):
         mode = stat.S_IMODE((flask_project / name).stat().st_mode)
         assert mode == 0o644, (name, oct(mode))

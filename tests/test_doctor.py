@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import setuptools
 import tomllib
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, REPO, python_env
+from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, REPO, python_env, run_main
 
 from fcmigrate.cli import main
 from fcmigrate.doctor import RULES, diagnose, render_json, render_text, rules_markdown
@@ -577,7 +577,7 @@ def test_ignore_comment_and_option(tmp_path: Path, capsys: pytest.CaptureFixture
     root = _project(tmp_path, "file_write", BASE)
     assert [f.id for f in diagnose(root, ignore=["fc301"]).findings] == []
     assert [f.id for f in diagnose(root, ignore=["file-write"]).findings] == []
-    code, _, err = run_cli(["doctor", str(root), "--ignore", "FC999"], capsys)
+    code, _, err = run_main(capsys, "doctor", str(root), "--ignore", "FC999")
     assert code == 2
     assert err.startswith("Error: Unknown finding 'FC999'.")
 
@@ -689,21 +689,10 @@ def test_django_sample_has_no_errors(wrapped: dict[str, Path]) -> None:
 # --- the command line -------------------------------------------------------------------
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``main(argv)`` in this process: (exit status, stdout, stderr)."""
-    try:
-        main(argv)
-        code: object = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return (code if isinstance(code, int) else 1), out, err
-
-
 def test_json_output_matches_the_report(
     wrapped: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run_cli(["doctor", str(wrapped["django"]), "--json"], capsys)
+    code, out, _ = run_main(capsys, "doctor", str(wrapped["django"]), "--json")
 
     data = json.loads(out)
     assert code == 0
@@ -727,7 +716,7 @@ def test_errors_exit_1_with_one_block_per_finding(
     root = _project(tmp_path, "bootstrap_shebang", BASE)
     (root / "Procfile").write_text("web: flask run\n")
 
-    code, out, _ = run_cli(["doctor", str(root)], capsys)
+    code, out, _ = run_main(capsys, "doctor", str(root))
 
     assert code == 1
     assert out.startswith("Errors (2):\n\n  Procfile:1: FC101 dev-server\n")
@@ -739,7 +728,7 @@ def test_errors_exit_1_with_one_block_per_finding(
 def test_warnings_only_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _project(tmp_path, "gunicorn_timeout", BASE)
 
-    code, out, _ = run_cli(["doctor", str(root), "--json"], capsys)
+    code, out, _ = run_main(capsys, "doctor", str(root), "--json")
 
     assert code == 0
     assert [f["id"] for f in json.loads(out)["findings"]] == ["FC109"]
@@ -747,7 +736,7 @@ def test_warnings_only_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_clean_project_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _project(tmp_path, "clean", BASE)
-    code, out, _ = run_cli(["doctor", str(root)], capsys)
+    code, out, _ = run_main(capsys, "doctor", str(root))
     assert (code, out) == (0, f"No problems found in {root}.\n")
 
 
@@ -768,7 +757,7 @@ def test_bad_path_exits_2_with_one_line(
     (tmp_path / "file.txt").write_text("x")
     path = make(tmp_path)
 
-    code, out, err = run_cli(["doctor", str(path)], capsys)
+    code, out, err = run_main(capsys, "doctor", str(path))
 
     assert code == 2
     assert out == ""

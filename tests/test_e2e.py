@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, free_port, python_env
+from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
 
 from fcmigrate.render import write_files
 from fcmigrate.wrap import WrapOptions, generate
@@ -98,9 +98,7 @@ def wrap(project: Path, *args: str, env: Mapping[str, str] | None = None) -> Non
 
 
 def start(project: Path, log_dir: Path, env: Mapping[str, str] | None = None) -> Server:
-    port = free_port()
-    full_env = python_env({"FC_SERVER_PORT": str(port), **(env or {})})
-    server = Server(["./bootstrap"], cwd=project, port=port, env=full_env, log_dir=log_dir)
+    server = launch(["./bootstrap"], cwd=project, log_dir=log_dir, env=env)
     try:
         return server.wait_ready(30)
     except BaseException:
@@ -388,15 +386,7 @@ def django_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECRET_KEY": "e2e-not-secret",
     }
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=project,
-        env=python_env(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    migrate_django(project, python_env(env))
     wrap(project, "mysite.wsgi:application", "--config", "none", env=env)
     server = start(project, root, env)
     yield server

@@ -13,8 +13,6 @@ from __future__ import annotations
 import io
 import json
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, free_port, python_env
+from conftest import FLASK_SAMPLE, Server, launch, wrap_sample
 
 from fcmigrate import FCMiddleware
 
@@ -294,17 +292,8 @@ WIRE = [
 def wire_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The generated bootstrap of a copy of the Flask sample, one for the module."""
     root = tmp_path_factory.mktemp("corpus")
-    project = root / "flask_app"
-    subprocess.run(["cp", "-r", str(FLASK_SAMPLE), str(project)], check=True)
-    subprocess.run(
-        [sys.executable, "-m", "fcmigrate", "wrap", "app:app", "--out", str(project)],
-        check=True,
-        capture_output=True,
-        env=python_env(),
-    )
-    port = free_port()
-    env = python_env({"FC_SERVER_PORT": str(port)})
-    server = Server([str(project / "bootstrap")], cwd=project, port=port, env=env, log_dir=root)
+    project = wrap_sample(FLASK_SAMPLE, "app:app", root)
+    server = launch([str(project / "bootstrap")], cwd=project, log_dir=root)
     try:
         yield server.wait_ready()
     finally:

@@ -11,11 +11,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, free_port, python_env
+from conftest import FLASK_SAMPLE, Server, StartServer, launch, wrap_sample
 
 pytestmark = pytest.mark.slow
 
@@ -34,25 +31,10 @@ LONG_NAME = "n" * (4096 - len("/hello/"))
 #: gunicorn's own defaults, which fcmigrate changes: the controls put them back.
 GUNICORN_DEFAULTS = "--limit-request-line 4094 --forwarder-headers SCRIPT_NAME,PATH_INFO"
 
-StartServer = Callable[..., Server]
-
-
-def wrap_flask_sample(root: Path) -> Path:
-    """A copy of the Flask sample with the bootstrap ``fcmigrate wrap`` writes."""
-    project = root / "flask_app"
-    shutil.copytree(FLASK_SAMPLE, project)
-    subprocess.run(
-        [sys.executable, "-m", "fcmigrate", "wrap", "app:app", "--out", str(project)],
-        check=True,
-        capture_output=True,
-        env=python_env(),
-    )
-    return project
-
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return wrap_flask_sample(tmp_path_factory.mktemp("faults"))
+    return wrap_sample(FLASK_SAMPLE, "app:app", tmp_path_factory.mktemp("faults"))
 
 
 def request(
@@ -208,7 +190,7 @@ def test_freeze_longer_than_a_worker_timeout_then_thaw(
 def test_app_that_fails_to_import_stops_at_once_with_its_traceback(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    project = wrap_flask_sample(tmp_path)
+    project = wrap_sample(FLASK_SAMPLE, "app:app", tmp_path)
     app_py = project / "app.py"
     marker = f"failure-{uuid.uuid4().hex[:8]}"
     app_py.write_text(app_py.read_text() + f"\nraise RuntimeError({marker!r})\n")
@@ -234,19 +216,18 @@ def test_app_that_fails_to_import_stops_at_once_with_its_traceback(
 # --------------------------------------------------------------------------- shared servers
 
 
-def _serve(project: Path, root: Path, env: dict[str, str] | None = None) -> Server:
-    port = free_port()
-    full_env = python_env({"FC_SERVER_PORT": str(port), **(env or {})})
-    return Server([str(project / "bootstrap")], cwd=project, port=port, env=full_env, log_dir=root)
-
-
 @pytest.fixture(scope="module")
 def servers(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """The bootstrap as generated, and a control with gunicorn's defaults put back."""
     root = tmp_path_factory.mktemp("shared-servers")
     started = {
-        "fcmigrate": _serve(project, root),
-        "control": _serve(project, root, {"GUNICORN_CMD_ARGS": GUNICORN_DEFAULTS}),
+        "fcmigrate": launch([str(project / "bootstrap")], cwd=project, log_dir=root),
+        "control": launch(
+            [str(project / "bootstrap")],
+            cwd=project,
+            log_dir=root,
+            env={"GUNICORN_CMD_ARGS": GUNICORN_DEFAULTS},
+        ),
     }
     try:
         for server in started.values():

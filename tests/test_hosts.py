@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import DJANGO_SAMPLE, Server, free_port, python_env
+from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env
 
 from fcmigrate.django_support import (
     csrf_origins,
@@ -70,19 +69,8 @@ def fetch(
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     base = tmp_path_factory.mktemp("hosts")
-    common = python_env()
-    for name in FOREIGN_ENV:
-        common.pop(name, None)
-    common.update(PYTHONDONTWRITEBYTECODE="1", DJANGO_DB_PATH=str(base / "db.sqlite3"))
-    migrated = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=DJANGO_SAMPLE,
-        env=common,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    db_env = {"PYTHONDONTWRITEBYTECODE": "1", "DJANGO_DB_PATH": str(base / "db.sqlite3")}
+    migrate_django(DJANGO_SAMPLE, python_env(db_env, drop=FOREIGN_ENV))
     variants = {
         "fc": {**FC_ENV, **DOMAINS, "FCMIGRATE_TRUST_FC_HOSTS": "1"},
         "off_fc": {
@@ -96,14 +84,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     started: dict[str, Server] = {}
     try:
         for name, extra in variants.items():
-            port = free_port()
             argv = [sys.executable, "-m", "fcmigrate", "serve", "mysite.wsgi:application"]
-            started[name] = Server(
+            started[name] = launch(
                 [*argv, "--workers", "1", "--threads", "4", "--no-static"],
                 cwd=DJANGO_SAMPLE,
-                port=port,
-                env={**common, **extra, "FC_SERVER_PORT": str(port)},
                 log_dir=base,
+                env={**db_env, **extra},
+                drop=FOREIGN_ENV,
             )
         for server in started.values():
             server.wait_ready(30)

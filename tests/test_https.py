@@ -14,14 +14,13 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DJANGO_SAMPLE, Server, free_port, python_env
+from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env
 from werkzeug.test import create_environ
 
 from fcmigrate.middleware import FCMiddleware
@@ -167,19 +166,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     flask_dir = base / "flask_ext"
     flask_dir.mkdir()
     (flask_dir / "extapp.py").write_text(FLASK_APP, encoding="utf-8")
-    common = python_env()
-    for name in FOREIGN_ENV:
-        common.pop(name, None)
-    common.update(PYTHONDONTWRITEBYTECODE="1", DJANGO_DB_PATH=str(base / "db.sqlite3"))
-    migrated = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=site,
-        env=common,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    db_env = {"PYTHONDONTWRITEBYTECODE": "1", "DJANGO_DB_PATH": str(base / "db.sqlite3")}
+    migrate_django(site, python_env(db_env, drop=FOREIGN_ENV))
     variants: dict[str, tuple[Path, str, dict[str, str]]] = {
         "django_fc": (site, "mysite.wsgi:application", FC_ENV),
         "django_off_fc": (site, "mysite.wsgi:application", {}),
@@ -189,13 +177,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     started: dict[str, Server] = {}
     try:
         for name, (cwd, app, extra) in variants.items():
-            port = free_port()
-            started[name] = Server(
+            started[name] = launch(
                 [sys.executable, "-m", "fcmigrate", "serve", app, "--workers", "1"],
                 cwd=cwd,
-                port=port,
-                env={**common, **extra, "FC_SERVER_PORT": str(port)},
                 log_dir=base,
+                env={**db_env, **extra},
+                drop=FOREIGN_ENV,
             )
         for server in started.values():
             server.wait_ready(30)

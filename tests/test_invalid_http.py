@@ -16,7 +16,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, free_port, python_env
+from conftest import FLASK_SAMPLE, Server, launch, wrap_sample
 
 pytestmark = pytest.mark.slow
 
@@ -110,23 +109,8 @@ def corpus(
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("invalid-http")
-    project = root / "flask_app"
-    shutil.copytree(FLASK_SAMPLE, project)
-    subprocess.run(
-        [sys.executable, "-m", "fcmigrate", "wrap", "app:app", "--out", str(project)],
-        check=True,
-        capture_output=True,
-        env=python_env(),
-    )
-    port = free_port()
-    env = python_env({"FC_SERVER_PORT": str(port)})
-    started = Server(
-        [str(project / "bootstrap"), "--workers", "2"],
-        cwd=project,
-        port=port,
-        env=env,
-        log_dir=root,
-    )
+    project = wrap_sample(FLASK_SAMPLE, "app:app", root)
+    started = launch([str(project / "bootstrap"), "--workers", "2"], cwd=project, log_dir=root)
     try:
         yield started.wait_ready()
     finally:

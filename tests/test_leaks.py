@@ -22,11 +22,17 @@ import textwrap
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, python_env
+from conftest import (
+    DJANGO_SAMPLE,
+    FLASK_SAMPLE,
+    StartServer,
+    migrate_django,
+    python_env,
+    wrap_sample,
+)
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 RID = "1-" + uuid.uuid4().hex[:8] + "-leakcheck"
@@ -41,26 +47,12 @@ FC_HEADERS = {
     "x-fc-security-token": TOKEN,
 }
 
-StartServer = Callable[..., Server]
-
 
 def leaks(text: str) -> dict[str, int]:
     return {name: text.count(value) for name, value in SENTINELS.items()}
 
 
 NONE = {name: 0 for name in SENTINELS}
-
-
-def wrap(sample: Path, spec: str, root: Path, env: dict[str, str] | None = None) -> Path:
-    project = root / sample.name
-    shutil.copytree(sample, project)
-    subprocess.run(
-        [sys.executable, "-m", "fcmigrate", "wrap", spec, "--out", str(project)],
-        check=True,
-        capture_output=True,
-        env=python_env(env),
-    )
-    return project
 
 
 def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -78,7 +70,7 @@ def fetch(url: str, method: str = "GET", headers: dict[str, str] | None = None) 
 def test_flask_responses_and_logs_of_the_bootstrap(
     start_server: StartServer, tmp_path: Path
 ) -> None:
-    project = wrap(FLASK_SAMPLE, "app:app", tmp_path)
+    project = wrap_sample(FLASK_SAMPLE, "app:app", tmp_path)
     server = start_server([str(project / "bootstrap")], cwd=project)
     counted: dict[str, dict[str, int]] = {}
 
@@ -121,14 +113,8 @@ def test_django_debug_500_page_through_the_bootstrap(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     db_env = {"DJANGO_DB_PATH": str(tmp_path / "db.sqlite3")}
-    project = wrap(DJANGO_SAMPLE, "mysite.wsgi:application", tmp_path, db_env)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=project,
-        check=True,
-        capture_output=True,
-        env=python_env(db_env),
-    )
+    project = wrap_sample(DJANGO_SAMPLE, "mysite.wsgi:application", tmp_path, db_env)
+    migrate_django(project, python_env(db_env))
     server = start_server(
         [str(project / "bootstrap")], cwd=project, env={**db_env, "DJANGO_DEBUG": "1"}
     )

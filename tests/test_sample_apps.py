@@ -8,52 +8,22 @@ prefix out of PATH_INFO.
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import re
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, location_path
 
 webtest = pytest.importorskip("webtest")
 
-SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
-FLASK_DIR = SAMPLE_APPS / "flask_app"
-DJANGO_DIR = SAMPLE_APPS / "django_site"
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 PREFIXED = {"SCRIPT_NAME": PREFIX}
 
 
-def _location_path(resp: Any) -> str:
-    """Path (plus query) of a redirect's Location, absolute or not."""
-    parts = urlsplit(resp.headers["Location"])
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 # --------------------------------------------------------------------------- Flask
-
-
-@pytest.fixture(scope="module")
-def flask_module() -> Iterator[Any]:
-    pytest.importorskip("flask")
-    saved_path = list(sys.path)
-    saved_app = sys.modules.pop("app", None)
-    sys.path.insert(0, str(FLASK_DIR))
-    try:
-        module = importlib.import_module("app")
-        assert Path(module.__file__).resolve() == FLASK_DIR / "app.py"
-        yield module
-    finally:
-        sys.path[:] = saved_path
-        sys.modules.pop("app", None)
-        if saved_app is not None:
-            sys.modules["app"] = saved_app
 
 
 @pytest.fixture
@@ -65,7 +35,7 @@ IMPORTS_FCMIGRATE = re.compile(r"^\s*(from|import)\s+fcmigrate\b", re.MULTILINE)
 
 
 def test_flask_app_knows_nothing_about_fcmigrate() -> None:
-    for path in FLASK_DIR.rglob("*.py"):
+    for path in FLASK_SAMPLE.rglob("*.py"):
         assert not IMPORTS_FCMIGRATE.search(path.read_text()), path
 
 
@@ -116,7 +86,7 @@ def test_flask_whoami_reads_request_id_from_environ(flask_app: Any) -> None:
 
 def test_flask_redirect(flask_app: Any) -> None:
     resp = flask_app.get("/go", status=302)
-    assert _location_path(resp) == "/"
+    assert location_path(resp) == "/"
     assert resp.follow().status_int == 200
 
 
@@ -177,7 +147,7 @@ def test_flask_urls_honour_script_name(flask_app: Any) -> None:
     assert 'href="/hello' not in home.text
 
     redirect = flask_app.get("/go", extra_environ=PREFIXED, status=302)
-    assert _location_path(redirect) == f"{PREFIX}/"
+    assert location_path(redirect) == f"{PREFIX}/"
 
     form = flask_app.get("/form", extra_environ=PREFIXED)
     assert form.forms[0].action == f"{PREFIX}/form"
@@ -186,54 +156,13 @@ def test_flask_urls_honour_script_name(flask_app: Any) -> None:
 # --------------------------------------------------------------------------- Django
 
 
-@pytest.fixture(scope="session")
-def django_wsgi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Set Django up once per process on the sample site, with a temp SQLite DB.
-
-    Settings can only be configured once per process; if another test module
-    already set Django up on ``mysite.settings`` we reuse that.
-    """
-    django = pytest.importorskip("django")
-    from django.conf import settings
-
-    if settings.configured and getattr(settings, "SETTINGS_MODULE", None) != "mysite.settings":
-        pytest.skip("Django is already configured with other settings in this process")
-
-    saved_path = list(sys.path)
-    saved_env = {k: os.environ.get(k) for k in ("DJANGO_SETTINGS_MODULE", "DJANGO_DB_PATH")}
-    saved_modules = set(sys.modules)
-    if str(DJANGO_DIR) not in sys.path:
-        sys.path.insert(0, str(DJANGO_DIR))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
-    # Only read if this is the first setup in the process; harmless otherwise.
-    os.environ["DJANGO_DB_PATH"] = str(tmp_path_factory.mktemp("django_site") / "db.sqlite3")
-    try:
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
-        from mysite.wsgi import application
-
-        yield application
-    finally:
-        sys.path[:] = saved_path
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        for name in set(sys.modules) - saved_modules:
-            if name.split(".")[0] in {"mysite", "pages"}:
-                del sys.modules[name]
-
-
 @pytest.fixture
 def django_app(django_wsgi: Any) -> Any:
     return webtest.TestApp(django_wsgi)
 
 
 def test_django_site_knows_nothing_about_fcmigrate() -> None:
-    for path in DJANGO_DIR.rglob("*.py"):
+    for path in DJANGO_SAMPLE.rglob("*.py"):
         assert not IMPORTS_FCMIGRATE.search(path.read_text()), path
 
 
@@ -266,7 +195,7 @@ def test_django_notes_form_post_with_csrf(django_app: Any) -> None:
     assert form["csrfmiddlewaretoken"].value
     form["text"] = "a note from the test"
     resp = form.submit(status=302)
-    assert _location_path(resp) == "/notes/"
+    assert location_path(resp) == "/notes/"
     assert "a note from the test" in resp.follow().text
 
     invalid = django_app.get("/notes/").forms["note-form"]
@@ -282,7 +211,7 @@ def test_django_notes_post_without_csrf_is_forbidden(django_wsgi: Any) -> None:
 
 def test_django_redirect_slow_boom(django_app: Any) -> None:
     resp = django_app.get("/go/", status=302)
-    assert _location_path(resp) == "/"
+    assert location_path(resp) == "/"
     assert django_app.get("/slow/?s=0").text == "done"
     django_app.get("/slow/?s=x", status=400)
     django_app.get("/boom/", status=500)
@@ -290,7 +219,7 @@ def test_django_redirect_slow_boom(django_app: Any) -> None:
 
 def test_django_admin_login_redirect_and_login(django_app: Any) -> None:
     resp = django_app.get("/admin/", status=302)
-    assert _location_path(resp) == "/admin/login/?next=/admin/"
+    assert location_path(resp) == "/admin/login/?next=/admin/"
 
     from django.contrib.auth import get_user_model
 
@@ -303,7 +232,7 @@ def test_django_admin_login_redirect_and_login(django_app: Any) -> None:
     form["username"] = "admin"
     form["password"] = "sample-pass-123"
     after = form.submit(status=302)
-    assert _location_path(after) == "/admin/"
+    assert location_path(after) == "/admin/"
     notes_admin = django_app.get("/admin/pages/note/")
     assert notes_admin.status_int == 200
     assert "Select note to change" in notes_admin.text
@@ -325,10 +254,10 @@ def test_django_urls_honour_script_name(django_app: Any) -> None:
     assert notes.forms["note-form"].action == f"{PREFIX}/notes/"
 
     redirect = django_app.get("/go/", extra_environ=PREFIXED, status=302)
-    assert _location_path(redirect) == f"{PREFIX}/"
+    assert location_path(redirect) == f"{PREFIX}/"
 
     admin = django_app.get("/admin/", extra_environ=PREFIXED, status=302)
-    assert _location_path(admin) == f"{PREFIX}/admin/login/?next={PREFIX}/admin/"
+    assert location_path(admin) == f"{PREFIX}/admin/login/?next={PREFIX}/admin/"
 
     # Script prefix is per request: an unprefixed request right after is clean.
     assert django_app.get("/whoami/").json["reverse_notes"] == "/notes/"

@@ -13,20 +13,14 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import FLASK_SAMPLE
+from conftest import FLASK_SAMPLE, StartServer, run_bootstrap, run_main
 
-from fcmigrate.cli import main
 from fcmigrate.wrap import PYTHONS, scf_python
-
-StartServer = Callable[..., Any]
 
 # Prints what scf_bootstrap handed to "python": its arguments and the environment it set.
 STUB_PYTHON = """\
@@ -42,13 +36,8 @@ printf 'cwd=%s\\n' "$(pwd -P)"
 
 
 def wrap_scf(capsys: pytest.CaptureFixture[str], project: Path, *args: str) -> tuple[int, str]:
-    capsys.readouterr()
-    try:
-        main(["wrap", "app:app", "--out", str(project), "--platform", "scf", *args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+    result = run_main(capsys, "wrap", "app:app", "--out", str(project), "--platform", "scf", *args)
+    return result.code, result.err
 
 
 @pytest.fixture
@@ -56,15 +45,8 @@ def project(tmp_path: Path) -> Path:
     return Path(shutil.copytree(FLASK_SAMPLE, tmp_path / "shop"))
 
 
-@pytest.fixture(autouse=True)
-def _forget_the_sample(tmp_path: Path) -> Iterator[None]:
-    """wrap imports app.py in-process to check APP: forget it and its sys.path entry."""
-    before = list(sys.path)
-    yield
-    sys.path[:] = before
-    for name, module in list(sys.modules.items()):
-        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
-            del sys.modules[name]
+# wrap imports app.py in-process to check APP.
+pytestmark = pytest.mark.usefixtures("forget_tmp_modules")
 
 
 def fake_python(path: Path, label: str) -> Path:
@@ -72,18 +54,6 @@ def fake_python(path: Path, label: str) -> Path:
     path.write_text(STUB_PYTHON.replace("{label}", label))
     path.chmod(0o755)
     return path
-
-
-def run_script(script: Path, env: dict[str, str]) -> dict[str, list[str]]:
-    result = subprocess.run(
-        ["bash", str(script)], cwd=script.parent, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    parsed: dict[str, list[str]] = {}
-    for line in result.stdout.splitlines():
-        key, _, value = line.partition("=")
-        parsed.setdefault(key, []).append(value)
-    return parsed
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -174,7 +144,7 @@ def test_interpreter_choice_and_environment(
     path_dir = tmp_path / "bin"
     fake_python(path_dir / "python3", "path-python3")
     env = clean_env(PATH=f"{path_dir}{os.pathsep}{os.environ['PATH']}")
-    seen = run_script(script, env)
+    seen = run_bootstrap(script, cwd=script.parent, env=env)
     assert seen["label"] == ["path-python3"]
     assert seen["arg"] == [
         "-m",
@@ -194,12 +164,12 @@ def test_interpreter_choice_and_environment(
 
     # On SCF: the interpreter at its absolute path wins over PATH.
     fake_python(lang / "python310" / "bin" / "python3.10", "scf-python3.10")
-    assert run_script(script, env)["label"] == ["scf-python3.10"]
+    assert run_bootstrap(script, cwd=script.parent, env=env)["label"] == ["scf-python3.10"]
 
     # FCMIGRATE_PYTHON wins over both; a user's GUNICORN_CMD_ARGS is kept.
     override = fake_python(tmp_path / "override" / "python", "override")
     env_override = dict(env, FCMIGRATE_PYTHON=str(override), GUNICORN_CMD_ARGS="--workers 3")
-    seen = run_script(script, env_override)
+    seen = run_bootstrap(script, cwd=script.parent, env=env_override)
     assert seen["label"] == ["override"]
     assert seen["gunicorn"] == ["--worker-tmp-dir /tmp --workers 3"]
 

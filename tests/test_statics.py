@@ -18,14 +18,13 @@ import gzip
 import http.client
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, free_port, python_env
+from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
 
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.statics import (
@@ -90,24 +89,14 @@ def fetch(server: Server, path: str, headers: Mapping[str, str] | None = None) -
         conn.close()
 
 
-def server_env(extra: Mapping[str, str]) -> dict[str, str]:
-    env = python_env()
-    for name in FOREIGN_ENV:
-        env.pop(name, None)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
 def serve(cwd: Path, app: str, log_dir: Path, env: Mapping[str, str]) -> Server:
-    port = free_port()
     argv = [sys.executable, "-m", "fcmigrate", "serve", app, "--workers", "1", "--threads", "4"]
-    server = Server(
+    server = launch(
         argv,
         cwd=cwd,
-        port=port,
-        env=server_env({"FC_SERVER_PORT": str(port), **env}),
         log_dir=log_dir,
+        env={"PYTHONDONTWRITEBYTECODE": "1", **env},
+        drop=FOREIGN_ENV,
     )
     try:
         return server.wait_ready(30)
@@ -155,15 +144,8 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Site]]
     absolute = copy_site(
         base / "absolute", static_url="/static/", keep_static_root=False, manifest=True
     )
-    migrated = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=relative,
-        env=server_env({"DJANGO_DB_PATH": str(db)}),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert migrated.returncode == 0, migrated.stderr
+    db_env = {"PYTHONDONTWRITEBYTECODE": "1", "DJANGO_DB_PATH": str(db)}
+    migrate_django(relative, python_env(db_env, drop=FOREIGN_ENV))
     started: dict[str, Site] = {}
     try:
         for name, root in (("relative", relative), ("absolute", absolute)):

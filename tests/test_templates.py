@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from string import Template
 from typing import Any
@@ -75,20 +75,6 @@ def _identifiers(template: Template) -> set[str]:
         if name:
             names.add(name)
     return names
-
-
-@pytest.fixture
-def render_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    """Record every (template, values) that wrap passes to ``render``."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-    real_render = render.render
-
-    def spy(template: str, /, **values: Any) -> str:
-        calls.append((template, dict(values)))
-        return real_render(template, **values)
-
-    monkeypatch.setattr(wrap, "render", spy)
-    yield calls
 
 
 def test_wrap_renders_every_template_it_claims() -> None:

@@ -9,7 +9,7 @@ FUN := .tools/node_modules/.bin/fun
 DEMO_DIR := .fcmigrate/demo
 PORT ?= 9000
 
-.PHONY: setup test lint unit demo bench clean
+.PHONY: setup test lint unit demo bench load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,13 @@ demo: setup
 	$(BIN)/fcmigrate wrap app:app --out $(DEMO_DIR)
 	$(BIN)/fcmigrate local --project $(DEMO_DIR) --port $(PORT)
 
+# Benchmarks print their figures; they are not tests. wrk: apt-get install wrk.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/coldstart.py
+
+load: $(STAMP)
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .tools .fcmigrate build dist *.egg-info

@@ -131,3 +131,14 @@ def wrap(
             "needs Python 3.10+. Switch the function to custom.debian10 after deploying, "
             "or use --config s."
         )
+    # FC calls only the hooks a config declares; some formats cannot declare every hook.
+    undeclared = {
+        "s": [("--on-pre-freeze", on_pre_freeze)],
+        "fun": [("--on-pre-stop", on_pre_stop), ("--on-pre-freeze", on_pre_freeze)],
+    }.get(config or "s", [])
+    for flag, value in undeclared:
+        if value:
+            click.echo(
+                f"Note: {flag} is passed to serve, but this config format cannot declare it, "
+                "so FC will not call it. Use --config fc2 (FC 2.0) for it."
+            )

@@ -591,3 +591,28 @@ def test_bootstrap_falls_back_to_python3_on_path(
     _fake_python(tmp_path / "bin" / "python3", "path-python3")
     env = bootstrap_env(PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     assert run_bootstrap(copy, cwd=project, env=env)["arg"] == ["path-python3"]
+
+
+@pytest.mark.parametrize(
+    ("config", "flags", "noted"),
+    [
+        pytest.param("s", ["--on-pre-freeze"], ["--on-pre-freeze"], id="fc3-pre-freeze"),
+        pytest.param("fun", ["--on-pre-stop"], ["--on-pre-stop"], id="fun-pre-stop"),
+        pytest.param("fc2", ["--on-pre-stop", "--on-pre-freeze"], [], id="fc2-declares-all"),
+        pytest.param("s", ["--on-pre-stop", "--on-initialize"], [], id="fc3-declares-these"),
+    ],
+)
+def test_wrap_says_which_hooks_fc_will_not_call(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    project: Path,
+    config: str,
+    flags: list[str],
+    noted: list[str],
+) -> None:
+    (project / "cli_hooks.py").write_text("def hook():\n    pass\n")
+    args = [arg for flag in flags for arg in (flag, "cli_hooks:hook")]
+    result = cli(capsys, monkeypatch, project, "wrap", "cli_hello:app", "--config", config, *args)
+    assert result.code == 0, result.err
+    notes = [line for line in result.out.splitlines() if line.startswith("Note: --on-")]
+    assert [line.split()[1] for line in notes] == noted

@@ -8,6 +8,7 @@ This is what FC starts on every cold start, so it parses its options with :mod:`
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -157,10 +158,19 @@ def serve(argv: Sequence[str]) -> None:
     from fcmigrate.server import fc_defaults, run
 
     _setup_logging()
-    wsgi_app = load_app(args.app)
-    # After load_app (Django's settings are configured then); WhiteNoise goes inside
-    # FCMiddleware so that it sees paths without FC's prefix.
-    wsgi_app = prepare_app(wsgi_app, trust_fc_hosts=args.trust_fc_hosts, static=args.static)
+    # The pattern the gc module's docs give for servers that fork without exec: no
+    # collections while the app is imported (a cold start does not wait for them, and
+    # freed holes do not scatter the pages workers share), then everything imported is
+    # frozen, so collections in the workers never touch, and so never copy, those pages.
+    gc.disable()
+    try:
+        wsgi_app = load_app(args.app)
+        # After load_app (Django's settings are configured then); WhiteNoise goes inside
+        # FCMiddleware so that it sees paths without FC's prefix.
+        wsgi_app = prepare_app(wsgi_app, trust_fc_hosts=args.trust_fc_hosts, static=args.static)
+    finally:
+        gc.freeze()
+        gc.enable()
     wrapped = FCMiddleware(
         wsgi_app,
         base_paths=args.base_paths or None,

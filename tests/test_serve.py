@@ -461,3 +461,54 @@ def test_statsd_keeps_gunicorns_own_logger() -> None:
     cfg = FCApplication(hello, {"statsd_host": "localhost:8125"}, defaults=fc_defaults(8, 2)).cfg
     assert cfg.logger_class.__name__ == "Statsd"
     assert FCApplication(hello, {}, defaults=fc_defaults(8, 2)).cfg.logger_class is server.FCLogger
+
+
+# --------------------------------------------------------------------------- start-up gc
+
+
+@pytest.fixture
+def unfreeze() -> Iterator[None]:
+    import gc
+
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+def test_serve_imports_the_app_without_gc_then_freezes_it(
+    monkeypatch: pytest.MonkeyPatch, captured_run: list[FCApplication], unfreeze: None
+) -> None:
+    """gc off while the app is imported, then frozen before gunicorn forks, and back on."""
+    import gc
+
+    from fcmigrate import loader
+
+    seen: list[bool] = []
+    real_load = loader.load_app
+
+    def load_app(spec: str, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_load(spec, **kwargs)
+
+    monkeypatch.setattr(loader, "load_app", load_app)
+    gc.unfreeze()
+    main(["serve", "serve_hello:app"])
+    assert seen == [False]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
+    assert len(captured_run) == 1
+
+
+def test_gc_is_back_on_when_the_app_fails_to_import(
+    monkeypatch: pytest.MonkeyPatch,
+    captured_run: list[FCApplication],
+    unfreeze: None,
+    tmp_path: Path,
+) -> None:
+    import gc
+
+    (tmp_path / "serve_broken.py").write_text("raise RuntimeError('broken at import')\n")
+    with pytest.raises(RuntimeError, match="broken at import"):
+        main(["serve", "serve_broken:app"])
+    assert gc.isenabled()
+    assert captured_run == []

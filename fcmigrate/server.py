@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -223,9 +224,56 @@ class FCApplication(Application):  # type: ignore[misc]
         if self.cfg.settings["logger_class"].get() is FCLogger and self.cfg.statsd_host:
             # gunicorn switches to its StatsD logger only when the default one is set.
             self.cfg.set("logger_class", "gunicorn.glogging.Logger")
+        keep_stop_signals(self.cfg)
 
     def load(self) -> WSGIApplication:
         return self.application
+
+
+#: Signals that stop a worker. gunicorn's master sends them; see keep_stop_signals.
+_STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
+
+
+def keep_stop_signals(cfg: Any) -> None:
+    """Make a worker obey a stop signal that reached it while it was booting.
+
+    A forked worker runs the master's signal handlers until it installs its own. A
+    ``SIGTERM`` in between (FC stopping the instance while a worker starts) only lands in
+    the worker's copy of the master's signal queue, and the worker then serves on until
+    the master kills it at the end of ``graceful_timeout``. The master's queue is noted
+    before the fork; once the worker's own handlers are in place, every stop signal found
+    in its copy is sent again to the worker itself. The user's own ``pre_fork`` and
+    ``post_worker_init`` hooks still run, first.
+    """
+    user_pre_fork = cfg.pre_fork
+    user_post_worker_init = cfg.post_worker_init
+
+    def pre_fork(server: Any, worker: Any) -> None:
+        user_pre_fork(server, worker)
+        worker.fcmigrate_master_signals = getattr(server, "SIG_QUEUE", None)
+
+    def post_worker_init(worker: Any) -> None:
+        user_post_worker_init(worker)
+        for sig in _missed_signals(getattr(worker, "fcmigrate_master_signals", None)):
+            if sig in _STOP_SIGNALS:
+                os.kill(os.getpid(), sig)
+
+    cfg.set("pre_fork", pre_fork)
+    cfg.set("post_worker_init", post_worker_init)
+
+
+def _missed_signals(queue: Any) -> list[Any]:
+    """Empty the worker's copy of the master's signal queue (a plain list in older gunicorn)."""
+    if queue is None:
+        return []
+    if isinstance(queue, list):
+        missed = list(queue)
+        queue.clear()
+        return missed
+    missed = []
+    while not queue.empty():
+        missed.append(queue.get_nowait())
+    return missed
 
 
 def check_settings(cfg: Any) -> None:

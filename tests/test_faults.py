@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -153,6 +154,49 @@ def test_sigkill_of_every_worker_next_request_is_200(
     assert len(after) == 2
     assert server.proc.poll() is None
     assert "was sent SIGKILL" in server.stderr()
+
+
+# --------------------------------------------------------------------------- SIGTERM at boot
+
+#: A post_fork hook as apps write them (open a connection, warm a cache), made slow so
+#: the stop signal is sure to arrive before the worker has its own signal handlers.
+SLOW_POST_FORK = """
+import os, pathlib, time
+
+control_socket_disable = True
+
+def post_fork(server, worker):
+    pathlib.Path(f"booting-{os.getpid()}").touch()
+    time.sleep(3)
+"""
+
+
+@pytest.mark.parametrize("server_kind", ["bootstrap", "control-plain-gunicorn"])
+def test_sigterm_while_a_worker_boots_stops_it_without_a_kill(
+    start_server: StartServer, tmp_path: Path, server_kind: str
+) -> None:
+    project = wrap_sample(FLASK_SAMPLE, "app:app", tmp_path / "project")
+    (project / "gunicorn.conf.py").write_text(SLOW_POST_FORK)
+    if server_kind == "bootstrap":
+        argv = [str(project / "bootstrap")]
+    else:
+        argv = [sys.executable, "-m", "gunicorn", "app:app", "--bind", "127.0.0.1:0"]
+    server = start_server(
+        [*argv, "--workers", "1", "--graceful-timeout", "5"], cwd=project, ready=False
+    )
+    booting = wait_for(lambda: list(project.glob("booting-*")), 30, "a worker to boot")
+    worker = int(booting[0].name.removeprefix("booting-"))
+    server.proc.send_signal(signal.SIGTERM)
+
+    assert server.proc.wait(30) == 0
+    # A worker that obeys the TERM logs its own exit; one the master kills does not.
+    exited = f"Worker exiting (pid: {worker})" in server.stderr()
+    if server_kind == "bootstrap":
+        assert exited, server.stderr()
+    else:
+        # gunicorn alone: the TERM is lost, and the master kills the worker at the end
+        # of graceful_timeout.
+        assert not exited, server.stderr()
 
 
 # --------------------------------------------------------------------------- freeze / thaw

@@ -265,6 +265,75 @@ def test_no_config_file(tmp_path: Path) -> None:
     assert FCApplication(hello, {}, defaults=fc_defaults(8, cpus=2)).cfg.workers == 2
 
 
+# --------------------------------------------------------------------------- stop signals at boot
+
+HOOKS_CONF = """\
+calls = []
+
+def pre_fork(server, worker):
+    calls.append(("pre_fork", worker))
+
+def post_worker_init(worker):
+    calls.append(("post_worker_init", worker))
+"""
+
+
+class _Arbiter:
+    def __init__(self, queue: Any) -> None:
+        self.SIG_QUEUE = queue
+
+
+class _Worker:
+    pass
+
+
+@pytest.mark.parametrize("kind", ["simple-queue", "list"])
+def test_a_stop_signal_caught_by_the_masters_handler_is_sent_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str
+) -> None:
+    import queue
+    import signal
+
+    (tmp_path / "gunicorn.conf.py").write_text(HOOKS_CONF)
+    cfg = FCApplication(hello, {}, defaults=fc_defaults(8, cpus=2)).cfg
+    # The worker's copy of the master's queue, with what arrived before its handlers.
+    arrived = [signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP]
+    if kind == "list":
+        master_queue: Any = list(arrived)
+    else:
+        master_queue = queue.SimpleQueue()
+        for sig in arrived:
+            master_queue.put(sig)
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(server.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    worker = _Worker()
+
+    cfg.pre_fork(_Arbiter(master_queue), worker)
+    cfg.post_worker_init(worker)
+
+    # Only the stop signal goes again, to the worker itself; the queue is left empty.
+    assert sent == [(os.getpid(), signal.SIGTERM)]
+    assert (not master_queue) if kind == "list" else master_queue.empty()
+    # The user's own hooks from gunicorn.conf.py still ran.
+    user_calls = sys.modules["__config__"].calls
+    assert user_calls == [("pre_fork", worker), ("post_worker_init", worker)]
+
+
+def test_no_signal_before_the_handlers_sends_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import queue
+
+    cfg = FCApplication(hello, {}, defaults=fc_defaults(8, cpus=2)).cfg
+    sent: list[Any] = []
+    monkeypatch.setattr(server.os, "kill", lambda *args: sent.append(args))
+    worker = _Worker()
+    cfg.pre_fork(_Arbiter(queue.SimpleQueue()), worker)
+    cfg.post_worker_init(worker)
+    cfg.post_worker_init(_Worker())  # a worker forked by other means: no queue noted
+    assert sent == []
+
+
 # --------------------------------------------------------------------------- the command
 
 

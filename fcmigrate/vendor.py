@@ -41,6 +41,11 @@ RUNTIME_GLIBC = {"custom.debian10": 28, "custom.debian11": 31, "custom.debian12"
 FALLBACK_REQUIREMENTS = ("gunicorn>=23", "click>=8.1", "PyYAML>=6")
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _NOT_FOUND = re.compile(r"No matching distribution found for (\S+)")
+_VERSION_LIST = re.compile(r"(\(from versions: )([^)]*)\)")
+_IGNORED_FOR_PYTHON = re.compile(
+    r"Ignored the following versions that require a different python version: ([^\n]*)"
+)
+_REQUIRES_AT_LEAST = re.compile(r"Requires-Python >=\s*(\d+\.\d+)")
 _INSTALLED = re.compile(r"^Successfully installed (.+)$", re.MULTILINE)
 #: Requirements-file options whose path pip reads relative to the file.
 _RELATIVE_OPTION = re.compile(
@@ -197,12 +202,23 @@ def _requirement_args(
 def _pip_error(output: str, python_version: str) -> FCMigrateError:
     errors = [line[len("ERROR: ") :] for line in output.splitlines() if line.startswith("ERROR:")]
     reason = " ".join(errors) or (output.strip().splitlines() or ["pip failed"])[-1]
+    # pip lists every version it ignored or knows of: keep the error one readable line.
+    reason = _VERSION_LIST.sub(_shorten_versions, reason)
     target = f"CPython {python_version} on manylinux x86_64"
     missing = _NOT_FOUND.search(output)
     if "No module named pip" in output:
         return FCMigrateError(
             f"pip is not installed for {sys.executable!r}. Run "
             f"'{sys.executable} -m ensurepip --upgrade' and try again."
+        )
+    newer = _newer_python_needed(output, python_version)
+    if missing is not None and newer is not None:
+        requirement = missing.group(1)
+        return FCMigrateError(
+            f"{requirement_name(requirement)!r} ({requirement!r}) has no release for Python "
+            f"{python_version}: the releases that match need Python {newer} or newer. Build "
+            f"for it with --python {newer} (and --runtime custom.debian12, or a container), or "
+            "pin an older release in your requirements."
         )
     if missing is not None and "(from versions: none)" in output:
         requirement = missing.group(1)
@@ -221,6 +237,31 @@ def _pip_error(output: str, python_version: str) -> FCMigrateError:
             "the name in your requirements. pip said: " + reason
         )
     return FCMigrateError(f"pip could not install the requirements for {target}: {reason}")
+
+
+def _shorten_versions(match: re.Match[str]) -> str:
+    versions = match.group(2).split(", ")
+    if len(versions) <= 6:
+        return match.group(0)
+    shown = ", ".join([*versions[:2], "...", *versions[-3:]])
+    return f"{match.group(1)}{shown})"
+
+
+def _newer_python_needed(output: str, python_version: str) -> str | None:
+    """The lowest X.Y that pip's ignored releases ask for, when all need a newer Python."""
+    ignored = _IGNORED_FOR_PYTHON.search(output)
+    if ignored is None:
+        return None
+    current = tuple(int(part) for part in python_version.split("."))
+    needed = []
+    for spec in _REQUIRES_AT_LEAST.findall(ignored.group(1)):
+        version = tuple(int(part) for part in spec.split("."))
+        if version <= current:
+            return None  # some release wants something else than a newer Python
+        needed.append(version)
+    if not needed:
+        return None
+    return ".".join(str(part) for part in min(needed))
 
 
 def _index_has(name: str) -> bool:

@@ -544,6 +544,25 @@ def test_package_over_500_mb_is_an_error_and_fcignore_excludes(tmp_path: Path) -
     assert diagnose(root).findings == []
 
 
+def test_migrates_own_build_folder_counts_only_when_a_config_deploys_it(
+    tmp_path: Path,
+) -> None:
+    """Without a deploy config the folder is what migrate packages, which leaves out
+    .fcmigrate/; an s.yaml with ``code: ./`` really uploads it."""
+    root = _project(tmp_path, "clean", BASE)
+    build = root / ".fcmigrate" / "build"
+    build.mkdir(parents=True)
+    _sparse(150 * MB)(build)
+    assert diagnose(root).findings == []
+
+    configured = _project(tmp_path, "clean_config", CONFIG)
+    (configured / ".fcmigrate" / "build").mkdir(parents=True)
+    _sparse(150 * MB)(configured / ".fcmigrate" / "build")
+    findings = diagnose(configured).findings
+    assert [(f.id, f.severity) for f in findings] == [("FC403", "warning")]
+    assert "largest: .fcmigrate 150 MB" in findings[0].message
+
+
 def test_gunicorn_timeout_longer_than_the_function_timeout(tmp_path: Path) -> None:
     root = _project(tmp_path, "clean_config", CONFIG)
     (root / "bootstrap").write_text(

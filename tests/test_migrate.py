@@ -573,6 +573,42 @@ def test_requirement_without_a_wheel(tmp_path: Path, bare: Bare) -> None:
     assert_nothing_written(tmp_path, out)
 
 
+def test_requirement_that_needs_a_newer_python(tmp_path: Path, bare: Bare) -> None:
+    # Every Django 6 release on the index requires Python 3.12 or newer.
+    if tuple(map(int, bare.version.split("."))) >= (3, 12):
+        pytest.skip("needs a target Python older than 3.12")
+    project = tiny_project(tmp_path, "Django>=6,<7\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 2
+    error = proc.stderr.rstrip().splitlines()[-1]
+    assert error == (
+        f"Error: 'Django' ('Django<7,>=6') has no release for Python {bare.version}: the "
+        "releases that match need Python 3.12 or newer. Build for it with --python 3.12 (and "
+        "--runtime custom.debian12, or a container), or pin an older release in your "
+        "requirements."
+    )
+    assert_nothing_written(tmp_path, out)
+
+
+def test_pip_errors_keep_long_version_lists_short() -> None:
+    from fcmigrate.vendor import _pip_error
+
+    versions = ", ".join(f"1.{minor}" for minor in range(40))
+    output = (
+        "ERROR: Could not find a version that satisfies the requirement thing>=9 "
+        f"(from versions: {versions})\n"
+        "ERROR: No matching distribution found for thing>=9\n"
+    )
+    message = str(_pip_error(output, "3.10"))
+    assert "(from versions: 1.0, 1.1, ..., 1.37, 1.38, 1.39)" in message
+    assert "1.20" not in message
+    assert "No matching distribution found for thing>=9" in message
+    # A short list stays whole.
+    short = str(_pip_error(output.replace(versions, "1.0, 1.1"), "3.10"))
+    assert "(from versions: 1.0, 1.1)" in short
+
+
 def test_package_over_the_size_limit(
     tmp_path: Path,
     bare: Bare,

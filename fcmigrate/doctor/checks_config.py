@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from fcmigrate.doctor.checks_source import timeout_hints
@@ -165,9 +165,13 @@ def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
     return False
 
 
-def package_size(folder: Path) -> tuple[int, dict[str, int]]:
-    """Bytes FC would receive from ``folder``, and the total per top-level entry."""
+def package_size(folder: Path, skip: Iterable[str] = ()) -> tuple[int, dict[str, int]]:
+    """Bytes FC would receive from ``folder``, and the total per top-level entry.
+
+    ``skip`` names more top-level folders to leave out.
+    """
     patterns = _fcignore(folder)
+    always_ignored = _ALWAYS_IGNORED.union(skip)
     per_entry: dict[str, int] = {}
     total = 0
     for current, dirs, files in os.walk(folder):
@@ -177,8 +181,7 @@ def package_size(folder: Path) -> tuple[int, dict[str, int]]:
         dirs[:] = [
             d
             for d in dirs
-            if not (not prefix and d in _ALWAYS_IGNORED)
-            and not _ignored(prefix + d, True, patterns)
+            if not (not prefix and d in always_ignored) and not _ignored(prefix + d, True, patterns)
         ]
         for name in files:
             rel = prefix + name
@@ -197,8 +200,11 @@ def package_size(folder: Path) -> tuple[int, dict[str, int]]:
 @check
 def check_package_size(project: Project) -> Iterator[Finding]:
     folders = {f.code_dir for f in project.functions if f.code_dir and f.code_dir.is_dir()}
+    # Without a deploy config the folder is what 'fcmigrate migrate' would package, which
+    # leaves out its own output.
+    skip = () if folders else (".fcmigrate",)
     for folder in sorted(folders or {project.root}):
-        total, per_entry = package_size(folder)
+        total, per_entry = package_size(folder, skip)
         if total <= 100 * MB:
             continue
         biggest = [kv for kv in sorted(per_entry.items(), key=lambda kv: -kv[1]) if kv[1] >= MB]

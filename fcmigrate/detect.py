@@ -210,10 +210,11 @@ def _parse(file: Path) -> ast.Module | None:
 
 
 def _module_file(root: Path, module: str) -> Path | None:
-    base = root.joinpath(*module.split("."))
-    for file in (base.with_suffix(".py"), base / "__init__.py"):
-        if file.is_file():
-            return file
+    for folder in _import_roots(root):
+        base = folder.joinpath(*module.split("."))
+        for file in (base.with_suffix(".py"), base / "__init__.py"):
+            if file.is_file():
+                return file
     return None
 
 
@@ -443,12 +444,31 @@ def _absolute(module: str, file: Path, node: ast.ImportFrom) -> str | None:
 
 def _candidates(root: Path, django: _Candidate | None) -> list[_Candidate]:
     found: list[_Candidate] = [django] if django is not None else []
-    files = [(name.removesuffix(".py"), root / name) for name in ENTRY_FILES]
-    files += [(pkg, root / pkg / "__init__.py") for pkg in _packages(root)]
-    for module, file in files:
-        if file.is_file() and not (django and module == django.module):
-            found += _module_candidates(root, module, file)
+    seen: set[str] = set()
+    for folder in _import_roots(root):
+        files = [(name.removesuffix(".py"), folder / name) for name in ENTRY_FILES]
+        files += [(pkg, folder / pkg / "__init__.py") for pkg in _packages(folder)]
+        for module, file in files:
+            if module in seen or not file.is_file():
+                continue
+            if folder != root and _shadowed(root, module):
+                continue  # the root's module of that name is the one that imports
+            seen.add(module)
+            if not (django and module == django.module):
+                found += _module_candidates(root, module, file)
     return found
+
+
+def _shadowed(root: Path, module: str) -> bool:
+    return (root / f"{module}.py").is_file() or (root / module / "__init__.py").is_file()
+
+
+def _import_roots(root: Path) -> list[Path]:
+    """Where top-level modules are imported from: the project, then src/ (a src layout)."""
+    src = root / "src"
+    if src.is_dir() and not (src / "__init__.py").is_file():
+        return [root, src]
+    return [root]
 
 
 def _packages(root: Path) -> Iterator[str]:

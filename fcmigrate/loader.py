@@ -18,6 +18,9 @@ Flask's ``find_best_app``, so a spec that works with ``gunicorn`` or ``flask run
     A Django project: the directory holding ``manage.py`` (its ``DJANGO_SETTINGS_MODULE`` is read
     from the file, not executed), or the package directory holding ``settings.py``.
 
+Modules are found in the current directory (or *cwd*), on ``sys.path``, and, for a project
+that keeps its code in ``src/`` (a "src layout"), in ``src/``.
+
 Mistakes in the spec raise :class:`~fcmigrate.errors.AppLoadError` with a one-line message
 that quotes the input and gives the fix. Exceptions raised by the user's own code while it is
 imported or while a factory runs, including an ``ImportError`` for a package the user's code
@@ -310,6 +313,32 @@ def _put_on_sys_path(directory: str) -> None:
     importlib.invalidate_caches()
 
 
+def has_module(folder: str | os.PathLike[str], top: str) -> bool:
+    """Whether ``folder`` holds the top-level module or package ``top``."""
+    base = os.path.join(folder, top)
+    return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
+
+
+def src_folder(root: str | os.PathLike[str], top: str) -> str | None:
+    """``root/src`` when the module ``top`` lives there (a "src layout") and not in root."""
+    src = os.path.join(root, "src")
+    if (
+        not has_module(root, top)
+        and has_module(src, top)
+        and not os.path.isfile(os.path.join(src, "__init__.py"))
+    ):
+        return src
+    return None
+
+
+def _use_src_layout(name: str, root: str) -> None:
+    # A project whose code sits in src/ imports as if src/ were on the path, as it is once
+    # the project is installed; nothing else in src/ is made importable.
+    src = src_folder(root, name.partition(".")[0])
+    if src is not None:
+        _put_on_sys_path(src)
+
+
 def _reject_file_name(module: str, spec: str, root: str) -> None:
     # Checked before importing: importing 'wsgi.py' would run 'wsgi' before failing on '.py'.
     if module.endswith(".py") and os.path.isfile(os.path.join(root, module)):
@@ -318,6 +347,7 @@ def _reject_file_name(module: str, spec: str, root: str) -> None:
 
 
 def _import(name: str, spec: str, root: str) -> ModuleType:
+    _use_src_layout(name, root)
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:

@@ -39,6 +39,7 @@ FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
         ("alias", "app:app", "flask", "app.py"),
         ("import_module_then_attr", "wsgi:application", "flask", "wsgi.py"),
         ("python_version_file", "index:app", "flask", "index.py"),
+        ("src_layout", "storefront:create_app()", "flask", "src/storefront/__init__.py"),
         (
             "django_project",
             "proj.wsgi:application",
@@ -209,6 +210,35 @@ def test_confirm_import_reports_the_real_framework() -> None:
     assert (django.framework, django.settings_module) == ("django", "mysite.settings")
     # The project got no bytecode from the check.
     assert not list((FIXTURES / "factory_with_wsgi").rglob("__pycache__"))
+
+
+def test_confirm_import_of_a_src_layout(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "src_layout", project)
+    detected = detect_app(project, check=True)
+    assert (detected.spec, detected.framework, detected.confirmed) == (
+        "storefront:create_app()",
+        "flask",
+        True,
+    )
+    # Named explicitly, it is found in src/ as well.
+    explicit = detect_app(project, app="storefront:create_app()")
+    assert explicit.framework == "flask"
+
+
+def test_a_module_in_root_wins_over_src(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "src_layout", tmp_path, dirs_exist_ok=True)
+    package = tmp_path / "storefront"
+    package.mkdir()
+    (package / "__init__.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.found_in) == ("storefront:app", "storefront/__init__.py")
+
+    # A plain module of that name shadows the src/ package too, as on the import path.
+    shutil.rmtree(package)
+    (tmp_path / "storefront.py").write_text("VALUE = 1\n")
+    with pytest.raises(FCMigrateError, match="No WSGI app found"):
+        detect_app(tmp_path)
 
 
 def test_import_failure_shows_the_users_traceback(capfd: pytest.CaptureFixture[str]) -> None:

@@ -169,6 +169,41 @@ def test_cwd_defaults_to_working_directory(fixtures: Path, monkeypatch: pytest.M
     assert str(fixtures) in sys.path
 
 
+def test_src_layout_is_imported_from_src(fixtures: Path, tmp_path: Path) -> None:
+    package = tmp_path / "src" / "fx_srcpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'fx_srcpkg:app']\n"
+    )
+    (package / "hooks.py").write_text("def ready():\n    return 'ready'\n")
+    try:
+        assert call(load_app("fx_srcpkg:app", cwd=str(tmp_path)))[1] == "fx_srcpkg:app"
+        assert str(tmp_path / "src") in sys.path
+        assert import_string("fx_srcpkg.hooks:ready", cwd=str(tmp_path))() == "ready"
+    finally:
+        sys.modules.pop("fx_srcpkg.hooks", None)
+        sys.modules.pop("fx_srcpkg", None)
+
+
+def test_src_is_left_off_the_path_for_a_module_in_the_project(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "fx_shadowed.py").write_text("raise RuntimeError('from src')\n")
+    (tmp_path / "fx_shadowed.py").write_text(
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'root']\n"
+    )
+    try:
+        assert call(load_app("fx_shadowed:app", cwd=str(tmp_path)))[1] == "root"
+        assert str(tmp_path / "src") not in sys.path
+    finally:
+        sys.modules.pop("fx_shadowed", None)
+
+
 # --- load_app: bad -------------------------------------------------------------------------
 
 BAD = [

@@ -439,6 +439,22 @@ def _unprivileged(argv: list[str]) -> list[str]:
     return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
 
 
+def test_src_layout_builds_and_serves(tmp_path: Path, bare: Bare, start_server: Any) -> None:
+    """A project whose package sits in src/, as packaging guides lay it out."""
+    src_layout = Path(__file__).resolve().parent / "detect_fixtures" / "src_layout"
+    build = _build(tmp_path, src_layout, bare, lambda p: None)
+    assert "app       storefront:create_app() (flask; found in src/storefront/__init__.py)" in (
+        build.proc.stdout
+    )
+    assert (build.out / "src" / "storefront" / "__init__.py").is_file()
+    assert "-m fcmigrate serve 'storefront:create_app()'" in (build.out / "bootstrap").read_text()
+
+    server = start_bare(start_server, build, bare)
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/")
+    assert (status, body) == (200, "src_layout"), server.stderr()
+    assert server.terminate() == 0
+
+
 def test_unreadable_folder() -> None:
     # Root reads everything: the CLI runs as 'nobody', in a folder nobody may enter.
     base = Path(tempfile.mkdtemp(prefix="fcm-unreadable-"))

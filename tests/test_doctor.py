@@ -185,6 +185,36 @@ CASES = [
     ),
     Case("local_cache", DJANGO, ("FC210",), ("mysite/settings.py", "CACHES ="), "LocMemCache"),
     Case("static_root", DJANGO, ("FC211",), ("mysite/settings.py", None), "STATIC_ROOT"),
+    # A Flask app's config, imported in a child process.
+    Case(
+        "flask_secret_key",
+        BASE,
+        ("FC202",),
+        ("app.py", 'config["SECRET_KEY"]'),
+        "The app 'app:app' has the SECRET_KEY written at app.py:6",
+    ),
+    Case(
+        "flask_secret_key_fallback",
+        CONFIG,
+        ("FC203",),
+        ("app.py", "app.secret_key ="),
+        "written at app.py:8: s.yaml does not set FLASK_SECRET_KEY",
+    ),
+    Case(
+        "flask_sqlite_in_code",
+        BASE,
+        ("FC206",),
+        ("app.py", "SQLALCHEMY_DATABASE_URI"),
+        "SQLALCHEMY_DATABASE_URI of the app 'app:app' is SQLite at /code/instance/shop.db, "
+        "inside the code folder.",
+    ),
+    Case(
+        "flask_sqlite_in_tmp",
+        BASE,
+        ("FC207",),
+        ("app.py", "SQLALCHEMY_BINDS ="),
+        "SQLALCHEMY_BINDS['cache'] of the app 'app:app' is SQLite at /tmp/cache.db",
+    ),
     # The app's Python source.
     Case(
         "syntax_error",
@@ -237,6 +267,7 @@ CASES = [
 def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # s.yaml's ${env('DJANGO_SECRET_KEY')} is resolved from the shell at deploy time.
     monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
 
 
 def make_project(tmp_path: Path, case: Case) -> Path:
@@ -487,6 +518,187 @@ def test_secret_key_resolved_from_the_shell_at_deploy_time(
     assert [f.message for f in diagnose(root).findings] == [
         "SECRET_KEY starts with 'django-insecure-' (startproject's placeholder)."
     ]
+
+
+FLASK_KEY = "fixture-flask-key-written-in-the-code"
+#: What secrets.token_hex() makes.
+NEW_KEY = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def _set_env(root: Path, name: str, value: str) -> None:
+    s_yaml = root / "s.yaml"
+    s_yaml.write_text(
+        s_yaml.read_text().replace(
+            "        DJANGO_SECRET_KEY:", f"        {name}: {value}\n        DJANGO_SECRET_KEY:"
+        )
+    )
+
+
+def test_flask_secret_key_never_leaves_the_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _project(tmp_path, "flask_secret_key", BASE)
+
+    text_code, text, _ = run_main(capsys, "doctor", str(root))
+    json_code, raw, _ = run_main(capsys, "doctor", str(root), "--json")
+
+    assert (text_code, json_code) == (1, 1)
+    [finding] = json.loads(raw)["findings"]
+    assert (finding["id"], finding["file"]) == ("FC202", "app.py")
+    assert finding["fix"] == (
+        'app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]   # set it in environmentVariables'
+    )
+    probed = json.dumps(
+        probe_module.run_probe(root, {}, django_settings=None, app_specs=["app:app"]).apps
+    )
+    assert '"sha256"' in probed
+    assert FLASK_KEY not in text + raw + probed
+
+
+def test_flask_secret_key_set_by_the_deploy_config_is_fine(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_secret_key", CONFIG)
+    assert [f.id for f in diagnose(root).findings] == ["FC202"]
+    app = root / "app.py"
+    app.write_text(app.read_text().replace(f'"{FLASK_KEY}"', 'os.environ["FLASK_SECRET_KEY"]'))
+    app.write_text("import os\n" + app.read_text())
+    # Unset in this shell: s deploy fills it in, so it is not known here.
+    _set_env(root, "FLASK_SECRET_KEY", "${env('FLASK_SECRET_KEY')}")
+
+    assert diagnose(root).findings == []
+
+
+def test_flask_fallback_key_is_fine_once_the_config_sets_the_variable(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_secret_key_fallback", CONFIG)
+    assert [f.id for f in diagnose(root).findings] == ["FC203"]
+
+    _set_env(root, "FLASK_SECRET_KEY", NEW_KEY)
+
+    assert diagnose(root).findings == []
+
+
+def test_short_flask_secret_key_in_the_deploy_config(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_secret_key_fallback", CONFIG)
+    _set_env(root, "FLASK_SECRET_KEY", "hunter2")
+
+    report = diagnose(root)
+
+    assert [(f.id, f.file, f.line) for f in report.findings] == [
+        ("FC202", "s.yaml", line_of(root, "s.yaml", "FLASK_SECRET_KEY:"))
+    ]
+    assert "SECRET_KEY of only 7 characters" in report.findings[0].message
+    assert "hunter2" not in render_text(report) + render_json(report)
+
+
+def test_flask_app_without_a_secret_key_is_fine(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_secret_key", BASE)
+    assert [f.id for f in diagnose(root).findings] == ["FC202"]
+    app = root / "app.py"
+    app.write_text(app.read_text().replace(f'app.config["SECRET_KEY"] = "{FLASK_KEY}"\n', ""))
+
+    assert diagnose(root).findings == []
+
+
+def test_flask_sqlite_on_a_nas_mount_is_fine(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_sqlite_in_code", CONFIG)
+    app = root / "app.py"
+    app.write_text(app.read_text().replace("sqlite:///shop.db", "sqlite:////mnt/data/shop.db"))
+    findings = diagnose(root).findings
+    assert [(f.id, f.message.rpartition(", ")[2]) for f in findings] == [("FC206", "outside /tmp.")]
+    s_yaml = root / "s.yaml"
+    s_yaml.write_text(
+        s_yaml.read_text().replace(
+            "      timeout: 60\n",
+            "      timeout: 60\n      nasConfig:\n        mountPoints:\n"
+            "          - serverAddr: nas.example.com:/app\n            mountDir: /mnt/data\n",
+        )
+    )
+
+    assert diagnose(root).findings == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SQLALCHEMY_DATABASE_URI", "sqlite://"),
+        ("SQLALCHEMY_DATABASE_URI", "sqlite:///:memory:"),
+        ("DATABASE", ":memory:"),
+        ("DATABASE", "shop"),  # a database server's name, not a file
+    ],
+    ids=["memory-url", "memory-url-path", "memory-database", "server-database-name"],
+)
+def test_flask_sqlite_in_memory_or_on_a_server_is_fine(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    root = _project(tmp_path, "flask_sqlite_in_code", BASE)
+    assert [f.id for f in diagnose(root).findings] == ["FC206"]
+    app = root / "app.py"
+    app.write_text(
+        app.read_text().replace(
+            'config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///shop.db"',
+            f"config[{key!r}] = {value!r}",
+        )
+    )
+
+    assert diagnose(root).findings == []
+
+
+def test_only_sqlite_paths_leave_the_import(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_sqlite_in_code", BASE)
+    app = root / "app.py"
+    app.write_text(
+        app.read_text()
+        + 'app.config["DATABASE"] = "mysql://shop:pa55word@db.internal/shop"\n'
+        + "app.config['SQLALCHEMY_BINDS'] = {\n"
+        + "    'orders': 'postgresql://shop:pa55word@db.internal/orders',\n"
+        + "    'audit': {'url': 'sqlite:////tmp/audit.db'},\n"
+        + "}\n"
+    )
+
+    report = diagnose(root)
+    probed = json.dumps(
+        probe_module.run_probe(root, {}, django_settings=None, app_specs=["app:app"]).apps
+    )
+
+    assert sorted((f.id, f.message.partition(" of ")[0]) for f in report.findings) == [
+        ("FC206", "SQLALCHEMY_DATABASE_URI"),
+        ("FC207", "SQLALCHEMY_BINDS['audit']"),
+    ]
+    assert "pa55word" not in probed + render_json(report)
+    assert "db.internal" not in probed
+
+
+def test_flask_tutorial_factory_app(tmp_path: Path) -> None:
+    """The tutorial's pattern: a "dev" key and SQLite in the instance folder, both defaults
+    that an instance/config.py may replace."""
+    root = _project(tmp_path, "flask_tutorial", CONFIG)
+    factory = "journal/__init__.py"
+
+    report = diagnose(root)
+
+    assert [(f.id, f.file, f.line) for f in report.findings] == [
+        ("FC202", factory, line_of(root, factory, 'SECRET_KEY="dev"')),
+        ("FC206", factory, line_of(root, factory, "DATABASE=")),
+    ]
+    assert report.findings[1].message == (
+        "DATABASE of the app 'journal:create_app()' is SQLite at "
+        "/code/instance/journal.sqlite, inside the code folder."
+    )
+    assert 'app.config["DATABASE"] = "/mnt/nas/journal.sqlite"' in report.findings[1].fix
+
+    # Flask's deployment docs keep the real key in instance/config.py, out of version control.
+    config = root / "instance" / "config.py"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(f'SECRET_KEY = "{NEW_KEY}"\nDATABASE = "/tmp/journal.sqlite"\n')
+    assert [(f.id, f.file, f.line) for f in diagnose(root).findings] == [
+        ("FC207", "instance/config.py", 2)
+    ]
+    config.write_text('SECRET_KEY = "changeme"\n')
+    findings = diagnose(root).findings
+    assert [(f.id, f.file, f.line) for f in findings] == [
+        ("FC202", "instance/config.py", 1),
+        ("FC206", factory, line_of(root, factory, "DATABASE=")),
+    ]
+    assert "SECRET_KEY of only 8 characters" in findings[0].message
 
 
 def test_file_write_inside_a_function_is_a_warning(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ not the doctor. Nothing from fcmigrate is imported before the project's own code
 the loader when a Flask app is imported. The result is JSON written to a file (the project
 may print anything on stdout); it is rewritten after each step so that a step that hangs
 leaves the earlier ones readable. SECRET_KEY never leaves this process: only its length,
-prefix and a hash.
+prefix and a hash. Of a Flask app's database settings only SQLite file paths leave it:
+other database URLs may hold passwords.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -23,6 +25,10 @@ from typing import Any
 
 _DEFAULT_SESSION_ENGINE = "django.contrib.sessions.backends.db"
 _DEFAULT_STORAGE = "django.core.files.storage.FileSystemStorage"
+#: ``sqlite://`` (in memory), ``sqlite:///rel.db``, ``sqlite+pysqlite:////abs.db?mode=ro``;
+#: a URL with a user or host is not SQLite's and is never matched.
+_SQLITE_URL = re.compile(r"sqlite(?:\+\w+)?://(/[^?#]*)?(?:[?#].*)?", re.DOTALL)
+_SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db", ".db3", ".s3db", ".sl3")
 
 
 def _strings(value: Any) -> list[str]:
@@ -90,6 +96,52 @@ def django_settings(name: str) -> dict[str, Any]:
     }
 
 
+def _sqlite_url(value: Any) -> str | None:
+    """The file a SQLAlchemy ``sqlite:`` URL names (``""`` in memory); ``None`` for others."""
+    driver = getattr(value, "drivername", None)
+    if isinstance(driver, str):  # a sqlalchemy.engine.URL object
+        database = getattr(value, "database", None) or ""
+        return str(database) if driver.split("+")[0] == "sqlite" else None
+    match = _SQLITE_URL.fullmatch(value.strip()) if isinstance(value, str) else None
+    return None if match is None else (match.group(1) or "/")[1:]
+
+
+def _database_file(value: Any) -> str | None:
+    """flaskr's ``DATABASE``: a SQLite file path, or a ``sqlite:`` URL."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        return None
+    if "://" in value:
+        return _sqlite_url(value)
+    # Anything else may be a server's name or DSN, and so hold a password.
+    if "@" in value or not (os.path.isabs(value) or value.lower().endswith(_SQLITE_SUFFIXES)):
+        return None
+    return value
+
+
+def flask_sqlite(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SQLite files a Flask app's config names, with the key that names each.
+
+    A relative file in a Flask-SQLAlchemy URL is in ``app.instance_path`` (Flask-SQLAlchemy
+    3); in ``DATABASE`` it is relative to the working folder, as ``sqlite3.connect`` sees it.
+    """
+    uri = config.get("SQLALCHEMY_DATABASE_URI")
+    found = [
+        ("DATABASE", _database_file(config.get("DATABASE")), False),
+        ("SQLALCHEMY_DATABASE_URI", _sqlite_url(uri), True),
+    ]
+    binds = config.get("SQLALCHEMY_BINDS")
+    for name, bind in binds.items() if isinstance(binds, dict) else ():
+        url = bind.get("url") if isinstance(bind, dict) else bind
+        found.append((f"SQLALCHEMY_BINDS[{name!r}]", _sqlite_url(url), True))
+    return [
+        {"key": key, "path": path, "in_instance": in_instance}
+        for key, path, in_instance in found
+        if path and path != ":memory:"
+    ]
+
+
 def wsgi_app(spec: str, root: str) -> dict[str, Any]:
     """Import the app as `fcmigrate serve` would; for a Flask app, report its config."""
     from fcmigrate.loader import load_app
@@ -100,10 +152,14 @@ def wsgi_app(spec: str, root: str) -> dict[str, Any]:
     if not flask_class or not isinstance(config, dict):
         return {"is_flask": False}
     application_root = config.get("APPLICATION_ROOT")
+    instance_path = getattr(app, "instance_path", None)
     return {
         "is_flask": True,
         "server_name": None if not config.get("SERVER_NAME") else str(config["SERVER_NAME"]),
         "application_root": None if application_root in (None, "", "/") else str(application_root),
+        "secret_key": _secret(config.get("SECRET_KEY")),
+        "instance_path": instance_path if isinstance(instance_path, str) else None,
+        "sqlite": flask_sqlite(config),
     }
 
 

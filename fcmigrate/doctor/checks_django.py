@@ -13,7 +13,6 @@ from typing import Any
 
 from fcmigrate.doctor import pysource
 from fcmigrate.doctor.checks_source import WEBSOCKET
-from fcmigrate.doctor.config import UNRESOLVED_PREFIX
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
 
@@ -34,20 +33,23 @@ DEBUG = rule(
     "to anyone, and Django keeps every SQL query in memory.",
     fix='DEBUG = os.environ.get("DJANGO_DEBUG") == "1"',
 )
+_DJANGO_KEY_FIX = 'SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]   # set it in environmentVariables'
 INSECURE_SECRET_KEY = rule(
     "FC202",
     "insecure-secret-key",
     "error",
-    why="A SECRET_KEY that is written in the code (or Django's placeholder, or short) lets "
-    "anyone who can read the code forge sessions, password-reset links and signed data.",
-    fix='SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]   # set it in environmentVariables',
+    why="A Django or Flask SECRET_KEY that is written in the code (or Django's placeholder, or "
+    "short) lets anyone who can read the code forge sessions, password-reset links and signed "
+    "data.",
+    fix=f'{_DJANGO_KEY_FIX}\napp.config["SECRET_KEY"] = os.environ["SECRET_KEY"]   # Flask',
 )
 SECRET_KEY_FALLBACK = rule(
     "FC203",
     "secret-key-fallback",
     "warning",
-    why="The settings read SECRET_KEY from the environment, but the deploy config does not set "
-    "that variable, so FC runs with the development key written in the code.",
+    why="The Django settings or the Flask app read SECRET_KEY from the environment, but the "
+    "deploy config does not set that variable, so FC runs with the development key written in "
+    "the code.",
     fix="environmentVariables:\n  DJANGO_SECRET_KEY: ${env('DJANGO_SECRET_KEY')}",
 )
 ALLOWED_HOSTS = rule(
@@ -73,10 +75,11 @@ SQLITE_IN_CODE = rule(
     "FC206",
     "sqlite-not-writable",
     "error",
-    why="The SQLite file is in the code folder (or elsewhere outside /tmp), which is read-only "
-    "on FC and replaced per instance: writes fail with 'attempt to write a readonly database'.",
-    fix="Use a database server (ApsaraDB RDS for MySQL/PostgreSQL) via DATABASES, or a NAS mount "
-    "(nasConfig) for the SQLite file.",
+    why="The SQLite file (Django's DATABASES; a Flask app's DATABASE, SQLALCHEMY_DATABASE_URI or "
+    "SQLALCHEMY_BINDS) is in the code folder (or elsewhere outside /tmp), which is read-only on "
+    "FC and replaced per instance: writes fail with 'attempt to write a readonly database'.",
+    fix="Use a database server (ApsaraDB RDS for MySQL/PostgreSQL) via DATABASES or "
+    "SQLALCHEMY_DATABASE_URI, or a NAS mount (nasConfig) for the SQLite file.",
 )
 SQLITE_PER_INSTANCE = rule(
     "FC207",
@@ -85,7 +88,8 @@ SQLITE_PER_INSTANCE = rule(
     why="An instance's /tmp is its own: the database starts empty (no tables) on each new "
     "instance, is not shared between instances and is lost when FC recycles one.",
     fix="Use a database server (RDS) or a NAS mount for data that must last; if a scratch "
-    "database is intended, run 'manage.py migrate' in an initializer.",
+    "database is intended, create its tables in an initializer (Django: 'manage.py migrate'; "
+    "Flask-SQLAlchemy: db.create_all()).",
 )
 MEDIA_IN_CODE = rule(
     "FC208",
@@ -128,14 +132,17 @@ _LOCAL_CACHES = ("LocMemCache", "FileBasedCache", "DummyCache")
 
 @dataclass(frozen=True)
 class Place:
-    """Where a path from the settings lives on FC: ``code``, ``tmp``, ``mount`` or ``abs``."""
+    """Where a path from the settings or a Flask app's config lives on FC.
+
+    ``kind`` is ``code``, ``tmp``, ``mount`` or ``abs``.
+    """
 
     kind: str
     display: str
 
 
 def fc_place(project: Project, value: str) -> Place | None:
-    """Where ``value`` (a path the settings produced, on this machine) is on FC."""
+    """Where ``value`` (a path the imported project produced, on this machine) is on FC."""
     if not value or value == ":memory:" or value.startswith("file:"):
         return None
     code = project.code_path
@@ -236,7 +243,8 @@ class Settings:
         return found
 
 
-def _config_name(project: Project) -> str:
+def config_name(project: Project) -> str:
+    """The deploy config whose environment the project is imported with, for messages."""
     function = project.main_function
     return function.file if function else "the deploy config (there is none)"
 
@@ -271,7 +279,7 @@ def _debug(settings: Settings) -> Iterator[Finding]:
     if settings.values["debug"]:
         file, line = settings.line("DEBUG")
         yield DEBUG.finding(
-            f"DEBUG is True when the settings are imported with {_config_name(settings.project)}'s "
+            f"DEBUG is True when the settings are imported with {config_name(settings.project)}'s "
             "environment.",
             file=file,
             line=line,
@@ -286,17 +294,12 @@ def _secret_key(project: Project, settings: Settings) -> Iterator[Finding]:
             "SECRET_KEY is empty or not set: Django refuses to start (ImproperlyConfigured).",
             file=file,
             line=line,
+            fix=_DJANGO_KEY_FIX,
         )
         return
     digest = secret["sha256"]
-    env_hashes: dict[str, tuple[str, int | None, bool]] = {}
-    for function in project.functions:
-        for key, value in function.env.items():
-            deferred = value.startswith(UNRESOLVED_PREFIX)
-            place = (function.file, function.env_lines.get(key), deferred)
-            env_hashes.setdefault(hashlib.sha256(value.encode("utf-8")).hexdigest(), place)
-    from_env = env_hashes.get(digest)
-    if from_env is not None and from_env[2]:
+    from_env = project.env_digests.get(digest)
+    if from_env is not None and from_env.deferred:
         return  # set at deploy time (${env(...)}): not knowable here
     literal = settings.string_literals().get(digest)
     if literal is not None and from_env is None:
@@ -307,12 +310,13 @@ def _secret_key(project: Project, settings: Settings) -> Iterator[Finding]:
                 "code has it.",
                 file=lit_file,
                 line=lit_line,
+                fix=_DJANGO_KEY_FIX,
             )
         else:
             variable = _env_variable(settings.assignment("SECRET_KEY")) or "DJANGO_SECRET_KEY"
             yield SECRET_KEY_FALLBACK.finding(
                 f"SECRET_KEY falls back to the key written at {lit_file}:{lit_line}: "
-                f"{_config_name(project)} does not set {variable}.",
+                f"{config_name(project)} does not set {variable}.",
                 file=lit_file,
                 line=lit_line,
                 fix=f"environmentVariables:\n  {variable}: ${{env('{variable}')}}",
@@ -324,9 +328,9 @@ def _secret_key(project: Project, settings: Settings) -> Iterator[Finding]:
     elif secret.get("length", 0) < 50 or secret.get("unique_chars", 0) < 5:
         problem = f"is only {secret.get('length')} characters long (Django wants at least 50)"
     if problem:
-        where_file, where_line = (from_env[0], from_env[1]) if from_env else (file, line)
+        where_file, where_line = (from_env.file, from_env.line) if from_env else (file, line)
         yield INSECURE_SECRET_KEY.finding(
-            f"SECRET_KEY {problem}.", file=where_file, line=where_line
+            f"SECRET_KEY {problem}.", file=where_file, line=where_line, fix=_DJANGO_KEY_FIX
         )
 
 

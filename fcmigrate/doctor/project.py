@@ -6,9 +6,11 @@ Everything is read lazily and once; nothing in the folder is ever written.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import stat
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from fcmigrate.doctor.commands import (
 )
 from fcmigrate.doctor.config import (
     DEFAULT_PORT,
+    UNRESOLVED_PREFIX,
     DeployConfig,
     FunctionConfig,
     all_functions,
@@ -42,6 +45,16 @@ _SETTINGS_SETDEFAULT = re.compile(
 )
 #: Start files run when no command is configured: FC's custom runtime, Tencent SCF's.
 BOOTSTRAP_NAMES = ("bootstrap", "scf_bootstrap")
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    """Where a deploy config sets an environment variable (its value is not kept)."""
+
+    file: str
+    line: int | None
+    #: ``${env('NAME')}`` that could not be resolved here: known only at deploy time.
+    deferred: bool
 
 
 class Project:
@@ -202,6 +215,22 @@ class Project:
     def code_path(self) -> Path:
         """The local folder FC unpacks as ``/code``."""
         return self.path(self.code_dir)
+
+    @cached_property
+    def env_digests(self) -> dict[str, EnvValue]:
+        """sha256 of each ``environmentVariables`` value -> where it is set (the first place).
+
+        A secret the imported app holds is matched against these, never compared as text.
+        """
+        found: dict[str, EnvValue] = {}
+        for function in self.functions:
+            for key, value in function.env.items():
+                digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
+                line = function.env_lines.get(key)
+                found.setdefault(
+                    digest, EnvValue(function.file, line, value.startswith(UNRESOLVED_PREFIX))
+                )
+        return found
 
     @cached_property
     def trusts_fc_hosts(self) -> FunctionConfig | None:

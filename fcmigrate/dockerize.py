@@ -35,7 +35,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.loader import parse_spec
+from fcmigrate.loader import parse_spec, src_folder
 from fcmigrate.render import OutputFile, render
 from fcmigrate.wrap import (
     PYTHONS,
@@ -160,7 +160,8 @@ def image_spec(spec: str, project: Path) -> str:
         suggestion = text.replace(module, module.removesuffix(".py"), 1)
         raise FCMigrateError(f"{spec!r} names a file; use the module name instead: {suggestion!r}.")
     base = project.joinpath(*module.split("."))
-    if not (base.with_suffix(".py").is_file() or base.is_dir()):
+    in_src = src_folder(project, module.partition(".")[0]) is not None
+    if not (base.with_suffix(".py").is_file() or base.is_dir() or in_src):
         raise FCMigrateError(
             f"No module {module!r} for the app {spec!r} in {str(project)!r}. The image holds "
             f"only the project folder: check the spelling, e.g. 'app:app' for app.py or "

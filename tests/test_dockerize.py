@@ -560,6 +560,25 @@ def test_explicit_app_and_django_folder_spec(
     assert start_argv(found[-1]) == [*ENTRYPOINT, "."]
 
 
+def test_src_layout_image_starts_the_app(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], start_server: StartServer
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "detect_fixtures" / "src_layout", project)
+    result = run_main(capsys, "dockerize", "--out", str(project))
+    assert result.code == 0, result.err
+    _, found = stages(project / "Dockerfile")
+    argv = start_argv(found[-1])
+    assert argv == [*ENTRYPOINT, "storefront:create_app()"]
+
+    # The image's /app is the build context; its start command finds the package in src/.
+    app_dir = build_context_copy(project, tmp_path / "image-app")
+    argv[0] = sys.executable
+    server = start_server(argv, cwd=app_dir, env={"PYTHONPATH": str(project / VENDOR_DIR)})
+    status, body = get(f"{server.url}/")
+    assert (status, body) == (200, b"src_layout")
+
+
 # --- the vendored fcmigrate ------------------------------------------------------------------
 
 

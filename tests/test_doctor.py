@@ -185,6 +185,13 @@ CASES = [
     ),
     Case("local_cache", DJANGO, ("FC210",), ("mysite/settings.py", "CACHES ="), "LocMemCache"),
     Case("static_root", DJANGO, ("FC211",), ("mysite/settings.py", None), "STATIC_ROOT"),
+    Case(
+        "random_secret_key",
+        DJANGO,
+        ("FC212",),
+        ("mysite/settings.py", "= get_random_secret_key()"),
+        "SECRET_KEY is get_random_secret_key(), a new key at each start",
+    ),
     # A Flask app's config, imported in a child process.
     Case(
         "flask_secret_key",
@@ -199,6 +206,22 @@ CASES = [
         ("FC203",),
         ("app.py", "app.secret_key ="),
         "written at app.py:8: s.yaml does not set FLASK_SECRET_KEY",
+    ),
+    Case(
+        "flask_random_secret_key",
+        BASE,
+        ("FC212",),
+        ("app.py", "os.urandom"),
+        "SECRET_KEY is os.urandom(), a new key at each start",
+    ),
+    Case(
+        "flask_random_secret_key_fallback",
+        CONFIG,
+        ("FC212",),
+        ("app.py", "os.urandom"),
+        "SECRET_KEY falls back to os.urandom(), a new key at each start: "
+        "s.yaml does not set FLASK_SECRET_KEY.",
+        "warning",
     ),
     Case(
         "flask_sqlite_in_code",
@@ -596,6 +619,189 @@ def test_flask_app_without_a_secret_key_is_fine(tmp_path: Path) -> None:
     app.write_text(app.read_text().replace(f'app.config["SECRET_KEY"] = "{FLASK_KEY}"\n', ""))
 
     assert diagnose(root).findings == []
+
+
+# A SECRET_KEY made at random when the app starts: (keys.py, text on the reported line, the
+# variable it is the fallback of). keys.py is read, not imported.
+RANDOM_KEYS = {
+    "config-item": ('import secrets\n\napp.config["SECRET_KEY"] = secrets.token_hex()\n', None),
+    "from-mapping": (
+        "import os\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.config.from_mapping(\n        SECRET_KEY=os.urandom(16),\n    )\n    return app\n",
+        None,
+    ),
+    "uuid4-hex": ("import uuid\n\nSECRET_KEY = uuid.uuid4().hex\n", None),
+    "str-uuid1": ("from uuid import uuid1\n\nSECRET_KEY = str(uuid1())\n", None),
+    "base64": (
+        "import base64\nimport os\n\n"
+        "SECRET_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()\n",
+        None,
+    ),
+    "join-random-choice": (
+        "import random\nimport string\n\n"
+        "SECRET_KEY = ''.join(random.choice(string.ascii_letters) for _ in range(50))\n",
+        None,
+    ),
+    "get-random-string": (
+        "from django.utils.crypto import get_random_string\n\nSECRET_KEY = get_random_string(50)\n",
+        None,
+    ),
+    "config-class": (
+        "import secrets\n\n\nclass Config:\n    SECRET_KEY = secrets.token_urlsafe()\n",
+        None,
+    ),
+    "through-a-name": (
+        "import os\n\n\ndef create_app():\n    key = os.urandom(24).hex()\n"
+        '    app.config.update({"SECRET_KEY": key})\n',
+        None,
+    ),
+    "getenv-default": (
+        'import os\nimport secrets\n\nSECRET_KEY = os.getenv("APP_KEY", secrets.token_hex())\n',
+        "APP_KEY",
+    ),
+    "environ-get-or": (
+        'import os\n\napp.secret_key = os.environ.get("APP_KEY") or os.urandom(24)\n',
+        "APP_KEY",
+    ),
+    "try-except": (
+        'import os\nimport secrets\n\ntry:\n    SECRET_KEY = os.environ["APP_KEY"]\n'
+        "except KeyError:\n    SECRET_KEY = secrets.token_hex()\n",
+        "APP_KEY",
+    ),
+    "if-in-environ": (
+        'import os\nimport secrets\n\nif "APP_KEY" in os.environ:\n'
+        '    SECRET_KEY = os.environ["APP_KEY"]\nelse:\n    SECRET_KEY = secrets.token_hex()\n',
+        "APP_KEY",
+    ),
+    "if-not-set": (
+        'import os\nimport secrets\n\nSECRET_KEY = os.environ.get("APP_KEY")\n'
+        "if not SECRET_KEY:\n    SECRET_KEY = secrets.token_hex()\n",
+        "APP_KEY",
+    ),
+}
+_RANDOM_CALL = re.compile(r"(os\.urandom|secrets\.\w+|uuid[14]|random\.choice|get_random_string)\(")
+
+
+@pytest.mark.parametrize(("source", "variable"), RANDOM_KEYS.values(), ids=list(RANDOM_KEYS))
+def test_random_secret_keys_are_found(tmp_path: Path, source: str, variable: str | None) -> None:
+    root = _project(tmp_path, "clean", BASE)
+    (root / "keys.py").write_text(source)
+
+    findings = diagnose(root).findings
+
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if _RANDOM_CALL.search(text))
+    severity = "warning" if variable else "error"
+    assert [(f.id, f.severity, f.file, f.line) for f in findings] == [
+        ("FC212", severity, "keys.py", line)
+    ]
+    if variable:
+        assert findings[0].message.endswith(
+            f"the deploy config (there is none) does not set {variable}."
+        )
+        assert findings[0].fix == f"environmentVariables:\n  {variable}: ${{env('{variable}')}}"
+    else:
+        assert 'os.environ["SECRET_KEY"]   # one fixed key' in findings[0].fix
+
+
+# Random values that are not a SECRET_KEY, or not one FC would run with.
+NOT_RANDOM_KEYS = {
+    "nonce-in-a-view": (
+        "import secrets\n\n\n@app.route('/')\ndef index():\n    nonce = secrets.token_hex()\n"
+        "    session['csrf_nonce'] = secrets.token_urlsafe()\n"
+        "    return render_template('index.html', nonce=nonce)\n"
+    ),
+    "local-variable": (
+        "import secrets\n\n\ndef rotate():\n    secret_key = secrets.token_hex()\n"
+        "    vault.store(secret_key)\n"
+    ),
+    "main-guard": (
+        "import os\n\nif __name__ == '__main__':\n    app.secret_key = os.urandom(24)\n"
+    ),
+    "debug-only": (
+        "import os\nimport secrets\n\nif DEBUG:\n    SECRET_KEY = secrets.token_hex()\n"
+        "else:\n    SECRET_KEY = os.environ['SECRET_KEY']\n"
+    ),
+    "uuid5-is-not-random": (
+        "import uuid\n\nSECRET_KEY = uuid.uuid5(uuid.NAMESPACE_DNS, 'shop.example.com').hex\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("source", NOT_RANDOM_KEYS.values(), ids=list(NOT_RANDOM_KEYS))
+def test_other_random_values_are_not_random_keys(tmp_path: Path, source: str) -> None:
+    root = _project(tmp_path, "clean", BASE)
+    (root / "keys.py").write_text(source)
+    (root / "control.py").write_text("import os\n\nSECRET_KEY = os.urandom(24)\n")
+
+    findings = diagnose(root).findings
+
+    assert [(f.id, f.file) for f in findings] == [("FC212", "control.py")]
+
+
+def test_random_fallback_is_fine_once_the_config_sets_the_variable(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_random_secret_key_fallback", CONFIG)
+    assert [f.id for f in diagnose(root).findings] == ["FC212"]
+
+    _set_env(root, "FLASK_SECRET_KEY", "${env('FLASK_SECRET_KEY')}")
+
+    assert diagnose(root).findings == []
+
+
+def test_a_key_set_for_a_random_fallback_is_judged_like_any_key(tmp_path: Path) -> None:
+    root = _project(tmp_path, "flask_random_secret_key_fallback", CONFIG)
+    assert [f.id for f in diagnose(root).findings] == ["FC212"]
+    _set_env(root, "FLASK_SECRET_KEY", "hunter2")
+
+    findings = diagnose(root).findings
+
+    assert [(f.id, f.file, f.line) for f in findings] == [
+        ("FC202", "s.yaml", line_of(root, "s.yaml", "FLASK_SECRET_KEY:"))
+    ]
+
+
+def test_django_random_fallback_follows_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_SECRET_KEY", raising=False)
+    root = _project(tmp_path, "random_secret_key", DJANGO)
+    settings = root / "mysite" / "settings.py"
+    assert [f.id for f in diagnose(root).findings] == ["FC212"]
+    settings.write_text(
+        "import os\n"
+        + settings.read_text().replace(
+            "SECRET_KEY = get_random_secret_key()",
+            'SECRET_KEY = os.environ.get("APP_SECRET_KEY", get_random_secret_key())',
+        )
+    )
+
+    findings = diagnose(root).findings
+    assert [(f.id, f.severity, f.line) for f in findings] == [
+        ("FC212", "warning", line_of(root, "mysite/settings.py", "SECRET_KEY ="))
+    ]
+    assert findings[0].message.endswith("s.yaml does not set APP_SECRET_KEY.")
+
+    _set_env(root, "APP_SECRET_KEY", "${env('APP_SECRET_KEY')}")
+    assert diagnose(root).findings == []
+
+
+@pytest.mark.parametrize(
+    ("case", "bases", "old", "new"),
+    [
+        # 8 characters: on its own, FC202's "short enough to guess".
+        ("flask_random_secret_key", BASE, "os.urandom(24)", "secrets.token_hex(4)"),
+        # 43 characters, under Django's 50.
+        ("random_secret_key", DJANGO, "get_random_secret_key()", "secrets.token_urlsafe()"),
+    ],
+    ids=["flask", "django"],
+)
+def test_a_random_key_is_not_also_reported_as_short(
+    tmp_path: Path, case: str, bases: tuple[str, ...], old: str, new: str
+) -> None:
+    root = _project(tmp_path, case, bases)
+    source = next(root.rglob("app.py" if case.startswith("flask") else "settings.py"))
+    source.write_text("import secrets\n" + source.read_text().replace(old, new))
+
+    assert [f.id for f in diagnose(root).findings] == ["FC212"]
 
 
 def test_flask_sqlite_on_a_nas_mount_is_fine(tmp_path: Path) -> None:

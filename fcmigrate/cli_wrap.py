@@ -95,7 +95,14 @@ def wrap(
     files = generate(options)
     # The bootstrap starts in the --out folder: resolve the app and hooks from there too.
     root = str(out.resolve())
-    load_app(app, cwd=root)
+    try:
+        load_app(app, cwd=root)
+    except FCMigrateError:
+        raise
+    except (Exception, SystemExit) as exc:  # raised by the app's own code
+        from fcmigrate.detect import import_failure
+
+        raise import_failure(exc, app) from None
     for hook in (on_initialize, on_pre_stop, on_pre_freeze):
         if hook:
             import_string(hook, cwd=root)

@@ -734,8 +734,30 @@ def confirm_import(
         )
     sys.stderr.write(stderr if stderr.endswith("\n") or not stderr else stderr + "\n")
     sys.stderr.flush()
-    raise AppImportError(
-        f"Importing {detected.spec!r} failed in your code (traceback above). Fix it and run "
+    variable = result.get("missing_env")
+    if not (isinstance(variable, str) and variable.isidentifier()):
+        variable = None
+    raise AppImportError(_import_failed(detected.spec, variable))
+
+
+def import_failure(exc: BaseException, spec: str) -> AppImportError:
+    """For an exception the user's app raised while being imported in this process: print
+    their traceback (from their first frame on) and return the one-line error to raise."""
+    sys.stderr.write(_user_traceback(exc))
+    sys.stderr.flush()
+    return AppImportError(_import_failed(spec, missing_variable(exc)))
+
+
+def _import_failed(spec: str, variable: str | None) -> str:
+    if variable is not None:
+        return (
+            f"Importing {spec!r} failed: your code needs the environment variable "
+            f"{variable!r}, which is not set here (traceback above). Set it for this command "
+            f"({variable}=... fcmigrate ...), and for FC in the deploy config's "
+            "environmentVariables."
+        )
+    return (
+        f"Importing {spec!r} failed in your code (traceback above). Fix it and run "
         "again; if the wrong app was picked, name the right one with --app."
     )
 
@@ -771,10 +793,41 @@ def _probe(root: str, spec: str, result_file: str) -> int:
         return 3
     except (Exception, SystemExit) as exc:
         sys.stderr.write(_user_traceback(exc))
+        variable = missing_variable(exc)
+        if variable is not None:
+            Path(result_file).write_text(json.dumps({"missing_env": variable}), encoding="utf-8")
         return 1
     result = {"framework": _framework_of_object(app), "settings": os.environ.get(_SETTINGS_ENV)}
     Path(result_file).write_text(json.dumps(result), encoding="utf-8")
     return 0
+
+
+#: How django-environ, environs and python-decouple say that a variable is not set.
+_MISSING_VARIABLE = (
+    re.compile(r"Set the (\w+) environment variable"),
+    re.compile(r"Environment variable \"?(\w+)\"? not set"),
+    re.compile(r"^(\w+) not found\. Declare it as envvar"),
+)
+
+
+def missing_variable(exc: BaseException) -> str | None:
+    """The environment variable whose absence ``exc`` reports, if that is what it reports.
+
+    ``os.environ["X"]`` raises ``KeyError('X')`` from the os module itself; configuration
+    libraries raise their own errors naming the variable.
+    """
+    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        frames = traceback.extract_tb(exc.__traceback__)
+        # The os module is frozen into the interpreter since Python 3.11.
+        if frames and frames[-1].filename in ("<frozen os>", os.__file__):
+            return exc.args[0]
+        return None
+    message = str(exc)
+    for pattern in _MISSING_VARIABLE:
+        match = pattern.search(message)
+        if match:
+            return match.group(1)
+    return None
 
 
 def _user_traceback(exc: BaseException) -> str:

@@ -164,7 +164,14 @@ def serve(argv: Sequence[str]) -> None:
     # frozen, so collections in the workers never touch, and so never copy, those pages.
     gc.disable()
     try:
-        wsgi_app = load_app(args.app)
+        try:
+            wsgi_app = load_app(args.app)
+        except FCMigrateError:
+            raise
+        except (Exception, SystemExit) as exc:  # raised by the app's own code
+            from fcmigrate.detect import import_failure
+
+            raise import_failure(exc, args.app) from None
         # After load_app (Django's settings are configured then); WhiteNoise goes inside
         # FCMiddleware so that it sees paths without FC's prefix.
         wsgi_app = prepare_app(wsgi_app, trust_fc_hosts=args.trust_fc_hosts, static=args.static)

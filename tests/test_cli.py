@@ -428,10 +428,41 @@ def test_error_in_user_module_shows_its_traceback(project: Path) -> None:
         text=True,
         timeout=30,
     )
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert f'File "{project / "cli_broken.py"}", line 3' in result.stderr
     assert "RuntimeError: sentinel: the app failed to start" in result.stderr
+    # The traceback starts at the user's code and ends in one line saying what to do.
+    assert "fcmigrate" not in result.stderr.split("Traceback")[1].split("cli_broken.py")[0]
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        "Error: Importing 'cli_broken:app' failed in your code (traceback above). Fix it and "
+        "run again; if the wrong app was picked, name the right one with --app."
+    )
+    assert snapshot(project) == before
+
+
+@pytest.mark.parametrize("command", ["wrap", "serve"])
+def test_app_that_needs_an_unset_variable_names_it(project: Path, command: str) -> None:
+    (project / "cli_env.py").write_text(
+        "import os\n\nDATABASE = os.environ['FCMIGRATE_TEST_UNSET_VARIABLE']\n"
+    )
+    before = snapshot(project)
+    result = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", command, "cli_env:app"],
+        cwd=project,
+        env=python_env(drop=["FCMIGRATE_TEST_UNSET_VARIABLE"]),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "KeyError: 'FCMIGRATE_TEST_UNSET_VARIABLE'" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1] == (
+        "Error: Importing 'cli_env:app' failed: your code needs the environment variable "
+        "'FCMIGRATE_TEST_UNSET_VARIABLE', which is not set here (traceback above). Set it for "
+        "this command (FCMIGRATE_TEST_UNSET_VARIABLE=... fcmigrate ...), and for FC in the "
+        "deploy config's environmentVariables."
+    )
     assert snapshot(project) == before
 
 

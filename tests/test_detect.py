@@ -241,6 +241,39 @@ def test_a_module_in_root_wins_over_src(tmp_path: Path) -> None:
         detect_app(tmp_path)
 
 
+def _raised(code: str) -> BaseException:
+    try:
+        exec(code, {})
+    except BaseException as exc:  # the exception is what is tested
+        return exc
+    raise AssertionError("nothing raised")
+
+
+@pytest.mark.parametrize(
+    ("code", "variable"),
+    [
+        ("import os; os.environ['FCM_UNSET_A']", "FCM_UNSET_A"),
+        ("raise KeyError('FCM_UNSET_B')", None),  # a KeyError, but not from os.environ
+        ("{}['FCM_UNSET_C']", None),
+        (
+            "raise RuntimeError('Set the DATABASE_URL environment variable')",  # django-environ
+            "DATABASE_URL",
+        ),
+        ("raise RuntimeError('Environment variable \"API_KEY\" not set')", "API_KEY"),  # environs
+        (
+            "raise RuntimeError('SECRET_KEY not found. Declare it as envvar or define a default"
+            " value.')",  # python-decouple
+            "SECRET_KEY",
+        ),
+        ("raise RuntimeError('boom')", None),
+    ],
+)
+def test_missing_variable(code: str, variable: str | None) -> None:
+    from fcmigrate.detect import missing_variable
+
+    assert missing_variable(_raised(code)) == variable
+
+
 def test_import_failure_shows_the_users_traceback(capfd: pytest.CaptureFixture[str]) -> None:
     detected = detect_app(FIXTURES / "import_fails")
     assert detected.spec == "app:app"

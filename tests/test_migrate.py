@@ -558,6 +558,23 @@ def test_app_import_failure_shows_the_users_traceback(tmp_path: Path, bare: Bare
     assert not (out.parent).exists()  # the folder migrate created for the build is gone too
 
 
+def test_app_that_needs_an_unset_variable_names_it(tmp_path: Path, bare: Bare) -> None:
+    project = tiny_project(tmp_path)
+    with (project / "app.py").open("a") as f:
+        f.write("\nimport os\nDB = os.environ['FCMIGRATE_TEST_UNSET_DB_URL']\n")
+    out = tmp_path / "out" / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert "KeyError: 'FCMIGRATE_TEST_UNSET_DB_URL'" in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "Error: Importing 'app:app' failed: your code needs the environment variable "
+        "'FCMIGRATE_TEST_UNSET_DB_URL', which is not set here (traceback above). Set it for "
+        "this command (FCMIGRATE_TEST_UNSET_DB_URL=... fcmigrate ...), and for FC in the deploy "
+        "config's environmentVariables."
+    )
+    assert_nothing_written(tmp_path, out)
+
+
 def test_requirement_pip_cannot_find(tmp_path: Path, bare: Bare) -> None:
     project = tiny_project(tmp_path, "this-package-does-not-exist-fcm==1\n")
     out = tmp_path / "build"

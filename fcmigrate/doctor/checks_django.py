@@ -244,12 +244,6 @@ class Settings:
         return found
 
 
-def config_name(project: Project) -> str:
-    """The deploy config whose environment the project is imported with, for messages."""
-    function = project.main_function
-    return function.file if function else "the deploy config (there is none)"
-
-
 @check
 def check_django(project: Project) -> Iterator[Finding]:
     name = project.django_settings
@@ -280,7 +274,7 @@ def _debug(settings: Settings) -> Iterator[Finding]:
     if settings.values["debug"]:
         file, line = settings.line("DEBUG")
         yield DEBUG.finding(
-            f"DEBUG is True when the settings are imported with {config_name(settings.project)}'s "
+            f"DEBUG is True when the settings are imported with {settings.project.config_name}'s "
             "environment.",
             file=file,
             line=line,
@@ -317,7 +311,7 @@ def _secret_key(project: Project, settings: Settings) -> Iterator[Finding]:
             variable = _env_variable(settings.assignment("SECRET_KEY")) or "DJANGO_SECRET_KEY"
             yield SECRET_KEY_FALLBACK.finding(
                 f"SECRET_KEY falls back to the key written at {lit_file}:{lit_line}: "
-                f"{config_name(project)} does not set {variable}.",
+                f"{project.config_name} does not set {variable}.",
                 file=lit_file,
                 line=lit_line,
                 fix=f"environmentVariables:\n  {variable}: ${{env('{variable}')}}",
@@ -401,6 +395,22 @@ def _hosts(project: Project, settings: Settings) -> Iterator[Finding]:
     )
 
 
+def sqlite_finding(
+    place: Place, what: str, file: str | None, line: int | None, fix: str | None = None
+) -> Finding | None:
+    """FC206 or FC207 for the SQLite file that ``what`` names, at ``place`` on FC."""
+    if place.kind in ("code", "abs"):
+        where = "inside the code folder" if place.kind == "code" else "outside /tmp"
+        return SQLITE_IN_CODE.finding(
+            f"{what} is SQLite at {place.display}, {where}.", file=file, line=line, fix=fix
+        )
+    if place.kind == "tmp":
+        return SQLITE_PER_INSTANCE.finding(
+            f"{what} is SQLite at {place.display}, on one instance's /tmp.", file=file, line=line
+        )
+    return None
+
+
 def _sqlite_places(project: Project, settings: Settings) -> dict[str, Place]:
     places = {}
     for alias, database in settings.values["databases"].items():
@@ -414,19 +424,9 @@ def _sqlite_places(project: Project, settings: Settings) -> dict[str, Place]:
 def _storage(project: Project, settings: Settings) -> Iterator[Finding]:
     file, line = settings.line("DATABASES")
     for alias, place in _sqlite_places(project, settings).items():
-        if place.kind in ("code", "abs"):
-            where = "inside the code folder" if place.kind == "code" else "outside /tmp"
-            yield SQLITE_IN_CODE.finding(
-                f"DATABASES[{alias!r}] is SQLite at {place.display}, {where}.",
-                file=file,
-                line=line,
-            )
-        elif place.kind == "tmp":
-            yield SQLITE_PER_INSTANCE.finding(
-                f"DATABASES[{alias!r}] is SQLite at {place.display}, on one instance's /tmp.",
-                file=file,
-                line=line,
-            )
+        found = sqlite_finding(place, f"DATABASES[{alias!r}]", file, line)
+        if found is not None:
+            yield found
     media = settings.values["media_root"]
     if media and settings.values["storage"].endswith("FileSystemStorage"):
         media_place = fc_place(project, media)

@@ -20,10 +20,8 @@ from fcmigrate.doctor import pysource
 from fcmigrate.doctor.checks_django import (
     INSECURE_SECRET_KEY,
     SECRET_KEY_FALLBACK,
-    SQLITE_IN_CODE,
-    SQLITE_PER_INSTANCE,
-    config_name,
     fc_place,
+    sqlite_finding,
 )
 from fcmigrate.doctor.checks_secret import made_at_random
 from fcmigrate.doctor.model import Finding, check
@@ -199,7 +197,7 @@ def _secret_key(
         if variable:
             yield SECRET_KEY_FALLBACK.finding(
                 f"The app {spec!r} falls back to the SECRET_KEY written at {where}: "
-                f"{config_name(project)} does not set {variable}.",
+                f"{project.config_name} does not set {variable}.",
                 file=literal.file,
                 line=literal.line,
                 fix=f"environmentVariables:\n  {variable}: ${{env('{variable}')}}",
@@ -261,17 +259,8 @@ def _sqlite(
         if place is None or place.kind == "mount":
             continue
         file, line = config_line(project, key.partition("[")[0], module, written)
-        if place.kind in ("code", "abs"):
-            where = "inside the code folder" if place.kind == "code" else "outside /tmp"
-            yield SQLITE_IN_CODE.finding(
-                f"{key} of the app {spec!r} is SQLite at {place.display}, {where}.",
-                file=file,
-                line=line,
-                fix=_sqlite_fix(key, place.display),
-            )
-        elif place.kind == "tmp":
-            yield SQLITE_PER_INSTANCE.finding(
-                f"{key} of the app {spec!r} is SQLite at {place.display}, on one instance's /tmp.",
-                file=file,
-                line=line,
-            )
+        found = sqlite_finding(
+            place, f"{key} of the app {spec!r}", file, line, _sqlite_fix(key, place.display)
+        )
+        if found is not None:
+            yield found

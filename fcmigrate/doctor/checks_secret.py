@@ -297,8 +297,7 @@ def made_at_random(project: Project, files: Collection[str] | None = None) -> bo
 
 @check
 def check_random_secret_key(project: Project) -> Iterator[Finding]:
-    function = project.main_function
-    config = function.file if function else "the deploy config (there is none)"
+    config = project.config_name
     for key in random_keys(project):
         if not key.fallback_of:
             yield RANDOM_SECRET_KEY.finding(

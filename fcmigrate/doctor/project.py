@@ -201,6 +201,12 @@ class Project:
         """The function whose environment the app is imported with: the first one found."""
         return self.functions[0] if self.functions else None
 
+    @property
+    def config_name(self) -> str:
+        """The deploy config whose environment the project is imported with, for messages."""
+        function = self.main_function
+        return function.file if function else "the deploy config (there is none)"
+
     @cached_property
     def code_dir(self) -> str:
         """The project-relative folder FC unpacks as ``/code`` (``""`` for the root)."""

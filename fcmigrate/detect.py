@@ -612,17 +612,40 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         return entry[0]
     if not entry:
         files = ", ".join(ENTRY_FILES)
+        below = _manage_py_below(root)
+        hint = (
+            f" A Django project's manage.py is in {below!r}: give that folder as the project."
+            if below
+            else ""
+        )
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), and for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
-            "object or create_app(). Name the app with --app, e.g. --app 'app:app' or "
-            "--app 'mysite.wsgi:application'."
+            "object or create_app()." + hint + " Name the app with --app, e.g. --app 'app:app' "
+            "or --app 'mysite.wsgi:application'."
         )
     listing = "; ".join(f"{c.spec!r} ({c.found_in}, {c.framework})" for c in entry)
     raise FCMigrateError(
         f"Found {len(entry)} candidate apps in {str(root)!r}: {listing}. "
         f"Choose one with --app, e.g. --app {entry[0].spec!r}."
     )
+
+
+def _manage_py_below(root: Path) -> str | None:
+    """The one folder right below ``root`` holding a manage.py (``backend/``), if one does."""
+    try:
+        folders = [e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return None
+    found = sorted(name for name in folders if (root / name / "manage.py").is_file())
+    if len(found) != 1:
+        return None
+    try:
+        # Only a manage.py whose settings are found from its own folder makes that the project.
+        _django_candidate(root / found[0])
+    except FCMigrateError:
+        return None
+    return found[0] + "/"
 
 
 def _inherit(entry: _Candidate, candidates: list[_Candidate]) -> _Candidate:

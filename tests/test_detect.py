@@ -113,6 +113,23 @@ def test_no_app_says_what_was_looked_for(folder: str) -> None:
         assert looked_for in message
 
 
+def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
+    (tmp_path / "frontend").mkdir()
+    shutil.copytree(FIXTURES / "django_project", tmp_path / "backend")
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert "A Django project's manage.py is in 'backend/': give that folder as the project." in (
+        str(info.value)
+    )
+    assert detect_app(tmp_path / "backend").spec == "proj.wsgi:application"
+
+    # A manage.py whose settings are not found from its own folder is no project root: no hint.
+    (tmp_path / "backend" / "proj" / "settings.py").unlink()
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert "manage.py is in" not in str(info.value)
+
+
 def test_manage_py_without_settings_is_an_error() -> None:
     with pytest.raises(FCMigrateError, match=r"does not set DJANGO_SETTINGS_MODULE.*--app"):
         detect_app(FIXTURES / "manage_without_settings")

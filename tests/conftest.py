@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
@@ -190,6 +191,24 @@ def launch(
 
 
 StartServer = Callable[..., Server]
+
+
+@contextlib.contextmanager
+def running(starts: Mapping[str, Callable[[], Server]]) -> Iterator[dict[str, Server]]:
+    """Start every server (``name -> launch``), wait until all are ready, stop all after.
+
+    They start side by side, so a module's servers cost one start-up, not one each.
+    """
+    started: dict[str, Server] = {}
+    try:
+        for name, start in starts.items():
+            started[name] = start()
+        for server in started.values():
+            server.wait_ready(30)
+        yield started
+    finally:
+        for server in started.values():
+            server.kill()
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, StartServer, launch, wrap_sample
+from conftest import FLASK_SAMPLE, Server, StartServer, launch, running, wrap_sample
 
 pytestmark = pytest.mark.slow
 
@@ -281,22 +282,13 @@ def test_app_that_fails_to_import_stops_at_once_with_its_traceback(
 def servers(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """The bootstrap as generated, and a control with gunicorn's defaults put back."""
     root = tmp_path_factory.mktemp("shared-servers")
-    started = {
-        "fcmigrate": launch([str(project / "bootstrap")], cwd=project, log_dir=root),
-        "control": launch(
-            [str(project / "bootstrap")],
-            cwd=project,
-            log_dir=root,
-            env={"GUNICORN_CMD_ARGS": GUNICORN_DEFAULTS},
-        ),
+    bootstrap = partial(launch, [str(project / "bootstrap")], cwd=project, log_dir=root)
+    starts = {
+        "fcmigrate": bootstrap,
+        "control": partial(bootstrap, env={"GUNICORN_CMD_ARGS": GUNICORN_DEFAULTS}),
     }
-    try:
-        for server in started.values():
-            server.wait_ready()
+    with running(starts) as started:
         yield started
-    finally:
-        for server in started.values():
-            server.terminate()
 
 
 def test_4kb_path_under_the_prefix_is_not_414(servers: dict[str, Server]) -> None:

@@ -12,11 +12,12 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env
+from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
 
 from fcmigrate.django_support import (
     csrf_origins,
@@ -81,23 +82,20 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
         },
         "not_opted_in": {**FC_ENV, **DOMAINS},
     }
-    started: dict[str, Server] = {}
-    try:
-        for name, extra in variants.items():
-            argv = [sys.executable, "-m", "fcmigrate", "serve", "mysite.wsgi:application"]
-            started[name] = launch(
-                [*argv, "--workers", "1", "--threads", "4", "--no-static"],
-                cwd=DJANGO_SAMPLE,
-                log_dir=base,
-                env={**db_env, **extra},
-                drop=FOREIGN_ENV,
-            )
-        for server in started.values():
-            server.wait_ready(30)
+    argv = [sys.executable, "-m", "fcmigrate", "serve", "mysite.wsgi:application"]
+    starts = {
+        name: partial(
+            launch,
+            [*argv, "--workers", "1", "--threads", "4", "--no-static"],
+            cwd=DJANGO_SAMPLE,
+            log_dir=base,
+            env={**db_env, **extra},
+            drop=FOREIGN_ENV,
+        )
+        for name, extra in variants.items()
+    }
+    with running(starts) as started:
         yield started
-    finally:
-        for server in started.values():
-            server.kill()
 
 
 FC_HOSTS = [

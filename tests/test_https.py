@@ -16,11 +16,12 @@ import json
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env
+from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
 from werkzeug.test import create_environ
 
 from fcmigrate.middleware import FCMiddleware
@@ -174,22 +175,19 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
         "flask_fc": (flask_dir, "extapp:app", FC_ENV),
         "flask_off_fc": (flask_dir, "extapp:app", {}),
     }
-    started: dict[str, Server] = {}
-    try:
-        for name, (cwd, app, extra) in variants.items():
-            started[name] = launch(
-                [sys.executable, "-m", "fcmigrate", "serve", app, "--workers", "1"],
-                cwd=cwd,
-                log_dir=base,
-                env={**db_env, **extra},
-                drop=FOREIGN_ENV,
-            )
-        for server in started.values():
-            server.wait_ready(30)
+    starts = {
+        name: partial(
+            launch,
+            [sys.executable, "-m", "fcmigrate", "serve", app, "--workers", "1"],
+            cwd=cwd,
+            log_dir=base,
+            env={**db_env, **extra},
+            drop=FOREIGN_ENV,
+        )
+        for name, (cwd, app, extra) in variants.items()
+    }
+    with running(starts) as started:
         yield started
-    finally:
-        for server in started.values():
-            server.kill()
 
 
 @pytest.mark.parametrize("prefix", ["", PREFIX])

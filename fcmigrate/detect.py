@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.errors import AppLoadError, FCMigrateError
+from fcmigrate.loader import has_module, parse_spec
 
 __all__ = [
     "ENTRY_FILES",
@@ -451,16 +452,12 @@ def _candidates(root: Path, django: _Candidate | None) -> list[_Candidate]:
         for module, file in files:
             if module in seen or not file.is_file():
                 continue
-            if folder != root and _shadowed(root, module):
+            if folder != root and has_module(root, module):
                 continue  # the root's module of that name is the one that imports
             seen.add(module)
             if not (django and module == django.module):
                 found += _module_candidates(root, module, file)
     return found
-
-
-def _shadowed(root: Path, module: str) -> bool:
-    return (root / f"{module}.py").is_file() or (root / module / "__init__.py").is_file()
 
 
 def _import_roots(root: Path) -> list[Path]:
@@ -661,8 +658,6 @@ def _inherit(entry: _Candidate, candidates: list[_Candidate]) -> _Candidate:
 
 
 def _explicit(root: Path, app: str, django: _Candidate | None) -> _Candidate:
-    from fcmigrate.loader import parse_spec
-
     text = app.strip()
     folder = (root / text).resolve() if text else root
     if text and folder.is_dir() and ((folder / "manage.py").is_file() or "/" in text):

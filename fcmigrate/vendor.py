@@ -77,7 +77,14 @@ def runtime_requirements() -> list[str]:
         requires = metadata.requires("fcmigrate") or []
     except metadata.PackageNotFoundError:
         return list(FALLBACK_REQUIREMENTS)
-    found = [r.split(";")[0].strip() for r in requires if "extra ==" not in r]
+    # Only what the runtime imports: the build side's own tools (uv, pathspec, h11 ...)
+    # never go into a build.
+    carried = {_normal(requirement_name(r)) for r in FALLBACK_REQUIREMENTS}
+    found = [
+        r.split(";")[0].strip()
+        for r in requires
+        if "extra ==" not in r and _normal(requirement_name(r)) in carried
+    ]
     return found or list(FALLBACK_REQUIREMENTS)
 
 

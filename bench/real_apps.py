@@ -1,0 +1,529 @@
+"""Migrate real open-source apps with no flags, serve each build as FC would, and walk it.
+
+For every app in ``APPS`` (public repositories, read from local snapshots, never copied into
+this repository):
+
+1. export the snapshot's tree into a scratch folder;
+2. ``fcmigrate migrate <folder>`` with no flags, timed; the code.zip size is read back;
+3. start the build's ``./bootstrap`` with the build's target Python, a bare environment (FC's
+   variables and the deploy config's ``environmentVariables``, ``HOME`` in a scratch folder)
+   and the build folder mounted **read-only** (``unshare -m`` + a read-only bind mount, so even
+   root cannot write there, as on FC);
+4. walk it under FC 2.0's prefix ``/2016-08-15/proxy/svc/fn`` with FC's ``Host``: the home
+   page (redirects followed, each ``Location`` checked to stay under the prefix), one asset the
+   page links to, the app's login redirect, and its first form posted back.
+
+It prints one line per step and a Markdown table for ``docs/real-apps.md``.
+
+    .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
+
+``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
+(for ``unshare -m``) and the target Pythons on PATH (``python3.10`` ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html.parser
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+FCMIGRATE = [sys.executable, "-m", "fcmigrate"]
+PREFIX = "/2016-08-15/proxy/svc/fn"
+ACCOUNT, REGION = "1234567890123456", "cn-hangzhou"
+HOST = f"{ACCOUNT}.{REGION}.fc.aliyuncs.com"
+
+
+@dataclass
+class App:
+    name: str
+    repo: str
+    shape: str
+    subdir: str = ""
+    #: A page that needs a login: its redirect must stay under the prefix.
+    protected: str | None = None
+    #: A page with a form to post back (fields filled with dummy text).
+    form: str | None = None
+    #: Settings the app's own docs ask for (not workarounds of fcmigrate).
+    config: dict[str, str] = field(default_factory=dict)
+
+
+APPS = [
+    App(
+        "microblog",
+        "miguelgrinberg/microblog",
+        "Flask, tutorial, sdist-only deps, old gunicorn pin",
+        protected="/",
+        form="/auth/login",
+    ),
+    App(
+        "locallibrary",
+        "mdn/django-locallibrary-tutorial",
+        "Django 5, RedirectView, LOGIN_URL",
+        protected="/catalog/mybooks/",
+        form="/accounts/login/",
+    ),
+    App("ctfd", "CTFd/CTFd", "Flask CTF platform, uv.lock, writes files at import", form="/login"),
+    App(
+        "httpbin",
+        "postmanlabs/httpbin",
+        "Flask package (2018), Pipfile.lock, old pins",
+        protected="/redirect-to?url=/get",
+    ),
+    App(
+        "bakerydemo",
+        "wagtail/bakerydemo",
+        "Wagtail CMS, settings by environment",
+        protected="/admin/",
+        form="/admin/login/",
+    ),
+    App(
+        "blueprint-tutorial",
+        "hackersandslackers/flask-blueprint-tutorial",
+        "Flask, Poetry project, markers for 3.12",
+    ),
+    App(
+        "flask-realworld",
+        "gothinkster/flask-realworld-example-app",
+        "Flask REST API (2019), -r includes, old pins",
+    ),
+    App(
+        "django-ecommerce",
+        "justdjango/django-ecommerce",
+        "Django 2.2 (2020), allauth, .env committed",
+        protected="/order-summary/",
+        form="/accounts/login/",
+    ),
+    App(
+        "flaskr",
+        "pallets/flask",
+        "Flask tutorial app, pyproject, app factory, instance folder",
+        subdir="examples/tutorial",
+        protected="/create",
+        form="/auth/login",
+    ),
+    App(
+        "newspaper",
+        "4ka0/newspaper_project",
+        "Django 3.1, committed static manifest, decouple",
+        protected="/articles/new/",
+        form="/accounts/login/",
+        config={"SECRET_KEY": "real-apps-walk", "ALLOWED_HOSTS": f"{HOST},127.0.0.1"},
+    ),
+    App(
+        "bottle", "glasnt/cloudrun-python-examples", "plain WSGI (Bottle)", subdir="bottle-gunicorn"
+    ),
+    App(
+        "falcon", "glasnt/cloudrun-python-examples", "plain WSGI (Falcon)", subdir="falcon-gunicorn"
+    ),
+]
+
+
+@dataclass
+class Result:
+    app: App
+    commit: str = ""
+    migrate: str = "not run"
+    seconds: float = 0.0
+    zip_bytes: int = 0
+    python: str = ""
+    steps: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def no_workaround(self) -> bool:
+        return (
+            self.migrate == "ok"
+            and all(not v.startswith("FAIL") for v in self.steps.values())
+            and bool(self.steps)
+        )
+
+
+def export(mirror: Path, app: App, into: Path) -> str:
+    git_dir = mirror / app.repo.replace("/", "+") / "repo"
+    commit = subprocess.run(
+        ["git", "-C", str(git_dir), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    archive = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(git_dir),
+            "archive",
+            "--format=tar",
+            "HEAD",
+            *([app.subdir] if app.subdir else []),
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return commit
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+ENV_KEYS = ("environmentVariables", "EnvironmentVariables")
+
+
+def _env_blocks(node: object) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ENV_KEYS and isinstance(value, dict):
+                found.update({str(k): str(v) for k, v in value.items()})
+            else:
+                found.update(_env_blocks(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(_env_blocks(item))
+    return found
+
+
+def deploy_env(build: Path) -> dict[str, str]:
+    for name in ("s.yaml", "template.yml"):
+        path = build / name
+        if path.exists():
+            return _env_blocks(yaml.safe_load(path.read_text()))
+    return {}
+
+
+def target_python(build: Path) -> str | None:
+    match = re.search(r"/var/fc/lang/python(3\.\d+)/bin", (build / "bootstrap").read_text())
+    return match.group(1) if match else None
+
+
+def interpreter_for(version: str) -> str | None:
+    for base in sorted(Path("/root/.pyenv/versions").glob(f"{version}.*")):
+        candidate = base / "bin" / f"python{version}"
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which(f"python{version}")
+
+
+class _Page(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.assets: list[str] = []
+        self.forms: list[dict[str, object]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "link" and "stylesheet" in a.get("rel", "") and a.get("href"):
+            self.assets.append(a["href"])
+        elif tag in ("script", "img") and a.get("src"):
+            self.assets.append(a["src"])
+        elif tag == "form" and a.get("method", "get").lower() == "post":
+            self.forms.append({"action": a.get("action", ""), "fields": {}})
+        elif tag in ("input", "textarea") and self.forms and a.get("name"):
+            kind = a.get("type", "text").lower()
+            value = a.get("value", "")
+            if kind in ("text", "password", "email") or tag == "textarea":
+                value = value or "fcmigrate-walk"
+            if kind not in ("submit", "checkbox", "radio", "file", "image", "button"):
+                self.forms[-1]["fields"][a["name"]] = value  # type: ignore[index]
+
+
+class Client:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        send = {
+            "Host": HOST,
+            "User-Agent": "fcmigrate-real-apps",
+            "x-fc-request-id": os.urandom(8).hex(),
+        }
+        if self.cookies:
+            send["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        send.update(headers or {})
+        conn.request(method, path, body=body, headers=send)
+        resp = conn.getresponse()
+        data = resp.read()
+        for key, value in resp.getheaders():
+            if key.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        conn.close()
+        return resp.status, hdrs, data
+
+
+def local_path(url: str, base: str) -> str | None:
+    """``url`` as seen from page ``base`` -> a path on this server, or None if elsewhere."""
+    joined = urllib.parse.urljoin(f"https://{HOST}{base}", url)
+    parts = urllib.parse.urlsplit(joined)
+    if parts.netloc != HOST:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def follow(client: Client, path: str, steps: int = 6) -> tuple[int, str, bytes, str | None]:
+    """GET ``path``, following redirects; the last status, path, body and any bad Location."""
+    for _ in range(steps):
+        status, headers, body = client.request("GET", path)
+        if status in (301, 302, 303, 307, 308) and "location" in headers:
+            nxt = local_path(headers["location"], path)
+            if nxt is None or (not nxt.startswith(PREFIX + "/") and nxt != PREFIX):
+                return status, path, body, headers["location"]
+            path = nxt
+            continue
+        return status, path, body, None
+    return status, path, body, None
+
+
+def walk(client: Client, app: App) -> dict[str, str]:
+    steps: dict[str, str] = {}
+    status, path, body, escaped = follow(client, PREFIX + "/")
+    if escaped:
+        steps["home"] = f"FAIL redirect left the prefix: {escaped}"
+    else:
+        steps["home"] = (
+            f"{status} {path[len(PREFIX) :] or '/'}"
+            if status < 400
+            else f"FAIL {status} {path[len(PREFIX) :]}"
+        )
+    page = _Page()
+    page.feed(body.decode("utf-8", "replace"))
+    asset = next((p for p in (local_path(a, path) for a in page.assets) if p), None)
+    if asset is None:
+        steps["asset"] = "n/a (no local asset linked)"
+    else:
+        a_status, _, _ = client.request("GET", asset)
+        ok = a_status == 200 and asset.startswith(PREFIX)
+        shown = asset[len(PREFIX) :] if asset.startswith(PREFIX) else asset
+        steps["asset"] = f"{'' if ok else 'FAIL '}{a_status} {shown}"
+    if app.protected:
+        p_status, headers, _ = client.request("GET", PREFIX + app.protected)
+        location = headers.get("location", "")
+        if p_status in (301, 302, 303, 307, 308):
+            target = local_path(location, PREFIX + app.protected)
+            ok = target is not None and target.startswith(PREFIX + "/")
+            steps["redirect"] = f"{'' if ok else 'FAIL '}{p_status} -> {location}"
+        else:
+            steps["redirect"] = f"{'FAIL ' if p_status >= 500 else ''}{p_status} (no redirect)"
+    if app.form:
+        f_status, f_path, f_body, escaped = follow(client, PREFIX + app.form)
+        form_page = _Page()
+        form_page.feed(f_body.decode("utf-8", "replace"))
+        if escaped or f_status >= 400 or not form_page.forms:
+            steps["post"] = f"FAIL form page {f_status} {escaped or ''}".strip()
+        else:
+            form = form_page.forms[0]
+            action = local_path(str(form["action"]) or f_path, f_path) or f_path
+            data = urllib.parse.urlencode(form["fields"]).encode()  # type: ignore[arg-type]
+            s, h, _ = client.request(
+                "POST",
+                action,
+                body=data,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Referer": f"https://{HOST}{f_path}",
+                    "Origin": f"https://{HOST}",
+                },
+            )
+            loc = h.get("location", "")
+            bad = (
+                s >= 500
+                or s == 403
+                or (loc and not (local_path(loc, action) or "").startswith(PREFIX))
+            )
+            steps["post"] = f"{'FAIL ' if bad else ''}{s}{' -> ' + loc if loc else ''}"
+    return steps
+
+
+def serve_and_walk(build: Path, app: App, result: Result, logs: Path) -> None:
+    version = target_python(build)
+    python = interpreter_for(version) if version else None
+    result.python = version or "?"
+    if python is None:
+        result.steps["serve"] = f"FAIL no Python {version} here"
+        return
+    port = free_port()
+    home = Path(tempfile.mkdtemp(prefix="fc-tmp-"))
+    env = {
+        "PATH": f"{Path(python).parent}:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(home),
+        "FC_SERVER_PORT": str(port),
+        "FC_FUNCTION_NAME": "fn",
+        "FC_SERVICE_NAME": "svc",
+        "FC_REGION": REGION,
+        "FC_ACCOUNT_ID": ACCOUNT,
+        "FC_FUNC_CODE_PATH": str(build) + "/",
+        "FCMIGRATE_PYTHON": python,
+    }
+    env.update(deploy_env(build))
+    env.update(app.config)
+    script = (
+        'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && cd "$1" && exec ./bootstrap'
+    )
+    log = open(logs / f"{app.name}.serve.log", "wb")
+    proc = subprocess.Popen(
+        ["unshare", "-m", "sh", "-c", script, "sh", str(build)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                result.steps["serve"] = "FAIL exited at start (see log)"
+                return
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            result.steps["serve"] = "FAIL did not listen in 60 s"
+            return
+        try:
+            result.steps.update(walk(Client(port), app))
+        except Exception as exc:
+            result.steps["walk"] = f"FAIL {type(exc).__name__}: {exc}"
+    finally:
+        stop(proc)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(15)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_app(mirror: Path, app: App, scratch: Path, logs: Path) -> Result:
+    result = Result(app)
+    project = scratch / app.name
+    project.mkdir()
+    result.commit = export(mirror, app, project)
+    if app.subdir:
+        project = project / app.subdir
+    started = time.monotonic()
+    proc = subprocess.run([*FCMIGRATE, "migrate", str(project)], capture_output=True, text=True)
+    result.seconds = time.monotonic() - started
+    (logs / f"{app.name}.migrate.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        errors = [
+            line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error")
+        ]
+        result.migrate = "FAIL " + (
+            errors[-1] if errors else (proc.stderr.strip().splitlines() or ["?"])[-1]
+        )
+        return result
+    result.migrate = "ok"
+    zip_path = project / ".fcmigrate" / "code.zip"
+    result.zip_bytes = zip_path.stat().st_size if zip_path.exists() else 0
+    serve_and_walk(project / ".fcmigrate" / "build", app, result, logs)
+    return result
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| app | shape | commit | migrate | time | code.zip | Python | walk | no workaround |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        walk_text = "; ".join(f"{k}: {v}" for k, v in r.steps.items()) or "-"
+        lines.append(
+            f"| {r.app.name} ([{r.app.repo}](https://github.com/{r.app.repo})) | {r.app.shape} | "
+            f"`{r.commit[:10]}` | {r.migrate} | {r.seconds:.0f} s | {r.zip_bytes / 1e6:.1f} MB | "
+            f"{r.python} | {walk_text} | {'yes' if r.no_workaround else 'no'} |"
+        )
+    count = sum(r.no_workaround for r in results)
+    lines.append(f"\n{count} of {len(results)} with no workaround.")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="real-apps-"))
+    scratch.chmod(0o755)
+    logs = scratch / "logs"
+    logs.mkdir()
+    results = []
+    for app in APPS:
+        if args.only and app.name not in args.only:
+            continue
+        result = run_app(args.mirror, app, scratch, logs)
+        results.append(result)
+        print(
+            f"{app.name}: migrate {result.migrate} ({result.seconds:.0f} s) "
+            f"{json.dumps(result.steps)}",
+            flush=True,
+        )
+    print()
+    print(table(results))
+    print(f"\nlogs: {logs}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                [
+                    {
+                        "app": r.app.name,
+                        "repo": r.app.repo,
+                        "commit": r.commit,
+                        "migrate": r.migrate,
+                        "seconds": round(r.seconds, 1),
+                        "zip_bytes": r.zip_bytes,
+                        "python": r.python,
+                        "steps": r.steps,
+                        "no_workaround": r.no_workaround,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
+    if not args.keep:
+        for app_dir in scratch.iterdir():
+            if app_dir.name != "logs":
+                shutil.rmtree(app_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -144,6 +144,7 @@ def _check_existing(out: Path, zip_path: Path, force: bool) -> None:
     if zip_path.exists() and zip_path.is_dir():
         raise FCMigrateError(f"The zip path {str(zip_path)!r} is a folder.")
     if force:
+        package.check_replaceable(out)
         return
     existing = [str(p) for p in (out, zip_path) if p.exists()]
     if existing:
@@ -335,6 +336,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                 f"The zip is over {human_size(API_UPLOAD_BYTES)}: the FC API takes at most "
                 "that; upload through the console or from OSS."
             )
+        package.mark_build(staging)
         _replace(staging, out)
         os.replace(zip_tmp, zip_path)
     except BaseException:

@@ -322,6 +322,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         elif not options.precompile:
             notes.append("Not precompiled (--no-precompile): cold starts will be slower.")
 
+        package.mark_build(staging)
         say("Writing the zip ...")
         zip_bytes = make_zip(staging, zip_tmp)
         max_bytes = options.max_bytes or package.MAX_PACKAGE_BYTES
@@ -336,7 +337,6 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                 f"The zip is over {human_size(API_UPLOAD_BYTES)}: the FC API takes at most "
                 "that; upload through the console or from OSS."
             )
-        package.mark_build(staging)
         _replace(staging, out)
         os.replace(zip_tmp, zip_path)
     except BaseException:

@@ -195,7 +195,8 @@ def copy_project(
             is_link = entry.is_symlink()
             real = os.path.realpath(entry.path)
             if is_link and real != top and not real.startswith(top + os.sep):
-                leave(child, f"symlink to {real!r}, outside the project: not followed")
+                shown = os.readlink(entry.path)
+                leave(child, f"symlink to {shown!r}, outside the project: not followed")
                 continue
             try:
                 info = os.stat(entry.path)

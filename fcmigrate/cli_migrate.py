@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 @click.option(
     "--zip",
     "zip_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    # A folder here is refused by migrate, in one line.
+    type=click.Path(path_type=Path, readable=False),
     help="Where to write the zip. Default: code.zip beside the build folder.",
 )
 @click.option(

@@ -142,7 +142,10 @@ def _check_existing(out: Path, zip_path: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise FCMigrateError(f"The build path {str(out)!r} exists and is not a folder.")
     if zip_path.exists() and zip_path.is_dir():
-        raise FCMigrateError(f"The zip path {str(zip_path)!r} is a folder.")
+        raise FCMigrateError(
+            f"The zip path {str(zip_path)!r} is a folder. Name a file with --zip, e.g. "
+            f"--zip {str(zip_path / 'code.zip')!r}."
+        )
     if force:
         package.check_replaceable(out)
         return

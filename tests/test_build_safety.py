@@ -141,6 +141,16 @@ def test_out_naming_a_file_is_one_line(
     assert target.read_text() == "keep me"
 
 
+def test_zip_naming_a_folder_is_one_line(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "dist.zip"
+    folder.mkdir()
+    result = run_main(capsys, "migrate", str(project), "--zip", str(folder), "-q")
+    one_line_error(result, repr(str(folder)), "is a folder", f"--zip {str(folder / 'code.zip')!r}")
+    assert list(folder.iterdir()) == []
+
+
 def _as_nobody(args: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return args

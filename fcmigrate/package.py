@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import zipfile
@@ -339,23 +340,48 @@ def precompile(build: Path, interpreter: str, version: str) -> CompileReport:
         str(build),
     ]
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, errors="replace", timeout=1800, check=False
-        )
+        returncode, stdout, stderr = _run_group(argv, timeout=1800)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise FCMigrateError(f"Cannot run {interpreter!r} -m compileall: {exc}.") from None
     report = CompileReport()
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         match = re.match(r"\*\*\* Error compiling '(.+)'\.\.\.", line)
         if match:
             report.failed.append(match.group(1))
     tag = bytecode_tag(version)
     report.compiled = sum(1 for _ in build.rglob(f"__pycache__/*.{tag}.pyc"))
-    if proc.returncode != 0 and not report.failed:
-        raise FCMigrateError(
-            f"{interpreter!r} -m compileall failed: {(proc.stderr or proc.stdout).strip()}"
-        )
+    if returncode != 0 and not report.failed:
+        raise FCMigrateError(f"{interpreter!r} -m compileall failed: {(stderr or stdout).strip()}")
     return report
+
+
+def _run_group(argv: list[str], timeout: float) -> tuple[int, str, str]:
+    """Run ``argv`` in a process group of its own; on any exception, kill the whole group.
+
+    ``compileall -j 0`` compiles in worker processes: killing only the parent (what
+    ``subprocess.run`` does on Ctrl-C or SIGTERM) would leave them writing ``.pyc`` into
+    the staging folder while it is being removed.
+    """
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            raise
+    return proc.returncode, stdout, stderr
 
 
 # --- the zip -----------------------------------------------------------------------------

@@ -23,7 +23,9 @@ import yaml
 from conftest import CliResult, run_main
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.migrate import DEFAULT_PYTHON
 from fcmigrate.package import BUILD_MARKER, check_replaceable
+from fcmigrate.vendor import find_interpreter
 
 TINY_APP = """\
 def app(environ, start_response):
@@ -201,12 +203,19 @@ def test_out_naming_an_unreadable_folder_is_one_line(command: str, shared_tmp: P
 # --- 6. SIGTERM cleans up like Ctrl-C -----------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return [int(x) for x in path.read_text().split()]
-    except OSError:
-        return []
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        path = Path(f"/proc/{todo[0]}/task/{todo[0]}/children")
+        todo = todo[1:]
+        try:
+            kids = [int(x) for x in path.read_text().split()]
+        except OSError:
+            kids = []
+        found += kids
+        todo += kids
+    return found
 
 
 def running(pid: int) -> bool:
@@ -227,12 +236,51 @@ def silent_index() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.getsockname()[1]}/simple"
 
 
+def sigterm_during(
+    stage: str, children: int, project: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Start migrate, SIGTERM it once ``stage`` is printed and it has ``children``
+    descendants, then check that nothing of it is left: files or processes."""
+    out = tmp_path / "dist" / "build"
+    log = tmp_path / "migrate.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        kids: list[int] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            if stage in log.read_text() and len(kids := descendants(proc.pid)) >= children:
+                break
+            time.sleep(0.02)
+        assert len(kids) >= children, f"{stage!r} with {children} children not seen:\n" + (
+            log.read_text()
+        )
+        assert any(out.parent.iterdir())  # the staging folder is there
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not out.parent.exists(), sorted(p.name for p in out.parent.iterdir())
+    assert {p.name for p in tmp_path.iterdir()} <= {"migrate.log", "pip-cache", project.name}
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in kids if running(pid)], "a child is still running"
+    assert "Traceback" not in log.read_text()
+
+
 @pytest.mark.slow
 def test_sigterm_while_installing_removes_everything(
     project: Path, tmp_path: Path, silent_index: str
 ) -> None:
-    out = tmp_path / "dist" / "build"
-    log = tmp_path / "migrate.log"
+    # pip waits on an index that never answers: it is surely running when the signal comes.
     env = {
         **os.environ,
         "PIP_INDEX_URL": silent_index,
@@ -242,33 +290,16 @@ def test_sigterm_while_installing_removes_everything(
     }
     for name in ("PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_EXTRA_INDEX_URL"):
         env.pop(name, None)
-    with log.open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--out", str(out)],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            env=env,
+    sigterm_during("Installing dependencies", 1, project, tmp_path, env)
+
+
+@pytest.mark.slow
+def test_sigterm_while_precompiling_stops_every_worker(project: Path, tmp_path: Path) -> None:
+    if find_interpreter(DEFAULT_PYTHON) is None:
+        pytest.skip(f"no Python {DEFAULT_PYTHON} here: migrate would not precompile")
+    # compileall -j 0 compiles in worker processes; enough modules to keep them busy.
+    for n in range(400):
+        (project / f"mod_{n}.py").write_text(
+            f"VALUES_{n} = [\n" + "    {'a': 1, 'b': [2, 3]},\n" * 300 + "]\n"
         )
-    try:
-        deadline = time.monotonic() + 60
-        pip: list[int] = []
-        while time.monotonic() < deadline and proc.poll() is None:
-            if "Installing dependencies" in log.read_text() and (pip := children(proc.pid)):
-                break
-            time.sleep(0.1)
-        assert pip, f"pip did not start:\n{log.read_text()}"
-        time.sleep(1)  # pip is now connected to the index and waiting
-        assert (out.parent).is_dir() and any(out.parent.iterdir())  # staging exists
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert not out.parent.exists(), sorted(p.name for p in out.parent.iterdir())
-    assert {p.name for p in tmp_path.iterdir()} <= {"migrate.log", "pip-cache", "tiny"}
-    deadline = time.monotonic() + 10
-    while any(running(pid) for pid in pip) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(running(pid) for pid in pip), "pip is still running"
-    assert "Traceback" not in log.read_text()
+    sigterm_during("Precompiling", 3, project, tmp_path, dict(os.environ))

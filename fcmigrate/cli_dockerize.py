@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fcmigrate.cli_options import function_options
+from fcmigrate.cli_options import function_options, validate_out_folder
 from fcmigrate.wrap import CONFIGS, PYTHONS
 
 
@@ -15,7 +15,8 @@ from fcmigrate.wrap import CONFIGS, PYTHONS
 @click.option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
+    callback=validate_out_folder,
     default=".",
     show_default=True,
     help="The project folder: the Docker build context, where the files are written.",

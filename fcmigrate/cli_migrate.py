@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from fcmigrate.cli_options import function_options, hook_options, target_options
+from fcmigrate.cli_options import (
+    function_options,
+    hook_options,
+    target_options,
+    validate_out_folder,
+)
 from fcmigrate.detect import SUPPORTED_PYTHONS
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.signals import terminate_as_exit
 
 if TYPE_CHECKING:
     from fcmigrate.migrate import MigrateResult
@@ -28,13 +34,15 @@ if TYPE_CHECKING:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
+    callback=validate_out_folder,
     help="Build folder. Default: PATH/.fcmigrate/build.",
 )
 @click.option(
     "--zip",
     "zip_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    # A folder here is refused by migrate, in one line.
+    type=click.Path(path_type=Path, readable=False),
     help="Where to write the zip. Default: code.zip beside the build folder.",
 )
 @click.option(
@@ -125,7 +133,8 @@ def migrate(
         interpreter=interpreter,
         wrap=wrap,
     )
-    result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))
+    with terminate_as_exit():
+        result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))
     _summary(result, config, platform)
 
 
@@ -151,10 +160,6 @@ def _summary(result: MigrateResult, config: str, platform: str) -> None:
         if result.compiled
         else "not precompiled"
     )
-    skipped = result.copied.skipped
-    skipped_text = ""
-    if skipped:
-        skipped_text = f" (left out: {', '.join(skipped[:6])}{' ...' if len(skipped) > 6 else ''})"
     echo = click.echo
     echo("")
     echo(f"Built {_shown(result.out)}")
@@ -165,10 +170,12 @@ def _summary(result: MigrateResult, config: str, platform: str) -> None:
     echo(f"  bytecode  {bytecode}")
     echo(
         f"  files     {', '.join(result.generated)}, python/, and "
-        f"{result.copied.files} project files{skipped_text}"
+        f"{result.copied.files} project files"
     )
+    for n, line in enumerate(result.copied.left_out_lines()):
+        echo(f"  {'left out' if n == 0 else '':8}  {line}")
     echo(f"  zip       {_shown(result.zip_path)}, {human_size(result.zip_bytes)}")
-    for note in result.notes:
+    for note in [*result.notes, *result.copied.notes()]:
         echo(f"Note: {note}")
     where = shlex.quote(_shown(result.out))
     if platform == "scf":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.wrap import CONFIGS, PLATFORMS, RUNTIMES, check_region
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,6 +22,34 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
         return func
 
     return apply
+
+
+def validate_region(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--region`` of every command: one ``Error:`` line if it is no region ID."""
+    return check_region(value)
+
+
+def validate_out_folder(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """``--out`` of every command: a folder that may not exist yet, or one fcmigrate can use.
+
+    Checked here rather than by ``click.Path`` so that a mistake is one ``Error:`` line
+    with the fix, not click's usage block.
+    """
+    if value is None:
+        return None
+    if value.exists() and not value.is_dir():
+        raise FCMigrateError(
+            f"--out {str(value)!r} is a file, not a folder. Name a folder with --out "
+            "(it is created if missing)."
+        )
+    if value.is_dir() and not os.access(value, os.R_OK | os.W_OK | os.X_OK):
+        raise FCMigrateError(
+            f"Cannot read and write the folder {str(value)!r} (--out). Make it writable "
+            f"(chmod u+rwx {str(value)!r}) or name another folder with --out."
+        )
+    return value
 
 
 #: Which platform and runtime, and which deploy config (wrap, migrate).
@@ -43,7 +74,13 @@ target_options = _stack(
 #: The function's settings in the deploy config (wrap, migrate, dockerize).
 function_options = _stack(
     click.option("--name", help="FC function name. Default: the project folder's name."),
-    click.option("--region", default="cn-hangzhou", show_default=True),
+    click.option(
+        "--region",
+        default="cn-hangzhou",
+        show_default=True,
+        callback=validate_region,
+        help="Region ID, e.g. cn-hangzhou, ap-southeast-1.",
+    ),
     click.option(
         "--concurrency",
         type=int,

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from fcmigrate.cli_options import function_options, hook_options, target_options
+from fcmigrate.cli_options import (
+    function_options,
+    hook_options,
+    target_options,
+    validate_out_folder,
+)
 from fcmigrate.wrap import (
     PYTHONS,
     WrapOptions,
@@ -21,7 +26,8 @@ from fcmigrate.wrap import (
 @click.option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
+    callback=validate_out_folder,
     default=".",
     show_default=True,
     help="Folder to write into (the project folder).",

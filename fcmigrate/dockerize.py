@@ -10,7 +10,8 @@ Into the project folder, which is the Docker build context:
     it without ``.pyc``), and runs ``python -m fcmigrate serve APP`` as a non-root user on
     port 9000.
 ``.dockerignore``
-    Version control, virtualenvs, caches, local secrets and fcmigrate's build folder stay out.
+    Local secrets (the same list ``migrate`` leaves out, :mod:`fcmigrate.exclude`), version
+    control, virtualenvs, caches and fcmigrate's build folder stay out.
 ``.fcmigrate/docker/``
     fcmigrate is not on PyPI, so the image cannot ``pip install`` it: this folder holds a copy
     of the running fcmigrate package and the requirements it needs to run (gunicorn, click,
@@ -35,6 +36,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.exclude import dockerignore_lines
 from fcmigrate.loader import parse_spec, src_folder
 from fcmigrate.render import OutputFile, render
 from fcmigrate.wrap import (
@@ -70,7 +72,6 @@ USER_FILES = ("Dockerfile", ".dockerignore", "s.yaml", "template.yml")
 
 #: An image reference: registry/namespace/name[:tag][@digest], nothing that could break a line.
 _IMAGE_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
-_REGION_OK = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 _INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=)(\S+)", re.MULTILINE)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -270,7 +271,8 @@ def dockerignore(options: DockerizeOptions) -> OutputFile:
     known = {".venv", "venv"}
     extra = [name for name in virtualenvs(options.project) if name not in known]
     lines = "".join(f"{name}\n" for name in extra)
-    return OutputFile(".dockerignore", render("dockerignore.tmpl", virtualenvs=lines))
+    content = render("dockerignore.tmpl", defaults=dockerignore_lines(), virtualenvs=lines)
+    return OutputFile(".dockerignore", content)
 
 
 def vendor_requirements(options: DockerizeOptions) -> OutputFile:
@@ -333,10 +335,6 @@ def generate(options: DockerizeOptions) -> list[OutputFile]:
         raise FCMigrateError(
             f"Invalid image {options.image!r}. Use an image address such as "
             "'registry.cn-hangzhou.aliyuncs.com/my-namespace/app:1.0'."
-        )
-    if not _REGION_OK.fullmatch(options.region):
-        raise FCMigrateError(
-            f"Invalid region {options.region!r}. Use a region ID such as 'cn-hangzhou'."
         )
     if not options.project.is_dir():
         raise FCMigrateError(

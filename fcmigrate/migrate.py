@@ -142,8 +142,12 @@ def _check_existing(out: Path, zip_path: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise FCMigrateError(f"The build path {str(out)!r} exists and is not a folder.")
     if zip_path.exists() and zip_path.is_dir():
-        raise FCMigrateError(f"The zip path {str(zip_path)!r} is a folder.")
+        raise FCMigrateError(
+            f"The zip path {str(zip_path)!r} is a folder. Name a file with --zip, e.g. "
+            f"--zip {str(zip_path / 'code.zip')!r}."
+        )
     if force:
+        package.check_replaceable(out)
         return
     existing = [str(p) for p in (out, zip_path) if p.exists()]
     if existing:
@@ -321,6 +325,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         elif not options.precompile:
             notes.append("Not precompiled (--no-precompile): cold starts will be slower.")
 
+        package.mark_build(staging)
         say("Writing the zip ...")
         zip_bytes = make_zip(staging, zip_tmp)
         max_bytes = options.max_bytes or package.MAX_PACKAGE_BYTES

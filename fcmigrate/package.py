@@ -1,7 +1,10 @@
 """Building the code package: copying the project, precompiling, and ``code.zip``.
 
-The project is copied without version control, virtualenvs, caches and what ``.fcignore``
-lists. Bytecode is compiled by an interpreter of the *target* version with hash-based
+The project is copied without secrets (dotenv files, keys, credential folders), version
+control, virtualenvs and caches (:mod:`fcmigrate.exclude`), what ``.fcignore`` lists, and
+links that lead out of the project; every path left out is reported with its reason.
+
+Bytecode is compiled by an interpreter of the *target* version with hash-based
 ``.pyc`` (``unchecked-hash``): FC unpacks the package fresh on every instance, so bytecode
 written at run time is lost, and unzip may change mtimes, which would make timestamp-based
 ``.pyc`` stale. The zip is deterministic (sorted entries, fixed dates) and keeps each file's
@@ -10,26 +13,30 @@ mode: FC refuses a ``bootstrap`` without the exec bit.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.exclude import IgnoreRules
 
 __all__ = [
+    "BUILD_MARKER",
     "MAX_PACKAGE_BYTES",
-    "SKIP_DIRS",
     "CopyReport",
     "IgnoreRules",
+    "LeftOut",
+    "check_replaceable",
     "copy_project",
     "make_zip",
+    "mark_build",
     "precompile",
     "remove_foreign_bytecode",
 ]
@@ -40,106 +47,17 @@ Progress = Callable[[str], None]
 MAX_PACKAGE_BYTES = 500 * 1000 * 1000
 #: Packages uploaded through the API (not the console or OSS) must be smaller than this.
 API_UPLOAD_BYTES = 100 * 1000 * 1000
-#: Folder names never copied, at any depth.
-SKIP_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "__pycache__",
-        ".fcmigrate",
-        "node_modules",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".hypothesis",
-    }
-)
 #: Fixed zip entry date: the same input gives the same bytes.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-class IgnoreRules:
-    """Patterns from a ``.fcignore`` file, gitignore style.
+@dataclass(frozen=True)
+class LeftOut:
+    """A path :func:`copy_project` did not copy, and why (``rule``: the pattern, if one)."""
 
-    ``#`` starts a comment; ``name`` or ``*.log`` matches at any depth; a pattern with a
-    ``/`` is relative to the project folder (``/build``, ``docs/*.pdf``); ``**`` matches any
-    number of folders; a trailing ``/`` matches folders only; ``!pattern`` brings back what
-    an earlier line excluded. The last matching line wins.
-    """
-
-    def __init__(self, lines: Iterable[str] = ()) -> None:
-        self.rules: list[tuple[re.Pattern[str], bool, bool, str]] = []
-        for raw in lines:
-            line = raw.rstrip("\n").rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            pattern = line[1:] if negate else line
-            if pattern.startswith("\\"):
-                pattern = pattern[1:]
-            dir_only = pattern.endswith("/")
-            pattern = pattern.strip("/") if dir_only else pattern
-            if "/" in pattern.lstrip("/") or pattern.startswith("/"):
-                regex = _glob_regex(pattern.lstrip("/"))
-            else:
-                regex = "(?:.*/)?" + _glob_regex(pattern)
-            self.rules.append((re.compile(regex + r"\Z"), negate, dir_only, raw.strip()))
-
-    @classmethod
-    def from_file(cls, path: Path) -> IgnoreRules:
-        if not path.is_file():
-            return cls()
-        try:
-            return cls(path.read_text(encoding="utf-8", errors="replace").splitlines())
-        except OSError as exc:
-            raise FCMigrateError(f"Cannot read {str(path)!r}: {exc.strerror or exc}.") from None
-
-    def ignored(self, rel: str, is_dir: bool) -> bool:
-        """Whether the path ``rel`` (POSIX, relative to the project) is excluded."""
-        result = False
-        for regex, negate, dir_only, _ in self.rules:
-            if dir_only and not is_dir:
-                continue
-            if regex.match(rel):
-                result = not negate
-        return result
-
-
-def _glob_regex(pattern: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("/.*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                out.append(re.escape("["))
-                i += 1
-            else:
-                # fnmatch knows the bracket syntax ([!a-z]); reuse its translation.
-                out.append(fnmatch.translate(pattern[i : end + 1])[4:-3])
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
+    path: str
+    why: str
+    rule: str = ""
 
 
 @dataclass
@@ -148,7 +66,80 @@ class CopyReport:
 
     files: int = 0
     bytes: int = 0
-    skipped: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+    #: SQLite databases that were copied (by name or by their header).
+    databases: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> list[str]:
+        return [item.path for item in self.left_out]
+
+    def left_out_lines(self, per_rule: int = 3) -> list[str]:
+        """One line per path left out; a count instead when a rule left out many."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for item in self.left_out:
+            groups.setdefault((item.why, item.rule), []).append(item.path)
+        lines: list[str] = []
+        for (why, rule), paths in groups.items():
+            reason = f"{why}; rule {rule}" if rule else why
+            if len(paths) <= per_rule:
+                lines += [f"{path} ({reason})" for path in paths]
+            else:
+                lines.append(f"{len(paths)} paths such as {paths[0]} ({reason})")
+        return lines
+
+    def notes(self) -> list[str]:
+        if not self.databases:
+            return []
+        shown = ", ".join(self.databases[:5]) + (" ..." if len(self.databases) > 5 else "")
+        return [
+            f"Copied SQLite database{'s' if len(self.databases) > 1 else ''} {shown}: FC's "
+            "code folder is read-only, so the app can read it but every write fails. Write "
+            "to /tmp (lost when the instance stops) or to a NAS mount, or use a database "
+            "server."
+        ]
+
+
+#: How a SQLite 3 database file starts.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
+class _NotRegular(Exception):
+    pass
+
+
+def _copy_regular(src: str, dst: str, expected: os.stat_result) -> bytes:
+    """Copy the regular file ``src`` to ``dst``; return its first 16 bytes.
+
+    Opened without blocking and checked again once open: a file swapped for a FIFO or a
+    device after the walk looked at it is never read.
+    """
+    fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as source:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (
+            expected.st_dev,
+            expected.st_ino,
+        ):
+            raise _NotRegular(src)
+        head = source.read(16)
+        with open(dst, "wb") as target:
+            target.write(head)
+            shutil.copyfileobj(source, target, 1024 * 1024)
+    return head
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 def copy_project(
@@ -161,21 +152,37 @@ def copy_project(
 ) -> CopyReport:
     """Copy the project at ``root`` into ``dest``, leaving out what must not be deployed.
 
-    Left out: :data:`SKIP_DIRS`, virtualenvs (any folder holding ``pyvenv.cfg``), the paths
-    in ``exclude`` (the build folder itself), top-level names in ``skip_top``, and what
-    ``rules`` (``.fcignore``) match. Symlinks are copied as the files they point to.
+    Left out, each with its reason in the report: the default exclusions and ``.fcignore``
+    (``rules``; see :mod:`fcmigrate.exclude`), fcmigrate's own ``.fcmigrate`` folders,
+    virtualenvs (any folder holding ``pyvenv.cfg``), the paths in ``exclude`` (the build
+    folder itself), top-level names in ``skip_top``, symlinks whose target is outside the
+    project (never followed), links to an excluded path, and anything that is not a
+    regular file or folder (FIFOs, sockets, devices). Symlinks inside the project are copied
+    as what they point to; a link back to a folder it sits in is left out.
     """
     rules = rules if rules is not None else IgnoreRules.from_file(root / ".fcignore")
     excluded = {os.path.realpath(p) for p in exclude}
+    top = os.path.realpath(root)
     report = CopyReport()
-    visited: set[str] = set()
 
-    def walk(src: str, rel: str) -> None:
-        real = os.path.realpath(src)
-        if real in visited:
-            report.skipped.append(f"{rel or '.'} (symlink loop)")
-            return
-        visited.add(real)
+    def leave(rel: str, why: str, rule: str = "") -> None:
+        report.left_out.append(LeftOut(rel, why, rule))
+
+    def ruled_out(rel: str, real: str, is_dir: bool, is_link: bool) -> bool:
+        shown = rel + "/" if is_dir else rel
+        verdict = rules.verdict(rel, is_dir)
+        if verdict is None and is_link and real != top:
+            target = os.path.relpath(real, top).replace(os.sep, "/")
+            verdict = rules.verdict(target, is_dir)
+            if verdict is not None:
+                leave(shown, f"links to {target}: {verdict.why}", verdict.rule)
+                return True
+        if verdict is not None:
+            leave(shown, verdict.why, verdict.rule)
+            return True
+        return False
+
+    def walk(src: str, rel: str, ancestors: tuple[str, ...]) -> None:
         try:
             entries = sorted(os.scandir(src), key=lambda e: e.name)
         except OSError as exc:
@@ -186,45 +193,94 @@ def copy_project(
         os.makedirs(os.path.join(dest, rel), exist_ok=True)
         for entry in entries:
             child = f"{rel}/{entry.name}" if rel else entry.name
+            is_link = entry.is_symlink()
+            real = os.path.realpath(entry.path)
+            if is_link and real != top and not real.startswith(top + os.sep):
+                shown = os.readlink(entry.path)
+                leave(child, f"symlink to {shown!r}, outside the project: not followed")
+                continue
             try:
-                is_dir = entry.is_dir()
-                is_file = entry.is_file()
+                info = os.stat(entry.path)
             except OSError:
-                is_dir = is_file = False
-            if is_dir:
-                if (
-                    entry.name in SKIP_DIRS
-                    or (not rel and entry.name in skip_top)
-                    or os.path.realpath(entry.path) in excluded
-                    or os.path.isfile(os.path.join(entry.path, "pyvenv.cfg"))
-                    or rules.ignored(child, True)
-                ):
-                    report.skipped.append(child + "/")
+                leave(child, "broken symlink" if is_link else "cannot be read")
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if entry.name == ".fcmigrate" or real in excluded:
+                    leave(child + "/", "fcmigrate's own files")
                     continue
-                walk(entry.path, child)
-            elif is_file:
-                if (not rel and entry.name in skip_top) or rules.ignored(child, False):
-                    report.skipped.append(child)
+                if not rel and entry.name in skip_top:
+                    leave(child + "/", "rebuilt by fcmigrate")
                     continue
-                if os.path.realpath(entry.path) in excluded:
+                if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+                    leave(child + "/", "virtualenv (holds pyvenv.cfg)")
+                    continue
+                if ruled_out(child, real, True, is_link):
+                    continue
+                if real in ancestors:
+                    leave(child + "/", "symlink to a folder it is in: not followed")
+                    continue
+                walk(entry.path, child, (*ancestors, real))
+            elif stat.S_ISREG(info.st_mode):
+                if real in excluded:
+                    continue
+                if not rel and entry.name in skip_top:
+                    leave(child, "rebuilt by fcmigrate")
+                    continue
+                if ruled_out(child, real, False, is_link):
                     continue
                 target = os.path.join(dest, child)
                 try:
-                    shutil.copyfile(entry.path, target)
-                    mode = os.stat(entry.path).st_mode
+                    head = _copy_regular(entry.path, target, info)
+                except _NotRegular:
+                    leave(child, "not a regular file")
+                    continue
                 except OSError as exc:
                     raise FCMigrateError(
                         f"Cannot copy {entry.path!r}: {exc.strerror or exc}. Make it "
                         "readable, or list it in .fcignore."
                     ) from None
-                os.chmod(target, stat.S_IMODE(mode) | stat.S_IRUSR | stat.S_IWUSR)
+                os.chmod(target, stat.S_IMODE(info.st_mode) | stat.S_IRUSR | stat.S_IWUSR)
                 report.files += 1
-                report.bytes += os.path.getsize(target)
+                report.bytes += info.st_size
+                if head == SQLITE_MAGIC or entry.name.lower().endswith(SQLITE_SUFFIXES):
+                    report.databases.append(child)
             else:
-                report.skipped.append(f"{child} (broken symlink or special file)")
+                leave(child, f"{_kind(info.st_mode)}: never read")
 
-    walk(str(root), "")
+    walk(str(root), "", (top,))
     return report
+
+
+# --- the build folder ---------------------------------------------------------------------
+
+#: Written into every build: ``migrate --force`` replaces only a folder that holds it.
+BUILD_MARKER = ".fcmigrate-build"
+
+
+def mark_build(folder: Path) -> None:
+    """Mark ``folder`` as a build of ``fcmigrate migrate``, which ``--force`` may replace."""
+    (folder / BUILD_MARKER).write_text(
+        "Written by `fcmigrate migrate`: `fcmigrate migrate --force` may delete and rebuild\n"
+        "the folder this file is in. Remove this file to keep it from being replaced.\n",
+        encoding="utf-8",
+    )
+
+
+def check_replaceable(out: Path) -> None:
+    """A one-line error unless ``out`` is missing, empty, or marked by :func:`mark_build`."""
+    try:
+        if not out.is_dir() or (out / BUILD_MARKER).is_file() or not any(out.iterdir()):
+            return
+    except OSError as exc:
+        raise FCMigrateError(
+            f"Cannot read the build folder {str(out)!r}: {exc.strerror or exc}. Name "
+            "another folder with --out."
+        ) from None
+    raise FCMigrateError(
+        f"Not replacing {str(out)!r}, even with --force: it was not built by fcmigrate "
+        f"(it has no {BUILD_MARKER} file). Name another folder with --out, or empty it "
+        "yourself."
+    )
 
 
 # --- bytecode ---------------------------------------------------------------------------
@@ -284,23 +340,48 @@ def precompile(build: Path, interpreter: str, version: str) -> CompileReport:
         str(build),
     ]
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, errors="replace", timeout=1800, check=False
-        )
+        returncode, stdout, stderr = _run_group(argv, timeout=1800)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise FCMigrateError(f"Cannot run {interpreter!r} -m compileall: {exc}.") from None
     report = CompileReport()
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         match = re.match(r"\*\*\* Error compiling '(.+)'\.\.\.", line)
         if match:
             report.failed.append(match.group(1))
     tag = bytecode_tag(version)
     report.compiled = sum(1 for _ in build.rglob(f"__pycache__/*.{tag}.pyc"))
-    if proc.returncode != 0 and not report.failed:
-        raise FCMigrateError(
-            f"{interpreter!r} -m compileall failed: {(proc.stderr or proc.stdout).strip()}"
-        )
+    if returncode != 0 and not report.failed:
+        raise FCMigrateError(f"{interpreter!r} -m compileall failed: {(stderr or stdout).strip()}")
     return report
+
+
+def _run_group(argv: list[str], timeout: float) -> tuple[int, str, str]:
+    """Run ``argv`` in a process group of its own; on any exception, kill the whole group.
+
+    ``compileall -j 0`` compiles in worker processes: killing only the parent (what
+    ``subprocess.run`` does on Ctrl-C or SIGTERM) would leave them writing ``.pyc`` into
+    the staging folder while it is being removed.
+    """
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    with proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except BaseException:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            raise
+    return proc.returncode, stdout, stderr
 
 
 # --- the zip -----------------------------------------------------------------------------

@@ -42,6 +42,8 @@ FC_PATH = (
 )
 
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+#: A region ID: cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1.
+_REGION_OK = re.compile(r"[a-z]{2}(?:-[a-z0-9]+)+")
 
 
 def function_name(value: str) -> str:
@@ -50,6 +52,19 @@ def function_name(value: str) -> str:
     if not name or not (name[0].isalpha() or name[0] == "_"):
         name = "app-" + name if name else "app"
     return name[:64].rstrip("-") or "app"
+
+
+def check_region(region: str) -> str:
+    """``region`` if it is shaped like a region ID, else a one-line error.
+
+    The region is written into s.yaml and template.yml and into an image address: a
+    control character or a quote there would break the file, so only the ID's letters pass.
+    """
+    if not _REGION_OK.fullmatch(region):
+        raise FCMigrateError(
+            f"Invalid region {region!r}. Use a region ID such as 'cn-hangzhou' or 'ap-southeast-1'."
+        )
+    return region
 
 
 def check_python(version: str) -> str:
@@ -99,6 +114,7 @@ class WrapOptions:
                 f"Unknown config {self.config!r}. Use one of: {', '.join(CONFIGS)}."
             )
         check_python(self.python)
+        check_region(self.region)
         if not _NAME_OK.fullmatch(self.name):
             raise FCMigrateError(
                 f"Invalid function name {self.name!r}. Use letters, digits, '_' and '-', "

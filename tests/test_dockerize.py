@@ -497,6 +497,15 @@ def test_dockerignore_leaves_out_what_does_not_run(
         ".pytest_cache/v/cache",
         "s.yaml",
         "Dockerfile",
+        # Secrets at any depth: Docker anchors a bare name at the root, so '**/' it is.
+        "config/.env",
+        "deploy/.env.production",
+        "keys/server.pem",
+        "sub/id_rsa",
+        "sub/.ssh/id_ed25519",
+        "a/b/.aws/credentials",
+        "home/.docker/config.json",
+        "pkg/.netrc",
     ):
         assert ignored(path, rules), path
     for path in (
@@ -508,8 +517,29 @@ def test_dockerignore_leaves_out_what_does_not_run(
         f"{VENDOR_DIR}/fcmigrate/__init__.py",
         f"{VENDOR_DIR}/fcmigrate/templates/bootstrap.tmpl",
         "environment.py",
+        ".env.example",
+        "config/.env.sample",
+        "templates/keys.html",
     ):
         assert not ignored(path, rules), path
+
+
+def test_dockerignore_and_migrate_leave_out_the_same_secrets(
+    flask_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every default exclusion of migrate's copy holds in the .dockerignore, at any depth."""
+    from fcmigrate.exclude import DEFAULT_EXCLUDES, IgnoreRules
+
+    assert run_main(capsys, "dockerize", "--out", str(flask_project)).code == 0
+    rules = ignore_rules((flask_project / ".dockerignore").read_text())
+    copy_rules = IgnoreRules()
+    samples = [".env.example", "app.py", "static/app.js", "templates/env.html"]
+    for _, patterns in DEFAULT_EXCLUDES:
+        for pattern in patterns:
+            name = pattern.removeprefix("!").removeprefix("**/").replace("*", "x")
+            samples += [name, f"deep/er/{name}", f"deep/{name}/inner"]
+    for path in samples:
+        assert ignored(path, rules) == copy_rules.ignored(path, False), path
 
 
 # --- requirements and Python from the project ------------------------------------------------

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -198,7 +199,24 @@ def _clutter(project: Path) -> None:
     (project / "data" / "dump.sql").write_text("-- big")
     (project / "debug.log").write_text("noise")
     (project / "keep.log").write_text("wanted")
-    (project / ".fcignore").write_text("# local only\nsecrets.txt\ndata/\n*.log\n!keep.log\n")
+    (project / ".fcignore").write_text(
+        "# local only\nsecrets.txt\ndata/\n*.log\n!keep.log\n!.env.production\n"
+    )
+    # Secrets a developer's folder holds, and a link to one outside the project.
+    (project / ".env").write_text("SECRET_KEY=dev\n")
+    (project / ".env.production").write_text("FEATURE=on\n")
+    (project / ".env.example").write_text("SECRET_KEY=\n")
+    (project / "config").mkdir()
+    (project / "config" / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (project / ".aws").mkdir()
+    (project / ".aws" / "credentials").write_text("[default]\n")
+    outside = project.parent / "home-key"
+    outside.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    (project / "static" / "leak.txt").symlink_to(outside)
+    db = sqlite3.connect(project / "db.sqlite3")
+    db.execute("create table note (body text)")
+    db.commit()
+    db.close()
 
 
 @pytest.fixture(scope="module")
@@ -290,6 +308,28 @@ def test_flask_build_holds_the_app_and_its_dependencies(flask_build: Build) -> N
     assert (out / "python/fcmigrate/wrap.py").read_bytes() == (
         Path(package.__file__).with_name("wrap.py").read_bytes()
     )
+
+
+def test_flask_build_leaves_secrets_out_and_says_so(flask_build: Build) -> None:
+    with zipfile.ZipFile(flask_build.zip_path) as archive:
+        names = set(archive.namelist())
+    assert {".env", "config/id_rsa", ".aws/credentials", "static/leak.txt"} & names == set()
+    assert {".env.example", ".env.production", "db.sqlite3", package.BUILD_MARKER} <= names
+    stdout = flask_build.proc.stdout
+    outside = flask_build.project.parent / "home-key"
+    for line in (
+        "  left out  .aws/ (credentials; rule **/.aws)\n",
+        "            .env (dotenv file: local secrets; give settings to the function as "
+        "environment variables; rule **/.env)\n",
+        "            config/id_rsa (private key or certificate; rule **/id_rsa*)\n",
+        "            secrets.txt (listed in .fcignore; rule secrets.txt)\n",
+        f"            static/leak.txt (symlink to {str(outside)!r}, outside the project: "
+        "not followed)\n",
+        "Note: Copied SQLite database db.sqlite3: FC's code folder is read-only, so the app "
+        "can read it but every write fails. Write to /tmp (lost when the instance stops) or "
+        "to a NAS mount, or use a database server.\n",
+    ):
+        assert line in stdout, stdout
 
 
 def test_project_folder_is_left_as_it_was(flask_build: Build) -> None:

@@ -919,6 +919,12 @@ def test_routes_by_url_style(url_style: str, target: str, expected: object) -> N
 
 # --- hardening: the function behind the front door only ---------------------------------
 
+TINY_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok"]
+"""
+
 
 def function_port(local: Local) -> int:
     found = re.search(r"with FC_SERVER_PORT=(\d+)", local.stdout())
@@ -969,9 +975,7 @@ def test_server_bound_to_127_0_0_1_by_the_user_still_fails_fc_health_check(
     write_bootstrap(
         project, 'exec python3 -m fcmigrate serve app:app --bind "127.0.0.1:$FC_SERVER_PORT"'
     )
-    (project / "app.py").write_text(
-        "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
-    )
+    (project / "app.py").write_text(TINY_APP)
     result = run_local("--project", str(project), "--port", "0", "--start-timeout", "30")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "listens on 127.0.0.1:" in result.stderr
@@ -1154,3 +1158,160 @@ def test_kept_alive_connection_survives_short_pauses(quick_door: Local) -> None:
         assert conn.sock is not None
     finally:
         conn.close()
+
+
+# --- the build's own Python -------------------------------------------------------------
+
+#: Stands in for the fcmigrate a build vendors into python/: it answers with its Python.
+STUB_SERVE = """\
+import http.server
+import os
+import sys
+
+from fcmigrate_stub_note import NOTE
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("%d.%d" % sys.version_info[:2]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+host = os.environ["FCMIGRATE_LOCAL_HOST"]
+print(NOTE, host, flush=True)
+http.server.HTTPServer((host, int(os.environ["FC_SERVER_PORT"])), Handler).serve_forever()
+"""
+
+
+def fake_build(root: Path, python: str) -> Path:
+    """A build folder as ``migrate --python X.Y`` leaves it: the bootstrap naming Python
+    X.Y, and python/ holding the packages (here a stand-in fcmigrate)."""
+    from fcmigrate.server import LOCAL_BIND_NOTE
+
+    build = root / "build"
+    build.mkdir()
+    (build / "app.py").write_text(TINY_APP)
+    subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "wrap", "app:app", "--python", python],
+        cwd=build,
+        env=python_env(),
+        check=True,
+        capture_output=True,
+    )
+    stub = build / "python" / "fcmigrate"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("")
+    (stub / "__main__.py").write_text(STUB_SERVE)
+    (build / "python" / "fcmigrate_stub_note.py").write_text(f"NOTE = {LOCAL_BIND_NOTE!r}\n")
+    return build
+
+
+def test_build_runs_with_its_own_python(tmp_path: Path) -> None:
+    from fcmigrate.vendor import find_interpreter
+
+    python310 = find_interpreter("3.10")
+    if python310 is None or sys.version_info[:2] == (3, 10):
+        pytest.skip("needs a Python 3.10 that is not the one running the tests")
+    build = fake_build(tmp_path, "3.10")
+    env = python_env(drop=["FCMIGRATE_PYTHON"])
+    local = Local(tmp_path, "--project", str(build), env=env)
+    try:
+        out = local.wait_ready().stdout()
+        status, _, body = local.request("GET", "/")
+    finally:
+        local.stop()
+    assert (status, body) == (200, b"3.10")
+    assert f"Python: 3.10 ({python310}), the build's Python (bootstrap)." in out
+
+
+def test_build_python_missing_here_is_said_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcmigrate import vendor
+    from fcmigrate.local import function_python
+
+    other = "3.12" if sys.version_info[:2] != (3, 12) else "3.13"
+    build = fake_build(tmp_path, other)
+    monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
+    monkeypatch.setattr(vendor, "find_interpreter", lambda version, explicit=None: None)
+    options = LocalOptions(project=build)
+    python, note = function_python(options, load_config(build))
+    assert python == sys.executable
+    assert f"not the build's Python {other} (bootstrap), which is not on this machine" in note
+    assert "Install Python" in note and "FCMIGRATE_PYTHON" in note
+    assert "\n" not in note
+
+
+def test_project_without_python_folder_uses_this_python(
+    wrapped: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcmigrate.local import function_python
+
+    monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
+    python, note = function_python(LocalOptions(project=wrapped), load_config(wrapped))
+    assert python == sys.executable
+    assert "no python/ folder" in note
+    monkeypatch.setenv("FCMIGRATE_PYTHON", "/opt/my/python")
+    assert function_python(LocalOptions(project=wrapped), load_config(wrapped))[0] == (
+        "/opt/my/python"
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"bootstrap": "[ -x /var/fc/lang/python3.12/bin/python3 ]"}, ("3.12", "bootstrap")),
+        ({"s.yaml": CUSTOM_RUNTIME}, ("3.10", "s.yaml (fc3)'s command")),
+        (
+            {"s.yaml": CONTAINER_FC3.replace("custom-container", "custom.debian10")},
+            ("3.10", "runtime custom.debian10 in s.yaml (fc3)"),
+        ),
+        ({"s.yaml": CONTAINER_FC3}, None),
+        ({}, None),
+    ],
+    ids=["bootstrap", "start-command", "runtime", "container-runtime", "nothing"],
+)
+def test_where_the_build_records_its_python(
+    tmp_path: Path, files: dict[str, str], expected: tuple[str, str] | None
+) -> None:
+    from fcmigrate.local import recorded_python
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert recorded_python(tmp_path, load_config(tmp_path)) == expected
+
+
+@pytest.mark.slow
+def test_real_build_for_3_10_runs_with_python_3_10(tmp_path: Path) -> None:
+    from fcmigrate.vendor import find_interpreter
+
+    python310 = find_interpreter("3.10")
+    if python310 is None or sys.version_info[:2] == (3, 10):
+        pytest.skip("needs a Python 3.10 that is not the one running the tests")
+    project = tmp_path / "shopfront"
+    shutil.copytree(FLASK_SAMPLE, project)
+    build = tmp_path / "build"
+    args = ["migrate", str(project), "--python", "3.10", "--out", str(build)]
+    built = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", *args],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    local = Local(tmp_path, "--project", str(build), env=python_env(drop=["FCMIGRATE_PYTHON"]))
+    try:
+        out = local.wait_ready().stdout()
+        status, _, body = local.request("GET", "/whoami")
+        pid = re.search(r"as pid (\d+) with", out)
+        assert pid is not None
+        argv = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().split(b"\0")
+    finally:
+        local.stop()
+    assert status == 200 and json.loads(body)["path"] == "/whoami"
+    assert argv[0].decode() == python310  # the bootstrap ran the build's Python
+    assert f"Python: 3.10 ({python310}), the build's Python (bootstrap)." in out

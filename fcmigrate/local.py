@@ -6,7 +6,9 @@ applies its own rules to each response. Most "works locally, fails on FC" report
 from that front door, so this module plays it on localhost, without Docker:
 
 * the start command (``bootstrap``, or ``fcmigrate serve APP``) runs as a child process
-  with FC's environment, built from the project's ``s.yaml`` / ``template.yml``;
+  with FC's environment, built from the project's ``s.yaml`` / ``template.yml``, with the
+  Python a build was made for, and listening on 127.0.0.1 only (FC needs every interface,
+  but here the front door must be the only way in);
 * the port is health-checked the way FC does it, including the case FC cannot see: a
   server bound to ``127.0.0.1`` answers on the laptop and fails on FC;
 * requests are served at FC 2.0's ``/2016-08-15/proxy/<service>/<function>/`` path and at

@@ -702,6 +702,7 @@ def test_help_lists_the_options() -> None:
         "--start-timeout",
         "--initializer",
         "--pre-stop",
+        "--idle-timeout",
     ):
         assert option in result.output
 

@@ -1316,3 +1316,29 @@ def test_real_build_for_3_10_runs_with_python_3_10(tmp_path: Path) -> None:
     assert status == 200 and json.loads(body)["path"] == "/whoami"
     assert argv[0].decode() == python310  # the bootstrap ran the build's Python
     assert f"Python: 3.10 ({python310}), the build's Python (bootstrap)." in out
+
+
+def test_body_over_32_mb_announced_with_expect_100_is_refused_before_the_upload(
+    door: Local,
+) -> None:
+    head = LENGTH_HEAD % str(MAX_BODY_BYTES + 1).encode()
+    head = head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+    received, seconds = raw_exchange(door.port, head)
+    assert received.startswith(b"HTTP/1.1 400 ")  # no "100 Continue" first
+    assert str(MAX_BODY_BYTES).encode() in received
+    assert seconds < 5
+
+
+def test_expect_100_continue_gets_the_body_through(door: Local) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", door.port), timeout=10) as sock:
+        extra = b"\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        sock.sendall((LENGTH_HEAD % b"5").replace(b"\r\n\r\n", extra))
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b"hello")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"received": 5, "body": "hello"}

@@ -1005,7 +1005,7 @@ class _Connection(socketserver.BaseRequestHandler):
             except Refused as refusal:
                 if refusal.close:
                     self.must_close = True  # where its body ends is unknown
-                else:
+                elif not self.must_close:
                     self._drop_body()
                 raise
             status, note = self._forward(rid, request, route, body)

@@ -1342,3 +1342,23 @@ def test_expect_100_continue_gets_the_body_through(door: Local) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"received": 5, "body": "hello"}
+
+
+def test_refused_body_is_drained_up_to_64_mb_then_the_connection_closes(door: Local) -> None:
+    import socket
+
+    from fcmigrate.local import MAX_DRAIN_BYTES
+
+    size = 4 * MAX_DRAIN_BYTES
+    block = b"x" * (1 << 20)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", door.port), timeout=30) as sock:
+        sock.sendall(LENGTH_HEAD % str(size).encode())
+        try:
+            while sent < size:
+                sock.sendall(block)
+                sent += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    # Read and dropped up to the drain limit, then the front door stopped reading.
+    assert MAX_DRAIN_BYTES <= sent < MAX_DRAIN_BYTES + (32 << 20)

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from fcmigrate.local import FC_HEALTH_CHECK_SECONDS, URL_STYLES, LocalOptions, run
+from fcmigrate.local import (
+    FC_HEALTH_CHECK_SECONDS,
+    IDLE_TIMEOUT_SECONDS,
+    URL_STYLES,
+    LocalOptions,
+    run,
+)
 
 
 @click.command()
@@ -63,6 +69,14 @@ from fcmigrate.local import FC_HEALTH_CHECK_SECONDS, URL_STYLES, LocalOptions, r
     is_flag=True,
     help="Call GET /pre-stop at shutdown even if the config sets no preStop hook.",
 )
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(0.1),
+    default=IDLE_TIMEOUT_SECONDS,
+    show_default=True,
+    help="Seconds a client connection may send nothing (mid-request or between "
+    "kept-alive requests) before the front door closes it.",
+)
 def local(
     app: str | None,
     project: Path,
@@ -73,6 +87,7 @@ def local(
     start_timeout: float,
     initializer: bool,
     pre_stop: bool,
+    idle_timeout: float,
 ) -> None:
     """Run the function the way FC does, behind FC's HTTP front door, on localhost.
 
@@ -90,6 +105,7 @@ def local(
         start_timeout=start_timeout,
         initializer=initializer,
         pre_stop=pre_stop,
+        idle_timeout=idle_timeout,
     )
     code = run(options)
     if code:

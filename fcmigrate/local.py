@@ -6,7 +6,9 @@ applies its own rules to each response. Most "works locally, fails on FC" report
 from that front door, so this module plays it on localhost, without Docker:
 
 * the start command (``bootstrap``, or ``fcmigrate serve APP``) runs as a child process
-  with FC's environment, built from the project's ``s.yaml`` / ``template.yml``;
+  with FC's environment, built from the project's ``s.yaml`` / ``template.yml``, with the
+  Python a build was made for, and listening on 127.0.0.1 only (FC needs every interface,
+  but here the front door must be the only way in);
 * the port is health-checked the way FC does it, including the case FC cannot see: a
   server bound to ``127.0.0.1`` answers on the laptop and fails on FC;
 * requests are served at FC 2.0's ``/2016-08-15/proxy/<service>/<function>/`` path and at
@@ -16,8 +18,9 @@ from that front door, so this module plays it on localhost, without Docker:
 * lifecycle hooks (``POST /initialize``, ``GET /pre-stop``) and event calls
   (``POST /invoke``) are sent as FC sends them.
 
-Nothing here runs on FC: the module only needs the standard library (and PyYAML, already a
-dependency, imported when a config file is read).
+Nothing here runs on FC: besides the standard library the module needs h11, which reads
+the clients' requests and writes the answers, and PyYAML, imported when a config file is
+read.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import re
 import secrets
 import signal
 import socket
+import socketserver
 import struct
 import subprocess
 import sys
@@ -39,11 +43,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
 from pathlib import Path
 from typing import IO, Any
 
+import h11
+
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.server import LOCAL_BIND_NOTE, LOCAL_HOST_ENV
 
 # --- FC's numbers ---------------------------------------------------------------------
 
@@ -82,6 +89,13 @@ _DROPPED_REQUEST_HEADERS = frozenset(
 #: Response headers the app may not set: FC replaces them.
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {"connection", "content-length", "date", "keep-alive", "server", "transfer-encoding"}
+)
+
+EXPOSED_NOTE = (
+    "The function listens on every interface of this machine (as FC needs), so other "
+    "machines can call it, x-fc-* headers and hooks included, without the front door. "
+    f"fcmigrate's own server listens on 127.0.0.1 under fcmigrate local; a server of your "
+    f"own can read {LOCAL_HOST_ENV} (set to 127.0.0.1) to do the same."
 )
 
 FORCED_DOWNLOAD_NOTE = (
@@ -391,7 +405,12 @@ def new_instance_id() -> str:
 
 
 def fc_environment(
-    config: FunctionConfig, project: Path, port: int, base: Mapping[str, str] | None = None
+    config: FunctionConfig,
+    project: Path,
+    port: int,
+    base: Mapping[str, str] | None = None,
+    *,
+    python: str | None = None,
 ) -> dict[str, str]:
     """The child's environment: this machine's, the function's variables, then FC's own."""
     env = dict(os.environ if base is None else base)
@@ -413,11 +432,17 @@ def fc_environment(
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": FAKE_ACCESS_KEY_SECRET,
             "ALIBABA_CLOUD_SECURITY_TOKEN": FAKE_SECURITY_TOKEN,
             "PYTHONUNBUFFERED": "1",
+            # fcmigrate's server listens here instead of on every interface: on this
+            # machine only the front door may reach the function.
+            LOCAL_HOST_ENV: "127.0.0.1",
         }
     )
     # The bootstrap looks for FC's Python under /var/fc/lang, then python3 on PATH, which
-    # on a laptop may lack fcmigrate: use the interpreter running this command instead.
-    env.setdefault("FCMIGRATE_PYTHON", sys.executable)
+    # on a laptop may lack fcmigrate: name the interpreter (see function_python).
+    if python is None:
+        env.setdefault("FCMIGRATE_PYTHON", sys.executable)
+    else:
+        env["FCMIGRATE_PYTHON"] = python
     return env
 
 
@@ -574,6 +599,10 @@ class FunctionProcess:
         self.port = port
         self.console = console
         self.last_lines: collections.deque[str] = collections.deque(maxlen=20)
+        #: Set when fcmigrate's server said it listens on 127.0.0.1 because it was asked to.
+        self.loopback_asked = threading.Event()
+        #: Where the function listens once healthy: "loopback" or "all" (see listen_scope).
+        self.scope: str | None = None
         try:
             self.proc = subprocess.Popen(
                 argv,
@@ -601,7 +630,10 @@ class FunctionProcess:
 
     def _relay(self, pipe: IO[bytes], stream: IO[bytes]) -> None:
         for line in iter(pipe.readline, b""):
-            self.last_lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+            text = line.decode("utf-8", "replace").rstrip("\n")
+            if LOCAL_BIND_NOTE in text:
+                self.loopback_asked.set()
+            self.last_lines.append(text)
             self.console.write(stream, line)
         pipe.close()
 
@@ -624,7 +656,8 @@ class FunctionProcess:
                     )
                 )
             scope = listen_scope(self.port)
-            if scope == "all":
+            if scope == "all" or (scope == "loopback" and self.loopback_asked.is_set()):
+                self.scope = scope
                 return waited
             if scope == "loopback":
                 # Settled once seen twice: it will not move to 0.0.0.0 by itself, so say
@@ -742,15 +775,37 @@ def call_function(
 
 # --- the front door -------------------------------------------------------------------
 
+#: Seconds a client connection may stay silent, in the middle of a request or between
+#: kept-alive requests, before the front door closes it (``--idle-timeout``).
+IDLE_TIMEOUT_SECONDS = 60.0
+#: Largest request head (request line and headers) read before answering 400 at once.
+#: FC's own limits (4 KB path, 8 KB headers) are checked after, with FC's messages.
+MAX_HEAD_BYTES = 64 * 1024
+#: Bytes of a refused body read and dropped so that the client sees the 400; a body
+#: longer than that gets the 400 and a closed connection instead.
+MAX_DRAIN_BYTES = 2 * MAX_BODY_BYTES
+
+SERVER_NAME = "fcmigrate-local"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped: a request line shown on the console must
+    not move the cursor, change colours or start a line of its own."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
 
 class Refused(Exception):
     """A request FC's front door answers itself."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, close: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        #: The request's framing cannot be trusted: answer, then close the connection.
+        self.close = close
 
 
 @dataclass
@@ -760,10 +815,37 @@ class Route:
     qualifier: str = "LATEST"
 
 
-class FrontDoor(ThreadingHTTPServer):
-    """FC's HTTP front door on localhost, in front of :class:`FunctionProcess`."""
+@dataclass
+class ClientRequest:
+    """One request as h11 read it: the client's header names keep their case."""
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+
+    @classmethod
+    def from_event(cls, event: h11.Request) -> ClientRequest:
+        return cls(
+            event.method.decode("ascii"),
+            event.target.decode("ascii"),
+            [(n.decode("latin-1"), v.decode("latin-1")) for n, v in event.headers.raw_items()],
+        )
+
+    def has(self, name: str) -> bool:
+        return any(n.lower() == name for n, _ in self.headers)
+
+    def get(self, name: str) -> str | None:
+        return next((v for n, v in self.headers if n.lower() == name), None)
+
+
+class FrontDoor(socketserver.ThreadingTCPServer):
+    """FC's HTTP front door on localhost, in front of :class:`FunctionProcess`.
+
+    Each client connection gets a thread; h11 reads its requests and writes the answers.
+    """
 
     daemon_threads = True
+    allow_reuse_address = True
 
     def __init__(
         self,
@@ -774,13 +856,15 @@ class FrontDoor(ThreadingHTTPServer):
         console: Console,
         url_style: str = "both",
         custom_domain: bool = False,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
     ) -> None:
-        super().__init__(address, _Handler)
+        super().__init__(address, _Connection)
         self.config = config
         self.function_port = function_port
         self.console = console
         self.url_style = url_style
         self.custom_domain = custom_domain
+        self.idle_timeout = idle_timeout
         self.proxy_prefix = f"/{PROXY_VERSION}/proxy/{config.service}/{config.function}"
         self._noted_download = threading.Event()
 
@@ -816,185 +900,218 @@ class FrontDoor(ThreadingHTTPServer):
             self.console.log(FORCED_DOWNLOAD_NOTE)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "fcmigrate-local"
-    sys_version = ""
-    # Headers and body go out in two writes: without TCP_NODELAY the second waits for the
-    # client's delayed ACK, 40 ms on every response.
-    disable_nagle_algorithm = True
+def _body_too_large() -> Refused:
+    return Refused(
+        400,
+        "InvalidArgument",
+        f"payload size exceeds maximum allowed size ({MAX_BODY_BYTES} bytes)",
+    )
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    """One client connection: requests read and answers written by h11, one at a time."""
+
     server: FrontDoor
-    _body_read = False
+    request: socket.socket
 
-    def version_string(self) -> str:
-        return self.server_version
+    def setup(self) -> None:
+        # Every recv and send waits at most this long: a client that stops sending (or
+        # reading) loses its connection instead of holding a thread forever.
+        self.request.settimeout(self.server.idle_timeout)
+        # The answer goes out in two sends (head, body): without TCP_NODELAY the second
+        # waits for the client's delayed ACK, 40 ms on every kept-alive response.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self.must_close = False
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: each request gets one line of its own, FC console style."""
+    def handle(self) -> None:
+        try:
+            while self._exchange():
+                if self.must_close or self.http.our_state is not h11.DONE:
+                    break
+                if self.http.their_state is not h11.DONE:
+                    break
+                self.http.start_next_cycle()
+        except TimeoutError:
+            if self.http.trailing_data[0] or self.http.their_state is not h11.IDLE:
+                self._log_stalled("-", "-")
+        except (OSError, h11.ProtocolError):
+            pass  # the client went away, or sent garbage after its answer
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # Requests http.server itself rejects (bad syntax, 414, 431, 501) get FC's JSON too.
-        self.close_connection = True
-        self._answer_error(Refused(code, "InvalidArgument", message or "bad request"))
+    # -- reading -------------------------------------------------------------------------
 
-    def handle_expect_100(self) -> bool:
-        if self._declared_length() > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._answer_error(self._body_too_large())
-            return False
-        return super().handle_expect_100()
+    def _next_event(self) -> Any:
+        while True:
+            event = self.http.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            if self.http.they_are_waiting_for_100_continue:
+                self._send(h11.InformationalResponse(status_code=100, headers=[]))
+            self.http.receive_data(self.request.recv(1 << 16))
 
-    def do_GET(self) -> None:
-        self._handle()
+    def _read_body(self) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            event = self._next_event()
+            if isinstance(event, h11.EndOfMessage):
+                return b"".join(parts)
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > MAX_BODY_BYTES:
+                    parts.clear()
+                    self._drop_body(size)
+                    raise _body_too_large()
+                parts.append(bytes(event.data))
 
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+    def _drop_body(self, size: int = 0) -> None:
+        """Read the rest of a refused request's body, and drop it.
+
+        Closing with unread data would reset the connection, and the client would never
+        see its 400; a client still waiting for ``100 Continue`` is spared the upload.
+        """
+        if self.http.their_state is not h11.SEND_BODY:
+            return
+        if self.http.they_are_waiting_for_100_continue:
+            self.must_close = True
+            return
+        while size <= MAX_DRAIN_BYTES:
+            event = self._next_event()
+            if isinstance(event, h11.EndOfMessage):
+                return
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+        self.must_close = True
 
     # -- one request ---------------------------------------------------------------------
 
-    def _handle(self) -> None:
+    def _exchange(self) -> bool:
+        """Read one request and answer it; ``False`` when the connection is over."""
+        try:
+            event = self._next_event()
+        except h11.RemoteProtocolError as exc:
+            self._refuse_malformed(exc)
+            return False
+        if not isinstance(event, h11.Request):
+            return False  # ConnectionClosed
         started = time.monotonic()
         rid = new_request_id()
-        # One handler serves every request of a kept-alive connection: reset per request.
-        self._body_read = False
+        request = ClientRequest.from_event(event)
         status, note = 0, ""
         try:
-            route = self._check()
-            body = self._read_body()
-            status, note = self._forward(rid, route, body)
+            try:
+                route = self._check(request)
+                body = self._read_body()
+            except Refused as refusal:
+                if refusal.close:
+                    self.must_close = True  # where its body ends is unknown
+                elif not self.must_close:
+                    self._drop_body()
+                raise
+            status, note = self._forward(rid, request, route, body)
         except Refused as refusal:
-            self._discard_body()
-            self._answer_error(refusal, rid)
+            self._answer_error(refusal, rid, request.method)
             status, note = refusal.status, f"refused: {refusal.message}"
+        except h11.RemoteProtocolError as exc:
+            malformed = Refused(400, "InvalidArgument", f"malformed request: {exc}", close=True)
+            self._answer_error(malformed, rid, request.method)
+            status, note = 400, f"refused: {malformed.message}"
+        except TimeoutError:
+            self._log_stalled(request.method, request.target, rid)
+            return False
         except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self.must_close = True
             note = "the client went away"
-        elapsed = (time.monotonic() - started) * 1000
-        path = self.path if len(self.path) <= 120 else self.path[:117] + "..."
-        line = f"{rid} {self.command} {path} {status or '-'} {elapsed:.0f} ms"
-        self.server.console.log(f"{line} ({note})" if note else line)
+        self._log(rid, request.method, request.target, status, started, note)
+        return not self.must_close
 
-    def _check(self) -> Route:
-        if len(self.path) > MAX_PATH_BYTES:
+    def _log(
+        self, rid: str, method: str, target: str, status: int, started: float, note: str
+    ) -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        path = target if len(target) <= 120 else target[:117] + "..."
+        line = f"{rid} {method} {path} {status or '-'} {elapsed:.0f} ms"
+        self.server.console.log(printable(f"{line} ({note})" if note else line))
+
+    def _log_stalled(self, method: str, target: str, rid: str = "-") -> None:
+        self.server.console.log(
+            printable(
+                f"{rid} {method} {target} - (closed: the client sent nothing for "
+                f"{self.server.idle_timeout:g} s in the middle of a request)"
+            )
+        )
+
+    def _refuse_malformed(self, exc: h11.RemoteProtocolError) -> None:
+        started = time.monotonic()
+        rid = new_request_id()
+        refusal = Refused(400, "InvalidArgument", f"malformed request: {exc}", close=True)
+        if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            try:
+                self._answer_error(refusal, rid, "GET")
+            except OSError:
+                pass
+        self._log(rid, "-", "-", 400, started, f"refused: {refusal.message}")
+
+    def _check(self, request: ClientRequest) -> Route:
+        if len(request.target) > MAX_PATH_BYTES:
             raise Refused(
                 400,
                 "InvalidArgument",
-                f"path with query is {len(self.path)} bytes; FC allows {MAX_PATH_BYTES}",
+                f"path with query is {len(request.target)} bytes; FC allows {MAX_PATH_BYTES}",
             )
-        size = sum(len(k) + len(v) for k, v in self.headers.items())
+        size = sum(len(k) + len(v) for k, v in request.headers)
         if size > MAX_HEADER_BYTES:
             raise Refused(
                 400,
                 "InvalidArgument",
                 f"request headers are {size} bytes; FC allows {MAX_HEADER_BYTES}",
             )
-        for name in self.headers:
+        if request.has("transfer-encoding") and request.has("content-length"):
+            # RFC 9112 6.3: a request smuggling shape; where the body ends is unclear.
+            raise Refused(
+                400,
+                "InvalidArgument",
+                "Transfer-Encoding and Content-Length together: send one of them",
+                close=True,
+            )
+        for name, _ in request.headers:
             if name.lower().startswith("x-fc-"):
                 raise Refused(
                     400,
                     "InvalidArgument",
                     f"header {name!r} is reserved: clients cannot send x-fc-* headers",
                 )
-        route = self.server.route(self.path)
+        route = self.server.route(request.target)
         methods = self.server.config.methods
-        if methods is not None and self.command not in methods:
+        if methods is not None and request.method not in methods:
             raise Refused(
                 403,
                 "AccessDenied",
-                f"method {self.command!r} is not in the HTTP trigger's methods "
+                f"method {request.method!r} is not in the HTTP trigger's methods "
                 f"({', '.join(methods)}); add it to triggerConfig.methods",
             )
+        declared = request.get("content-length")  # h11 checked that it is a number
+        if declared is not None and int(declared) > MAX_BODY_BYTES:
+            raise _body_too_large()
         return route
-
-    # -- the body ------------------------------------------------------------------------
-
-    def _declared_length(self) -> int:
-        try:
-            return max(0, int(self.headers.get("Content-Length", "0")))
-        except ValueError:
-            return 0
-
-    def _body_too_large(self) -> Refused:
-        return Refused(
-            400,
-            "InvalidArgument",
-            f"payload size exceeds maximum allowed size ({MAX_BODY_BYTES} bytes)",
-        )
-
-    def _read_body(self) -> bytes:
-        self._body_read = True
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b""
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError(raw)
-        except ValueError:
-            self.close_connection = True
-            raise Refused(400, "InvalidArgument", f"bad Content-Length {raw!r}") from None
-        if length > MAX_BODY_BYTES:
-            self._skip(length)
-            raise self._body_too_large()
-        return self.rfile.read(length)
-
-    def _read_chunked(self) -> bytes:
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(65537)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise Refused(400, "InvalidArgument", "malformed chunked body") from None
-            if size == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                break
-            total += size
-            if total > MAX_BODY_BYTES:
-                parts.clear()
-                self._skip(size)
-            else:
-                parts.append(self.rfile.read(size))
-            self.rfile.readline()
-        if total > MAX_BODY_BYTES:
-            raise self._body_too_large()
-        return b"".join(parts)
-
-    def _skip(self, length: int) -> None:
-        # Read the rest rather than close on it: closing with unread data resets the
-        # connection, and the client would never see the 400.
-        while length > 0:
-            chunk = self.rfile.read(min(length, 1 << 16))
-            if not chunk:
-                self.close_connection = True
-                return
-            length -= len(chunk)
-
-    def _discard_body(self) -> None:
-        if self._body_read:
-            return
-        try:
-            self._read_body()
-        except Refused:
-            pass
 
     # -- forwarding ----------------------------------------------------------------------
 
-    def _forward(self, rid: str, route: Route, body: bytes) -> tuple[int, str]:
+    def _forward(
+        self, rid: str, request: ClientRequest, route: Route, body: bytes
+    ) -> tuple[int, str]:
         door = self.server
         config = door.config
         conn = http.client.HTTPConnection("127.0.0.1", door.function_port, timeout=config.timeout)
         try:
             try:
-                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-                for name, value in self.headers.items():
+                conn.putrequest(
+                    request.method, request.target, skip_host=True, skip_accept_encoding=True
+                )
+                for name, value in request.headers:
                     if name.lower() not in _DROPPED_REQUEST_HEADERS:
                         conn.putheader(name, value)
-                if "Host" not in self.headers:
+                if not request.has("host"):
                     conn.putheader("Host", f"127.0.0.1:{door.server_address[1]}")
                 for name, value in fc_headers(
                     config,
@@ -1004,7 +1121,7 @@ class _Handler(BaseHTTPRequestHandler):
                     base_path=route.base_path,
                 ):
                     conn.putheader(name, value)
-                if body or "Content-Length" in self.headers or "Transfer-Encoding" in self.headers:
+                if body or request.has("content-length") or request.has("transfer-encoding"):
                     conn.putheader("Content-Length", str(len(body)))
                 conn.endheaders(body or None)
                 response = conn.getresponse()
@@ -1026,56 +1143,94 @@ class _Handler(BaseHTTPRequestHandler):
                     f"the response body is over FC's limit of {MAX_RESPONSE_BYTES} bytes",
                 )
             fc_status = response.getheader("x-fc-status")
-            self._answer(rid, route, response, data)
+            self._answer(rid, request.method, route, response, data)
         finally:
             conn.close()
         note = "invocation failed: x-fc-status 404" if fc_status == "404" else ""
         return response.status, note
 
+    # -- answering -----------------------------------------------------------------------
+
+    def _send(self, event: Any) -> None:
+        data = self.http.send(event)
+        if data:
+            self.request.sendall(data)
+
+    def _head(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"Server", SERVER_NAME.encode()),
+            (b"Date", formatdate(usegmt=True).encode()),
+        ]
+
+    def _write(
+        self, status: int, reason: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        """Send one answer; raise :class:`Refused` (nothing sent) if h11 finds it invalid."""
+        if self.must_close:
+            headers.append((b"Connection", b"close"))
+        try:
+            response = h11.Response(
+                status_code=status, reason=reason.encode("latin-1", "replace"), headers=headers
+            )
+        except h11.LocalProtocolError as exc:
+            raise Refused(
+                502, "FunctionNotReachable", f"the function's response cannot be sent on: {exc}"
+            ) from None
+        self._send(response)
+        if body:
+            self._send(h11.Data(data=body))
+        self._send(h11.EndOfMessage())
+
     def _answer(
-        self, rid: str, route: Route, response: http.client.HTTPResponse, data: bytes
+        self,
+        rid: str,
+        method: str,
+        route: Route,
+        response: http.client.HTTPResponse,
+        data: bytes,
     ) -> None:
         door = self.server
         forced_download = route.style == "proxy" and not door.custom_domain
-        self.send_response(response.status, response.reason or None)
+        headers = self._head()
         for name, value in response.getheaders():
             lower = name.lower()
             if lower in _DROPPED_RESPONSE_HEADERS or lower.startswith("x-fc-"):
                 continue
             if lower == "content-disposition" and forced_download:
                 continue
-            self.send_header(name, value)
-        self.send_header("x-fc-request-id", rid)
+            # http.client read the header as latin-1: these are its bytes again.
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        headers.append((b"x-fc-request-id", rid.encode()))
         if forced_download:
-            self.send_header("Content-Disposition", "attachment")
-            door.note_forced_download()
-        no_body = self.command == "HEAD" or response.status in (204, 304) or response.status < 200
-        if self.command == "HEAD" and response.getheader("Content-Length") is not None:
-            self.send_header("Content-Length", response.getheader("Content-Length", "0"))
+            headers.append((b"Content-Disposition", b"attachment"))
+        no_body = method == "HEAD" or response.status in (204, 304)
+        length = response.getheader("Content-Length")
+        if method == "HEAD" and length is not None:
+            headers.append((b"Content-Length", length.encode("latin-1")))
         elif not no_body:
-            self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if not no_body:
-            self.wfile.write(data)
+            headers.append((b"Content-Length", str(len(data)).encode()))
+        self._write(response.status, response.reason, headers, b"" if no_body else data)
+        if forced_download:
+            door.note_forced_download()
 
-    def _answer_error(self, refusal: Refused, rid: str | None = None) -> None:
-        rid = rid or new_request_id()
+    def _answer_error(self, refusal: Refused, rid: str, method: str) -> None:
+        self.must_close = self.must_close or refusal.close
         body = error_body(refusal.code, refusal.message)
+        headers = [
+            *self._head(),
+            (b"Content-Type", b"application/json"),
+            (b"x-fc-request-id", rid.encode()),
+            (b"x-fc-error-type", b"FcCommonError"),
+            (b"Content-Length", str(len(body)).encode()),
+        ]
+        if self.http.our_state is not h11.SEND_RESPONSE and self.http.our_state is not h11.IDLE:
+            self.must_close = True  # an answer has started already: nothing more to say
+            return
+        reason = http.client.responses.get(refusal.status, "")
         try:
-            self.send_response(refusal.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("x-fc-request-id", rid)
-            self.send_header("x-fc-error-type", "FcCommonError")
-            self.send_header("Content-Length", str(len(body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            self._write(refusal.status, reason, headers, b"" if method == "HEAD" else body)
         except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self.must_close = True
 
 
 # --- the command ----------------------------------------------------------------------
@@ -1093,6 +1248,7 @@ class LocalOptions:
     start_timeout: float = FC_HEALTH_CHECK_SECONDS
     initializer: bool = False
     pre_stop: bool = False
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS
 
 
 def _free_port() -> int:
@@ -1112,22 +1268,96 @@ def _map_code_path(value: str, project: Path) -> str:
     return value
 
 
-def _map_command(command: list[str], project: Path) -> list[str]:
+def _map_command(command: list[str], project: Path, python: str) -> list[str]:
     argv = [_map_code_path(part, project) for part in command]
-    # FC's (or the image's) Python is not on this machine: use the one running fcmigrate.
+    # FC's (or the image's) Python is not on this machine: one of this machine's stands in.
     if _PYTHON_PROGRAM.fullmatch(argv[0]):
-        argv[0] = sys.executable
+        argv[0] = python
     return argv
 
 
-def start_command(options: LocalOptions, config: FunctionConfig) -> tuple[list[str], str]:
-    """The argv FC would run, and how to describe it: APP, the config's command, bootstrap."""
+#: Where a build names its Python: the bootstrap's (or a start command's) FC interpreter.
+_RECORDED_PYTHON = re.compile(r"/var/fc/lang/python(3\.\d+)/bin/python")
+
+
+def recorded_python(project: Path, config: FunctionConfig) -> tuple[str, str] | None:
+    """The Python X.Y the project was built for, and where that is written; ``None``
+    when nothing says.
+
+    ``fcmigrate wrap`` and ``migrate`` write it into the bootstrap (FC's interpreter is
+    looked up there first); a start command may name it; else the runtime's own Python.
+    """
+    try:
+        text = (project / "bootstrap").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    found = _RECORDED_PYTHON.search(text)
+    if found:
+        return found.group(1), "bootstrap"
+    if config.command:
+        found = _RECORDED_PYTHON.match(config.command[0])
+        if found:
+            return found.group(1), f"{config.source}'s command"
+    from fcmigrate.migrate import RUNTIME_PYTHON
+
+    if config.source != "defaults" and config.runtime in RUNTIME_PYTHON:
+        return RUNTIME_PYTHON[config.runtime], f"runtime {config.runtime} in {config.source}"
+    return None
+
+
+def function_python(options: LocalOptions, config: FunctionConfig) -> tuple[str, str]:
+    """The interpreter that runs the function's start command, and one line saying why.
+
+    A project with a ``python/`` folder (a ``migrate`` build, or packages vendored by
+    hand) holds packages built for one Python X.Y: compiled ones load only there. That
+    Python is used when this machine has it; otherwise the one running this command,
+    said plainly, so an import error is not blamed on the app's code.
+    """
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    this = f"{here} ({sys.executable}, the one running fcmigrate local)"
+    chosen = os.environ.get("FCMIGRATE_PYTHON")
+    if chosen:
+        return chosen, f"Python: {chosen}, from FCMIGRATE_PYTHON."
+    if options.app or not (config.command or (options.project / "bootstrap").exists()):
+        return sys.executable, f"Python: {this}, which runs fcmigrate serve from its packages."
+    if not (options.project / "python").is_dir():
+        return sys.executable, (
+            f"Python: {this}; the project has no python/ folder, so the app's packages "
+            "come from this environment."
+        )
+    recorded = recorded_python(options.project, config)
+    if recorded is None:
+        return sys.executable, (
+            f"Python: {this}; nothing records which Python the packages in python/ are for."
+        )
+    version, source = recorded
+    if version == here:
+        return sys.executable, f"Python: {this}, the build's Python {version} ({source})."
+    from fcmigrate.vendor import find_interpreter
+
+    found = find_interpreter(version)
+    if found:
+        return found, f"Python: {version} ({found}), the build's Python ({source})."
+    return sys.executable, (
+        f"Python: {this}, not the build's Python {version} ({source}), which is not on "
+        f"this machine: compiled packages in python/ may fail to import here, whatever "
+        f"the app's code. Install Python {version}, or set FCMIGRATE_PYTHON."
+    )
+
+
+def start_command(
+    options: LocalOptions, config: FunctionConfig, python: str | None = None
+) -> tuple[list[str], str]:
+    """The argv FC would run, and how to describe it: APP, the config's command, bootstrap.
+
+    ``python`` replaces a start command's FC interpreter (default: this one).
+    """
     project = options.project
     if options.app:
         argv = [sys.executable, "-m", "fcmigrate", "serve", options.app]
         return argv, f"fcmigrate serve {options.app}"
     if config.command:
-        argv = _map_command(config.command, project)
+        argv = _map_command(config.command, project, python or sys.executable)
         if "/" in argv[0]:
             _check_executable(project / argv[0], f"{config.source}'s command {config.command[0]!r}")
         shown = " ".join(config.command)
@@ -1225,7 +1455,8 @@ def run(options: LocalOptions, *, stdout: IO[bytes] | None = None) -> int:
     config.initializer = config.initializer or options.initializer
     config.pre_stop = config.pre_stop or options.pre_stop
     event = _read_event(options.invoke) if options.invoke is not None else None
-    argv, shown = start_command(options, config)
+    python, python_note = function_python(options, config)
+    argv, shown = start_command(options, config, python)
 
     door: FrontDoor | None = None
     if not invoking:
@@ -1237,6 +1468,7 @@ def run(options: LocalOptions, *, stdout: IO[bytes] | None = None) -> int:
                 console=console,
                 url_style=options.url_style,
                 custom_domain=options.custom_domain,
+                idle_timeout=options.idle_timeout,
             )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
@@ -1259,12 +1491,15 @@ def run(options: LocalOptions, *, stdout: IO[bytes] | None = None) -> int:
                 f"Not applied on this machine (they name FC's paths): "
                 f"{', '.join(config.skipped_environment)}."
             )
+        console.log(python_note)
         port = _free_port()
-        env = fc_environment(config, project, port)
+        env = fc_environment(config, project, port, python=python)
         function = FunctionProcess(argv, cwd=project, env=env, port=port, console=console)
         console.log(f"Started {shown} as pid {function.proc.pid} with FC_SERVER_PORT={port}.")
         waited = function.wait_healthy(options.start_timeout, stop)
         console.log(f"Health check passed on port {port} after {waited:.1f} s.")
+        if function.scope == "all":
+            console.log(EXPOSED_NOTE)
         ready = True
         if config.initializer:
             _initialize(config, port, console)

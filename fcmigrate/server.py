@@ -93,6 +93,29 @@ def _has_log_config(cfg: Any) -> bool:
     )
 
 
+#: Set by ``fcmigrate local`` to the address its front door forwards to: every-interface
+#: binds (what FC needs) listen there instead, so other machines cannot call the function
+#: without the front door (and send it FC's headers themselves).
+LOCAL_HOST_ENV = "FCMIGRATE_LOCAL_HOST"
+#: Printed when a bind was moved for ``fcmigrate local``; it tells a loopback-only server
+#: asked for by ``fcmigrate local`` from one that would fail FC's health check.
+LOCAL_BIND_NOTE = "Under fcmigrate local: listening on"
+_EVERY_INTERFACE = frozenset({"", "0.0.0.0", "[::]", "::"})
+
+
+def local_binds(binds: list[str], env: Mapping[str, str] | None = None) -> list[str]:
+    """``binds`` with every-interface addresses moved to ``$FCMIGRATE_LOCAL_HOST``, if set."""
+    env = os.environ if env is None else env
+    host = env.get(LOCAL_HOST_ENV)
+    if not host:
+        return list(binds)
+    moved = []
+    for bind in binds:
+        address, colon, port = bind.rpartition(":")
+        moved.append(f"{host}:{port}" if colon and address in _EVERY_INTERFACE else bind)
+    return moved
+
+
 def default_bind(env: Mapping[str, str] | None = None) -> str:
     """``0.0.0.0:${FC_SERVER_PORT:-9000}``: FC's health check needs every interface."""
     env = os.environ if env is None else env
@@ -224,6 +247,14 @@ class FCApplication(Application):  # type: ignore[misc]
         if self.cfg.settings["logger_class"].get() is FCLogger and self.cfg.statsd_host:
             # gunicorn switches to its StatsD logger only when the default one is set.
             self.cfg.set("logger_class", "gunicorn.glogging.Logger")
+        binds = local_binds(self.cfg.bind)
+        if binds != self.cfg.bind:
+            print(
+                f"{LOCAL_BIND_NOTE} {', '.join(binds)} (on FC: {', '.join(self.cfg.bind)})",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.cfg.set("bind", binds)
         keep_stop_signals(self.cfg)
 
     def load(self) -> WSGIApplication:

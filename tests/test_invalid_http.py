@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, launch, wrap_sample
+from conftest import FLASK_SAMPLE, Server, free_port, launch, wrap_sample
 
 pytestmark = pytest.mark.slow
 
@@ -199,3 +199,40 @@ def test_corpus_aimed_at_a_route_that_reads_the_body(
     assert status == 200
     summary = Counter("closed" if code is None else str(code) for code in outcomes.values())
     print(f"\nretargeted to POST {PREFIX}/events: {summary}")
+
+
+@pytest.fixture(scope="module")
+def front_door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``fcmigrate local`` (h11 reads the requests) in front of the wrapped sample."""
+    root = tmp_path_factory.mktemp("invalid-http-local")
+    project = wrap_sample(FLASK_SAMPLE, "app:app", root)
+    port = free_port()
+    argv = [sys.executable, "-m", "fcmigrate", "local", "--project", str(project)]
+    started = launch([*argv, "--port", str(port)], cwd=project, log_dir=root, port=port)
+    try:
+        deadline = time.monotonic() + 30
+        while "front door on" not in started.stdout():
+            assert started.proc.poll() is None and time.monotonic() < deadline, started.stderr()
+            time.sleep(0.05)
+        yield started
+    finally:
+        started.terminate()
+
+
+def test_corpus_through_the_front_door_of_fcmigrate_local(
+    corpus: dict[str, bytes], front_door: Server
+) -> None:
+    """Each request as it is, then aimed at ``POST /events``: the front door frames the
+    body itself (as FC does), so no invalid body reaches the app and nothing is a 5xx."""
+    target = b"POST " + PREFIX.encode() + b"/events "
+    outcomes = {}
+    for name, data in corpus.items():
+        outcomes[name] = replay(front_door.port, data)
+        outcomes["POST " + name] = replay(front_door.port, _REQUEST_LINE.sub(target, data, count=1))
+    server_errors = {name: code for name, code in outcomes.items() if code and code >= 500}
+    assert server_errors == {}
+    assert front_door.proc.poll() is None
+    assert "Traceback" not in front_door.stdout() + front_door.stderr()
+    assert replay(front_door.port, b"GET /hello/after HTTP/1.0\r\n\r\n") == 200
+    summary = Counter("closed" if code is None else str(code) for code in outcomes.values())
+    print(f"\nthrough fcmigrate local's front door: {summary}")

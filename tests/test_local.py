@@ -128,14 +128,24 @@ resources:
 class Local:
     """``python -m fcmigrate local`` as a real process; its output goes to files."""
 
-    def __init__(self, log_dir: Path, *args: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        *args: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port if port is not None else free_port()
         self.out_path = log_dir / f"local-{self.port}.out"
         self.err_path = log_dir / f"local-{self.port}.err"
         argv = [sys.executable, "-m", "fcmigrate", "local", "--port", str(self.port), *args]
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(
-                argv, env=python_env(), stdout=out, stderr=err, start_new_session=True
+                argv,
+                env=python_env() if env is None else env,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
             )
 
     def stdout(self) -> str:
@@ -692,6 +702,7 @@ def test_help_lists_the_options() -> None:
         "--start-timeout",
         "--initializer",
         "--pre-stop",
+        "--idle-timeout",
     ):
         assert option in result.output
 
@@ -905,3 +916,449 @@ def test_routes_by_url_style(url_style: str, target: str, expected: object) -> N
             assert (route.style, route.base_path, route.qualifier) == expected
     finally:
         door.server_close()
+
+
+# --- hardening: the function behind the front door only ---------------------------------
+
+TINY_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok"]
+"""
+
+
+def function_port(local: Local) -> int:
+    found = re.search(r"with FC_SERVER_PORT=(\d+)", local.stdout())
+    assert found is not None, local.stdout()
+    return int(found.group(1))
+
+
+def listening_addresses(port: int) -> list[str]:
+    """Local addresses listening on ``port``, as ``ss`` reports them."""
+    result = subprocess.run(
+        ["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=True
+    )
+    return [line.split()[3].rsplit(":", 1)[0] for line in result.stdout.splitlines()]
+
+
+def outside_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), if it has one."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address: str = s.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2)")
+def test_function_listens_on_127_0_0_1_only(door: Local) -> None:
+    port = function_port(door)
+    assert listening_addresses(port) == ["127.0.0.1"]
+    assert "Under fcmigrate local: listening on 127.0.0.1:" in door.stdout() + door.stderr()
+    outside = outside_address()
+    if outside is not None:
+        import socket
+
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((outside, port), timeout=2).close()
+    assert door.request("GET", "/whoami")[0] == 200  # the front door still reaches it
+
+
+def test_server_bound_to_127_0_0_1_by_the_user_still_fails_fc_health_check(
+    tmp_path: Path,
+) -> None:
+    # Only an every-interface bind is moved to 127.0.0.1; this one would fail on FC.
+    project = tmp_path / "fn"
+    write_bootstrap(
+        project, 'exec python3 -m fcmigrate serve app:app --bind "127.0.0.1:$FC_SERVER_PORT"'
+    )
+    (project / "app.py").write_text(TINY_APP)
+    result = run_local("--project", str(project), "--port", "0", "--start-timeout", "30")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "listens on 127.0.0.1:" in result.stderr
+    assert "health check failed on port 9000" in result.stderr
+
+
+def test_server_of_its_own_on_every_interface_is_served_with_a_warning(tmp_path: Path) -> None:
+    write_bootstrap(tmp_path / "fn", 'exec python3 -m http.server --bind 0.0.0.0 "$FC_SERVER_PORT"')
+    local = Local(tmp_path, "--project", str(tmp_path / "fn"))
+    try:
+        out = local.wait_ready().stdout()
+        assert local.request("GET", "/")[0] == 200
+    finally:
+        local.stop()
+    assert "listens on every interface of this machine" in out
+    assert "FCMIGRATE_LOCAL_HOST" in out
+
+
+@pytest.mark.parametrize(
+    ("binds", "expected"),
+    [
+        (["0.0.0.0:9000"], ["127.0.0.1:9000"]),
+        (["[::]:9000", ":8080"], ["127.0.0.1:9000", "127.0.0.1:8080"]),
+        (["127.0.0.1:9000", "10.0.0.5:9000"], ["127.0.0.1:9000", "10.0.0.5:9000"]),
+        (["unix:/tmp/app.sock"], ["unix:/tmp/app.sock"]),
+    ],
+    ids=["ipv4-any", "ipv6-any-and-empty-host", "named-hosts-kept", "unix-socket-kept"],
+)
+def test_every_interface_binds_move_to_the_local_host(
+    binds: list[str], expected: list[str]
+) -> None:
+    from fcmigrate.server import LOCAL_HOST_ENV, local_binds
+
+    assert local_binds(binds, {LOCAL_HOST_ENV: "127.0.0.1"}) == expected
+    assert local_binds(binds, {}) == binds  # on FC nothing moves
+
+
+# --- hardening: HTTP framing --------------------------------------------------------------
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 10) -> tuple[bytes, float]:
+    """Send ``data`` without closing the sending side; everything the front door sends
+    until it closes the connection, and the seconds that took."""
+    import socket
+
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received, time.monotonic() - started
+
+
+CHUNKED_HEAD = b"POST /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+LENGTH_HEAD = b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: %s\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CHUNKED_HEAD + b"-1\r\n",
+        CHUNKED_HEAD + b"zz\r\nab",
+        CHUNKED_HEAD + b"3\r\nabcXY",
+        LENGTH_HEAD % b"-5",
+        LENGTH_HEAD % b"12abc",
+        b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+        b"POST /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Length: 5\r\n\r\n",
+        b"GET /whoami HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 70_000,
+        b"GET /whoami HTTP/1.1\r\nHost x\r\n\r\n",
+    ],
+    ids=[
+        "chunk-size-minus-1",
+        "chunk-size-not-hex",
+        "chunk-without-crlf",
+        "negative-content-length",
+        "content-length-not-a-number",
+        "two-content-lengths",
+        "transfer-encoding-and-content-length",
+        "head-over-64-kb",
+        "header-without-colon",
+    ],
+)
+def test_malformed_framing_is_refused_at_once(door: Local, data: bytes) -> None:
+    # The connection stays open from the client's side: the answer may not wait for more.
+    received, seconds = raw_exchange(door.port, data)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), received[:200]
+    assert b"connection: close" in head.lower()
+    assert error_of(body)["ErrorCode"] == "InvalidArgument"
+    assert seconds < 5
+
+
+def test_chunk_size_minus_1_does_not_read_the_stream(door: Local) -> None:
+    # Before h11 a chunk size of -1 made the front door read the stream to its end.
+    import socket
+
+    with socket.create_connection(("127.0.0.1", door.port), timeout=10) as sock:
+        sock.sendall(CHUNKED_HEAD + b"-1\r\n")
+        block = b"x" * 65536
+        sent = 0
+        try:
+            while sent < 64 << 20:
+                sock.sendall(block)
+                sent += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        # The front door stopped reading long before 64 MB (the kernel buffers some).
+    assert sent < 16 << 20
+
+
+def test_request_line_control_characters_are_escaped_in_the_console(door: Local) -> None:
+    for line in (b"GET /a\x1b[31mred HTTP/1.1", b"GET /a\rb HTTP/1.1"):
+        received, _ = raw_exchange(door.port, line + b"\r\nHost: x\r\n\r\n")
+        assert received.startswith(b"HTTP/1.1 400 ")
+    out = door.wait_for(lambda text: "\\x1b[31mred" in text and "/a\\rb" in text)
+    assert "\x1b" not in out
+    assert not any(line.startswith("b HTTP/1.1") for line in out.splitlines())
+
+
+def test_printable_escapes_every_control_character() -> None:
+    from fcmigrate.local import printable
+
+    assert printable("GET /a\x1b[31m\r\n\t\x7f\x9b\u2028 é") == (
+        "GET /a\\x1b[31m\\r\\n\\t\\x7f\\x9b\\u2028 é"
+    )
+
+
+# --- hardening: slow clients --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_door(wrapped: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    """The wrapped sample behind a front door that drops silent clients after 1 s."""
+    local = Local(
+        tmp_path_factory.mktemp("quick"), "--project", str(wrapped), "--idle-timeout", "1"
+    )
+    try:
+        yield local.wait_ready()
+    finally:
+        local.stop()
+
+
+def test_stalled_clients_are_closed_after_the_idle_timeout(quick_door: Local) -> None:
+    import socket
+
+    halves = [b"GET /whoami HTTP/1.1\r\nHost: x\r\n"] * 12 + [
+        b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+    ] * 4
+    stalled = []
+    try:
+        for half in halves:
+            sock = socket.create_connection(("127.0.0.1", quick_door.port), timeout=10)
+            sock.sendall(half)
+            stalled.append(sock)
+        # While they stall, a normal request is served.
+        assert quick_door.request("GET", "/whoami")[0] == 200
+        started = time.monotonic()
+        for sock in stalled:
+            assert sock.recv(1024) == b""  # closed by the front door, nothing answered
+        assert time.monotonic() - started < 6
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert quick_door.request("GET", "/whoami")[0] == 200
+    out = quick_door.wait_for(lambda text: text.count("the client sent nothing for 1 s") >= 16)
+    assert "POST /events - (closed: the client sent nothing for 1 s" in out
+
+
+def test_kept_alive_connection_survives_short_pauses(quick_door: Local) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", quick_door.port, timeout=10)
+    try:
+        for _ in range(2):
+            conn.request("GET", "/whoami")
+            response = conn.getresponse()
+            assert response.status == 200
+            response.read()
+            time.sleep(0.3)
+        assert conn.sock is not None
+    finally:
+        conn.close()
+
+
+# --- the build's own Python -------------------------------------------------------------
+
+#: Stands in for the fcmigrate a build vendors into python/: it answers with its Python.
+STUB_SERVE = """\
+import http.server
+import os
+import sys
+
+from fcmigrate_stub_note import NOTE
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("%d.%d" % sys.version_info[:2]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+host = os.environ["FCMIGRATE_LOCAL_HOST"]
+print(NOTE, host, flush=True)
+http.server.HTTPServer((host, int(os.environ["FC_SERVER_PORT"])), Handler).serve_forever()
+"""
+
+
+def fake_build(root: Path, python: str) -> Path:
+    """A build folder as ``migrate --python X.Y`` leaves it: the bootstrap naming Python
+    X.Y, and python/ holding the packages (here a stand-in fcmigrate)."""
+    from fcmigrate.server import LOCAL_BIND_NOTE
+
+    build = root / "build"
+    build.mkdir()
+    (build / "app.py").write_text(TINY_APP)
+    subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "wrap", "app:app", "--python", python],
+        cwd=build,
+        env=python_env(),
+        check=True,
+        capture_output=True,
+    )
+    stub = build / "python" / "fcmigrate"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("")
+    (stub / "__main__.py").write_text(STUB_SERVE)
+    (build / "python" / "fcmigrate_stub_note.py").write_text(f"NOTE = {LOCAL_BIND_NOTE!r}\n")
+    return build
+
+
+def test_build_runs_with_its_own_python(tmp_path: Path) -> None:
+    from fcmigrate.vendor import find_interpreter
+
+    python310 = find_interpreter("3.10")
+    if python310 is None or sys.version_info[:2] == (3, 10):
+        pytest.skip("needs a Python 3.10 that is not the one running the tests")
+    build = fake_build(tmp_path, "3.10")
+    env = python_env(drop=["FCMIGRATE_PYTHON"])
+    local = Local(tmp_path, "--project", str(build), env=env)
+    try:
+        out = local.wait_ready().stdout()
+        status, _, body = local.request("GET", "/")
+    finally:
+        local.stop()
+    assert (status, body) == (200, b"3.10")
+    assert f"Python: 3.10 ({python310}), the build's Python (bootstrap)." in out
+
+
+def test_build_python_missing_here_is_said_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcmigrate import vendor
+    from fcmigrate.local import function_python
+
+    other = "3.12" if sys.version_info[:2] != (3, 12) else "3.13"
+    build = fake_build(tmp_path, other)
+    monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
+    monkeypatch.setattr(vendor, "find_interpreter", lambda version, explicit=None: None)
+    options = LocalOptions(project=build)
+    python, note = function_python(options, load_config(build))
+    assert python == sys.executable
+    assert f"not the build's Python {other} (bootstrap), which is not on this machine" in note
+    assert "Install Python" in note and "FCMIGRATE_PYTHON" in note
+    assert "\n" not in note
+
+
+def test_project_without_python_folder_uses_this_python(
+    wrapped: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcmigrate.local import function_python
+
+    monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
+    python, note = function_python(LocalOptions(project=wrapped), load_config(wrapped))
+    assert python == sys.executable
+    assert "no python/ folder" in note
+    monkeypatch.setenv("FCMIGRATE_PYTHON", "/opt/my/python")
+    assert function_python(LocalOptions(project=wrapped), load_config(wrapped))[0] == (
+        "/opt/my/python"
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"bootstrap": "[ -x /var/fc/lang/python3.12/bin/python3 ]"}, ("3.12", "bootstrap")),
+        ({"s.yaml": CUSTOM_RUNTIME}, ("3.10", "s.yaml (fc3)'s command")),
+        (
+            {"s.yaml": CONTAINER_FC3.replace("custom-container", "custom.debian10")},
+            ("3.10", "runtime custom.debian10 in s.yaml (fc3)"),
+        ),
+        ({"s.yaml": CONTAINER_FC3}, None),
+        ({}, None),
+    ],
+    ids=["bootstrap", "start-command", "runtime", "container-runtime", "nothing"],
+)
+def test_where_the_build_records_its_python(
+    tmp_path: Path, files: dict[str, str], expected: tuple[str, str] | None
+) -> None:
+    from fcmigrate.local import recorded_python
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert recorded_python(tmp_path, load_config(tmp_path)) == expected
+
+
+@pytest.mark.slow
+def test_real_build_for_3_10_runs_with_python_3_10(tmp_path: Path) -> None:
+    from fcmigrate.vendor import find_interpreter
+
+    python310 = find_interpreter("3.10")
+    if python310 is None or sys.version_info[:2] == (3, 10):
+        pytest.skip("needs a Python 3.10 that is not the one running the tests")
+    project = tmp_path / "shopfront"
+    shutil.copytree(FLASK_SAMPLE, project)
+    build = tmp_path / "build"
+    args = ["migrate", str(project), "--python", "3.10", "--out", str(build)]
+    built = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", *args],
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    local = Local(tmp_path, "--project", str(build), env=python_env(drop=["FCMIGRATE_PYTHON"]))
+    try:
+        out = local.wait_ready().stdout()
+        status, _, body = local.request("GET", "/whoami")
+        pid = re.search(r"as pid (\d+) with", out)
+        assert pid is not None
+        argv = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().split(b"\0")
+    finally:
+        local.stop()
+    assert status == 200 and json.loads(body)["path"] == "/whoami"
+    assert argv[0].decode() == python310  # the bootstrap ran the build's Python
+    assert f"Python: 3.10 ({python310}), the build's Python (bootstrap)." in out
+
+
+def test_body_over_32_mb_announced_with_expect_100_is_refused_before_the_upload(
+    door: Local,
+) -> None:
+    head = LENGTH_HEAD % str(MAX_BODY_BYTES + 1).encode()
+    head = head.replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+    received, seconds = raw_exchange(door.port, head)
+    assert received.startswith(b"HTTP/1.1 400 ")  # no "100 Continue" first
+    assert str(MAX_BODY_BYTES).encode() in received
+    assert seconds < 5
+
+
+def test_expect_100_continue_gets_the_body_through(door: Local) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", door.port), timeout=10) as sock:
+        extra = b"\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        sock.sendall((LENGTH_HEAD % b"5").replace(b"\r\n\r\n", extra))
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b"hello")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {"received": 5, "body": "hello"}
+
+
+def test_refused_body_is_drained_up_to_64_mb_then_the_connection_closes(door: Local) -> None:
+    import socket
+
+    from fcmigrate.local import MAX_DRAIN_BYTES
+
+    size = 4 * MAX_DRAIN_BYTES
+    block = b"x" * (1 << 20)
+    sent = 0
+    with socket.create_connection(("127.0.0.1", door.port), timeout=30) as sock:
+        sock.sendall(LENGTH_HEAD % str(size).encode())
+        try:
+            while sent < size:
+                sock.sendall(block)
+                sent += len(block)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    # Read and dropped up to the drain limit, then the front door stopped reading.
+    assert MAX_DRAIN_BYTES <= sent < MAX_DRAIN_BYTES + (32 << 20)

@@ -294,6 +294,21 @@ class Project:
         return first.startswith("#!") and "python" in first
 
     @cached_property
+    def config_runs_bootstrap(self) -> bool:
+        """Whether a deploy config (s.yaml, template.yml) starts the app with a start file."""
+        return any(self.starters(rel) for rel in self.bootstraps)
+
+    @cached_property
+    def migrate_build(self) -> bool:
+        """Whether the code folder is a build ``fcmigrate migrate`` made: fcmigrate vendored
+        in ``python/`` and a start file beside it."""
+        vendored = self.code_path / "python" / "fcmigrate" / "__init__.py"
+        return vendored.is_file() and any(
+            self.is_file(f"{self.code_dir}/{name}" if self.code_dir else name)
+            for name in BOOTSTRAP_NAMES
+        )
+
+    @cached_property
     def start_commands(self) -> list[StartCommand]:
         commands: list[StartCommand] = []
         for rel in self.bootstraps:
@@ -325,7 +340,8 @@ class Project:
             env = containers[0].env if containers else {}
             for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
                 commands.append(StartCommand("Dockerfile", line, tuple(argv), "", ports, env))
-        if self.is_file("Procfile"):
+        # A Procfile is Heroku's; FC runs what the deploy config says.
+        if self.is_file("Procfile") and not self.config_runs_bootstrap:
             for line, argv in procfile_commands(self.text("Procfile") or ""):
                 commands.append(StartCommand("Procfile", line, tuple(argv), ""))
         return commands

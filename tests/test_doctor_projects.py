@@ -57,6 +57,7 @@ resources:
 """
 
 MANAGE_PY = """\
+import os
 import sys
 
 if __name__ == "__main__":
@@ -68,6 +69,7 @@ if __name__ == "__main__":
 
 #: Django settings with nothing to report but STATIC_ROOT left unset.
 DJANGO_SETTINGS = """\
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -112,6 +114,7 @@ def ids(root: Path) -> list[str]:
 
 
 WSGI_PY = """\
+import os
 
 from django.core.wsgi import get_wsgi_application
 
@@ -214,3 +217,183 @@ def test_one_finding_per_place_when_two_specs_import_the_same_app(tmp_path: Path
     findings = diagnose(root).findings
 
     assert [(f.id, f.file, f.line) for f in findings] == [("FC202", "app.py", 4)]
+
+
+# --- 2. dependencies listed but not installed here -------------------------------------------
+
+#: A requirement no machine has installed: the project lists it, FC would get it from migrate.
+DEP = "fcmigrate_doctor_listed_dep"
+REQUIREMENTS = {"requirements.txt": "Django>=4.2\nfcmigrate-doctor-listed-dep==1.0\n"}
+
+
+def test_a_listed_dependency_missing_here_is_a_note_not_an_error(tmp_path: Path) -> None:
+    root = django_project(tmp_path / "shop", f"import {DEP}\n" + DJANGO_SETTINGS)
+    assert ids(root) == ["FC200"]  # not listed: FC would miss it too
+
+    write(root, REQUIREMENTS)
+    report = diagnose(root)
+
+    assert report.findings == [], render_text(report)
+    [note] = [n for n in report.notes if DEP in n]
+    assert "Install the requirements" in note
+    assert "'fcmigrate migrate'" in note
+
+
+def test_imports_use_the_migrate_builds_packages_when_this_python_lacks_them(
+    tmp_path: Path,
+) -> None:
+    settings = DJANGO_SETTINGS.replace(
+        'ALLOWED_HOSTS = [".fcapp.run"]', f"from {DEP} import ALLOWED_HOSTS"
+    )
+    root = django_project(tmp_path / "shop", settings)
+    write(root, REQUIREMENTS)
+    assert ids(root) == []  # ALLOWED_HOSTS is not knowable without the import
+
+    packages = root / ".fcmigrate" / "build" / "python"
+    write(
+        packages,
+        {
+            "fcmigrate/__init__.py": "",
+            f"{DEP}/__init__.py": 'ALLOWED_HOSTS = ["localhost"]\n',
+        },
+    )
+    report = diagnose(root)
+
+    assert [f.id for f in report.findings] == ["FC204"], render_text(report)
+    assert "'localhost'" in report.findings[0].message
+    assert not any(DEP in n for n in report.notes)
+
+
+# --- 6. DEBUG on through an environment default ------------------------------------------------
+
+DEBUG_DEFAULTS = {
+    "environ_get": 'import os\nDEBUG = os.environ.get("DEBUG", "True") == "True"\n',
+    "getenv": 'import os\nDEBUG = os.getenv("DEBUG", "1") == "1"\n',
+    "getenv_lower": (
+        'from os import getenv\nDEBUG = getenv("DEBUG", "true").lower() in ("1", "true")\n'
+    ),
+    "django_environ": (
+        'import environ\nenv = environ.Env()\nDEBUG = env.bool("DEBUG", default=True)\n'
+    ),
+    "decouple": 'from decouple import config\nDEBUG = config("DEBUG", default=True, cast=bool)\n',
+}
+
+
+def _debug_project(root: Path, debug: str) -> Path:
+    """Settings that set DEBUG last and cannot be imported here (a listed package is missing)."""
+    settings = f"import {DEP}\n" + DJANGO_SETTINGS.replace("DEBUG = False\n", "") + debug
+    project = django_project(root, settings)
+    write(project, {"requirements.txt": REQUIREMENTS["requirements.txt"] + "environ\ndecouple\n"})
+    return project
+
+
+@pytest.mark.parametrize("debug", DEBUG_DEFAULTS.values(), ids=list(DEBUG_DEFAULTS))
+def test_debug_on_by_an_environment_default_is_found_in_the_source(
+    tmp_path: Path, debug: str
+) -> None:
+    root = _debug_project(tmp_path / "shop", debug)
+
+    findings = diagnose(root).findings
+
+    assert [(f.id, f.file) for f in findings] == [("FC201", "shop/settings.py")]
+    assert findings[0].line == len((root / "shop/settings.py").read_text().splitlines())
+    assert "s.yaml does not set DEBUG" in findings[0].message
+
+
+@pytest.mark.parametrize("debug", DEBUG_DEFAULTS.values(), ids=list(DEBUG_DEFAULTS))
+def test_debug_default_is_fine_once_the_config_turns_it_off(tmp_path: Path, debug: str) -> None:
+    root = _debug_project(tmp_path / "shop", debug)
+    s_yaml = root / "s.yaml"
+    s_yaml.write_text(s_yaml.read_text().replace("DJANGO_SECRET_KEY:", 'DEBUG: "0"\n        X:'))
+    s_yaml.write_text(s_yaml.read_text().replace("        X:", "        DJANGO_SECRET_KEY:"))
+
+    assert ids(root) == []
+
+
+# --- 7. what the source says, when the import fails ----------------------------------------------
+
+FALLBACK_KEY = "dev-secret-for-laptops"
+
+
+def test_django_settings_that_do_not_import_are_read_from_the_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = (
+        DJANGO_SETTINGS.replace(
+            'SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
+            f'SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "{FALLBACK_KEY}")',
+        )
+        .replace("DEBUG = False", "DEBUG = True")
+        .replace(
+            '{"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}',
+            '{"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}',
+        )
+        + 'raise RuntimeError("REDIS_URL is not set")\n'
+    )
+    root = django_project(tmp_path / "shop", settings)
+    s_yaml = root / "s.yaml"
+    s_yaml.write_text(s_yaml.read_text().replace("DJANGO_SECRET_KEY:", "UNRELATED:"))
+
+    report = diagnose(root)
+
+    assert sorted((f.id, f.line) for f in report.findings) == [
+        ("FC200", 13),
+        ("FC201", 6),
+        ("FC203", 5),
+        ("FC206", 11),
+    ], render_text(report)
+    fallback = next(f for f in report.findings if f.id == "FC203")
+    assert "'de" in fallback.message and "DJANGO_SECRET_KEY" in fallback.message
+    assert "/code/db.sqlite3" in next(f.message for f in report.findings if f.id == "FC206")
+    from fcmigrate.cli import main
+
+    for args in ([str(root)], [str(root), "--json"]):
+        with pytest.raises(SystemExit):
+            main(["doctor", *args])
+        assert FALLBACK_KEY not in capsys.readouterr().out
+
+
+def test_settings_module_is_found_from_wsgi_py_without_manage_py(tmp_path: Path) -> None:
+    root = _debug_project(tmp_path / "shop", "DEBUG = True\n")
+    (root / "manage.py").unlink()
+
+    assert ids(root) == ["FC201"]
+
+
+def test_a_flask_app_that_does_not_import_is_read_from_the_source(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "requirements.txt": "flask\nfcmigrate-doctor-listed-dep\n",
+            "app.py": f"""\
+                import os
+
+                import {DEP}
+                from flask import Flask
+
+                app = Flask(__name__, instance_relative_config=True)
+                app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY", "{FALLBACK_KEY}")
+                app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///shop.db"
+                app.config.from_object("config.Production")
+            """,
+            "config.py": """\
+                class Production:
+                    SECRET_KEY = "typed-by-hand-and-committed"
+            """,
+            "instance/config.py": 'SECRET_KEY = "kept-out-of-version-control"\n',
+            "bootstrap": BOOTSTRAP.format(spec="app:app"),
+            "s.yaml": S_YAML,
+        },
+    )
+
+    report = diagnose(root)
+
+    assert sorted((f.id, f.file, f.line) for f in report.findings) == [
+        ("FC202", "config.py", 2),
+        ("FC203", "app.py", 7),
+        ("FC206", "app.py", 8),
+    ], render_text(report)
+    sqlite = next(f for f in report.findings if f.id == "FC206")
+    assert "/code/instance/shop.db" in sqlite.message
+    assert any(DEP in n for n in report.notes)
+    assert "typed-by-hand" not in render_text(report)

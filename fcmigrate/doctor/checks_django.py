@@ -253,6 +253,10 @@ def check_django(project: Project) -> Iterator[Finding]:
     if result is None:
         return
     if "error" in result:
+        missing = project.missing_dependency(result["error"])
+        if missing is not None:
+            project.import_note(f"The settings {name!r}", missing)
+            return
         yield SETTINGS_IMPORT.finding(
             f"Importing the settings {name!r} failed: {result['error']}",
             file=result.get("file") or project.django_settings_file,

@@ -56,6 +56,12 @@ def _syntax_error(root: Path) -> None:
     (root / "legacy.py").write_text('print "written for Python 2"\n')
 
 
+def _login_link(root: Path) -> None:
+    folder = root / "templates"
+    folder.mkdir()
+    (folder / "base.html").write_text('<p>Welcome.</p>\n<a href="/login">Log in</a>\n')
+
+
 def _sparse(size: int) -> Callable[[Path], None]:
     """A file of zeros (on disk ``size`` bytes, in a zip almost nothing)."""
 
@@ -282,6 +288,14 @@ CASES = [
     ),
     Case("server_name", BASE, ("FC305",), ("app.py", 'config["SERVER_NAME"]'), "SERVER_NAME"),
     Case("application_root", BASE, ("FC306",), ("app.py", None), "APPLICATION_ROOT = '/shop'"),
+    Case(
+        "root_relative_url",
+        BASE,
+        ("FC307",),
+        ("templates/base.html", 'href="/login"'),
+        'templates/base.html:2 href="/login"',
+        setup=_login_link,
+    ),
     # Deploy config.
     Case("config_invalid", BASE, ("FC400",), ("s.yaml", "methods:"), "not valid YAML"),
     Case("trigger_methods", CONFIG, ("FC401",), ("s.yaml", "methods:"), "not HEAD or OPTIONS"),

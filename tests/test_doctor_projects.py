@@ -397,3 +397,63 @@ def test_a_flask_app_that_does_not_import_is_read_from_the_source(tmp_path: Path
     assert "/code/instance/shop.db" in sqlite.message
     assert any(DEP in n for n in report.notes)
     assert "typed-by-hand" not in render_text(report)
+
+
+# --- 8. root-relative URLs in pages and scripts ------------------------------------------------
+
+
+def test_root_relative_urls_in_templates_and_scripts_are_one_finding(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "app.py": "def app(environ, start_response):\n    return []\n",
+            "bootstrap": BOOTSTRAP.format(spec="app:app"),
+            "shop/templates/shop/base.html": """\
+                <link rel="stylesheet" href="{{ url_for('static', filename='site.css') }}">
+                <script src="//cdn.example.com/lib.js"></script>
+                <a href="https://example.com/about">About</a>
+                <a href="{% url 'home' %}">Home</a>
+                <form action="/search" method="get"></form>
+                <img src='/static/logo.png'>
+            """,
+            "shop/static/shop/app.js": """\
+                // Loads the items.
+                fetch("/api/items").then((r) => r.json());
+                const name = path.replace("/", "-");
+                window.location.href = "/login";
+            """,
+            "shop/static/shop/vendor.min.js": 'fetch("/api/minified")\n',
+            "node_modules/lib/page.html": '<a href="/elsewhere">x</a>\n',
+            "staticfiles/admin/index.html": '<a href="/admin/">x</a>\n',
+        },
+    )
+
+    findings = diagnose(root).findings
+
+    assert [(f.id, f.severity, f.file, f.line) for f in findings] == [
+        ("FC307", "warning", "shop/static/shop/app.js", 2)
+    ]
+    assert findings[0].message == (
+        "Root-relative URLs written in pages and scripts (4 in 2 files): "
+        'shop/static/shop/app.js:2 fetch("/api/items", '
+        'shop/static/shop/app.js:4 location.href = "/login", '
+        'shop/templates/shop/base.html:5 action="/search" and 1 more.'
+    )
+    assert "url_for" in findings[0].fix and "{% static" in findings[0].fix
+
+
+def test_templates_with_only_built_and_full_urls_are_fine(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "app.py": "def app(environ, start_response):\n    return []\n",
+            "bootstrap": BOOTSTRAP.format(spec="app:app"),
+            "templates/page.html": """\
+                <a href="{{ url_for('login') }}">Log in</a>
+                <a href="login">Relative</a>
+                <script src="//cdn.example.com/x.js"></script>
+                <a href="http://example.com/">x</a> <a href="#top">Top</a>
+            """,
+        },
+    )
+    assert ids(root) == []

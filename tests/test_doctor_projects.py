@@ -457,3 +457,63 @@ def test_templates_with_only_built_and_full_urls_are_fine(tmp_path: Path) -> Non
         },
     )
     assert ids(root) == []
+
+
+def test_flask_config_classes_for_tests_and_development_are_left_alone(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "requirements.txt": "flask\nfcmigrate-doctor-listed-dep\n",
+            "app.py": f"""\
+                import {DEP}
+                from flask import Flask
+
+                app = Flask(__name__)
+                app.config.from_object("config.ProductionConfig")
+            """,
+            "config.py": """\
+                import os
+
+
+                class ProductionConfig:
+                    SECRET_KEY = os.environ["SECRET_KEY"]
+
+
+                class DevelopmentConfig:
+                    SECRET_KEY = "dev-key-for-the-laptop"
+                    SQLALCHEMY_DATABASE_URI = "sqlite:///dev.db"
+
+
+                class TestingConfig:
+                    SECRET_KEY = "test-key"
+                    SQLALCHEMY_DATABASE_URI = "sqlite:///test.db"
+            """,
+            "local_settings.py": 'SECRET_KEY = "only-on-my-machine"\n',
+            "bootstrap": BOOTSTRAP.format(spec="app:app"),
+        },
+    )
+    assert ids(root) == []
+
+
+def test_django_settings_are_read_through_their_star_imports(tmp_path: Path) -> None:
+    base = f"import {DEP}\n" + DJANGO_SETTINGS.replace("DEBUG = False", "DEBUG = True")
+    root = django_project(tmp_path / "shop", "")
+    (root / "shop" / "settings.py").unlink()
+    write(
+        root,
+        {
+            "requirements.txt": REQUIREMENTS["requirements.txt"],
+            "shop/settings/__init__.py": "",
+            "shop/settings/base.py": base,
+            "shop/settings/production.py": "from .base import *  # noqa: F403\n",
+            "shop/settings/dev.py": 'from .base import *  # noqa: F403\nSECRET_KEY = "dev"\n',
+        },
+    )
+    for path in ("manage.py", "shop/wsgi.py"):
+        text = (root / path).read_text()
+        (root / path).write_text(text.replace('"shop.settings"', '"shop.settings.production"'))
+    assert [(f.id, f.file) for f in diagnose(root).findings] == [("FC201", "shop/settings/base.py")]
+
+    production = root / "shop" / "settings" / "production.py"
+    production.write_text(production.read_text() + "DEBUG = False\n")
+    assert ids(root) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from collections.abc import Iterator, Mapping
 
 from fcmigrate.doctor import pysource
@@ -22,7 +23,6 @@ from fcmigrate.doctor.checks_django import (
     INSECURE_SECRET_KEY,
     SECRET_KEY_FALLBACK,
     Place,
-    Settings,
     sqlite_finding,
 )
 from fcmigrate.doctor.checks_flask import config_assignments
@@ -36,6 +36,8 @@ _FLASK_KEY_FIX = (
 )
 _SECRET_NAMES = frozenset({"SECRET_KEY", "secret_key"})
 _FLASK_DATABASES = frozenset({"SQLALCHEMY_DATABASE_URI", "DATABASE"})
+#: Config classes and files for tests or development: their keys and databases never run on FC.
+_NOT_PRODUCTION = re.compile(r"test|dev|local|debug", re.IGNORECASE)
 _SQLITE_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
 
 
@@ -53,22 +55,62 @@ def _imported(project: Project) -> bool:
 @check
 def check_django_source(project: Project) -> Iterator[Finding]:
     """DEBUG, SECRET_KEY and SQLite in Django settings that could not be imported here."""
-    if not project.django_settings_file or _imported(project):
+    settings_file = project.django_settings_file
+    if not settings_file or _imported(project):
         return
-    settings = Settings(project, {})
     env = _env(project)
-    for rel in settings.files:
+    # Where each setting is given its final value: the settings file, or a module it
+    # star-imports (``from .base import *``) before.
+    last: dict[str, str] = {}
+    for rel in settings_chain(project, settings_file):
         tree = project.tree(rel)
-        if tree is None:
+        for name in pysource.module_assignments(tree) if tree else {}:
+            last[name] = rel
+    for name, rel in sorted(last.items()):
+        tree = project.tree(rel)
+        if tree is None or name not in ("DEBUG", "SECRET_KEY", "DATABASES"):
             continue
         evaluator = Evaluator(tree, env)
-        values = pysource.module_assignments(tree)
-        yield from _debug(project, rel, tree, evaluator, values.get("DEBUG"))
-        key = values.get("SECRET_KEY")
-        line = pysource.assignment_line(tree, "SECRET_KEY")
-        if key is not None and line is not None:
-            yield from _secret(project, rel, line, key, evaluator, _DJANGO_KEY_FIX)
-        yield from _django_sqlite(project, rel, tree, evaluator, values.get("DATABASES"))
+        value = pysource.module_assignments(tree)[name]
+        if name == "DEBUG":
+            yield from _debug(project, rel, tree, evaluator, value)
+        elif name == "DATABASES":
+            yield from _django_sqlite(project, rel, tree, evaluator, value)
+        else:
+            line = pysource.assignment_line(tree, name)
+            if line is not None:
+                yield from _secret(project, rel, line, value, evaluator, _DJANGO_KEY_FIX)
+
+
+def settings_chain(project: Project, rel: str, depth: int = 0) -> list[str]:
+    """``rel`` after the project modules it star-imports at module level, in import order."""
+    tree = project.tree(rel)
+    if tree is None or depth > 5:
+        return [rel]
+    chain: list[str] = []
+    for statement in tree.body:
+        if not isinstance(statement, ast.ImportFrom):
+            continue
+        if not any(alias.name == "*" for alias in statement.names):
+            continue
+        imported = _imported_file(project, rel, statement)
+        if imported and imported not in chain and imported != rel:
+            chain += [f for f in settings_chain(project, imported, depth + 1) if f not in chain]
+    return [*chain, rel]
+
+
+def _imported_file(project: Project, rel: str, statement: ast.ImportFrom) -> str | None:
+    module = statement.module or ""
+    if not statement.level:
+        return project.module_file(module, project.code_dir)
+    folder = rel.rpartition("/")[0]
+    for _ in range(statement.level - 1):
+        folder = folder.rpartition("/")[0]
+    base = "/".join(p for p in (folder, module.replace(".", "/")) if p)
+    for candidate in (f"{base}.py", f"{base}/__init__.py"):
+        if project.is_file(candidate):
+            return candidate
+    return None
 
 
 def _debug(
@@ -226,18 +268,33 @@ def check_flask_source(project: Project) -> Iterator[Finding]:
         return
     env = _env(project)
     for rel, tree in project.trees():
+        if _NOT_PRODUCTION.search(rel.rpartition("/")[2].removesuffix(".py")):
+            continue
         evaluator = Evaluator(tree, env)
+        skipped = _not_production_nodes(tree)
         # instance/config.py is where Flask's docs keep the production key, out of the code.
         kept_apart = rel.startswith("instance/")
         for line, value in config_assignments(tree, _SECRET_NAMES):
-            if not kept_apart:
+            if not kept_apart and id(value) not in skipped:
                 yield from _secret(project, rel, line, value, evaluator, _FLASK_KEY_FIX)
         for line, value in config_assignments(tree, _FLASK_DATABASES):
+            if id(value) in skipped:
+                continue
             place = _flask_sqlite(tree, value, evaluator)
             if place is not None and place.kind != "mount":
                 found = sqlite_finding(place, "The app's database", rel, line)
                 if found is not None:
                     yield found
+
+
+def _not_production_nodes(tree: ast.Module) -> set[int]:
+    """Nodes inside config classes for tests or development (``TestingConfig``, ``DevConfig``)."""
+    return {
+        id(node)
+        for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef) and _NOT_PRODUCTION.search(cls.name)
+        for node in ast.walk(cls)
+    }
 
 
 def _flask_sqlite(tree: ast.Module, value: ast.expr, evaluator: Evaluator) -> Place | None:

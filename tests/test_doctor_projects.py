@@ -310,6 +310,24 @@ def test_debug_default_is_fine_once_the_config_turns_it_off(tmp_path: Path, debu
     assert ids(root) == []
 
 
+DEBUG_OFF = {
+    "string_false": 'import os\nDEBUG = os.environ.get("DEBUG", "False") == "True"\n',
+    "no_default": 'import os\nDEBUG = os.environ.get("DJANGO_DEBUG") == "1"\n',
+    "bool_of_unset": 'import os\nDEBUG = bool(os.getenv("DEBUG"))\n',
+    "default_false": 'import os\nDEBUG = os.environ.get("DEBUG", False)\n',
+    "presence": 'import os\nDEBUG = "DEBUG" in os.environ\n',
+    "required": 'import environ\nenv = environ.Env()\nDEBUG = env.bool("DEBUG")\n',
+    "decouple_off": (
+        'from decouple import config\nDEBUG = config("DEBUG", default="no", cast=bool)\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("debug", DEBUG_OFF.values(), ids=list(DEBUG_OFF))
+def test_debug_off_or_unknown_is_not_reported(tmp_path: Path, debug: str) -> None:
+    assert ids(_debug_project(tmp_path / "shop", debug)) == []
+
+
 # --- 7. what the source says, when the import fails ----------------------------------------------
 
 FALLBACK_KEY = "dev-secret-for-laptops"

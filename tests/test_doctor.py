@@ -9,6 +9,7 @@ and big files are made by the test itself, since a checkout may not keep them.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,7 +25,14 @@ import tomllib
 from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, REPO, python_env, run_main
 
 from fcmigrate.cli import main
-from fcmigrate.doctor import RULES, diagnose, render_json, render_text, rules_markdown
+from fcmigrate.doctor import (
+    RULES,
+    checks_config,
+    diagnose,
+    render_json,
+    render_text,
+    rules_markdown,
+)
 from fcmigrate.doctor import probe as probe_module
 from fcmigrate.doctor.commands import analyze, shell_commands
 
@@ -48,10 +56,30 @@ def _syntax_error(root: Path) -> None:
     (root / "legacy.py").write_text('print "written for Python 2"\n')
 
 
+def _login_link(root: Path) -> None:
+    folder = root / "templates"
+    folder.mkdir()
+    (folder / "base.html").write_text('<p>Welcome.</p>\n<a href="/login">Log in</a>\n')
+
+
 def _sparse(size: int) -> Callable[[Path], None]:
+    """A file of zeros (on disk ``size`` bytes, in a zip almost nothing)."""
+
     def make(root: Path) -> None:
         with open(root / "model.bin", "wb") as f:
             f.truncate(size)
+
+    return make
+
+
+def _random(size: int, name: str = "model.bin") -> Callable[[Path], None]:
+    """A file that does not compress: in a zip it is as big as on disk."""
+
+    def make(root: Path) -> None:
+        with open(root / name, "wb") as f:
+            for _ in range(size // MB):
+                f.write(os.urandom(MB))
+            f.write(os.urandom(size % MB))
 
     return make
 
@@ -260,6 +288,14 @@ CASES = [
     ),
     Case("server_name", BASE, ("FC305",), ("app.py", 'config["SERVER_NAME"]'), "SERVER_NAME"),
     Case("application_root", BASE, ("FC306",), ("app.py", None), "APPLICATION_ROOT = '/shop'"),
+    Case(
+        "root_relative_url",
+        BASE,
+        ("FC307",),
+        ("templates/base.html", 'href="/login"'),
+        'templates/base.html:2 href="/login"',
+        setup=_login_link,
+    ),
     # Deploy config.
     Case("config_invalid", BASE, ("FC400",), ("s.yaml", "methods:"), "not valid YAML"),
     Case("trigger_methods", CONFIG, ("FC401",), ("s.yaml", "methods:"), "not HEAD or OPTIONS"),
@@ -277,9 +313,9 @@ CASES = [
         BASE,
         ("FC403",),
         (None, None),
-        "101 MB (largest: model.bin 101 MB",
+        "zips to 101.0 MB (largest, zipped: model.bin 101.0 MB), over the 100 MB limit",
         "warning",
-        _sparse(101 * MB),
+        _random(101_000_000),
     ),
     Case("timeout_short", CONFIG, ("FC404",), ("views.py", "time.sleep"), "timeout is 60 s"),
     Case("old_runtime", CONFIG, ("FC405",), ("s.yaml", "runtime:"), "'custom'"),
@@ -950,18 +986,58 @@ def test_writes_to_a_configured_nas_mount_are_fine(tmp_path: Path) -> None:
     assert diagnose(root).findings == []
 
 
-def test_package_over_500_mb_is_an_error_and_fcignore_excludes(tmp_path: Path) -> None:
+@pytest.fixture
+def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FC's limits at 2 MB and 1 MB, so the tests zip megabytes, not hundreds."""
+    monkeypatch.setattr(checks_config, "MAX_PACKAGE_BYTES", 2_000_000)
+    monkeypatch.setattr(checks_config, "API_UPLOAD_BYTES", 1_000_000)
+
+
+@pytest.mark.usefixtures("small_limits")
+def test_package_over_the_limit_is_an_error_and_fcignore_excludes(tmp_path: Path) -> None:
     root = _project(tmp_path, "clean", BASE)
-    _sparse(501 * MB)(root)
+    _random(3_000_000)(root)
 
     findings = diagnose(root).findings
     assert [(f.id, f.severity) for f in findings] == [("FC403", "error")]
     assert "over FC's 500 MB limit" in findings[0].message
 
-    (root / ".fcignore").write_text("# big files live in OSS\n*.bin\n")
+    (root / ".fcignore").write_text("# big files live in OSS\n*.bin\n!keep.bin\n")
     assert diagnose(root).findings == []
 
 
+def test_package_size_is_the_zip_not_the_folder(tmp_path: Path) -> None:
+    """150 MB of zeros on disk deflate to well under 1 MB: nothing to report."""
+    root = _project(tmp_path, "clean", BASE)
+    _sparse(150 * MB)(root)
+
+    assert diagnose(root).findings == []
+
+
+@pytest.mark.usefixtures("small_limits")
+def test_package_size_leaves_out_what_migrate_leaves_out(tmp_path: Path) -> None:
+    root = _project(tmp_path, "clean", BASE)
+    for folder in (".venv", "node_modules", "python", "pkg/__pycache__"):
+        (root / folder).mkdir(parents=True)
+        _random(3_000_000)(root / folder)
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+
+    assert diagnose(root).findings == []
+
+
+@pytest.mark.usefixtures("small_limits")
+def test_a_migrate_build_counts_its_vendored_packages(tmp_path: Path) -> None:
+    build = _project(tmp_path, "clean", BASE)
+    (build / "python" / "fcmigrate").mkdir(parents=True)
+    (build / "python" / "fcmigrate" / "__init__.py").write_text("")
+    _random(3_000_000)(build / "python")
+
+    findings = diagnose(build).findings
+    assert [(f.id, f.severity) for f in findings] == [("FC403", "error")]
+    assert "largest, zipped: python 3.0 MB)" in findings[0].message
+
+
+@pytest.mark.usefixtures("small_limits")
 def test_migrates_own_build_folder_counts_only_when_a_config_deploys_it(
     tmp_path: Path,
 ) -> None:
@@ -970,15 +1046,15 @@ def test_migrates_own_build_folder_counts_only_when_a_config_deploys_it(
     root = _project(tmp_path, "clean", BASE)
     build = root / ".fcmigrate" / "build"
     build.mkdir(parents=True)
-    _sparse(150 * MB)(build)
+    _random(3_000_000)(build)
     assert diagnose(root).findings == []
 
     configured = _project(tmp_path, "clean_config", CONFIG)
     (configured / ".fcmigrate" / "build").mkdir(parents=True)
-    _sparse(150 * MB)(configured / ".fcmigrate" / "build")
+    _random(1_500_000)(configured / ".fcmigrate" / "build")
     findings = diagnose(configured).findings
     assert [(f.id, f.severity) for f in findings] == [("FC403", "warning")]
-    assert "largest: .fcmigrate 150 MB" in findings[0].message
+    assert "largest, zipped: .fcmigrate 1.5 MB)" in findings[0].message
 
 
 def test_gunicorn_timeout_longer_than_the_function_timeout(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from fcmigrate.doctor import checks_flask as checks_flask
 from fcmigrate.doctor import checks_secret as checks_secret
 from fcmigrate.doctor import checks_source as checks_source
 from fcmigrate.doctor import checks_start as checks_start
+from fcmigrate.doctor import checks_static as checks_static
+from fcmigrate.doctor import checks_templates as checks_templates
 from fcmigrate.doctor.model import CHECKS, RULES, Finding, Rule
 from fcmigrate.doctor.project import Project
 from fcmigrate.doctor.report import Report, diagnose, render_json, render_text, rules_markdown

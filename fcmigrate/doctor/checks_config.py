@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import os
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from fcmigrate.doctor.checks_source import timeout_hints
@@ -13,6 +13,14 @@ from fcmigrate.doctor.checks_start import finding_place, worker_timeout
 from fcmigrate.doctor.config import DeployConfig, FunctionConfig
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.package import (
+    API_UPLOAD_BYTES,
+    MAX_PACKAGE_BYTES,
+    SKIP_DIRS,
+    IgnoreRules,
+    human_size,
+)
 
 CONFIG_INVALID = rule(
     "FC400",
@@ -44,7 +52,8 @@ PACKAGE_SIZE = rule(
     "FC403",
     "package-size",
     "error",
-    why="FC rejects a code package over 500 MB, and uploads through the API stop at 100 MB.",
+    why="FC rejects a code package (the zip as uploaded) over 500 MB, and uploads through "
+    "the API stop at 100 MB.",
     fix="List what FC does not need in .fcignore (e.g. .venv/, tests/, docs/), or move large "
     "dependencies into a layer.",
     severity_note="warning between 100 MB and 500 MB",
@@ -66,7 +75,6 @@ OLD_RUNTIME = rule(
     fix="runtime: custom.debian10   # Python 3.10",
 )
 
-MB = 1024 * 1024
 _ALWAYS_IGNORED = frozenset({".git", ".s"})
 
 
@@ -142,80 +150,120 @@ def _domain_fix(config: DeployConfig, function: FunctionConfig) -> str:
     return FORCED_DOWNLOAD.fix.replace("functionName: app", f"functionName: {function.name}")
 
 
-def _fcignore(folder: Path) -> list[str]:
+#: A zip's bytes per file besides the data: local header, central directory entry (plus the
+#: name in both) and the end record's share.
+_ZIP_ENTRY_BYTES = 30 + 46
+_ZIP_END_BYTES = 22
+#: Folders ``fcmigrate migrate`` rebuilds rather than copies (the vendored ``python/``).
+_REBUILT = frozenset({"python"})
+
+
+def _rules(folder: Path) -> IgnoreRules:
     try:
-        lines = (folder / ".fcignore").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "!"))]
+        return IgnoreRules.from_file(folder / ".fcignore")
+    except FCMigrateError:
+        return IgnoreRules()
 
 
-def _ignored(rel: str, is_dir: bool, patterns: list[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    for pattern in patterns:
-        directory_only = pattern.endswith("/")
-        pattern = pattern.strip("/") if "/" in pattern.rstrip("/") else pattern.rstrip("/")
-        if directory_only and not is_dir:
-            continue
-        if "/" in pattern:
-            if fnmatch.fnmatchcase(rel, pattern.lstrip("/")):
-                return True
-        elif fnmatch.fnmatchcase(name, pattern):
-            return True
-    return False
+def package_files(folder: Path, *, like_migrate: bool) -> Iterator[tuple[str, Path]]:
+    """(zip name, file) for what would be uploaded from ``folder``.
 
-
-def package_size(folder: Path, skip: Iterable[str] = ()) -> tuple[int, dict[str, int]]:
-    """Bytes FC would receive from ``folder``, and the total per top-level entry.
-
-    ``skip`` names more top-level folders to leave out.
+    Always without ``.git``, ``.s`` and what ``.fcignore`` lists. ``like_migrate``: as
+    ``fcmigrate migrate`` copies a project, also without caches, virtualenvs, build output
+    (:data:`fcmigrate.package.SKIP_DIRS`) and the top-level ``python/`` it rebuilds.
     """
-    patterns = _fcignore(folder)
-    always_ignored = _ALWAYS_IGNORED.union(skip)
-    per_entry: dict[str, int] = {}
-    total = 0
+    rules = _rules(folder)
     for current, dirs, files in os.walk(folder):
         here = Path(current)
         rel_here = here.relative_to(folder).as_posix()
         prefix = "" if rel_here == "." else rel_here + "/"
-        dirs[:] = [
-            d
-            for d in dirs
-            if not (not prefix and d in always_ignored) and not _ignored(prefix + d, True, patterns)
-        ]
-        for name in files:
-            rel = prefix + name
-            if _ignored(rel, False, patterns):
+
+        dirs[:] = sorted(d for d in dirs if _kept(here, prefix, d, rules, like_migrate))
+        for name in sorted(files):
+            if not rules.ignored(prefix + name, False):
+                yield prefix + name, here / name
+
+
+def _kept(here: Path, prefix: str, name: str, rules: IgnoreRules, like_migrate: bool) -> bool:
+    """Whether the folder ``here/name`` (``prefix + name`` in the package) is uploaded."""
+    if not prefix and name in _ALWAYS_IGNORED:
+        return False
+    if like_migrate and (
+        name in SKIP_DIRS
+        or (not prefix and name in _REBUILT)
+        or (here / name / "pyvenv.cfg").is_file()
+    ):
+        return False
+    return not rules.ignored(prefix + name, True)
+
+
+def _deflated(path: Path) -> int | None:
+    """Bytes ``path`` takes in a zip deflated as ``fcmigrate migrate`` writes it (level 6)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1024 * 1024):
+                size += len(compressor.compress(chunk))
+    except OSError:
+        return None
+    return size + len(compressor.flush())
+
+
+def package_size(
+    folder: Path, *, like_migrate: bool = False, over: int = 0
+) -> tuple[int, dict[str, int]]:
+    """Bytes of the zip FC would receive from ``folder``, and the bytes per top-level entry.
+
+    Files are compressed (in memory, nothing is written) only when they add up to more than
+    ``over`` bytes on disk: a zip is never much larger than its files. Until then the sizes
+    on disk are returned.
+    """
+    files: list[tuple[str, Path, int]] = []
+    for name, path in package_files(folder, like_migrate=like_migrate):
+        try:
+            files.append((name, path, path.stat().st_size))
+        except OSError:
+            continue
+    compress = sum(size for _, _, size in files) > over
+    per_entry: dict[str, int] = {}
+    total = _ZIP_END_BYTES if compress else 0
+    for name, path, size in files:
+        if compress:
+            deflated = _deflated(path)
+            if deflated is None:
                 continue
-            try:
-                size = (here / name).lstat().st_size
-            except OSError:
-                continue
-            total += size
-            top = rel.split("/", 1)[0]
-            per_entry[top] = per_entry.get(top, 0) + size
+            size = min(size, deflated) + _ZIP_ENTRY_BYTES + 2 * len(name.encode("utf-8"))
+        total += size
+        top = name.split("/", 1)[0]
+        per_entry[top] = per_entry.get(top, 0) + size
     return total, per_entry
 
 
 @check
 def check_package_size(project: Project) -> Iterator[Finding]:
     folders = {f.code_dir for f in project.functions if f.code_dir and f.code_dir.is_dir()}
-    # Without a deploy config the folder is what 'fcmigrate migrate' would package, which
-    # leaves out its own output.
-    skip = () if folders else (".fcmigrate",)
+    # Without a deploy config the folder is what 'fcmigrate migrate' would package; a build
+    # it made is uploaded as it is.
+    like_migrate = not folders and not project.migrate_build
     for folder in sorted(folders or {project.root}):
-        total, per_entry = package_size(folder, skip)
-        if total <= 100 * MB:
+        total, per_entry = package_size(folder, like_migrate=like_migrate, over=API_UPLOAD_BYTES)
+        if total <= API_UPLOAD_BYTES:
             continue
-        biggest = [kv for kv in sorted(per_entry.items(), key=lambda kv: -kv[1]) if kv[1] >= MB]
-        largest = ", ".join(f"{name} {size / MB:.0f} MB" for name, size in biggest[:3])
+        biggest = [
+            (name, size)
+            for name, size in sorted(per_entry.items(), key=lambda kv: -kv[1])[:3]
+            if size * 20 >= total
+        ]
+        largest = ", ".join(f"{name} {human_size(size)}" for name, size in biggest)
         rel = project.rel(folder)
         what = f"The code folder {rel!r}" if rel else "The project folder"
-        limit = "FC's 500 MB limit" if total > 500 * MB else "the 100 MB limit of API uploads"
+        over = total > MAX_PACKAGE_BYTES
+        limit = "FC's 500 MB limit" if over else "the 100 MB limit of API uploads"
         yield PACKAGE_SIZE.finding(
-            f"{what} holds {total / MB:.0f} MB (largest: {largest}), over {limit}.",
+            f"{what} zips to {human_size(total)} (largest, zipped: {largest}), over {limit}.",
             file=rel or None,
-            severity="error" if total > 500 * MB else "warning",
+            severity="error" if over else "warning",
         )
 
 

@@ -253,6 +253,10 @@ def check_django(project: Project) -> Iterator[Finding]:
     if result is None:
         return
     if "error" in result:
+        missing = project.missing_dependency(result["error"])
+        if missing is not None:
+            project.import_note(f"The settings {name!r}", missing)
+            return
         yield SETTINGS_IMPORT.finding(
             f"Importing the settings {name!r} failed: {result['error']}",
             file=result.get("file") or project.django_settings_file,
@@ -267,7 +271,7 @@ def check_django(project: Project) -> Iterator[Finding]:
     yield from _hosts(project, settings)
     yield from _storage(project, settings)
     yield from _sessions_and_caches(project, settings)
-    yield from _static_and_websockets(settings)
+    yield from _static_and_websockets(project, settings)
 
 
 def _debug(settings: Settings) -> Iterator[Finding]:
@@ -480,16 +484,51 @@ def _sessions_and_caches(project: Project, settings: Settings) -> Iterator[Findi
             )
 
 
-def _static_and_websockets(settings: Settings) -> Iterator[Finding]:
+def collected_statics(project: Project) -> str | None:
+    """The folder of a migrate build where ``collectstatic`` put the files, served by the
+    vendored WhiteNoise; ``None`` when the code folder is not such a build."""
+    from fcmigrate.statics import COLLECTED_DIR
+
+    code = project.code_path
+    if not project.migrate_build or not (code / "python" / "whitenoise").is_dir():
+        return None
+    folder = code / COLLECTED_DIR
+    if folder.is_dir() and any(folder.iterdir()):
+        return COLLECTED_DIR
+    return None
+
+
+def serves_with_fcmigrate(project: Project) -> bool:
+    """Whether the deploy config runs a start file that starts ``fcmigrate serve``."""
+    if not project.config_runs_bootstrap:
+        return False
+    for command in project.start_commands:
+        launch = project.launch(command)
+        if command.file in project.bootstraps and launch and launch.kind == "fcmigrate":
+            return True
+    return False
+
+
+def _static_and_websockets(project: Project, settings: Settings) -> Iterator[Finding]:
     values = settings.values
     apps = values["installed_apps"]
     if "django.contrib.staticfiles" in apps and values["static_root"] is None:
-        file, line = settings.line("STATIC_URL")
-        yield STATIC_ROOT.finding(
-            "STATIC_ROOT is not set, so collectstatic has nowhere to put static files.",
-            file=file,
-            line=line,
-        )
+        collected = collected_statics(project)
+        if collected is not None:
+            pass  # a migrate build: collected there, served by WhiteNoise
+        elif serves_with_fcmigrate(project):
+            project.notes.append(
+                "STATIC_ROOT is not set: 'fcmigrate migrate' collects the static files into "
+                "the build (fcmigrate-static/), where the bootstrap's 'fcmigrate serve' serves "
+                "them. Deploy that build, not this folder."
+            )
+        else:
+            file, line = settings.line("STATIC_URL")
+            yield STATIC_ROOT.finding(
+                "STATIC_ROOT is not set, so collectstatic has nowhere to put static files.",
+                file=file,
+                line=line,
+            )
     socket_apps = [a for a in apps if a.split(".")[0] in ("channels", "daphne")]
     if socket_apps:
         file, line = settings.line("INSTALLED_APPS")

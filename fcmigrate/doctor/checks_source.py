@@ -351,6 +351,10 @@ def check_app_import(project: Project) -> Iterator[Finding]:
     for spec, result in project.probe.apps.items():
         module = project.spec_module(spec, project.code_dir)
         if "error" in result:
+            missing = project.missing_dependency(result["error"])
+            if missing is not None:
+                project.import_note(f"The app {spec!r}", missing)
+                continue
             name = spec.partition(":")[0]
             yield APP_IMPORT.finding(
                 f"Importing the app {spec!r} failed: {result['error']}",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from fcmigrate.doctor import pysource
+from fcmigrate.doctor import deps, pysource
 from fcmigrate.doctor.commands import (
     Launch,
     StartCommand,
@@ -294,6 +294,21 @@ class Project:
         return first.startswith("#!") and "python" in first
 
     @cached_property
+    def config_runs_bootstrap(self) -> bool:
+        """Whether a deploy config (s.yaml, template.yml) starts the app with a start file."""
+        return any(self.starters(rel) for rel in self.bootstraps)
+
+    @cached_property
+    def migrate_build(self) -> bool:
+        """Whether the code folder is a build ``fcmigrate migrate`` made: fcmigrate vendored
+        in ``python/`` and a start file beside it."""
+        vendored = self.code_path / "python" / "fcmigrate" / "__init__.py"
+        return vendored.is_file() and any(
+            self.is_file(f"{self.code_dir}/{name}" if self.code_dir else name)
+            for name in BOOTSTRAP_NAMES
+        )
+
+    @cached_property
     def start_commands(self) -> list[StartCommand]:
         commands: list[StartCommand] = []
         for rel in self.bootstraps:
@@ -325,7 +340,8 @@ class Project:
             env = containers[0].env if containers else {}
             for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
                 commands.append(StartCommand("Dockerfile", line, tuple(argv), "", ports, env))
-        if self.is_file("Procfile"):
+        # A Procfile is Heroku's; FC runs what the deploy config says.
+        if self.is_file("Procfile") and not self.config_runs_bootstrap:
             for line, argv in procfile_commands(self.text("Procfile") or ""):
                 commands.append(StartCommand("Procfile", line, tuple(argv), ""))
         return commands
@@ -402,13 +418,60 @@ class Project:
         return any(context.at_import for _, context, _ in pysource.dev_server_calls(tree))
 
     @cached_property
-    def probe(self) -> ProbeResult:
-        return run_probe(
-            self.code_path,
-            fc_environment(self.code_path, self.main_function),
-            django_settings=self.django_settings,
-            app_specs=self.app_specs,
+    def requirements(self) -> frozenset[str]:
+        """The normalized names of the requirements the project lists."""
+        return deps.requirement_names(self.code_path) or deps.requirement_names(self.root)
+
+    @cached_property
+    def build_packages(self) -> Path | None:
+        """The vendored ``python/`` of the build ``fcmigrate migrate`` made of this project."""
+        folder = self.root / ".fcmigrate" / "build" / "python"
+        return folder if (folder / "fcmigrate").is_dir() else None
+
+    def missing_dependency(self, error: str) -> str | None:
+        """The listed (or vendored) package whose absence here made an import fail, if any."""
+        module = deps.missing_module(error)
+        if module is None or self.module_file(module, self.code_dir):
+            return None
+        vendored = [p for p in (self.code_path / "python", self.build_packages) if p]
+        return module if deps.is_listed(module, self.requirements, vendored) else None
+
+    def import_note(self, what: str, module: str) -> None:
+        """Say that ``what`` could not be imported here for want of ``module``."""
+        self.notes.append(
+            f"{what} could not be imported here: {module!r}, which the project lists, is not "
+            "installed in this Python. Install the requirements "
+            "(pip install -r requirements.txt) or run 'fcmigrate migrate' first; meanwhile "
+            "only what can be read from the source is checked."
         )
+
+    @cached_property
+    def probe(self) -> ProbeResult:
+        env = fc_environment(self.code_path, self.main_function)
+        result = run_probe(
+            self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
+        )
+        if self.build_packages is None or not self._lacks_dependencies(result):
+            return result
+        # Try again with the packages of the migrate build: they are what FC will have.
+        env["PYTHONPATH"] = str(self.build_packages)
+        retry = run_probe(
+            self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
+        )
+        if result.django is not None and self._lacks(result.django):
+            result.django = retry.django
+        for spec, outcome in result.apps.items():
+            if self._lacks(outcome) and spec in retry.apps:
+                result.apps[spec] = retry.apps[spec]
+        return result
+
+    def _lacks(self, outcome: dict[str, object]) -> bool:
+        error = outcome.get("error")
+        return isinstance(error, str) and self.missing_dependency(error) is not None
+
+    def _lacks_dependencies(self, result: ProbeResult) -> bool:
+        outcomes = [result.django, *result.apps.values()]
+        return any(o is not None and self._lacks(o) for o in outcomes)
 
     # --- file modes ------------------------------------------------------------------------
 

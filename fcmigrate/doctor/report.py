@@ -66,15 +66,27 @@ def diagnose(path: str | Path, *, ignore: Iterable[str] = ()) -> Report:
     skipped = _rule_ids(ignore)
     project = Project.open(path)
     findings: list[Finding] = []
-    seen: set[Finding] = set()
+    seen: set[object] = set()
     for run in CHECKS:
         for finding in run(project):
-            if finding.id in skipped or finding in seen or _suppressed(project, finding):
+            key = _problem(finding)
+            if finding.id in skipped or key in seen or _suppressed(project, finding):
                 continue
-            seen.add(finding)
+            seen.add(key)
             findings.append(finding)
     findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.file or "", f.line or 0, f.id))
     return Report(project.root, findings, list(dict.fromkeys(project.notes)))
+
+
+def _problem(finding: Finding) -> object:
+    """What makes two findings one problem: the rule and the place, when there is a line.
+
+    The same settings line reached through two app specs (``app:app`` in the bootstrap,
+    ``app:create_app()`` in a Dockerfile) is one thing to fix, reported once.
+    """
+    if finding.file is not None and finding.line is not None:
+        return (finding.id, finding.file, finding.line)
+    return finding
 
 
 def _rule_ids(values: Iterable[str]) -> set[str]:

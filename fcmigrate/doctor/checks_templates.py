@@ -1,0 +1,114 @@
+"""Root-relative URLs written into templates and scripts, which no prefix reaches.
+
+Behind a path prefix (FC's ``/2016-08-15/proxy/<service>/<function>/`` URLs, a custom-domain
+route served with ``--base-path``) fcmigrate prefixes root-relative ``Location`` headers and
+the URLs Flask and Django build, but a literal ``href="/login"`` in a template or
+``fetch("/api/items")`` in a script goes to the domain's root as written. The templates
+(any file in a ``templates/`` folder, and every ``.html`` file) and the scripts in
+``static/`` folders are read line by line; one finding lists the first places.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from fcmigrate.doctor.model import Finding, check, rule
+from fcmigrate.doctor.project import SKIP_DIRS, SKIP_TOP_DIRS, Project
+
+ROOT_RELATIVE_URL = rule(
+    "FC307",
+    "root-relative-url",
+    "warning",
+    why="Under a path prefix (FC's /2016-08-15/proxy/<service>/<function>/ URLs, a "
+    "custom-domain route with --base-path) a URL written as '/login' in HTML or JavaScript "
+    "skips the prefix and reaches another app or a 404; fcmigrate can rewrite headers and the "
+    "URLs the framework builds, not literals in page bodies.",
+    fix="Flask: href=\"{{ url_for('login') }}\", src=\"{{ url_for('static', "
+    "filename='app.js') }}\"\n"
+    "Django: href=\"{% url 'login' %}\", src=\"{% static 'app.js' %}\"\n"
+    'JavaScript: fetch("api/items") relative to the page, or a base URL the template '
+    "passes in",
+)
+
+#: Folders that hold other people's files or generated ones, at any depth.
+_SKIP = SKIP_DIRS | {"staticfiles", "fcmigrate-static", "htmlcov", "_build", "vendor"}
+_TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".djhtml")
+_VALUE = r"""(["'`])/(?![/\\])[^"'`\s]*\1?"""
+_PATTERNS = (
+    # HTML attributes, also inside scripts that build markup.
+    re.compile(
+        r"""\b(?:href|src|action|formaction|poster|hx-(?:get|post|put|delete))\s*=\s*""" + _VALUE,
+        re.IGNORECASE,
+    ),
+    # Requests and navigation in JavaScript.
+    re.compile(r"""\bfetch\(\s*""" + _VALUE),
+    re.compile(r"""\.(?:get|post|put|patch|delete|ajax|getJSON|load)\(\s*""" + _VALUE),
+    re.compile(r"""\.open\(\s*["'][A-Za-z]+["']\s*,\s*""" + _VALUE),
+    re.compile(r"""\burl\s*:\s*""" + _VALUE),
+    re.compile(r"""\blocation(?:\.href)?\s*=\s*""" + _VALUE),
+    re.compile(r"""\blocation\.assign\(\s*""" + _VALUE),
+)
+_SHOWN = 3
+#: Lines longer than this are minified code, not written by hand.
+_LONG_LINE = 1000
+
+
+def _scanned(project: Project) -> Iterator[str]:
+    """Template and script files of the project's own, relative and sorted."""
+    for folder, dirs, files in os.walk(project.root):
+        here = Path(folder)
+        top = here == project.root
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in _SKIP
+            and not (top and d in SKIP_TOP_DIRS)
+            and not (here / d / "pyvenv.cfg").exists()
+        )
+        parts = here.relative_to(project.root).parts
+        for name in sorted(files):
+            template = name.endswith(_TEMPLATE_SUFFIXES) and (
+                "templates" in parts or name.endswith((".html", ".htm"))
+            )
+            script = name.endswith(".js") and not name.endswith(".min.js") and "static" in parts
+            if template or script:
+                yield (here / name).relative_to(project.root).as_posix()
+
+
+def root_relative_urls(project: Project) -> list[tuple[str, int, str]]:
+    """(file, line, the literal as written) for each root-relative URL in a page or script."""
+    found: list[tuple[str, int, str]] = []
+    for rel in _scanned(project):
+        for number, line in enumerate((project.text(rel) or "").splitlines(), 1):
+            if len(line) > _LONG_LINE:
+                continue
+            # The same literal may match two patterns (location.href = ...): keep the longer.
+            literals: dict[int, str] = {}
+            for pattern in _PATTERNS:
+                for match in pattern.finditer(line):
+                    text = match.group(0)
+                    if len(text) > len(literals.get(match.start(1), "")):
+                        literals[match.start(1)] = text
+            found += [(rel, number, text) for text in literals.values()]
+    return sorted(set(found), key=lambda place: (place[0], place[1]))
+
+
+@check
+def check_root_relative_urls(project: Project) -> Iterator[Finding]:
+    places = root_relative_urls(project)
+    if not places:
+        return
+    files = len({file for file, _, _ in places})
+    shown = ", ".join(f"{file}:{line} {text}" for file, line, text in places[:_SHOWN])
+    more = f" and {len(places) - _SHOWN} more" if len(places) > _SHOWN else ""
+    where = f"{len(places)} in {files} file{'s' if files != 1 else ''}"
+    file, line, _ = places[0]
+    yield ROOT_RELATIVE_URL.finding(
+        f"Root-relative URLs written in pages and scripts ({where}): {shown}{more}.",
+        file=file,
+        line=line,
+    )

@@ -13,11 +13,9 @@ from fcmigrate.doctor.checks_start import finding_place, worker_timeout
 from fcmigrate.doctor.config import DeployConfig, FunctionConfig
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
-from fcmigrate.errors import FCMigrateError
 from fcmigrate.package import (
     API_UPLOAD_BYTES,
     MAX_PACKAGE_BYTES,
-    SKIP_DIRS,
     IgnoreRules,
     human_size,
 )
@@ -154,25 +152,30 @@ def _domain_fix(config: DeployConfig, function: FunctionConfig) -> str:
 #: name in both) and the end record's share.
 _ZIP_ENTRY_BYTES = 30 + 46
 _ZIP_END_BYTES = 22
-#: Folders ``fcmigrate migrate`` rebuilds rather than copies (the vendored ``python/``).
-_REBUILT = frozenset({"python"})
+#: Folders ``fcmigrate migrate`` rebuilds rather than copies: the vendored ``python/``, and
+#: ``.fcmigrate/`` where it writes the build.
+_REBUILT = frozenset({"python", ".fcmigrate"})
 
 
-def _rules(folder: Path) -> IgnoreRules:
+def _rules(folder: Path, like_migrate: bool) -> IgnoreRules:
+    """``.fcignore``; with ``like_migrate``, on top of what migrate always leaves out."""
+    path = folder / ".fcignore"
     try:
-        return IgnoreRules.from_file(folder / ".fcignore")
-    except FCMigrateError:
-        return IgnoreRules()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    return IgnoreRules(lines, defaults=like_migrate)
 
 
 def package_files(folder: Path, *, like_migrate: bool) -> Iterator[tuple[str, Path]]:
     """(zip name, file) for what would be uploaded from ``folder``.
 
     Always without ``.git``, ``.s`` and what ``.fcignore`` lists. ``like_migrate``: as
-    ``fcmigrate migrate`` copies a project, also without caches, virtualenvs, build output
-    (:data:`fcmigrate.package.SKIP_DIRS`) and the top-level ``python/`` it rebuilds.
+    ``fcmigrate migrate`` copies a project, also without its default exclusions (caches,
+    virtualenvs, secrets: :data:`fcmigrate.exclude.DEFAULT_EXCLUDES`) and the top-level
+    ``python/`` it rebuilds.
     """
-    rules = _rules(folder)
+    rules = _rules(folder, like_migrate)
     for current, dirs, files in os.walk(folder):
         here = Path(current)
         rel_here = here.relative_to(folder).as_posix()
@@ -189,9 +192,7 @@ def _kept(here: Path, prefix: str, name: str, rules: IgnoreRules, like_migrate: 
     if not prefix and name in _ALWAYS_IGNORED:
         return False
     if like_migrate and (
-        name in SKIP_DIRS
-        or (not prefix and name in _REBUILT)
-        or (here / name / "pyvenv.cfg").is_file()
+        (not prefix and name in _REBUILT) or (here / name / "pyvenv.cfg").is_file()
     ):
         return False
     return not rules.ignored(prefix + name, True)

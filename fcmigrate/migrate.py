@@ -211,10 +211,16 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
     origin = _origin(options, notes)
     detected = _detect_with_origin(options, origin, notes)
     root = detected.root
-    if options.python is None and origin is not None and origin.python:
+    if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
         python, python_source = target_python(origin.python, detected)
         python_source = origin.file.name
     else:
+        if options.python is None and origin is not None and origin.python:
+            notes.append(
+                f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
+                f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
+                "project's code asks for instead. Pass --python X.Y to choose."
+            )
         python, python_source = target_python(options.python, detected)
     out, zip_path = _paths(options, root)
     _check_existing(out, zip_path, options.force)

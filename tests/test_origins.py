@@ -694,3 +694,57 @@ def test_zappa_project_end_to_end(tmp_path: Path, start_server: Any) -> None:
     server.proc.send_signal(signal.SIGTERM)
     server.proc.wait(30)
     assert "RuntimeError: the job failed" in server.stderr() + server.stdout()
+
+
+def test_dockerize_takes_the_app_from_the_procfile(tmp_path: Path) -> None:
+    # Two apps in the project: detection alone would refuse to choose.
+    project = _write(
+        tmp_path / "p",
+        {
+            "Procfile": "web: gunicorn site_b:app --timeout 30\n",
+            "site_a.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "site_b.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "requirements.txt": "flask\n",
+        },
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "dockerize", "--out", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"site_b:app"' in (project / "Dockerfile").read_text()
+
+
+def test_flags_win_over_the_file() -> None:
+    from fcmigrate.migrate import _carry_origin
+
+    origin = origins.Origin("zappa", Path("zappa_settings.json"), memory=500, timeout=30)
+    given: dict[str, Any] = {"memory": 2048}
+    _carry_origin(origin, given)
+    assert given == {"memory": 2048, "timeout": 30}
+    empty: dict[str, Any] = {}
+    _carry_origin(origin, empty)
+    assert empty["memory"] == 512  # FC takes multiples of 64 MB
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "procfile"], "--from procfile names Procfile, which is not in the project"),
+        (["--stage", "nope"], "has no stage 'nope'"),
+    ],
+)
+def test_source_choice_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "zappa_settings.json").write_text(json.dumps({"dev": {"app_function": "a.app"}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "migrate", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fcmigrate.cli_options import function_options, validate_out_folder
 from fcmigrate.wrap import CONFIGS, PYTHONS
+
+if TYPE_CHECKING:
+    from fcmigrate.detect import Detected
 
 
 @click.command()
@@ -62,7 +66,6 @@ def dockerize(
     Nothing in the project is imported, so its dependencies need not be installed here.
     """
     from fcmigrate import __version__
-    from fcmigrate.detect import detect_app
     from fcmigrate.dockerize import (
         USER_FILES,
         VENDOR_DIR,
@@ -79,7 +82,7 @@ def dockerize(
             f"The project folder {str(out)!r} does not exist. Use --out to name the folder "
             "that holds the app, e.g. --out path/to/project."
         )
-    detected = detect_app(out, app)
+    detected = _detect(out, app)
     options = DockerizeOptions(
         app=detected.spec,
         project=out,
@@ -128,3 +131,19 @@ def dockerize(
         click.echo("  4. Deploy:  s deploy")
     elif config == "fun":
         click.echo("  4. Deploy:  fun deploy")
+
+
+def _detect(project: Path, app: str | None) -> Detected:
+    """The app: given, else the one a Procfile, app.yaml, Dockerfile ... runs, else detected."""
+    from fcmigrate.detect import detect_app
+    from fcmigrate.errors import FCMigrateError
+    from fcmigrate.origins import choose_origin, find_origins
+
+    if app is None:
+        origin, _ = choose_origin(find_origins(project))
+        if origin is not None and origin.app:
+            try:
+                return detect_app(project, origin.app)
+            except FCMigrateError:
+                pass  # the file names an app the project does not hold: detect it instead
+    return detect_app(project, app)

@@ -17,6 +17,7 @@ from fcmigrate.cli_options import (
 )
 from fcmigrate.detect import SUPPORTED_PYTHONS
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.origins import ORIGIN_NAMES
 from fcmigrate.signals import terminate_as_exit
 
 if TYPE_CHECKING:
@@ -65,6 +66,14 @@ if TYPE_CHECKING:
     metavar="PATH",
     help="A Python X.Y (the target) to check the import and precompile with. Default: searched.",
 )
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice([*ORIGIN_NAMES, "none"]),
+    help="Which file says how the app runs today (Procfile, app.yaml, zappa_settings.json, "
+    "serverless.yml, Dockerfile). Default: the first found; none: ignore them.",
+)
+@click.option("--stage", help="The Zappa stage to read. Default: the first.")
 @click.option("--force", is_flag=True, help="Replace an existing build folder and zip.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 def migrate(
@@ -88,6 +97,8 @@ def migrate(
     on_pre_freeze: str | None,
     precompile: bool,
     interpreter: str | None,
+    source: str | None,
+    stage: str | None,
     force: bool,
     quiet: bool,
 ) -> None:
@@ -117,6 +128,11 @@ def migrate(
         "on_pre_stop": on_pre_stop,
         "on_pre_freeze": on_pre_freeze,
     }
+    # Memory and timeout the user did not give may come from where the app runs today.
+    context = click.get_current_context()
+    for key in ("memory", "timeout"):
+        if context.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
+            del wrap[key]
     if platform != "fc":
         wrap["platform"] = platform
     options = MigrateOptions(
@@ -132,6 +148,8 @@ def migrate(
         precompile=precompile,
         interpreter=interpreter,
         wrap=wrap,
+        source=source,
+        stage=stage,
     )
     with terminate_as_exit():
         result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))
@@ -175,6 +193,8 @@ def _summary(result: MigrateResult, config: str, platform: str) -> None:
     for n, line in enumerate(result.copied.left_out_lines()):
         echo(f"  {'left out' if n == 0 else '':8}  {line}")
     echo(f"  zip       {_shown(result.zip_path)}, {human_size(result.zip_bytes)}")
+    if result.origin is not None:
+        _origin_summary(result)
     for note in [*result.notes, *result.copied.notes()]:
         echo(f"Note: {note}")
     where = shlex.quote(_shown(result.out))
@@ -186,3 +206,26 @@ def _summary(result: MigrateResult, config: str, platform: str) -> None:
         echo(f"Next: cd {where} && fun deploy")
     else:
         echo(f"Next: upload {_shown(result.zip_path)} in the FC console (or with the API).")
+
+
+def _origin_summary(result: MigrateResult) -> None:
+    """What the Procfile, app.yaml ... said: carried, not carried, and left to the user."""
+    origin = result.origin
+    assert origin is not None
+    echo = click.echo
+    echo(f"From {origin.file.name} (how the app runs today):")
+    for line in origin.carried:
+        echo(f"  carried   {line}")
+    for job in origin.jobs:
+        echo(f"  timer     {job.name}: {job.schedule} -> {job.kind} {job.target} ({job.where})")
+    for line in origin.not_carried:
+        echo(f"  not       {line}")
+    for line in origin.steps:
+        echo(f"  you run   {line}")
+    secrets = origin.secrets()
+    if secrets:
+        echo(
+            f"  secrets   {', '.join(secrets)}: written as ${{env('NAME')}} in the deploy "
+            "config, never in clear. Export them (or put them in a .env beside s.yaml, kept "
+            "out of git) before `s deploy`."
+        )

@@ -79,6 +79,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
+from fcmigrate.jobs import CRON_HEADER, Jobs, json_body, respond
 from fcmigrate.paths import parse_base_paths, split_prefix
 
 if TYPE_CHECKING:
@@ -178,8 +179,11 @@ class FCMiddleware:
         log_invocations: bool = True,
         stream: IO[str] | None = None,
         forwarded_proto: bool | None = None,
+        jobs: Jobs | None = None,
     ) -> None:
         self.app = app
+        self.jobs = jobs
+        self._drop_cron_header = jobs is not None and jobs.has_url_jobs
         if base_paths is None:
             base_paths = os.environ.get("FCMIGRATE_BASE_PATH")
         self.base_paths = parse_base_paths(base_paths)
@@ -235,6 +239,9 @@ class FCMiddleware:
             if special is not None:
                 return special
 
+        if self._drop_cron_header:
+            # Only this middleware's own cron requests carry it, as on App Engine.
+            environ.pop(CRON_HEADER, None)
         path_info = environ.get("PATH_INFO", "")
         base_header = environ.get("HTTP_X_FC_BASE_PATH")
         # A proxy prefix has "/proxy/" right after the date: skip the parsing otherwise.
@@ -274,6 +281,10 @@ class FCMiddleware:
                 if log:
                     self._log_end(f"FC {word} End RequestId: {rid}\n")
         if control == "/invoke":
+            if self.jobs is not None:
+                ran = self._job(environ, start_response, rid)
+                if ran is not None:
+                    return ran
             if self.event_route is None:
                 if self.log_invocations:
                     (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
@@ -287,6 +298,40 @@ class FCMiddleware:
             environ["PATH_INFO"] = self.event_route
             return self._invoke(environ, start_response, rid, True)
         return None
+
+    def _job(
+        self, environ: WSGIEnvironment, start_response: StartResponse, rid: str
+    ) -> Iterable[bytes] | None:
+        """Run the scheduled job a timer event names; ``None`` leaves it to the event route."""
+        assert self.jobs is not None
+        job, event = self.jobs.pick(environ)
+        if job is None:
+            if self.event_route is not None:
+                return None
+            if self.log_invocations:
+                (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
+                self._log_end(f"FC Invoke End RequestId: {rid}\n")
+            body = b'{"error": "The event names no job this function declares."}'
+            return respond(start_response, "400 Bad Request", body, rid)
+        logger.info("Running the scheduled job %r (request %s)", job["name"], rid)
+        if job["kind"] == "url":
+            self.jobs.url_request(environ, job)
+            return self._invoke(environ, start_response, rid, True)
+        log = self.log_invocations
+        if log:
+            (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
+        token = _request_id.set(rid)
+        try:
+            result = self.jobs.call(job, event, environ["fc.context"])
+            return respond(start_response, "200 OK", json_body(result), rid)
+        except Exception:
+            logger.exception("The scheduled job %r failed (request %s)", job["name"], rid)
+            body = json_body(f"The job {job['name']!r} failed. Request ID: {rid}")
+            return respond(start_response, "500 Internal Server Error", body, rid)
+        finally:
+            _request_id.reset(token)
+            if log:
+                self._log_end(f"FC Invoke End RequestId: {rid}\n")
 
     def _hook_for(self, environ: WSGIEnvironment, control: str | None) -> tuple[str, str] | None:
         if control:

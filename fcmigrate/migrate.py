@@ -24,13 +24,14 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fcmigrate import package
 from fcmigrate.detect import SUPPORTED_PYTHONS, Detected, confirm_import, detect_app
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.origins import Origin, choose_origin, find_origins
 from fcmigrate.package import (
     API_UPLOAD_BYTES,
     CopyReport,
@@ -76,6 +77,11 @@ class MigrateOptions:
     #: Largest zip accepted; ``None``: FC's limit, :data:`fcmigrate.package.MAX_PACKAGE_BYTES`.
     max_bytes: int | None = None
     wrap: Mapping[str, Any] = field(default_factory=dict)
+    #: Which file says how the app runs today (``--from``): one of
+    #: :data:`fcmigrate.origins.ORIGIN_NAMES`, ``none``, or ``None`` for the first found.
+    source: str | None = None
+    #: The Zappa stage to read (``--stage``); default the first.
+    stage: str | None = None
 
 
 @dataclass
@@ -94,6 +100,8 @@ class MigrateResult:
     installed: list[str]
     compiled: int
     notes: list[str] = field(default_factory=list)
+    #: What the project's Procfile, app.yaml, zappa_settings.json ... said, if one was read.
+    origin: Origin | None = None
 
 
 def target_python(option: str | None, detected: Detected) -> tuple[str, str]:
@@ -203,13 +211,27 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
     from fcmigrate.wrap import WrapOptions, default_name, generate
 
     say: Progress = progress or (lambda line: None)
-    detected = detect_app(options.project, options.app)
+    notes: list[str] = []
+    origin = _origin(options, notes)
+    detected = _detect_with_origin(options, origin, notes)
     root = detected.root
-    python, python_source = target_python(options.python, detected)
+    if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
+        python, python_source = target_python(origin.python, detected)
+        python_source = origin.file.name
+    else:
+        if options.python is None and origin is not None and origin.python:
+            notes.append(
+                f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
+                f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
+                "project's code asks for instead. Pass --python X.Y to choose."
+            )
+        python, python_source = target_python(options.python, detected)
     out, zip_path = _paths(options, root)
     _check_existing(out, zip_path, options.force)
     wrap_values: dict[str, Any] = dict(options.wrap)
     wrap_values.setdefault("python", python)
+    if origin is not None:
+        _carry_origin(origin, wrap_values)
     files = generate(
         WrapOptions(
             app=detected.spec,
@@ -219,7 +241,6 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             **wrap_values,
         )
     )
-    notes: list[str] = []
     platform = str(wrap_values.get("platform", "fc"))
     runtime_python = RUNTIME_PYTHON.get(options.runtime)
     if runtime_python and runtime_python != python and platform == "fc":
@@ -247,7 +268,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             root,
             staging,
             exclude=[out, staging, work, zip_path, zip_tmp],
-            rules=IgnoreRules.from_file(root / ".fcignore"),
+            rules=_ignore_rules(root, origin),
             skip_top=REBUILT,
         )
         say(f"Copied {copied.files} files ({human_size(copied.bytes)})")
@@ -264,6 +285,8 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         )
         shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
         copy_fcmigrate(staging / "python")
+        if wrap_values.get("static_maps"):
+            vendor_whitenoise(staging / "python", python)
         if detected.framework == "django" and not vendor_whitenoise(staging / "python", python):
             notes.append(
                 "WhiteNoise is not installed here, so the function will not serve Django's "
@@ -363,7 +386,66 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         installed=pip.installed,
         compiled=compiled,
         notes=notes,
+        origin=origin,
     )
+
+
+def _origin(options: MigrateOptions, notes: list[str]) -> Origin | None:
+    """The file that says how the app runs today (Procfile, app.yaml ...), if any."""
+    try:
+        root = Path(options.project).expanduser().resolve()
+        origins = find_origins(root, options.stage) if root.is_dir() else []
+    except PermissionError:
+        origins = []
+    origin, note = choose_origin(origins, options.source)
+    if note:
+        notes.append(note)
+    return origin
+
+
+def _detect_with_origin(
+    options: MigrateOptions, origin: Origin | None, notes: list[str]
+) -> Detected:
+    """Flags first, then what the origin says, then detection from the code."""
+    if options.app is not None or origin is None or not origin.app:
+        return detect_app(options.project, options.app)
+    try:
+        detected = detect_app(options.project, origin.app)
+    except FCMigrateError as exc:
+        notes.append(
+            f"{origin.file.name} names the app {origin.app!r}, which was not found ({exc}); "
+            "the app was detected from the code instead."
+        )
+        return detect_app(options.project, None)
+    return replace(detected, found_in=origin.file.name)
+
+
+def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:
+    """Memory, timeout, environment and jobs from the origin, where no flag set them."""
+    if origin.memory and "memory" not in wrap_values:
+        memory = max(128, -(-origin.memory // 64) * 64)  # FC: a multiple of 64 MB
+        wrap_values["memory"] = memory
+    if origin.timeout and "timeout" not in wrap_values:
+        wrap_values["timeout"] = min(max(origin.timeout, 1), 86400)
+    if origin.env:
+        wrap_values.setdefault("environment", {e.name: e.deploy_value() for e in origin.env})
+    if origin.jobs:
+        wrap_values.setdefault("jobs", tuple(origin.jobs))
+    if origin.static:
+        wrap_values.setdefault("static_maps", tuple(f"{u}={f}" for u, f in origin.static))
+
+
+def _ignore_rules(root: Path, origin: Origin | None) -> IgnoreRules:
+    if origin is None or not origin.exclude:
+        return IgnoreRules.from_file(root / ".fcignore")
+    # The origin's patterns first: the project's own .fcignore may bring a file back.
+    ignore_file = root / ".fcignore"
+    own = (
+        ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        if ignore_file.is_file()
+        else []
+    )
+    return IgnoreRules([*origin.exclude, *own])
 
 
 def _replace(staging: Path, out: Path) -> None:

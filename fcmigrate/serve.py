@@ -95,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="App path that receives FC event calls (POST /invoke).",
     )
+    add(
+        "--jobs",
+        metavar="FILE",
+        help="A build's scheduled jobs (fcmigrate_jobs.json): FC timer events naming one of "
+        "them run it.",
+    )
+    add(
+        "--static-map",
+        dest="static_maps",
+        action="append",
+        default=[],
+        metavar="URL=FOLDER",
+        help="Serve FOLDER's files at URL (WhiteNoise), e.g. /static=static. Repeatable.",
+    )
     add("--on-initialize", metavar="MODULE:FUNC", help="Run on FC's initializer hook.")
     add("--on-pre-stop", metavar="MODULE:FUNC", help="Run on FC's pre-stop hook.")
     add("--on-pre-freeze", metavar="MODULE:FUNC", help="Run on FC's pre-freeze hook.")
@@ -153,6 +167,7 @@ def serve(argv: Sequence[str]) -> None:
         drop_fc_headers = os.environ.get("FCMIGRATE_DROP_FC_HEADERS", "").lower() in _TRUE
 
     from fcmigrate.django_support import prepare_app
+    from fcmigrate.jobs import Jobs
     from fcmigrate.loader import load_app
     from fcmigrate.middleware import FCMiddleware
     from fcmigrate.server import fc_defaults, run
@@ -162,6 +177,7 @@ def serve(argv: Sequence[str]) -> None:
     # collections while the app is imported (a cold start does not wait for them, and
     # freed holes do not scatter the pages workers share), then everything imported is
     # frozen, so collections in the workers never touch, and so never copy, those pages.
+    jobs = Jobs.load(args.jobs) if args.jobs else None
     gc.disable()
     try:
         try:
@@ -175,6 +191,10 @@ def serve(argv: Sequence[str]) -> None:
         # After load_app (Django's settings are configured then); WhiteNoise goes inside
         # FCMiddleware so that it sees paths without FC's prefix.
         wsgi_app = prepare_app(wsgi_app, trust_fc_hosts=args.trust_fc_hosts, static=args.static)
+        if args.static_maps:
+            from fcmigrate.staticmap import static_map_app
+
+            wsgi_app = static_map_app(wsgi_app, args.static_maps)
     finally:
         gc.freeze()
         gc.enable()
@@ -187,6 +207,7 @@ def serve(argv: Sequence[str]) -> None:
         on_pre_freeze=args.on_pre_freeze,
         fail_on_5xx=not args.no_fail_on_5xx,
         trust_fc_headers=not drop_fc_headers,
+        jobs=jobs,
     )
     options: dict[str, Any] = {
         "bind": args.bind or ([f"0.0.0.0:{args.port}"] if args.port else None),

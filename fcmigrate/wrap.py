@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.origins import Job
 from fcmigrate.render import OutputFile, render, yaml_flow_list, yaml_scalar
 
 #: Every method, so HEAD and CORS preflights (OPTIONS) are not refused by the trigger.
@@ -99,6 +100,13 @@ class WrapOptions:
     platform: str = "fc"
     #: Target Python X.Y; on SCF it picks the interpreter (/var/lang/python3XY/...).
     python: str = "3.10"
+    #: More environment variables for the deploy config, name -> value as written there
+    #: (a secret is ``${env('NAME')}``, read from the deployer's environment).
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: Scheduled jobs: each becomes a timer trigger, run by ``serve --jobs``.
+    jobs: Sequence[Job] = ()
+    #: ``URL=FOLDER`` static mappings, served by ``serve --static-map``.
+    static_maps: Sequence[str] = ()
 
     def validate(self) -> None:
         if self.platform not in PLATFORMS:
@@ -143,6 +151,10 @@ class WrapOptions:
         ):
             if value:
                 args += [flag, value]
+        if self.jobs:
+            args += ["--jobs", JOBS_FILE]
+        for mapping in self.static_maps:
+            args += ["--static-map", mapping]
         return args + list(self.extra_serve_args)
 
 
@@ -227,6 +239,73 @@ def _lifecycle(options: WrapOptions, style: str) -> str:
     return "".join("\n" + indent + line for line in lines)
 
 
+#: The build's list of jobs ``serve --jobs`` may run, beside the bootstrap.
+JOBS_FILE = "fcmigrate_jobs.json"
+
+
+def job_payload(job: Job) -> str:
+    """The timer trigger's payload: names the job, the only thing the function trusts."""
+    return json.dumps({"fcmigrate_job": job.name}, separators=(",", ":"))
+
+
+def _extra_env(options: WrapOptions, style: str) -> str:
+    """Lines appended to the environment block (``""`` when there are none)."""
+    indent = " " * (8 if style == "fc3" else 10)
+    lines: list[str] = []
+    secrets: list[str] = []
+    for name, value in options.environment.items():
+        if style == "fun" and value.startswith("${env("):
+            secrets.append(name)  # fun has no deploy-time variables: set them by hand
+            continue
+        lines.append(f"{name}: {yaml_scalar(value)}")
+    if secrets:
+        lines.append(
+            f"# Set in the console (fun cannot read them at deploy time): {', '.join(secrets)}"
+        )
+    return "".join("\n" + indent + line for line in lines)
+
+
+def _timers(options: WrapOptions, style: str) -> str:
+    """Timer triggers appended after the HTTP trigger (``""`` without jobs)."""
+    lines: list[str] = []
+    for job in options.jobs:
+        payload = yaml_scalar(job_payload(job))
+        schedule = yaml_scalar(job.schedule)
+        if style == "fc3":
+            lines += [
+                f"- triggerName: {job.name}",
+                "  triggerType: timer",
+                "  triggerConfig:",
+                f"    cronExpression: {schedule}",
+                "    enable: true",
+                f"    payload: {payload}",
+            ]
+        elif style == "fc2":
+            lines += [
+                f"- name: {job.name}",
+                "  type: timer",
+                "  config:",
+                f"    cronExpression: {schedule}",
+                "    enable: true",
+                f"    payload: {payload}",
+            ]
+        else:
+            lines += [
+                f"{job.name}:",
+                "  Type: Timer",
+                "  Properties:",
+                f"    CronExpression: {schedule}",
+                "    Enable: true",
+                f"    Payload: {payload}",
+            ]
+    return "".join("\n" + " " * 8 + line for line in lines)
+
+
+def jobs_file(options: WrapOptions) -> OutputFile:
+    jobs = [job.as_dict() for job in options.jobs]
+    return OutputFile(JOBS_FILE, json.dumps({"jobs": jobs}, indent=2) + "\n")
+
+
 def _common(options: WrapOptions, style: str) -> dict[str, object]:
     """Values every deploy config template takes (``style``: fc3, fc2 or fun)."""
     values: dict[str, object] = {
@@ -236,6 +315,8 @@ def _common(options: WrapOptions, style: str) -> dict[str, object]:
         "memory": options.memory,
         "methods": yaml_flow_list(HTTP_METHODS),
         "lifecycle": _lifecycle(options, style),
+        "extra_env": _extra_env(options, style),
+        "timers": _timers(options, style),
     }
     if style == "fun":
         values["service_name"] = options.name
@@ -338,6 +419,8 @@ def generate(options: WrapOptions) -> list[OutputFile]:
     config = deploy_config(options)
     if config is not None:
         files.append(config)
+    if options.jobs:
+        files.append(jobs_file(options))
     return files
 
 

@@ -1,0 +1,956 @@
+"""Where the app runs today: the files that say how, read into one :class:`Origin`.
+
+Most apps that move to FC already run somewhere, and their repository says how: a Heroku-style
+``Procfile``, Google App Engine's ``app.yaml`` and ``cron.yaml``, Zappa's
+``zappa_settings.json``, the Serverless Framework's ``serverless.yml`` (serverless-wsgi), or a
+``Dockerfile``. Each is read here, without importing anything, into the same facts: the app
+spec, the Python version, the environment (secrets kept out of the deploy config), memory,
+timeout, workers and threads, scheduled jobs, files to leave out, and what could not be carried
+with the FC equivalent. ``fcmigrate migrate`` takes them after its own flags and before what
+it detects from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fcmigrate.errors import FCMigrateError
+
+__all__ = [
+    "ORIGIN_NAMES",
+    "EnvValue",
+    "Job",
+    "Origin",
+    "aws_schedule",
+    "choose_origin",
+    "find_origins",
+    "gae_schedule",
+    "is_secret_name",
+]
+
+#: The names ``--from`` takes, in the order they are preferred when several are found.
+ORIGIN_NAMES = ("zappa", "serverless", "appengine", "procfile", "dockerfile")
+_FILES = {
+    "zappa": "zappa_settings.json",
+    "serverless": "serverless.yml",
+    "appengine": "app.yaml",
+    "procfile": "Procfile",
+    "dockerfile": "Dockerfile",
+}
+_SECRET_PARTS = re.compile(
+    r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|SIGNATURE|SALT|"
+    r"AUTH|DSN|(?:^|_)PWD(?:_|$)|DATABASE_URL|DB_URL|(?:^|_)(?:DB|DATABASE|REDIS|MONGO\w*|"
+    r"AMQP|BROKER|CELERY_BROKER|POSTGRES\w*|MYSQL\w*)_?UR[LI]$",
+)
+#: ``${ssm:...}``, ``${env:NAME}``, ``${self:...}``, ``${secretsmanager:...}``, ``{{resolve:...}}``
+_REFERENCE = re.compile(r"\$\{[^}]*\}|\{\{\s*resolve:")
+_CREDENTIALS_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.IGNORECASE)
+_ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: Variables that describe the old machine or image, not the app: FC and the bootstrap set
+#: their own (a carried PATH or PYTHONPATH would hide the vendored packages).
+_MACHINE_ENV = re.compile(
+    r"PATH|PYTHONPATH|PYTHONHOME|VIRTUAL_ENV|PORT|HOME|HOSTNAME|APP_HOME|PYTHONUNBUFFERED|"
+    r"PYTHONDONTWRITEBYTECODE|PIP_\w+|UV_\w+|POETRY_\w+|PIPENV_\w+|DEBIAN_FRONTEND|LANG|"
+    r"LC_\w+|TZ|GPG_KEY|PYTHON_VERSION|PYTHON_PIP_VERSION|PYTHON_SETUPTOOLS_VERSION|"
+    r"PYTHON_GET_PIP_\w+|PYTHON_SHA256"
+)
+_JOB_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name marks its value as a secret."""
+    return bool(_SECRET_PARTS.search(name.upper()))
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    """One environment variable carried to FC: a plain value, or a secret left to deploy time."""
+
+    name: str
+    value: str
+    secret: bool
+    #: Where it came from, ``file:line``.
+    where: str
+
+    @classmethod
+    def read(cls, name: str, value: object, where: str) -> EnvValue:
+        text = "" if value is None else str(value)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        secret = (
+            is_secret_name(name)
+            or bool(_REFERENCE.search(text))
+            or bool(_CREDENTIALS_IN_URL.match(text))
+        )
+        return cls(name, text, secret, where)
+
+    def deploy_value(self) -> str:
+        """What the deploy config holds: the value, or a reference read at deploy time."""
+        return f"${{env('{self.name}')}}" if self.secret else self.value
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job: FC's timer trigger calls it through ``POST /invoke``."""
+
+    name: str
+    #: FC's timer expression: ``@every 5m`` or ``[CRON_TZ=Zone ]sec min hour dom month dow``.
+    schedule: str
+    #: ``url`` (a GET of ``target`` through the app) or ``function`` (``module.function``).
+    kind: str
+    target: str
+    where: str
+    original: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "kind": self.kind, "target": self.target}
+
+
+@dataclass
+class Origin:
+    """What one file says about how the app runs today."""
+
+    source: str
+    file: Path
+    app: str | None = None
+    #: ``django`` when ``app`` is a Django settings module rather than a WSGI spec.
+    app_kind: str = "wsgi"
+    python: str | None = None
+    env: list[EnvValue] = field(default_factory=list)
+    memory: int | None = None
+    timeout: int | None = None
+    workers: int | None = None
+    threads: int | None = None
+    jobs: list[Job] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    #: ``(url prefix, folder)`` pairs the platform served as static files.
+    static: list[tuple[str, str]] = field(default_factory=list)
+    #: What was carried, one line each, ``what (file:line)``.
+    carried: list[str] = field(default_factory=list)
+    #: What could not be carried, with the FC equivalent or the manual step.
+    not_carried: list[str] = field(default_factory=list)
+    #: Commands the user must still run (Heroku's ``release:``, steps before the server).
+    steps: list[str] = field(default_factory=list)
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.file.name}:{line}" if line else self.file.name
+
+    def secrets(self) -> list[str]:
+        return [env.name for env in self.env if env.secret]
+
+
+# --- the server command: gunicorn, uwsgi, waitress ------------------------------------------
+
+
+_GUNICORN_VALUE_OPTIONS = {
+    "-b", "--bind", "-w", "--workers", "--threads", "-t", "--timeout", "-k", "--worker-class",
+    "-c", "--config", "--chdir", "--log-level", "--access-logfile", "--error-logfile",
+    "--log-file", "--graceful-timeout", "--keep-alive", "--max-requests",
+    "--max-requests-jitter", "--worker-connections", "-e", "--env", "--pythonpath", "-n",
+    "--name", "--forwarded-allow-ips", "--log-config", "--access-logformat", "-u", "--user",
+    "-g", "--group", "-m", "--umask", "--backlog", "-p", "--pid", "--paste",
+    "--limit-request-line", "--limit-request-fields", "--limit-request-field_size",
+    "--statsd-host", "--certfile", "--keyfile", "--worker-tmp-dir",
+}  # fmt: skip
+
+
+@dataclass
+class ServerCommand:
+    """A start command's server and the options fcmigrate carries."""
+
+    server: str
+    app: str | None = None
+    timeout: int | None = None
+    workers: int | None = None
+    threads: int | None = None
+    chdir: str | None = None
+    ignored: list[str] = field(default_factory=list)
+    #: Commands run before the server in the same line (``a && b && gunicorn ...``).
+    before: list[str] = field(default_factory=list)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _options(words: Sequence[str]) -> Iterable[tuple[str, str | None]]:
+    """``(option, value)`` pairs and ``("", positional)`` from an argv, gunicorn-style."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--") and "=" in word:
+            name, _, value = word.partition("=")
+            yield name, value
+        elif (
+            word in _GUNICORN_VALUE_OPTIONS
+            or word == "-s"
+            or (word.startswith("--") and word[2:] in _UWSGI_VALUE_OPTIONS)
+        ):
+            yield word, words[i + 1] if i + 1 < len(words) else None
+            i += 1
+        elif word.startswith("-") and len(word) > 2 and word[:2] in _GUNICORN_VALUE_OPTIONS:
+            yield word[:2], word[2:]
+        elif word.startswith("-"):
+            yield word, None
+        else:
+            yield "", word
+        i += 1
+
+
+_UWSGI_VALUE_OPTIONS = {
+    "module", "wsgi-file", "callable", "http", "http-socket", "socket", "processes",
+    "workers", "threads", "harakiri", "http-timeout", "master-fifo", "ini", "chdir",
+    "static-map", "mount", "env", "uid", "gid", "buffer-size", "listen", "w", "p",
+    "port", "host", "url-prefix", "url-scheme", "ident", "unix-socket", "connection-limit",
+    "channel-timeout",
+}  # fmt: skip
+
+
+def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
+    """The web server a start command runs, or None when it runs none fcmigrate knows.
+
+    Understands ``cd dir && ...``, ``VAR=value cmd``, ``python -m gunicorn``, wrappers such as
+    ``newrelic-admin run-program`` and ``exec``, and commands chained before the server.
+    """
+    parts = re.split(r"\s*(?:&&|;|\|\|)\s*", line.strip())
+    before: list[str] = []
+    for part in parts:
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            words = part.split()
+        while words and (
+            re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])
+            or words[0] in ("exec", "env", "newrelic-admin", "run-program", "ddtrace-run")
+        ):
+            words = words[1:]
+        if (
+            len(words) >= 3
+            and re.fullmatch(r"python[0-9.]*", Path(words[0]).name)
+            and (words[1] == "-m")
+        ):
+            words = words[2:]
+        name = Path(words[0]).name if words else ""
+        command = None
+        if name == "gunicorn":
+            command = _gunicorn(words[1:])
+        elif name in ("uwsgi", "uwsgi-core"):
+            command = _uwsgi(words[1:], root)
+        elif name in ("waitress-serve", "waitress"):
+            command = _waitress(words[1:])
+        if command is not None:
+            chdir = next((p for p in before if p.startswith("cd ")), None)
+            if chdir and command.chdir is None:
+                command.chdir = chdir[3:].strip()
+            command.before = [p for p in before if not p.startswith("cd ")]
+            return command
+        if part:
+            before.append(part)
+    return None
+
+
+def _gunicorn(words: Sequence[str]) -> ServerCommand:
+    command = ServerCommand("gunicorn")
+    for option, value in _options(words):
+        if option == "" and command.app is None and value:
+            command.app = value
+        elif option in ("-t", "--timeout"):
+            command.timeout = _int(value)
+        elif option in ("-w", "--workers"):
+            command.workers = _int(value)
+        elif option == "--threads":
+            command.threads = _int(value)
+        elif option == "--chdir":
+            command.chdir = value
+        elif option in ("-k", "--worker-class") and value not in (None, "sync", "gthread"):
+            command.ignored.append(f"--worker-class {value}")
+        elif option in ("-c", "--config"):
+            command.ignored.append(f"--config {value}")
+        elif option == "--preload":
+            command.ignored.append("--preload")
+    return command
+
+
+def _uwsgi(words: Sequence[str], root: Path | None = None) -> ServerCommand:
+    command = ServerCommand("uwsgi")
+    values: dict[str, str] = {}
+    for option, value in _options(words):
+        if option.startswith("--") and value is not None:
+            values.setdefault(option[2:], value)
+        elif option == "" and value and value.endswith(".ini"):
+            values.setdefault("ini", value)
+    if "ini" in values:
+        for key, value in _uwsgi_ini(values["ini"], root).items():
+            values.setdefault(key, value)
+    callable_ = values.get("callable", "application")
+    if "mount" in values and "=" in values["mount"]:
+        mount, _, spec = values["mount"].partition("=")
+        command.app = spec if ":" in spec else f"{spec}:{callable_}"
+        if mount.strip("/"):
+            command.ignored.append(
+                f"the mount point {mount!r}: on FC the app answers at the root (and under "
+                "FC's own prefixes)"
+            )
+    elif "module" in values:
+        module = values["module"]
+        command.app = module if ":" in module else f"{module}:{callable_}"
+    elif "wsgi-file" in values:
+        file = values["wsgi-file"]
+        module = file[:-3] if file.endswith(".py") else file
+        command.app = f"{module.strip('./').replace('/', '.')}:{callable_}"
+    command.timeout = _int(values.get("harakiri") or values.get("http-timeout"))
+    command.workers = _int(values.get("processes") or values.get("workers"))
+    command.threads = _int(values.get("threads"))
+    command.chdir = values.get("chdir")
+    if "ini" in values and not command.app:
+        command.ignored.append(f"the ini file {values['ini']} (not found in the project)")
+    return command
+
+
+def _uwsgi_ini(name: str, root: Path | None) -> dict[str, str]:
+    """The ``[uwsgi]`` section of an ini file the command names, found in the project.
+
+    A container path such as ``/code/etc/uwsgi.ini`` is matched by its trailing parts.
+    """
+    import configparser
+
+    if root is None:
+        return {}
+    parts = Path(name).parts
+    for start in range(len(parts)):
+        candidate = root.joinpath(*[p for p in parts[start:] if p not in ("/", ".")])
+        if candidate.is_file():
+            parser = configparser.ConfigParser(interpolation=None, strict=False)
+            try:
+                parser.read_string(candidate.read_text(encoding="utf-8"))
+            except (configparser.Error, OSError, UnicodeDecodeError):
+                return {}
+            return dict(parser["uwsgi"]) if parser.has_section("uwsgi") else {}
+    return {}
+
+
+def _waitress(words: Sequence[str]) -> ServerCommand:
+    command = ServerCommand("waitress")
+    call = False
+    for option, value in _options(words):
+        if option == "--call":
+            call = True
+        elif option == "--threads" and value is not None:
+            command.threads = _int(value)
+        elif option == "" and value and command.app is None:
+            command.app = value
+    if command.app and call:
+        command.app += "()"
+    return command
+
+
+def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> None:
+    where = origin.where(line)
+    if command.app:
+        app = command.app
+        if command.chdir and command.chdir not in (".", "./"):
+            origin.not_carried.append(
+                f"the server runs in {command.chdir!r} ({where}): fcmigrate runs the app from "
+                "the project folder; migrate that folder instead, or name the app with --app."
+            )
+        origin.app = app
+        origin.carried.append(f"the app {app!r}, from the {command.server} command ({where})")
+    if command.timeout:
+        origin.timeout = command.timeout
+        origin.carried.append(f"timeout {command.timeout} s ({where})")
+    if command.workers or command.threads:
+        origin.workers, origin.threads = command.workers, command.threads
+        shown = " x ".join(
+            f"{n} {what}"
+            for n, what in ((command.workers, "workers"), (command.threads, "threads"))
+            if n
+        )
+        origin.carried.append(
+            f"{shown} ({where}): on FC one instance serves a share of the traffic and FC adds "
+            "instances, so fcmigrate sizes workers from the instance's CPUs and threads from "
+            "its instance concurrency instead"
+        )
+    for item in command.ignored:
+        origin.not_carried.append(
+            f"{item} ({where}): fcmigrate runs gunicorn with sync-style gthread workers sized "
+            "for FC; pass gunicorn settings through GUNICORN_CMD_ARGS if the app needs them."
+        )
+    for step in command.before:
+        origin.steps.append(f"{step}  (run before the server, {where})")
+
+
+# --- Procfile ----------------------------------------------------------------------------------
+
+
+def read_procfile(file: Path) -> Origin:
+    origin = Origin("procfile", file)
+    for number, raw in enumerate(_lines(file), 1):
+        match = re.match(r"^([A-Za-z0-9_-]+)\s*:\s*(.*)$", raw.strip())
+        if not match:
+            continue
+        kind, command_line = match.group(1), match.group(2).strip()
+        where = origin.where(number)
+        if kind == "web":
+            command = parse_command(command_line, file.parent)
+            if command is None:
+                origin.not_carried.append(
+                    f"the web command {command_line!r} ({where}) runs no server fcmigrate knows "
+                    "(gunicorn, uwsgi, waitress): name the app with --app."
+                )
+            else:
+                _carry_command(origin, command, number)
+        elif kind == "release":
+            origin.steps.append(
+                f"{command_line}  (the release step, {where}): run it against the production "
+                "database before deploying, from your machine or a one-off FC invocation"
+            )
+        else:
+            origin.not_carried.append(
+                f"the {kind!r} process ({where}): FC runs one HTTP server per function; run "
+                "a worker as its own function (an event or timer trigger), or a scheduled job "
+                "as a timer trigger."
+            )
+    return origin
+
+
+# --- Google App Engine -------------------------------------------------------------------------
+
+
+#: Second-generation App Engine instance classes' memory, in MB (FC takes multiples of 64).
+GAE_MEMORY = {
+    "F1": 384, "F2": 768, "F4": 1536, "F4_1G": 3072,
+    "B1": 384, "B2": 768, "B4": 1536, "B4_1G": 3072, "B8": 3072,
+}  # fmt: skip
+
+
+def read_app_yaml(file: Path) -> Origin:
+    origin = Origin("appengine", file)
+    data, lines = _yaml(file)
+    if not isinstance(data, dict):
+        raise FCMigrateError(f"{file.name} is not an App Engine app.yaml: it holds no mapping.")
+    runtime = str(data.get("runtime", ""))
+    match = re.fullmatch(r"python3(\d+)", runtime)
+    if match:
+        origin.python = f"3.{match.group(1)}"
+        origin.carried.append(f"Python {origin.python} ({origin.where(lines.get('runtime'))})")
+    elif runtime:
+        origin.not_carried.append(
+            f"runtime {runtime!r} ({origin.where(lines.get('runtime'))}): not a Python 3 "
+            "runtime fcmigrate knows; pass --python X.Y."
+        )
+    entrypoint = data.get("entrypoint")
+    if isinstance(entrypoint, str):
+        command = parse_command(entrypoint, file.parent)
+        if command is not None:
+            _carry_command(origin, command, lines.get("entrypoint"))
+    else:
+        origin.app = "main:app"
+        origin.carried.append(
+            f"the app 'main:app', App Engine's default without an entrypoint ({origin.where()})"
+        )
+    _carry_env(origin, data.get("env_variables"), lines.get("env_variables"))
+    instance_class = str(data.get("instance_class", "")).upper()
+    if instance_class in GAE_MEMORY:
+        origin.memory = GAE_MEMORY[instance_class]
+        origin.carried.append(
+            f"memory {origin.memory} MB from instance_class {instance_class} "
+            f"({origin.where(lines.get('instance_class'))})"
+        )
+    for handler in data.get("handlers") or []:
+        if isinstance(handler, dict) and handler.get("static_dir") and handler.get("url"):
+            url, folder = str(handler["url"]).rstrip("/"), str(handler["static_dir"]).strip("/")
+            origin.static.append((url, folder))
+            origin.carried.append(f"static files {url}/ from {folder}/ ({origin.where()})")
+    for key, advice in (
+        ("service", "each App Engine service becomes its own FC function; migrate each"),
+        ("vpc_access_connector", "set the function's VPC in the deploy config (vpcConfig)"),
+        ("automatic_scaling", "FC scales by instance concurrency; see --concurrency"),
+        ("basic_scaling", "FC scales by instance concurrency; see --concurrency"),
+        ("inbound_services", "no FC equivalent; drop it"),
+    ):
+        if key in data and not (key == "service" and data[key] == "default"):
+            origin.not_carried.append(f"{key} ({origin.where(lines.get(key))}): {advice}.")
+    cron = file.with_name("cron.yaml")
+    if cron.is_file():
+        _read_cron_yaml(origin, cron)
+    return origin
+
+
+def _read_cron_yaml(origin: Origin, file: Path) -> None:
+    data, _ = _yaml(file)
+    entries = data.get("cron") if isinstance(data, dict) else None
+    numbers = [n for n, line in enumerate(_lines(file), 1) if re.match(r"^\s*-\s", line)]
+    for index, entry in enumerate(entries or []):
+        if not isinstance(entry, dict) or "url" not in entry or "schedule" not in entry:
+            continue
+        where = f"{file.name}:{numbers[index]}" if index < len(numbers) else file.name
+        schedule = str(entry["schedule"])
+        expression = gae_schedule(schedule, entry.get("timezone"))
+        url = str(entry["url"])
+        if expression is None:
+            origin.not_carried.append(
+                f"the cron job {url!r} ({where}): the schedule {schedule!r} has no FC timer "
+                "equivalent fcmigrate can write; add a timer trigger by hand."
+            )
+            continue
+        name = _job_name(str(entry.get("description") or url), origin.jobs)
+        origin.jobs.append(Job(name, expression, "url", url, where, schedule))
+        origin.carried.append(f"the cron job {url!r} as timer {name!r}: {expression} ({where})")
+
+
+_DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+_UNITS = {"minute": "m", "minutes": "m", "mins": "m", "min": "m", "hour": "h", "hours": "h"}
+
+
+def gae_schedule(schedule: str, timezone: object = None) -> str | None:
+    """An App Engine cron schedule as an FC timer expression, or None if it has none.
+
+    ``every 5 minutes`` -> ``@every 5m``; ``every 24 hours`` -> ``@every 24h``; ``every day
+    09:30`` -> ``0 30 9 * * *``; ``every monday,friday 09:00`` -> ``0 0 9 * * 1,5``. A
+    ``timezone`` prefixes a cron expression with ``CRON_TZ=``.
+    """
+    text = " ".join(schedule.lower().split())
+    match = re.fullmatch(r"every (\d+) (minutes?|mins?|hours?)(?: synchronized)?", text)
+    if match:
+        return f"@every {int(match.group(1))}{_UNITS[match.group(2)]}"
+    match = re.fullmatch(r"every ([a-z, ]+?) (\d{1,2}):(\d{2})", text)
+    if not match:
+        return None
+    days_text, hour, minute = match.group(1), int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        return None
+    if days_text in ("day", "days"):
+        days = "*"
+    else:
+        numbers = []
+        for word in re.split(r"\s*,\s*|\s+", days_text):
+            day = next((i for i, d in enumerate(_DAYS) if word and d.startswith(word[:3])), None)
+            if day is None:
+                return None
+            numbers.append(str(day))
+        days = ",".join(numbers)
+    cron = f"0 {minute} {hour} * * {days}"
+    zone = str(timezone).strip() if timezone else ""
+    return f"CRON_TZ={zone} {cron}" if zone else cron
+
+
+# --- AWS: Zappa and the Serverless Framework ---------------------------------------------------
+
+
+_AWS_DAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
+
+
+def aws_schedule(expression: str) -> str | None:
+    """An AWS ``rate(...)`` or ``cron(...)`` expression as an FC timer expression.
+
+    AWS cron has six fields, ``minutes hours day-of-month month day-of-week year``, with ``?``
+    in one of the two day fields and days of the week numbered 1 (Sunday) to 7; FC's has a
+    seconds field first and no year, and numbers Sunday 0. None for what FC cannot express
+    (``L``, ``W``, ``#``, a year other than ``*``).
+    """
+    text = expression.strip()
+    match = re.fullmatch(r"rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)", text)
+    if match:
+        count, unit = int(match.group(1)), match.group(2)
+        if unit.startswith("day"):
+            return f"@every {count * 24}h"
+        return f"@every {count}{'m' if unit.startswith('minute') else 'h'}"
+    match = re.fullmatch(r"cron\((.*)\)", text)
+    if not match:
+        return None
+    fields = match.group(1).split()
+    if len(fields) != 6:
+        return None
+    minute, hour, dom, month, dow, year = fields
+    if year not in ("*", "?") or any(c in f for f in fields for c in "LW#"):
+        return None
+    dom = "*" if dom == "?" else dom
+    dow = "*" if dow == "?" else _aws_days(dow)
+    if dow is None:
+        return None
+    return f"0 {minute} {hour} {dom} {month} {dow}"
+
+
+def _aws_days(field_text: str) -> str | None:
+    def one(token: str) -> str | None:
+        upper = token.upper()
+        if upper in _AWS_DAYS:
+            return str(_AWS_DAYS[upper])
+        if upper.isdigit() and 1 <= int(upper) <= 7:
+            return str(int(upper) - 1)
+        return None
+
+    out = []
+    for part in field_text.split(","):
+        if part == "*":
+            out.append("*")
+            continue
+        ends = part.split("-")
+        converted = [one(e) for e in ends]
+        if len(ends) > 2 or any(c is None for c in converted):
+            return None
+        out.append("-".join(c for c in converted if c is not None))
+    return ",".join(out)
+
+
+def _dotted_app(value: str) -> str:
+    """Zappa's and serverless-wsgi's ``package.module.app`` -> ``package.module:app``."""
+    module, _, name = value.rpartition(".")
+    return f"{module}:{name}" if module else value
+
+
+def _python_of(runtime: object) -> str | None:
+    match = re.fullmatch(r"python(3\.\d+)", str(runtime or "").strip())
+    return match.group(1) if match else None
+
+
+def read_zappa(file: Path, stage: str | None = None) -> Origin:
+    origin = Origin("zappa", file)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FCMigrateError(
+            f"Cannot read {file.name}: {exc}. Fix the file or use --from."
+        ) from None
+    if not isinstance(data, dict) or not data:
+        raise FCMigrateError(f"{file.name} holds no stages. Fix the file or use --from.")
+    stages = [name for name, value in data.items() if isinstance(value, dict)]
+    if stage is None:
+        stage = stages[0]
+    elif stage not in data:
+        raise FCMigrateError(
+            f"{file.name} has no stage {stage!r}. Use one of: {', '.join(stages)}, e.g. "
+            f"--stage {stages[0]}."
+        )
+    settings = dict(data[stage])
+    parent = settings.get("extends")
+    if isinstance(parent, str) and isinstance(data.get(parent), dict):
+        settings = {**data[parent], **settings}
+    origin.carried.append(f"the stage {stage!r} (of {', '.join(stages)}; --stage picks another)")
+    where = origin.where()
+    if settings.get("app_function"):
+        origin.app = _dotted_app(str(settings["app_function"]))
+        origin.carried.append(f"the app {origin.app!r} from app_function ({where})")
+    elif settings.get("django_settings"):
+        origin.app = str(settings["django_settings"])
+        origin.app_kind = "django"
+        origin.carried.append(f"the Django settings {origin.app!r} ({where})")
+    origin.python = _python_of(settings.get("runtime"))
+    if origin.python:
+        origin.carried.append(f"Python {origin.python} ({where})")
+    origin.memory = _int(settings.get("memory_size"))
+    origin.timeout = _int(settings.get("timeout_seconds"))
+    for what, value in (("memory", origin.memory), ("timeout", origin.timeout)):
+        if value:
+            origin.carried.append(f"{what} {value} ({where})")
+    env = {**(settings.get("aws_environment_variables") or {})}
+    env.update(settings.get("environment_variables") or {})
+    _carry_env(origin, env, None)
+    for pattern in settings.get("exclude") or []:
+        origin.exclude.append(str(pattern))
+    if origin.exclude:
+        origin.carried.append(f"{len(origin.exclude)} exclude patterns, left out of the build")
+    for event in settings.get("events") or []:
+        if not isinstance(event, dict) or not event.get("function"):
+            continue
+        expressions = event.get("expressions") or [event.get("expression")]
+        for expression in expressions:
+            if expression:
+                _add_function_job(origin, str(event["function"]), str(expression), where)
+    for key, advice in (
+        ("vpc_config", "set the function's VPC in the deploy config (vpcConfig)"),
+        ("domain", "bind a custom domain to the function (component fc3-domain)"),
+        ("certificate_arn", "upload the certificate with the custom domain"),
+        ("keep_warm", "FC keeps instances warm with provisioned or minimum instances"),
+        ("role_name", "give the function a RAM role in the deploy config (role)"),
+        ("s3_bucket", "not needed: FC takes the code package directly"),
+        ("remote_env", "set those variables in the deploy config"),
+    ):
+        if settings.get(key):
+            origin.not_carried.append(f"{key} ({where}): {advice}.")
+    return origin
+
+
+def _add_function_job(origin: Origin, function: str, expression: str, where: str) -> None:
+    fc = aws_schedule(expression)
+    if fc is None:
+        origin.not_carried.append(
+            f"the schedule {expression!r} of {function!r} ({where}): FC's timer cannot express "
+            "it; add a timer trigger by hand."
+        )
+        return
+    name = _job_name(function.rsplit(".", 1)[-1], origin.jobs)
+    origin.jobs.append(Job(name, fc, "function", function, where, expression))
+    origin.carried.append(f"the job {function!r} as timer {name!r}: {fc} ({where})")
+
+
+def read_serverless(file: Path) -> Origin:
+    origin = Origin("serverless", file)
+    data, lines = _yaml(file)
+    if not isinstance(data, dict):
+        raise FCMigrateError(f"{file.name} holds no mapping. Fix the file or use --from.")
+    custom = _mapping(data.get("custom"))
+    wsgi = _mapping(custom.get("wsgi"))
+    if wsgi.get("app"):
+        origin.app = _dotted_app(str(wsgi["app"]))
+        origin.carried.append(f"the app {origin.app!r} from custom.wsgi.app ({origin.where()})")
+    provider = _mapping(data.get("provider"))
+    origin.python = _python_of(provider.get("runtime"))
+    if origin.python:
+        origin.carried.append(f"Python {origin.python} ({origin.where(lines.get('runtime'))})")
+    origin.memory = _int(provider.get("memorySize"))
+    origin.timeout = _int(provider.get("timeout"))
+    _carry_env(origin, provider.get("environment"), lines.get("environment"))
+    functions = _mapping(data.get("functions"))
+    for name, function in functions.items():
+        if not isinstance(function, dict):
+            continue
+        handler = str(function.get("handler", ""))
+        where = origin.where(lines.get(str(name)))
+        if handler.startswith("wsgi_handler") or handler.startswith("wsgi."):
+            origin.memory = _int(function.get("memorySize")) or origin.memory
+            origin.timeout = _int(function.get("timeout")) or origin.timeout
+            _carry_env(origin, function.get("environment"), lines.get(str(name)))
+            continue
+        for event in function.get("events") or []:
+            if not isinstance(event, dict) or "schedule" not in event:
+                continue
+            schedule = event["schedule"]
+            rates = schedule.get("rate") if isinstance(schedule, dict) else schedule
+            for rate in rates if isinstance(rates, list) else [rates]:
+                if rate:
+                    _add_function_job(origin, handler, str(rate), where)
+    for what, value in (("memory", origin.memory), ("timeout", origin.timeout)):
+        if value:
+            origin.carried.append(f"{what} {value} ({origin.where()})")
+    for key, advice in (
+        ("resources", "AWS resources (CloudFormation) have no FC equivalent here; create "
+                      "them on Alibaba Cloud (RDS, OSS, Tablestore ...)"),
+        ("vpc", "set the function's VPC in the deploy config (vpcConfig)"),
+        ("iamRoleStatements", "give the function a RAM role in the deploy config (role)"),
+    ):  # fmt: skip
+        if key in data or key in provider:
+            origin.not_carried.append(f"{key} ({origin.where(lines.get(key))}): {advice}.")
+    return origin
+
+
+# --- Dockerfile --------------------------------------------------------------------------------
+
+
+def read_dockerfile(file: Path) -> Origin:
+    origin = Origin("dockerfile", file)
+    start: tuple[int, str] | None = None
+    entry: tuple[int, str] | None = None
+    for number, instruction, argument in _docker_instructions(file):
+        if instruction == "FROM":
+            match = re.search(r"\bpython:(3\.\d+)", argument)
+            if match:
+                origin.python = match.group(1)
+                origin.carried.append(f"Python {origin.python} ({origin.where(number)})")
+        elif instruction == "CMD":
+            start = (number, _docker_command(argument))
+        elif instruction == "ENTRYPOINT":
+            entry = (number, _docker_command(argument))
+        elif instruction == "ENV":
+            _carry_env(origin, _docker_env(argument), number)
+    # Docker runs ENTRYPOINT with CMD as its arguments, or CMD alone.
+    candidates = []
+    if entry is not None and start is not None:
+        candidates.append((entry[0], f"{entry[1]} {start[1]}"))
+    candidates += [found for found in (start, entry) if found is not None]
+    for number, line in candidates:
+        command = parse_command(line, file.parent)
+        if command is not None and command.app:
+            _carry_command(origin, command, number)
+            break
+    return origin
+
+
+def _docker_instructions(file: Path) -> Iterable[tuple[int, str, str]]:
+    pending, first = "", 0
+    for number, raw in enumerate(_lines(file), 1):
+        line = raw.rstrip()
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if not pending:
+            first = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        text = (pending + line).strip()
+        pending = ""
+        instruction, _, argument = text.partition(" ")
+        yield first, instruction.upper(), argument.strip()
+
+
+def _docker_command(argument: str) -> str:
+    if argument.startswith("["):
+        try:
+            words = json.loads(argument)
+        except json.JSONDecodeError:
+            return argument
+        if isinstance(words, list):
+            words = [str(w) for w in words]
+            if words[:2] in (["sh", "-c"], ["/bin/sh", "-c"], ["bash", "-c"]):
+                return " ".join(words[2:])
+            return shlex.join(words)
+    return argument
+
+
+def _docker_env(argument: str) -> dict[str, str]:
+    try:
+        words = shlex.split(argument)
+    except ValueError:
+        return {}
+    if len(words) >= 2 and "=" not in words[0]:
+        return {words[0]: " ".join(words[1:])}
+    return dict(w.split("=", 1) for w in words if "=" in w)
+
+
+# --- shared ------------------------------------------------------------------------------------
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _lines(file: Path) -> list[str]:
+    try:
+        return file.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise FCMigrateError(
+            f"{file.name} is not UTF-8 text. Save it as UTF-8, or pick another source with --from."
+        ) from None
+    except OSError as exc:
+        raise FCMigrateError(f"Cannot read {str(file)!r}: {exc.strerror or exc}.") from None
+
+
+def _yaml(file: Path) -> tuple[Any, dict[str, int]]:
+    """The document and, for each top-level-ish key, the first line that names it."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        """Safe, and blind to tags such as CloudFormation's ``!Ref`` and ``!GetAtt``."""
+
+    def unknown(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+    _Loader.add_multi_constructor("!", unknown)
+    text = "\n".join(_lines(file))
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise FCMigrateError(
+            f"{file.name} is not valid YAML{where}. Fix it, or pick another source with --from."
+        ) from None
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        match = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*:", line)
+        if match:
+            lines.setdefault(match.group(1), number)
+    return data, lines
+
+
+def _carry_env(origin: Origin, values: object, line: int | None) -> None:
+    if not isinstance(values, dict):
+        return
+    where = origin.where(line)
+    count = 0
+    for name, value in values.items():
+        key = str(name)
+        if not _ENV_NAME.fullmatch(key) or key.upper().startswith("FC_"):
+            origin.not_carried.append(
+                f"the variable {key!r} ({where}): FC takes names of letters, digits and '_', "
+                "and keeps FC_ for itself; rename it in the deploy config."
+            )
+            continue
+        if _MACHINE_ENV.fullmatch(key.upper()):
+            continue
+        env = EnvValue.read(key, value, where)
+        origin.env = [e for e in origin.env if e.name != key] + [env]
+        count += 1
+    if count:
+        origin.carried.append(f"{count} environment variables ({where})")
+
+
+def _job_name(text: str, taken: Sequence[Job]) -> str:
+    """A timer trigger name FC takes: a letter first, then letters, digits, ``-`` and ``_``."""
+    base = _JOB_NAME.sub("-", text.strip("/")).strip("-").lower()[:40] or "job"
+    if not base[0].isalpha():
+        base = f"job-{base}"
+    name, n = base, 2
+    while any(job.name == name for job in taken):
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+_READERS = {
+    "procfile": read_procfile,
+    "appengine": read_app_yaml,
+    "serverless": read_serverless,
+    "dockerfile": read_dockerfile,
+}
+
+
+def find_origins(root: Path, stage: str | None = None) -> list[Origin]:
+    """Every source in ``root`` that says how the app runs, in preference order."""
+    found: list[Origin] = []
+    for name in ORIGIN_NAMES:
+        file = root / _FILES[name]
+        if not file.is_file():
+            continue
+        if name == "zappa":
+            found.append(read_zappa(file, stage))
+        else:
+            found.append(_READERS[name](file))
+    return found
+
+
+def choose_origin(
+    origins: Sequence[Origin], pick: str | None = None
+) -> tuple[Origin | None, str | None]:
+    """The origin to use and a note naming it when several were found.
+
+    ``pick`` (``--from``) is one of :data:`ORIGIN_NAMES` or ``none``.
+    """
+    if pick == "none":
+        return None, None
+    if pick is not None:
+        if pick not in ORIGIN_NAMES:
+            raise FCMigrateError(
+                f"Unknown --from {pick!r}. Use one of: {', '.join(ORIGIN_NAMES)}, or none."
+            )
+        chosen = next((o for o in origins if o.source == pick), None)
+        if chosen is None:
+            raise FCMigrateError(
+                f"--from {pick} names {_FILES[pick]}, which is not in the project. Use one of: "
+                f"{', '.join(o.source for o in origins) or 'none'}."
+            )
+        return chosen, None
+    useful = [o for o in origins if o.app or o.jobs or o.env or o.python]
+    if not useful:
+        return None, None
+    chosen = useful[0]
+    note = None
+    if len(useful) > 1:
+        others = ", ".join(o.file.name for o in useful[1:])
+        note = (
+            f"Read {chosen.file.name} for how the app runs today; also found {others} "
+            "(pick one with --from)."
+        )
+    return chosen, note

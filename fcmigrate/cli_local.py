@@ -53,6 +53,12 @@ from fcmigrate.local import (
     "print the result, and stop. Exit 1 when the invocation fails.",
 )
 @click.option(
+    "--job",
+    metavar="NAME",
+    help="Fire the scheduled job NAME as its FC timer would (an event call naming it), "
+    "print the result, and stop. The jobs are listed in the build's fcmigrate_jobs.json.",
+)
+@click.option(
     "--start-timeout",
     type=click.FloatRange(0.5),
     default=FC_HEALTH_CHECK_SECONDS,
@@ -84,6 +90,7 @@ def local(
     url_style: str,
     custom_domain: bool,
     invoke: str | None,
+    job: str | None,
     start_timeout: float,
     initializer: bool,
     pre_stop: bool,
@@ -95,6 +102,8 @@ def local(
     settings from s.yaml, health-checks its port, then serves it with FC's headers, limits
     and response rules. APP may be omitted when the project has a bootstrap.
     """
+    if job is not None:
+        invoke = _job_event_file(project, job, invoke)
     options = LocalOptions(
         project=project,
         app=app,
@@ -112,3 +121,32 @@ def local(
         # Not click's Exit: with standalone_mode=False click returns its code instead of
         # exiting, and `python -m fcmigrate` would then exit 0.
         sys.exit(code)
+
+
+def _job_event_file(project: Path, name: str, invoke: str | None) -> str:
+    """A file holding the timer event of job ``name``, after checking the build declares it."""
+    import atexit
+    import tempfile
+
+    from fcmigrate.errors import FCMigrateError
+    from fcmigrate.jobs import JOBS_FILE, Jobs, timer_event
+
+    if invoke is not None:
+        raise FCMigrateError("--job and --invoke both send an event call: give one of them.")
+    jobs_file = project / JOBS_FILE
+    if not jobs_file.is_file():
+        raise FCMigrateError(
+            f"{str(project)!r} declares no scheduled jobs (no {JOBS_FILE}). Run `fcmigrate "
+            "migrate` on a project whose Procfile, cron.yaml, zappa_settings.json or "
+            "serverless.yml has schedules, and point --project at the build."
+        )
+    declared = Jobs.load(jobs_file).by_name
+    if name not in declared:
+        raise FCMigrateError(
+            f"No job {name!r} in {JOBS_FILE}. Use one of: {', '.join(declared) or 'none'}."
+        )
+    handle, path = tempfile.mkstemp(prefix="fcmigrate-job-", suffix=".json")
+    with open(handle, "wb") as f:
+        f.write(timer_event(name))
+    atexit.register(Path(path).unlink, missing_ok=True)
+    return path

@@ -31,7 +31,10 @@ from fcmigrate.errors import FCMigrateError
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["CRON_HEADER", "Jobs"]
+__all__ = ["CRON_HEADER", "JOBS_FILE", "Jobs", "job_payload", "timer_event"]
+
+#: The build's list of jobs ``serve --jobs`` may run, beside the bootstrap.
+JOBS_FILE = "fcmigrate_jobs.json"
 
 logger = logging.getLogger("fcmigrate.jobs")
 
@@ -113,6 +116,20 @@ class Jobs:
             function = getattr(module, name)
             self._functions[target] = function
         return function(event, context)
+
+
+def job_payload(name: str) -> str:
+    """A timer trigger's payload naming job ``name``: the only thing the function trusts."""
+    return json.dumps({"fcmigrate_job": name}, separators=(",", ":"))
+
+
+def timer_event(name: str, when: str | None = None) -> bytes:
+    """The body of the event call FC sends when the timer of job ``name`` fires."""
+    import datetime
+
+    stamp = when or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {"triggerTime": stamp, "triggerName": name, "payload": job_payload(name)}
+    return json.dumps(event).encode()
 
 
 def json_body(value: Any) -> bytes:

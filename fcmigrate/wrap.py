@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.jobs import JOBS_FILE, job_payload
 from fcmigrate.origins import Job
 from fcmigrate.render import OutputFile, render, yaml_flow_list, yaml_scalar
 
@@ -239,15 +240,6 @@ def _lifecycle(options: WrapOptions, style: str) -> str:
     return "".join("\n" + indent + line for line in lines)
 
 
-#: The build's list of jobs ``serve --jobs`` may run, beside the bootstrap.
-JOBS_FILE = "fcmigrate_jobs.json"
-
-
-def job_payload(job: Job) -> str:
-    """The timer trigger's payload: names the job, the only thing the function trusts."""
-    return json.dumps({"fcmigrate_job": job.name}, separators=(",", ":"))
-
-
 def _extra_env(options: WrapOptions, style: str) -> str:
     """Lines appended to the environment block (``""`` when there are none)."""
     indent = " " * (8 if style == "fc3" else 10)
@@ -269,7 +261,7 @@ def _timers(options: WrapOptions, style: str) -> str:
     """Timer triggers appended after the HTTP trigger (``""`` without jobs)."""
     lines: list[str] = []
     for job in options.jobs:
-        payload = yaml_scalar(job_payload(job))
+        payload = yaml_scalar(job_payload(job.name))
         schedule = yaml_scalar(job.schedule)
         if style == "fc3":
             lines += [

@@ -64,6 +64,7 @@ __all__ = [
     "csrf_origins",
     "custom_domains",
     "fc_hosts",
+    "local_hosts",
     "prepare_app",
     "prepare_django",
     "running_on_fc",
@@ -75,6 +76,7 @@ logger = logging.getLogger("fcmigrate")
 FC_ENV = ("FC_FUNC_CODE_PATH", "FC_FUNCTION_NAME")
 TRUST_ENV = "FCMIGRATE_TRUST_FC_HOSTS"
 DOMAINS_ENV = "FCMIGRATE_CUSTOM_DOMAINS"
+LOCAL_ENV = "FCMIGRATE_LOCAL_HOSTS"
 STATIC_ENV = "FCMIGRATE_STATIC"
 PREFIX_ENV = "FCMIGRATE_DJANGO_STATIC_PREFIX"
 #: What Django allows when ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty; kept when adding.
@@ -159,15 +161,69 @@ def _merged(current: Iterable[str], extra: Iterable[str]) -> list[str]:
     return merged
 
 
-def _trust_hosts_django(settings: Any, hosts: list[str]) -> None:
+def local_hosts(env: Mapping[str, str] | None = None) -> list[str]:
+    """``FCMIGRATE_LOCAL_HOSTS``: the hosts of ``fcmigrate local``'s front door, which sets it.
+
+    They stand in for FC's hosts on a laptop, where a browser names ``127.0.0.1:9000``.
+    """
+    env = os.environ if env is None else env
+    return [h.strip().lower() for h in env.get(LOCAL_ENV, "").split(",") if h.strip()]
+
+
+def _trust_hosts_django(settings: Any, hosts: list[str], local: Iterable[str] = ()) -> None:
     allowed = list(settings.ALLOWED_HOSTS)
     if "*" not in allowed:
         if not allowed and settings.DEBUG:
             # Django allows these itself only while the list is empty: keep them allowed.
             allowed = list(DJANGO_DEBUG_HOSTS)
-        settings.ALLOWED_HOSTS = _merged(allowed, hosts)
+        settings.ALLOWED_HOSTS = _merged(allowed, [*hosts, *local])
     # CsrfViewMiddleware reads this on the first request that needs it: before any.
     settings.CSRF_TRUSTED_ORIGINS = _merged(settings.CSRF_TRUSTED_ORIGINS, csrf_origins(hosts))
+
+
+class _RefusedHostLine(logging.Filter):
+    """Django's record of a refused ``Host`` (a traceback) turned into one line with the fix."""
+
+    def __init__(self, advice: str) -> None:
+        super().__init__()
+        self.advice = advice
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        meta = getattr(getattr(record, "request", None), "META", None) or {}
+        host = str(meta.get("HTTP_HOST") or meta.get("SERVER_NAME") or "")
+        shown = host if len(host) <= 100 else host[:100] + "..."
+        logger.warning("Django refused the Host %r (400): %s", shown, self.advice)
+        return False
+
+
+def _explain_refused_hosts(*, trusting: bool, on_fc: bool) -> None:
+    """Log one line per request Django refused for its ``Host``: which host, how to allow it.
+
+    Django logs the refusal with a traceback to ``django.security.DisallowedHost``, which
+    its default logging prints only with ``DEBUG`` on (and mails to ``ADMINS``): with
+    ``DEBUG`` off the client sees "Bad Request (400)" and the log nothing. That record is
+    replaced by one ``fcmigrate`` line. A project that configured that logger itself
+    (often to silence it) keeps its own configuration.
+    """
+    refused = logging.getLogger("django.security.DisallowedHost")
+    if refused.handlers or any(isinstance(f, _RefusedHostLine) for f in refused.filters):
+        return
+    if trusting:
+        advice = (
+            f"FC's own hosts are allowed; add a custom domain bound to the function to "
+            f"{DOMAINS_ENV} (e.g. {DOMAINS_ENV}=www.example.com), any other host to ALLOWED_HOSTS."
+        )
+    elif on_fc:
+        advice = (
+            f"set {TRUST_ENV}=1 to allow FC's own hosts (and {DOMAINS_ENV} for custom "
+            "domains), or add it to ALLOWED_HOSTS."
+        )
+    else:
+        advice = (
+            f"add it to ALLOWED_HOSTS. FC's hosts ({TRUST_ENV}=1) are added only when "
+            "running on FC or under 'fcmigrate local'."
+        )
+    refused.addFilter(_RefusedHostLine(advice))
 
 
 def _is_flask(app: object) -> bool:
@@ -322,6 +378,20 @@ def _static_root(settings: Any) -> Path | None:
     return root
 
 
+def _point_compressor_at(settings: Any, root: Path) -> None:
+    """Read django-compressor's offline manifest from ``root`` when the build put it there."""
+    if "compressor" not in settings.INSTALLED_APPS or not getattr(
+        settings, "COMPRESS_OFFLINE", False
+    ):
+        return
+    parts = (settings.COMPRESS_OUTPUT_DIR, settings.COMPRESS_OFFLINE_MANIFEST)
+    configured = getattr(settings, "COMPRESS_ROOT", None)
+    if configured and Path(configured, *parts).is_file():
+        return
+    if root.joinpath(*parts).is_file():
+        settings.COMPRESS_ROOT = str(root)
+
+
 def _has_whitenoise_middleware(settings: Any) -> bool:
     return any(str(name).startswith("whitenoise.") for name in settings.MIDDLEWARE)
 
@@ -352,13 +422,22 @@ def prepare_django(
     settings = _django_settings()
     if settings is None:
         return app
-    if trust_fc_hosts and running_on_fc(env):
+    trusting = trust_fc_hosts and running_on_fc(env)
+    if trusting:
         hosts = fc_hosts(env)
-        _trust_hosts_django(settings, hosts)
+        _trust_hosts_django(settings, hosts, local_hosts(env))
         logger.info("Trusting FC's hosts: %s", ", ".join(hosts))
+    _explain_refused_hosts(trusting=trusting, on_fc=running_on_fc(env))
     # STATIC_ROOT must be final before the storages are made: the manifest is read then.
     root = _static_root(settings) if static else None
-    static_storage = _setup_storages(settings, _flag(env, PREFIX_ENV, True))
+    if root is not None:
+        _point_compressor_at(settings, root)
+    prefix_urls = _flag(env, PREFIX_ENV, True)
+    static_storage = _setup_storages(settings, prefix_urls)
+    if prefix_urls:
+        from fcmigrate.django_tags import render_unprefixed
+
+        render_unprefixed(settings.INSTALLED_APPS, env)
     if root is not None:
         from fcmigrate.statics import DEFAULT_MAX_AGE, static_app
 

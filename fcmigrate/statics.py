@@ -65,13 +65,27 @@ COLLECT_TIMEOUT = 300.0
 DEFAULT_MAX_AGE = 60
 
 # Run with ``python -c``: it needs nothing but Django and the project, so the target
-# interpreter of a build does not have to be able to import fcmigrate.
+# interpreter of a build does not have to be able to import fcmigrate. The result file is
+# rewritten before each step, so a failure leaves the name of the step that failed.
 _DRIVER = r"""
 import json, os, sys
 build, settings_module, fallback, result_file = sys.argv[1:5]
 sys.path[:0] = sys.argv[5:]
 os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
 result = {}
+
+
+def step(name):
+    result["step"] = name
+    with open(result_file, "w", encoding="utf-8") as out:
+        json.dump(result, out)
+
+
+def inside(path):
+    return os.path.realpath(str(path)).startswith(build + os.sep)
+
+
+step("settings")
 import django
 from django.conf import settings
 if "django.contrib.staticfiles" not in settings.INSTALLED_APPS:
@@ -80,16 +94,46 @@ else:
     configured = settings.STATIC_ROOT
     build = os.path.realpath(build)
     root = os.path.realpath(str(configured)) if configured else None
-    if root is None or not root.startswith(build + os.sep):
+    if root is None or not inside(root):
         result["configured"] = None if configured is None else str(configured)
         root = os.path.join(build, fallback)
         settings.STATIC_ROOT = root
     result["root"] = root
     django.setup()
     from django.core.management import call_command
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    # A manifest the project ships (a checked-in STATIC_ROOT) may name files that its
+    # STATICFILES_DIRS no longer produce; collectstatic would write it anew without them.
+    shipped = {}
+    if hasattr(staticfiles_storage, "read_manifest"):
+        try:
+            shipped = json.loads(staticfiles_storage.read_manifest() or "{}").get("paths", {})
+        except (ValueError, AttributeError):
+            shipped = {}
+    step("collectstatic")
     result["summary"] = call_command("collectstatic", interactive=False, verbosity=1)
-with open(result_file, "w", encoding="utf-8") as out:
-    json.dump(result, out)
+    if shipped:
+        collected = dict(staticfiles_storage.hashed_files)
+        kept = {
+            name: hashed
+            for name, hashed in shipped.items()
+            if collected.get(name) != hashed and staticfiles_storage.exists(hashed)
+        }
+        if kept:
+            step("manifest")
+            staticfiles_storage.hashed_files = {**collected, **kept}
+            staticfiles_storage.save_manifest()
+            result["kept"] = len(kept)
+    if "compressor" in settings.INSTALLED_APPS:
+        from compressor.conf import settings as compressor_settings
+        if compressor_settings.COMPRESS_ENABLED and compressor_settings.COMPRESS_OFFLINE:
+            if not inside(compressor_settings.COMPRESS_ROOT):
+                result["compress_root"] = str(compressor_settings.COMPRESS_ROOT)
+                settings.COMPRESS_ROOT = root
+            step("compress")
+            call_command("compress", verbosity=1)
+            result["compressed"] = True
+step("done")
 """
 
 
@@ -160,11 +204,13 @@ def collect_static(
             if line.strip():
                 say(line)
         result = read_result(result_file)
-    if proc.returncode != 0 or not result:
+    failed = result.get("step", "settings")
+    if proc.returncode != 0 or failed != "done":
+        command = "compress" if failed == "compress" else "collectstatic --noinput"
         raise FCMigrateError(
-            f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: "
+            f"{command.split()[0]} failed for {settings_module!r} in {str(project_root)!r}: "
             f"{_last_line(proc.stderr) or f'exit status {proc.returncode}'}. Fix the "
-            "settings so that 'python manage.py collectstatic --noinput' works there "
+            f"settings so that 'python manage.py {command}' works there "
             "(environment variables it needs can be given with the same names here)."
         )
     if "root" not in result:
@@ -175,6 +221,18 @@ def collect_static(
         where = result["configured"]
         reason = "is unset" if where is None else f"is {where!r}, outside the build"
         say(f"STATIC_ROOT {reason}: collected into {COLLECTED_DIR}/ instead.")
+    if "kept" in result:
+        say(
+            f"Kept {result['kept']} entries of the project's own staticfiles manifest that "
+            "collectstatic did not produce."
+        )
+    if "compress_root" in result:
+        say(
+            f"COMPRESS_ROOT is {result['compress_root']!r}, outside the build: compressed "
+            f"into {root} instead."
+        )
+    if result.get("compressed"):
+        say("Compressed the {% compress %} blocks offline (manage.py compress).")
     if compress:
         compressed = compress_files(root)
         if compressed:

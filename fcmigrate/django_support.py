@@ -365,9 +365,11 @@ def _static_root(settings: Any) -> Path | None:
     try:
         import whitenoise  # noqa: F401
     except ImportError:
+        # Only where fcmigrate was copied without its dependencies.
         logger.warning(
-            "Static files: WhiteNoise is not installed, so %s is not served. Add "
-            "'whitenoise' to requirements.txt.",
+            "Static files: WhiteNoise (a dependency of fcmigrate) is not installed, so %s "
+            "is not served. Install fcmigrate with its dependencies, or add 'whitenoise' "
+            "to requirements.txt.",
             root,
         )
         return None

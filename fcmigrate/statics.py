@@ -249,12 +249,10 @@ def compress_files(root: Path) -> int:
     """Add ``.gz`` (and ``.br``) files beside those in ``root``; return how many were written.
 
     Files that already have a compressed variant (``CompressedManifestStaticFilesStorage``
-    made one) are left alone. Without WhiteNoise installed here nothing is compressed.
+    made one) are left alone.
     """
-    try:
-        from whitenoise.compress import Compressor
-    except ImportError:
-        return 0
+    from whitenoise.compress import Compressor
+
     compressor = Compressor(quiet=True)
     written = 0
     for dirpath, _dirs, files in os.walk(root):
@@ -362,7 +360,7 @@ def vendor_whitenoise(target: Path, python_version: str) -> bool:
     """Make sure WhiteNoise is in ``target`` (a build's ``python/``); ``False`` if it cannot be.
 
     Kept when the app's requirements installed it; otherwise copied, with its metadata and
-    licence, from the installation running fcmigrate (the ``static`` extra), as fcmigrate
+    licence, from the installation running fcmigrate (one of its dependencies), as fcmigrate
     itself is: it is pure Python, so the copy runs on the target Python too, and the build
     serves with the version fcmigrate was tested with.
     """

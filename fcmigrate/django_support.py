@@ -394,6 +394,13 @@ def _point_compressor_at(settings: Any, root: Path) -> None:
         settings.COMPRESS_ROOT = str(root)
 
 
+def _compressor_output(settings: Any) -> list[str]:
+    """django-compressor's output folder, whose file names carry a content hash."""
+    if "compressor" not in settings.INSTALLED_APPS:
+        return []
+    return [str(getattr(settings, "COMPRESS_OUTPUT_DIR", "CACHE"))]
+
+
 def _has_whitenoise_middleware(settings: Any) -> bool:
     return any(str(name).startswith("whitenoise.") for name in settings.MIDDLEWARE)
 
@@ -446,7 +453,14 @@ def prepare_django(
         prefix = urlsplit(settings.STATIC_URL or "").path
         max_age = getattr(settings, "WHITENOISE_MAX_AGE", DEFAULT_MAX_AGE)
         logger.info("Static files: serving %s at %s", root, prefix)
-        app = static_app(app, root, prefix, hashed=_hashed_names(static_storage), max_age=max_age)
+        app = static_app(
+            app,
+            root,
+            prefix,
+            hashed=_hashed_names(static_storage),
+            hashed_under=_compressor_output(settings),
+            max_age=max_age,
+        )
     return app
 
 

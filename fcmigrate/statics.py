@@ -63,6 +63,8 @@ STATIC_ROOT_ENV = "FCMIGRATE_STATIC_ROOT"
 COLLECT_TIMEOUT = 300.0
 #: Cache lifetime of files whose name carries no content hash (WhiteNoise's own default).
 DEFAULT_MAX_AGE = 60
+#: A name that carries a content hash the way django-compressor writes it.
+_HASHED_NAME = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
 
 # Run with ``python -c``: it needs nothing but Django and the project, so the target
 # interpreter of a build does not have to be able to import fcmigrate. The result file is
@@ -326,18 +328,27 @@ def static_app(
     prefix: str,
     *,
     hashed: Collection[str] = (),
+    hashed_under: Collection[str] = (),
     max_age: int | None = DEFAULT_MAX_AGE,
 ) -> WSGIApplication:
     """``app`` behind WhiteNoise serving ``root`` at URL path ``prefix`` (``/static/``).
 
-    ``hashed`` are the names (relative to ``root``) that carry a content hash: they are
-    cached for ten years and marked ``immutable``; everything else for ``max_age`` seconds.
+    ``hashed`` are the names (relative to ``root``) that carry a content hash, and so are
+    the names in the folders ``hashed_under`` (``CACHE/``, django-compressor's) that end in
+    ``.<12 hex digits>.<ext>``: they are cached for ten years and marked ``immutable``;
+    everything else for ``max_age`` seconds.
     """
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     names = frozenset(hashed)
+    folders = tuple(folder.strip("/") + "/" for folder in hashed_under if folder.strip("/"))
 
     def immutable(path: str, url: str) -> bool:
-        return url.startswith(prefix) and url[len(prefix) :] in names
+        if not url.startswith(prefix):
+            return False
+        name = url[len(prefix) :]
+        if name in names:
+            return True
+        return name.startswith(folders) and _HASHED_NAME.search(name) is not None
 
     def make() -> WSGIApplication:
         from whitenoise import WhiteNoise

@@ -141,6 +141,8 @@ def test_offline_compressed_pages_render_under_the_prefix_and_at_the_root(
             assert asset.status == 200, link
             name = link.split("/static/", 1)[1]
             assert asset.body == (shop.collected / name).read_bytes()
+            assert "max-age=315360000" in asset.headers["cache-control"]
+            assert "immutable" in asset.headers["cache-control"]
         assert re.search(r'<script src="[^"]+"></script>', page.text)
 
 

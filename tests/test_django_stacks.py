@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import re
@@ -24,15 +25,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import brotli
 import pytest
-from conftest import DJANGO_SAMPLE, free_port, migrate_django, python_env
+from conftest import DJANGO_SAMPLE, Server, free_port, migrate_django, python_env
 from test_statics import FOREIGN_ENV, PREFIX, fetch, serve
 
 from fcmigrate.django_tags import prefix_urls
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.statics import collect_static
-
-pytest.importorskip("compressor")
 
 SHOP_FILES = {
     "manage.py": """
@@ -101,7 +101,7 @@ def write_project(root: Path, files: Mapping[str, str]) -> Path:
 class Shop:
     build: Path
     collected: Path
-    server: object
+    server: Server
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +131,13 @@ def test_offline_compressed_pages_render_under_the_prefix_and_at_the_root(
     shop: Shop, order: tuple[str, str]
 ) -> None:
     for prefix in (*order, *order):
-        page = fetch(shop.server, f"{prefix}/")  # type: ignore[arg-type]
+        page = fetch(shop.server, f"{prefix}/")
         assert page.status == 200, page.text[-3000:]
         links = re.findall(r'(?:href|src)="([^"]*/CACHE/[^"]+)"', page.text)
         assert len(links) == 2, page.text
         for link in links:
             assert link.startswith(f"{prefix}/static/CACHE/"), link
-            asset = fetch(shop.server, link)  # type: ignore[arg-type]
+            asset = fetch(shop.server, link)
             assert asset.status == 200, link
             name = link.split("/static/", 1)[1]
             assert asset.body == (shop.collected / name).read_bytes()
@@ -148,7 +148,7 @@ def test_offline_compressed_pages_render_under_the_prefix_and_at_the_root(
 
 def test_cached_fragment_links_follow_each_request(shop: Shop) -> None:
     for prefix in ("", PREFIX, ""):
-        page = fetch(shop.server, f"{prefix}/")  # type: ignore[arg-type]
+        page = fetch(shop.server, f"{prefix}/")
         assert f'<a id="home" href="{prefix}/">' in page.text
 
 
@@ -272,6 +272,15 @@ def test_shipped_manifest_entries_are_kept(tmp_path: Path) -> None:
             assert "immutable" in css.headers["cache-control"]
             login = fetch(server, f"{prefix}/admin/login/")
             assert login.status == 200
+            admin_css = re.search(r'href="([^"]*admin/css/base\.[0-9a-f]{12}\.css)"', login.text)
+            assert admin_css and admin_css.group(1).startswith(f"{prefix}/static/")
+            plain = fetch(server, admin_css.group(1))
+            assert "immutable" in plain.headers["cache-control"]
+            for encoding, decompress in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+                packed = fetch(server, admin_css.group(1), {"Accept-Encoding": encoding})
+                assert packed.headers["content-encoding"] == encoding
+                assert "accept-encoding" in packed.headers["vary"].lower()
+                assert decompress(packed.body) == plain.body
     finally:
         server.kill()
 

@@ -20,7 +20,13 @@ generated deploy configs set, or ``serve --trust-fc-hosts``), these are added to
 This is safe on FC because FC only routes those hosts to the function: a request naming
 another ``Host`` never reaches it, and every other host is still refused by Django. Off FC
 the same server can be reached under any name, so the setting does nothing there (a log line
-says so). A Flask app whose ``TRUSTED_HOSTS`` is set (Flask 3.1) gets the same hosts.
+says so). Under ``fcmigrate local``, which plays FC on a laptop, the front door's own hosts
+(``FCMIGRATE_LOCAL_HOSTS``, which it sets) are added to ``ALLOWED_HOSTS`` with them. A Flask
+app whose ``TRUSTED_HOSTS`` is set (Flask 3.1) gets the same hosts.
+
+Whatever the settings, a ``Host`` Django refuses is logged as one ``fcmigrate`` line naming
+the host and how to allow it, in place of Django's own record (a traceback its default
+logging prints only with ``DEBUG`` on).
 
 **Collected static files**, served by WhiteNoise from the folder :mod:`fcmigrate.statics`
 collected into the build, under ``STATIC_URL``, behind FC's prefix too. Skipped when the
@@ -37,7 +43,9 @@ configured static-files storage and of the default (media) storage is wrapped to
 *current* request's script prefix in front of root-relative URLs (``/static/...``; never
 ``//cdn...`` or ``https://...``, never twice). ``{% static %}``, form media, the admin and
 ``FileField.url`` all go through those. ``{{ STATIC_URL }}`` and ``{% get_static_prefix %}``
-read the setting itself and stay unprefixed: use ``{% static %}``. This reaches into
+read the setting itself and stay unprefixed: use ``{% static %}``. Tags that cache what
+they render (``{% compress %}``, ``{% cache %}``) render as at build time and get the prefix
+afterwards (:mod:`fcmigrate.django_tags`). This reaches into
 Django's internals (two storage objects and the settings cache); set
 ``FCMIGRATE_DJANGO_STATIC_PREFIX=0`` to leave the storages' ``url()`` as Django made it
 (``STATIC_URL`` is still read once at start-up, unprefixed).

@@ -12,8 +12,12 @@ settings, in a subprocess, inside the build (the copy of the project that is dep
   ``fcmigrate-static/`` at the top of the build instead (:data:`COLLECTED_DIR`). The setting
   is overridden for that one ``collectstatic`` run only; the settings file is not edited.
 
-Then WhiteNoise's compressor adds ``.gz`` (and ``.br`` with ``brotli`` installed) files, unless
-the storage made them already.
+A manifest the project ships (``staticfiles.json`` in a checked-in ``STATIC_ROOT``) is never
+shrunk: its entries whose files are there and that ``collectstatic`` did not write back are
+merged in again, the project's winning. With django-compressor in ``INSTALLED_APPS``,
+``COMPRESS_OFFLINE`` and ``COMPRESS_ENABLED`` on, ``compress`` runs next (into the same
+folder when ``COMPRESS_ROOT`` points outside the build). Then WhiteNoise's compressor adds
+``.gz`` (and ``.br`` with ``brotli`` installed) files, unless the storage made them already.
 
 **At serve time** (:mod:`fcmigrate.django_support`) the folder is found again, first match wins:
 ``FCMIGRATE_STATIC_ROOT`` (:data:`STATIC_ROOT_ENV`), ``fcmigrate-static/`` in the current

@@ -32,7 +32,7 @@ from test_statics import FOREIGN_ENV, PREFIX, fetch, serve
 
 from fcmigrate.django_tags import prefix_urls
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.statics import collect_static
+from fcmigrate.statics import COLLECTED_DIR, collect_static
 
 SHOP_FILES = {
     "manage.py": """
@@ -158,6 +158,33 @@ def test_compress_failure_names_the_command(tmp_path: Path) -> None:
     project = write_project(tmp_path / "broken", files)
     with pytest.raises(FCMigrateError, match=r"'python manage\.py compress' works"):
         collect_static(project, project, "shop.settings")
+
+
+def test_compressed_with_static_root_outside_the_build(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "var-www-static"
+    files = dict(SHOP_FILES)
+    files["shop/settings.py"] = files["shop/settings.py"].replace(
+        'STATIC_ROOT = BASE_DIR / "staticfiles"',
+        f"STATIC_ROOT = {str(elsewhere)!r}\nCOMPRESS_ROOT = STATIC_ROOT",
+    )
+    project = write_project(tmp_path / "project", files)
+    build = tmp_path / "build"
+    shutil.copytree(project, build)
+    lines: list[str] = []
+    collected = collect_static(project, build, "shop.settings", progress=lines.append)
+    assert collected == build / COLLECTED_DIR
+    assert (collected / "CACHE" / "manifest.json").is_file()
+    assert not elsewhere.exists()
+    assert any("COMPRESS_ROOT is" in line for line in lines), lines
+    server = serve(build, "shop.wsgi:application", tmp_path, {})
+    try:
+        for prefix in (PREFIX, ""):
+            page = fetch(server, f"{prefix}/")
+            assert page.status == 200, page.text[-2000:]
+            link = re.search(r'href="([^"]*/CACHE/css/[^"]+)"', page.text)
+            assert link and fetch(server, link.group(1)).status == 200
+    finally:
+        server.kill()
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ import pytest
 from conftest import DJANGO_SAMPLE, Server, free_port, migrate_django, python_env
 from test_statics import FOREIGN_ENV, PREFIX, fetch, serve
 
-from fcmigrate.django_tags import prefix_urls
+from fcmigrate.django_tags import TAGS_ENV, prefix_urls, render_unprefixed
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.statics import COLLECTED_DIR, collect_static
 
@@ -221,6 +221,30 @@ def test_prefix_urls(markup: str, expected: str) -> None:
 
 def test_prefix_urls_escapes_what_could_close_the_markup() -> None:
     assert prefix_urls('<a href="/x">', '/p/"><b>') == '<a href="/p/%22%3E%3Cb%3E/x">'
+
+
+class PrefixEchoNode:
+    """A template node that links to whatever script prefix it renders under."""
+
+    def render(self, context: object) -> str:
+        from django.urls import get_script_prefix
+
+        return f'<a href="{get_script_prefix()}page/">'
+
+
+def test_named_node_classes_render_unprefixed(caplog: pytest.LogCaptureFixture) -> None:
+    from django.urls import clear_script_prefix, set_script_prefix
+
+    named = f"{__name__}.PrefixEchoNode,nosuch.module.Node"
+    changed = render_unprefixed([], {TAGS_ENV: named})
+    assert changed == ["django.templatetags.cache.CacheNode", f"{__name__}.PrefixEchoNode"]
+    assert "cannot import a template node class 'nosuch.module.Node'" in caplog.text
+    set_script_prefix("/2016-08-15/proxy/svc/fn/")
+    try:
+        assert PrefixEchoNode().render({}) == '<a href="/2016-08-15/proxy/svc/fn/page/">'
+    finally:
+        clear_script_prefix()
+    assert PrefixEchoNode().render({}) == '<a href="/page/">'
 
 
 # --- a manifest the project ships ------------------------------------------------------

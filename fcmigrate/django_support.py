@@ -20,7 +20,13 @@ generated deploy configs set, or ``serve --trust-fc-hosts``), these are added to
 This is safe on FC because FC only routes those hosts to the function: a request naming
 another ``Host`` never reaches it, and every other host is still refused by Django. Off FC
 the same server can be reached under any name, so the setting does nothing there (a log line
-says so). A Flask app whose ``TRUSTED_HOSTS`` is set (Flask 3.1) gets the same hosts.
+says so). Under ``fcmigrate local``, which plays FC on a laptop, the front door's own hosts
+(``FCMIGRATE_LOCAL_HOSTS``, which it sets) are added to ``ALLOWED_HOSTS`` with them. A Flask
+app whose ``TRUSTED_HOSTS`` is set (Flask 3.1) gets the same hosts.
+
+Whatever the settings, a ``Host`` Django refuses is logged as one ``fcmigrate`` line naming
+the host and how to allow it, in place of Django's own record (a traceback its default
+logging prints only with ``DEBUG`` on).
 
 **Collected static files**, served by WhiteNoise from the folder :mod:`fcmigrate.statics`
 collected into the build, under ``STATIC_URL``, behind FC's prefix too. Skipped when the
@@ -37,7 +43,9 @@ configured static-files storage and of the default (media) storage is wrapped to
 *current* request's script prefix in front of root-relative URLs (``/static/...``; never
 ``//cdn...`` or ``https://...``, never twice). ``{% static %}``, form media, the admin and
 ``FileField.url`` all go through those. ``{{ STATIC_URL }}`` and ``{% get_static_prefix %}``
-read the setting itself and stay unprefixed: use ``{% static %}``. This reaches into
+read the setting itself and stay unprefixed: use ``{% static %}``. Tags that cache what
+they render (``{% compress %}``, ``{% cache %}``) render as at build time and get the prefix
+afterwards (:mod:`fcmigrate.django_tags`). This reaches into
 Django's internals (two storage objects and the settings cache); set
 ``FCMIGRATE_DJANGO_STATIC_PREFIX=0`` to leave the storages' ``url()`` as Django made it
 (``STATIC_URL`` is still read once at start-up, unprefixed).
@@ -64,6 +72,7 @@ __all__ = [
     "csrf_origins",
     "custom_domains",
     "fc_hosts",
+    "local_hosts",
     "prepare_app",
     "prepare_django",
     "running_on_fc",
@@ -75,6 +84,7 @@ logger = logging.getLogger("fcmigrate")
 FC_ENV = ("FC_FUNC_CODE_PATH", "FC_FUNCTION_NAME")
 TRUST_ENV = "FCMIGRATE_TRUST_FC_HOSTS"
 DOMAINS_ENV = "FCMIGRATE_CUSTOM_DOMAINS"
+LOCAL_ENV = "FCMIGRATE_LOCAL_HOSTS"
 STATIC_ENV = "FCMIGRATE_STATIC"
 PREFIX_ENV = "FCMIGRATE_DJANGO_STATIC_PREFIX"
 #: What Django allows when ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty; kept when adding.
@@ -159,15 +169,69 @@ def _merged(current: Iterable[str], extra: Iterable[str]) -> list[str]:
     return merged
 
 
-def _trust_hosts_django(settings: Any, hosts: list[str]) -> None:
+def local_hosts(env: Mapping[str, str] | None = None) -> list[str]:
+    """``FCMIGRATE_LOCAL_HOSTS``: the hosts of ``fcmigrate local``'s front door, which sets it.
+
+    They stand in for FC's hosts on a laptop, where a browser names ``127.0.0.1:9000``.
+    """
+    env = os.environ if env is None else env
+    return [h.strip().lower() for h in env.get(LOCAL_ENV, "").split(",") if h.strip()]
+
+
+def _trust_hosts_django(settings: Any, hosts: list[str], local: Iterable[str] = ()) -> None:
     allowed = list(settings.ALLOWED_HOSTS)
     if "*" not in allowed:
         if not allowed and settings.DEBUG:
             # Django allows these itself only while the list is empty: keep them allowed.
             allowed = list(DJANGO_DEBUG_HOSTS)
-        settings.ALLOWED_HOSTS = _merged(allowed, hosts)
+        settings.ALLOWED_HOSTS = _merged(allowed, [*hosts, *local])
     # CsrfViewMiddleware reads this on the first request that needs it: before any.
     settings.CSRF_TRUSTED_ORIGINS = _merged(settings.CSRF_TRUSTED_ORIGINS, csrf_origins(hosts))
+
+
+class _RefusedHostLine(logging.Filter):
+    """Django's record of a refused ``Host`` (a traceback) turned into one line with the fix."""
+
+    def __init__(self, advice: str) -> None:
+        super().__init__()
+        self.advice = advice
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        meta = getattr(getattr(record, "request", None), "META", None) or {}
+        host = str(meta.get("HTTP_HOST") or meta.get("SERVER_NAME") or "")
+        shown = host if len(host) <= 100 else host[:100] + "..."
+        logger.warning("Django refused the Host %r (400): %s", shown, self.advice)
+        return False
+
+
+def _explain_refused_hosts(*, trusting: bool, on_fc: bool) -> None:
+    """Log one line per request Django refused for its ``Host``: which host, how to allow it.
+
+    Django logs the refusal with a traceback to ``django.security.DisallowedHost``, which
+    its default logging prints only with ``DEBUG`` on (and mails to ``ADMINS``): with
+    ``DEBUG`` off the client sees "Bad Request (400)" and the log nothing. That record is
+    replaced by one ``fcmigrate`` line. A project that configured that logger itself
+    (often to silence it) keeps its own configuration.
+    """
+    refused = logging.getLogger("django.security.DisallowedHost")
+    if refused.handlers or any(isinstance(f, _RefusedHostLine) for f in refused.filters):
+        return
+    if trusting:
+        advice = (
+            f"FC's own hosts are allowed; add a custom domain bound to the function to "
+            f"{DOMAINS_ENV} (e.g. {DOMAINS_ENV}=www.example.com), any other host to ALLOWED_HOSTS."
+        )
+    elif on_fc:
+        advice = (
+            f"set {TRUST_ENV}=1 to allow FC's own hosts (and {DOMAINS_ENV} for custom "
+            "domains), or add it to ALLOWED_HOSTS."
+        )
+    else:
+        advice = (
+            f"add it to ALLOWED_HOSTS. FC's hosts ({TRUST_ENV}=1) are added only when "
+            "running on FC or under 'fcmigrate local'."
+        )
+    refused.addFilter(_RefusedHostLine(advice))
 
 
 def _is_flask(app: object) -> bool:
@@ -309,9 +373,11 @@ def _static_root(settings: Any) -> Path | None:
     try:
         import whitenoise  # noqa: F401
     except ImportError:
+        # Only where fcmigrate was copied without its dependencies.
         logger.warning(
-            "Static files: WhiteNoise is not installed, so %s is not served. Add "
-            "'whitenoise' to requirements.txt.",
+            "Static files: WhiteNoise (a dependency of fcmigrate) is not installed, so %s "
+            "is not served. Install fcmigrate with its dependencies, or add 'whitenoise' "
+            "to requirements.txt.",
             root,
         )
         return None
@@ -320,6 +386,27 @@ def _static_root(settings: Any) -> Path | None:
         settings.STATIC_ROOT = str(root)
         _reset_static_storage()
     return root
+
+
+def _point_compressor_at(settings: Any, root: Path) -> None:
+    """Read django-compressor's offline manifest from ``root`` when the build put it there."""
+    if "compressor" not in settings.INSTALLED_APPS or not getattr(
+        settings, "COMPRESS_OFFLINE", False
+    ):
+        return
+    parts = (settings.COMPRESS_OUTPUT_DIR, settings.COMPRESS_OFFLINE_MANIFEST)
+    configured = getattr(settings, "COMPRESS_ROOT", None)
+    if configured and Path(configured, *parts).is_file():
+        return
+    if root.joinpath(*parts).is_file():
+        settings.COMPRESS_ROOT = str(root)
+
+
+def _compressor_output(settings: Any) -> list[str]:
+    """django-compressor's output folder, whose file names carry a content hash."""
+    if "compressor" not in settings.INSTALLED_APPS:
+        return []
+    return [str(getattr(settings, "COMPRESS_OUTPUT_DIR", "CACHE"))]
 
 
 def _has_whitenoise_middleware(settings: Any) -> bool:
@@ -352,20 +439,36 @@ def prepare_django(
     settings = _django_settings()
     if settings is None:
         return app
-    if trust_fc_hosts and running_on_fc(env):
+    trusting = trust_fc_hosts and running_on_fc(env)
+    if trusting:
         hosts = fc_hosts(env)
-        _trust_hosts_django(settings, hosts)
+        _trust_hosts_django(settings, hosts, local_hosts(env))
         logger.info("Trusting FC's hosts: %s", ", ".join(hosts))
+    _explain_refused_hosts(trusting=trusting, on_fc=running_on_fc(env))
     # STATIC_ROOT must be final before the storages are made: the manifest is read then.
     root = _static_root(settings) if static else None
-    static_storage = _setup_storages(settings, _flag(env, PREFIX_ENV, True))
+    if root is not None:
+        _point_compressor_at(settings, root)
+    prefix_urls = _flag(env, PREFIX_ENV, True)
+    static_storage = _setup_storages(settings, prefix_urls)
+    if prefix_urls:
+        from fcmigrate.django_tags import render_unprefixed
+
+        render_unprefixed(settings.INSTALLED_APPS, env)
     if root is not None:
         from fcmigrate.statics import DEFAULT_MAX_AGE, static_app
 
         prefix = urlsplit(settings.STATIC_URL or "").path
         max_age = getattr(settings, "WHITENOISE_MAX_AGE", DEFAULT_MAX_AGE)
         logger.info("Static files: serving %s at %s", root, prefix)
-        app = static_app(app, root, prefix, hashed=_hashed_names(static_storage), max_age=max_age)
+        app = static_app(
+            app,
+            root,
+            prefix,
+            hashed=_hashed_names(static_storage),
+            hashed_under=_compressor_output(settings),
+            max_age=max_age,
+        )
     return app
 
 

@@ -63,7 +63,7 @@ APP_DIR = "/app"
 #: The program the image runs (Docker ENTRYPOINT, FC 3.0 ``entrypoint``); APP is its argument.
 ENTRYPOINT = ("python", "-m", "fcmigrate", "serve")
 VENDOR_DIR = ".fcmigrate/docker"
-#: The 'static' extra, when fcmigrate's metadata cannot be read.
+#: fcmigrate's requirement on WhiteNoise, when its metadata cannot be read.
 STATIC_FALLBACK = ("whitenoise>=6",)
 
 #: The files dockerize writes that a user may have written or edited: never replaced
@@ -285,8 +285,8 @@ def vendor_requirements(options: DockerizeOptions) -> OutputFile:
     ]
     if options.django_settings:
         lines += [
-            "# fcmigrate's 'static' extra: WhiteNoise serves Django's static files.",
-            *_extra("static"),
+            "# WhiteNoise (a dependency of fcmigrate) serves Django's static files.",
+            *_dependency("whitenoise"),
         ]
     if not requirement_files(options.project):
         app_requirements = [r for r in options.requirements if not _is_fcmigrate(r)]
@@ -299,14 +299,19 @@ def vendor_requirements(options: DockerizeOptions) -> OutputFile:
     return OutputFile(f"{VENDOR_DIR}/requirements.txt", "\n".join(lines) + "\n")
 
 
-def _extra(name: str) -> list[str]:
-    """fcmigrate's requirements for the optional feature ``name`` (an extra in its metadata)."""
-    marker = re.compile(rf"""extra\s*==\s*["']{re.escape(name)}["']""")
+def _dependency(name: str) -> list[str]:
+    """fcmigrate's requirement on ``name``, as its installed metadata gives it."""
+    from fcmigrate.vendor import requirement_name
+
     try:
         requires = metadata.requires("fcmigrate") or []
     except metadata.PackageNotFoundError:
         requires = []
-    found = [r.split(";")[0].strip() for r in requires if marker.search(r)]
+    found = [
+        r.split(";")[0].strip()
+        for r in requires
+        if "extra ==" not in r and requirement_name(r).lower() == name
+    ]
     return found or list(STATIC_FALLBACK)
 
 

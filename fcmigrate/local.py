@@ -431,6 +431,8 @@ def fc_environment(
             "ALIBABA_CLOUD_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": FAKE_ACCESS_KEY_SECRET,
             "ALIBABA_CLOUD_SECURITY_TOKEN": FAKE_SECURITY_TOKEN,
+            # The front door's own hosts, allowed where FC's would be (FCMIGRATE_TRUST_FC_HOSTS).
+            "FCMIGRATE_LOCAL_HOSTS": "localhost,127.0.0.1,[::1]",
             "PYTHONUNBUFFERED": "1",
             # fcmigrate's server listens here instead of on every interface: on this
             # machine only the front door may reach the function.

@@ -289,9 +289,9 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             vendor_whitenoise(staging / "python", python)
         if detected.framework == "django" and not vendor_whitenoise(staging / "python", python):
             notes.append(
-                "WhiteNoise is not installed here, so the function will not serve Django's "
-                "static files: add 'whitenoise' to requirements.txt, or install "
-                "'fcmigrate[static]', and run again with --force."
+                f"The WhiteNoise that comes with fcmigrate does not run on Python {python}, so "
+                "the function will not serve Django's static files: add a 'whitenoise' "
+                "release that does to requirements.txt, and run again with --force."
             )
         written = write_files(staging, files, force=True)
         generated = [p.relative_to(staging).as_posix() for p in written]

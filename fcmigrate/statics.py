@@ -12,8 +12,12 @@ settings, in a subprocess, inside the build (the copy of the project that is dep
   ``fcmigrate-static/`` at the top of the build instead (:data:`COLLECTED_DIR`). The setting
   is overridden for that one ``collectstatic`` run only; the settings file is not edited.
 
-Then WhiteNoise's compressor adds ``.gz`` (and ``.br`` with ``brotli`` installed) files, unless
-the storage made them already.
+A manifest the project ships (``staticfiles.json`` in a checked-in ``STATIC_ROOT``) is never
+shrunk: its entries whose files are there and that ``collectstatic`` did not write back are
+merged in again, the project's winning. With django-compressor in ``INSTALLED_APPS``,
+``COMPRESS_OFFLINE`` and ``COMPRESS_ENABLED`` on, ``compress`` runs next (into the same
+folder when ``COMPRESS_ROOT`` points outside the build). Then WhiteNoise's compressor adds
+``.gz`` (and ``.br`` with ``brotli`` installed) files, unless the storage made them already.
 
 **At serve time** (:mod:`fcmigrate.django_support`) the folder is found again, first match wins:
 ``FCMIGRATE_STATIC_ROOT`` (:data:`STATIC_ROOT_ENV`), ``fcmigrate-static/`` in the current
@@ -63,15 +67,31 @@ STATIC_ROOT_ENV = "FCMIGRATE_STATIC_ROOT"
 COLLECT_TIMEOUT = 300.0
 #: Cache lifetime of files whose name carries no content hash (WhiteNoise's own default).
 DEFAULT_MAX_AGE = 60
+#: A name that carries a content hash the way django-compressor writes it.
+_HASHED_NAME = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
 
 # Run with ``python -c``: it needs nothing but Django and the project, so the target
-# interpreter of a build does not have to be able to import fcmigrate.
+# interpreter of a build does not have to be able to import fcmigrate. The result file is
+# rewritten before each step, so a failure leaves the name of the step that failed.
 _DRIVER = r"""
 import json, os, sys
 build, settings_module, fallback, result_file = sys.argv[1:5]
 sys.path[:0] = sys.argv[5:]
 os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
 result = {}
+
+
+def step(name):
+    result["step"] = name
+    with open(result_file, "w", encoding="utf-8") as out:
+        json.dump(result, out)
+
+
+def inside(path):
+    return os.path.realpath(str(path)).startswith(build + os.sep)
+
+
+step("settings")
 import django
 from django.conf import settings
 if "django.contrib.staticfiles" not in settings.INSTALLED_APPS:
@@ -80,16 +100,46 @@ else:
     configured = settings.STATIC_ROOT
     build = os.path.realpath(build)
     root = os.path.realpath(str(configured)) if configured else None
-    if root is None or not root.startswith(build + os.sep):
+    if root is None or not inside(root):
         result["configured"] = None if configured is None else str(configured)
         root = os.path.join(build, fallback)
         settings.STATIC_ROOT = root
     result["root"] = root
     django.setup()
     from django.core.management import call_command
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    # A manifest the project ships (a checked-in STATIC_ROOT) may name files that its
+    # STATICFILES_DIRS no longer produce; collectstatic would write it anew without them.
+    shipped = {}
+    if hasattr(staticfiles_storage, "read_manifest"):
+        try:
+            shipped = json.loads(staticfiles_storage.read_manifest() or "{}").get("paths", {})
+        except (ValueError, AttributeError):
+            shipped = {}
+    step("collectstatic")
     result["summary"] = call_command("collectstatic", interactive=False, verbosity=1)
-with open(result_file, "w", encoding="utf-8") as out:
-    json.dump(result, out)
+    if shipped:
+        collected = dict(staticfiles_storage.hashed_files)
+        kept = {
+            name: hashed
+            for name, hashed in shipped.items()
+            if collected.get(name) != hashed and staticfiles_storage.exists(hashed)
+        }
+        if kept:
+            step("manifest")
+            staticfiles_storage.hashed_files = {**collected, **kept}
+            staticfiles_storage.save_manifest()
+            result["kept"] = len(kept)
+    if "compressor" in settings.INSTALLED_APPS:
+        from compressor.conf import settings as compressor_settings
+        if compressor_settings.COMPRESS_ENABLED and compressor_settings.COMPRESS_OFFLINE:
+            if not inside(compressor_settings.COMPRESS_ROOT):
+                result["compress_root"] = str(compressor_settings.COMPRESS_ROOT)
+                settings.COMPRESS_ROOT = root
+            step("compress")
+            call_command("compress", verbosity=1)
+            result["compressed"] = True
+step("done")
 """
 
 
@@ -160,11 +210,13 @@ def collect_static(
             if line.strip():
                 say(line)
         result = read_result(result_file)
-    if proc.returncode != 0 or not result:
+    failed = result.get("step", "settings")
+    if proc.returncode != 0 or failed != "done":
+        command = "compress" if failed == "compress" else "collectstatic --noinput"
         raise FCMigrateError(
-            f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: "
+            f"{command.split()[0]} failed for {settings_module!r} in {str(project_root)!r}: "
             f"{_last_line(proc.stderr) or f'exit status {proc.returncode}'}. Fix the "
-            "settings so that 'python manage.py collectstatic --noinput' works there "
+            f"settings so that 'python manage.py {command}' works there "
             "(environment variables it needs can be given with the same names here)."
         )
     if "root" not in result:
@@ -175,6 +227,18 @@ def collect_static(
         where = result["configured"]
         reason = "is unset" if where is None else f"is {where!r}, outside the build"
         say(f"STATIC_ROOT {reason}: collected into {COLLECTED_DIR}/ instead.")
+    if "kept" in result:
+        say(
+            f"Kept {result['kept']} entries of the project's own staticfiles manifest that "
+            "collectstatic did not produce."
+        )
+    if "compress_root" in result:
+        say(
+            f"COMPRESS_ROOT is {result['compress_root']!r}, outside the build: compressed "
+            f"into {root} instead."
+        )
+    if result.get("compressed"):
+        say("Compressed the {% compress %} blocks offline (manage.py compress).")
     if compress:
         compressed = compress_files(root)
         if compressed:
@@ -191,12 +255,10 @@ def compress_files(root: Path) -> int:
     """Add ``.gz`` (and ``.br``) files beside those in ``root``; return how many were written.
 
     Files that already have a compressed variant (``CompressedManifestStaticFilesStorage``
-    made one) are left alone. Without WhiteNoise installed here nothing is compressed.
+    made one) are left alone.
     """
-    try:
-        from whitenoise.compress import Compressor
-    except ImportError:
-        return 0
+    from whitenoise.compress import Compressor
+
     compressor = Compressor(quiet=True)
     written = 0
     for dirpath, _dirs, files in os.walk(root):
@@ -270,18 +332,27 @@ def static_app(
     prefix: str,
     *,
     hashed: Collection[str] = (),
+    hashed_under: Collection[str] = (),
     max_age: int | None = DEFAULT_MAX_AGE,
 ) -> WSGIApplication:
     """``app`` behind WhiteNoise serving ``root`` at URL path ``prefix`` (``/static/``).
 
-    ``hashed`` are the names (relative to ``root``) that carry a content hash: they are
-    cached for ten years and marked ``immutable``; everything else for ``max_age`` seconds.
+    ``hashed`` are the names (relative to ``root``) that carry a content hash, and so are
+    the names in the folders ``hashed_under`` (``CACHE/``, django-compressor's) that end in
+    ``.<12 hex digits>.<ext>``: they are cached for ten years and marked ``immutable``;
+    everything else for ``max_age`` seconds.
     """
     prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     names = frozenset(hashed)
+    folders = tuple(folder.strip("/") + "/" for folder in hashed_under if folder.strip("/"))
 
     def immutable(path: str, url: str) -> bool:
-        return url.startswith(prefix) and url[len(prefix) :] in names
+        if not url.startswith(prefix):
+            return False
+        name = url[len(prefix) :]
+        if name in names:
+            return True
+        return name.startswith(folders) and _HASHED_NAME.search(name) is not None
 
     def make() -> WSGIApplication:
         from whitenoise import WhiteNoise
@@ -304,7 +375,7 @@ def vendor_whitenoise(target: Path, python_version: str) -> bool:
     """Make sure WhiteNoise is in ``target`` (a build's ``python/``); ``False`` if it cannot be.
 
     Kept when the app's requirements installed it; otherwise copied, with its metadata and
-    licence, from the installation running fcmigrate (the ``static`` extra), as fcmigrate
+    licence, from the installation running fcmigrate (one of its dependencies), as fcmigrate
     itself is: it is pure Python, so the copy runs on the target Python too, and the build
     serves with the version fcmigrate was tested with.
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import re
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -124,10 +125,43 @@ def test_fc_hosts_are_accepted_on_fc(servers: dict[str, Server], host: str) -> N
     assert reply.status == 200, reply.text[:300]
 
 
+def refusal_lines(server: Server, host: str) -> list[str]:
+    """The lines naming ``host`` as refused, once the server has written one."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [
+            line
+            for line in server.stderr().splitlines()
+            if f"Django refused the Host {host!r}" in line
+        ]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("host", REFUSED)
 def test_other_hosts_are_still_refused(servers: dict[str, Server], host: str) -> None:
     assert fetch(servers["fc"], "/whoami/", {"Host": host}).status == 400
-    assert "DisallowedHost" in servers["fc"].stderr()
+    assert refusal_lines(servers["fc"], host)
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("fc", "add a custom domain bound to the function to FCMIGRATE_CUSTOM_DOMAINS"),
+        ("not_opted_in", "set FCMIGRATE_TRUST_FC_HOSTS=1 to allow FC's own hosts"),
+        ("off_fc", "added only when running on FC or under 'fcmigrate local'"),
+    ],
+)
+def test_a_refused_host_is_one_line_with_the_fix(
+    servers: dict[str, Server], name: str, advice: str
+) -> None:
+    host = f"once-{name.replace('_', '-')}.example"
+    assert fetch(servers[name], "/whoami/", {"Host": host}).status == 400
+    lines = refusal_lines(servers[name], host)
+    assert len(lines) == 1 and advice in lines[0] and "ALLOWED_HOSTS" in lines[0], lines
+    # Django's own record of it, a traceback, is replaced by that line.
+    assert "Traceback" not in servers[name].stderr()
 
 
 def test_the_projects_own_hosts_still_work(servers: dict[str, Server]) -> None:

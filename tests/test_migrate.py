@@ -8,6 +8,7 @@ Flask, Django or gunicorn, serves the app: everything comes from ``python/``.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.util
 import json
@@ -465,6 +466,24 @@ def test_bare_python_serves_the_django_build(
         "/2016-08-15/proxy/svc/fn",
         "/2016-08-15/proxy/svc/fn/notes/",
     )
+    assert server.terminate() == 0
+
+
+def test_django_build_serves_static_files_with_whitenoise_it_did_not_ask_for(
+    django_build: Build, bare: Bare, start_server: Any
+) -> None:
+    assert "whitenoise" not in (DJANGO_SAMPLE / "requirements.txt").read_text().lower()
+    assert (django_build.out / "python" / "whitenoise" / "__init__.py").is_file()
+    server = start_bare(start_server, django_build, bare)
+    css = "/static/admin/css/base.css"
+    expected = (django_build.out / "staticfiles" / "admin" / "css" / "base.css").read_bytes()
+    for prefix in ("/2016-08-15/proxy/svc/fn", ""):
+        request = urllib.request.Request(
+            f"{server.url}{prefix}{css}", headers={"Accept-Encoding": "gzip"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(response.read()) == expected
     assert server.terminate() == 0
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from conftest import free_port
 from test_configs import _fun_validate
 from test_configs import fun as fun_cli  # noqa: F401 - the fixture, under this name
 
@@ -575,6 +576,17 @@ def _post(url: str, body: bytes, rid: str) -> tuple[int, dict[str, str], bytes]:
             return err.code, dict(err.headers), err.read()
 
 
+def _local_job(build: Path, job: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "local", "--project", str(build), "--job", job,
+         "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )  # fmt: skip
+
+
 def _migrate(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--python", HOST_PYTHON],
@@ -642,6 +654,16 @@ def test_app_engine_project_end_to_end(tmp_path: Path, start_server: Any) -> Non
     # A payload that names no declared job is refused.
     status, headers, _ = _post(server.url, _timer_event("rm-rf"), "timer-2")
     assert status == 400 and headers.get("x-fc-status") == "404"
+    server.kill()
+
+    # The same job, fired through `fcmigrate local` as FC's timer would.
+    (logs / "report").unlink()
+    fired = _local_job(build, "nightly-report", {"JOB_LOG": str(logs)})
+    assert fired.returncode == 0, fired.stderr
+    assert fired.stdout.strip() == "reported" and (logs / "report").read_text() == "full=1"
+    missing = _local_job(build, "weekly", {})
+    assert missing.returncode != 0
+    assert "No job 'weekly' in fcmigrate_jobs.json. Use one of: nightly-report." in missing.stderr
 
 
 @pytest.mark.slow
@@ -748,3 +770,18 @@ def test_source_choice_errors_are_one_line(tmp_path: Path, args: list[str], mess
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_lists_the_jobs(tmp_path: Path) -> None:
+    from fcmigrate.doctor import diagnose
+
+    project = _app_engine(tmp_path / "project")
+    notes = " ".join(diagnose(project).notes)
+    assert "nightly-report (CRON_TZ=Asia/Shanghai 0 30 3 * * *): url /tasks/report?full=1" in notes
+    assert "1st monday of month" in notes  # a schedule FC's timer cannot take
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "fcmigrate_jobs.json").write_text(wrap.jobs_file(_options()).content)
+    notes = " ".join(diagnose(build).notes)
+    assert "nightly: url /tasks/r; poll: function jobs.poll" in notes
+    assert "fcmigrate local --job NAME" in notes

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fcmigrate.doctor import checks_config as checks_config
 from fcmigrate.doctor import checks_django as checks_django
 from fcmigrate.doctor import checks_flask as checks_flask
+from fcmigrate.doctor import checks_jobs as checks_jobs
 from fcmigrate.doctor import checks_secret as checks_secret
 from fcmigrate.doctor import checks_source as checks_source
 from fcmigrate.doctor import checks_start as checks_start

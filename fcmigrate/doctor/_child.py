@@ -8,6 +8,11 @@ may print anything on stdout); it is rewritten after each step so that a step th
 leaves the earlier ones readable. SECRET_KEY never leaves this process: only its length,
 prefix and a hash. Of a Flask app's database settings only SQLite file paths leave it:
 other database URLs may hold passwords.
+
+The code folder is read-only in this process, as ``/code`` is on FC: the parent names
+:mod:`fcmigrate.readonly`'s file, loaded here without importing fcmigrate, whose audit hook
+makes every write under the folder raise ``OSError`` (EROFS). The writes refused are
+reported (``read_only``: path, file, line), and the project's folder is left as it was.
 """
 
 from __future__ import annotations
@@ -188,11 +193,27 @@ def _guarded(step: Callable[[], dict[str, Any]], root: str) -> dict[str, Any]:
         return {"error": message[:300], "file": file, "line": line}
 
 
+def _guard(module_file: str, root: str) -> list[Any]:
+    """Load the read-only guard from its file and install it on ``root``; its record."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_fcmigrate_readonly", module_file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {module_file}")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses looks the module up by name while it builds the classes.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    denied: list[Any] = module.guard(root).denied
+    return denied
+
+
 def main() -> None:
     request_path, result_path = sys.argv[1], sys.argv[2]
     with open(request_path, encoding="utf-8") as file:
         request = json.load(file)
     root = os.path.realpath(request["root"])
+    denied = _guard(request["guard"], root) if request.get("guard") else []
     sys.path[:0] = request["path_front"]
     sys.path += request["path_back"]
     # What `python -m fcmigrate serve APP` shows the app; some settings files read sys.argv.
@@ -201,6 +222,9 @@ def main() -> None:
 
     def save(pending: list[str] | None) -> None:
         result["pending"] = pending
+        result["read_only"] = [
+            {"path": d.path, "event": d.event, "file": d.file, "line": d.line} for d in denied
+        ]
         with open(result_path, "w", encoding="utf-8") as out:
             json.dump(result, out)
 

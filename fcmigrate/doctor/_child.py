@@ -11,8 +11,9 @@ other database URLs may hold passwords.
 
 The code folder is read-only in this process, as ``/code`` is on FC: the parent names
 :mod:`fcmigrate.readonly`'s file, loaded here without importing fcmigrate, whose audit hook
-makes every write under the folder raise ``OSError`` (EROFS). The writes refused are
-reported (``read_only``: path, file, line), and the project's folder is left as it was.
+makes every write under the folder raise ``OSError`` (EROFS). The refused writes of a step
+that then failed are reported (``read_only``: path, event, file, line); the project's folder
+is left as it was.
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ def _location(exc: BaseException, root: str) -> tuple[str | None, int | None]:
         if path.startswith(root + os.sep):
             return os.path.relpath(path, root), exc.lineno
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith("<"):  # <frozen os>, <string>: no file of the project
+            continue
         path = os.path.realpath(frame.filename)
         if path.startswith(root + os.sep) and not path.startswith(vendored):
             return os.path.relpath(path, root), frame.lineno
@@ -218,23 +221,30 @@ def main() -> None:
     sys.path += request["path_back"]
     # What `python -m fcmigrate serve APP` shows the app; some settings files read sys.argv.
     sys.argv = ["fcmigrate", "serve"]
-    result: dict[str, Any] = {"apps": {}}
+    result: dict[str, Any] = {"apps": {}, "read_only": []}
 
     def save(pending: list[str] | None) -> None:
         result["pending"] = pending
-        result["read_only"] = [
-            {"path": d.path, "event": d.event, "file": d.file, "line": d.line} for d in denied
-        ]
         with open(result_path, "w", encoding="utf-8") as out:
             json.dump(result, out)
 
+    def step(pending: list[str], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        save(pending)
+        start = len(denied)
+        outcome = _guarded(run, root)
+        if "error" in outcome:
+            # Refused writes the step survived are the code's business, as they are on FC.
+            result["read_only"] += [
+                {"path": d.path, "event": d.event, "file": d.file, "line": d.line}
+                for d in denied[start:]
+            ]
+        return outcome
+
     settings = request.get("django_settings")
     if settings:
-        save(["django", settings])
-        result["django"] = _guarded(lambda: django_settings(settings), root)
+        result["django"] = step(["django", settings], lambda: django_settings(settings))
     for spec in request.get("app_specs", []):
-        save(["app", spec])
-        result["apps"][spec] = _guarded(partial(wsgi_app, spec, root), root)
+        result["apps"][spec] = step(["app", spec], partial(wsgi_app, spec, root))
     save(None)
     sys.stdout.flush()
     sys.stderr.flush()

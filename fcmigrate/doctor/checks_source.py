@@ -220,11 +220,11 @@ def check_source(project: Project) -> Iterator[Finding]:
         for write in file_writes(tree):
             if write.where.kind == "abs" and project.writable_dir(write.where.display):
                 continue
-            if write.exist_ok and write.where.kind == "code":
+            path = attempted.get((rel, write.line))
+            if write.exist_ok and write.where.kind == "code" and path is None:
                 shipped = code / write.where.display.removeprefix("/code").lstrip("/")
                 if shipped.is_dir():
                     continue
-            path = attempted.get((rel, write.line))
             at_import = write.at_import or path is not None
             when = "at import time" if at_import else "when that code runs"
             where = write.where.display if path is None else f"/code/{path}"

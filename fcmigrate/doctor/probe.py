@@ -6,8 +6,8 @@ not the shell's (a developer's ``DJANGO_DEBUG=1`` must not decide what FC runs).
 is :mod:`fcmigrate.doctor._child`; it is started in its own session and the whole group is
 killed afterwards, so nothing the project starts at import outlives the doctor. The code
 folder is read-only in the child (:mod:`fcmigrate.readonly`), as on FC: the doctor never
-writes into the project or a build, and the writes it refused are in
-:attr:`ProbeResult.read_only`.
+writes into the project or a build, and the writes it refused in an import that failed are
+in :attr:`ProbeResult.read_only`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class ProbeResult:
 
     django: dict[str, Any] | None = None
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Writes under the code folder the import attempted (and was refused), in order:
+    #: Writes under the code folder refused during an import that then failed, in order:
     #: ``{"path": relative path, "event": audit event, "file": source file, "line": n}``.
     read_only: list[dict[str, Any]] = field(default_factory=list)
 

@@ -7,6 +7,7 @@ through ``APP`` with no bootstrap. The config readers are checked in-process.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -905,3 +906,27 @@ def test_routes_by_url_style(url_style: str, target: str, expected: object) -> N
             assert (route.style, route.base_path, route.qualifier) == expected
     finally:
         door.server_close()
+
+
+def test_local_leaves_the_project_as_it_was(tmp_path: Path) -> None:
+    """The front door, the server and the app's import write nothing into the project."""
+    project = tmp_path / "shopfront"
+    shutil.copytree(FLASK_SAMPLE, project, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def hashes() -> dict[str, str]:
+        return {
+            p.relative_to(project).as_posix(): "dir"
+            if p.is_dir()
+            else hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(project.rglob("*"))
+        }
+
+    before = hashes()
+    local = Local(tmp_path, "app:app", "--project", str(project))
+    try:
+        local.wait_ready()
+        status, _, _ = local.request("GET", "/")
+        assert status == 200, local.stderr()
+    finally:
+        local.stop()
+    assert hashes() == before

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_main
 
 from fcmigrate.detect import AppImportError, confirm_import, detect_app
 from fcmigrate.errors import AppLoadError
@@ -305,3 +305,19 @@ def test_traceback_shows_the_projects_files_not_the_build(
     err = capsys.readouterr().err
     assert f'File "{project / "app.py"}", line 1' in err
     assert str(code) not in err
+
+
+def test_dockerize_only_adds_its_own_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dockerize's checks read the project: an app that logs beside its code is not run."""
+    project = fixture(tmp_path, "writes_logs")
+    before = hashes(project)
+
+    result = run_main(capsys, "dockerize", "--out", str(project))
+
+    assert result.code == 0, result.err
+    after = hashes(project)
+    assert {name: after[name] for name in before} == before
+    assert not (project / "logs").exists()
+    assert {"Dockerfile", ".dockerignore", "s.yaml"} <= set(after) - set(before)

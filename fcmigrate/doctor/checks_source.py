@@ -26,7 +26,8 @@ FILE_WRITE = rule(
     "OSError; at import time the instance never starts.",
     fix="Write under /tmp (tempfile.gettempdir()), log to stdout/stderr, and keep data in a "
     "database, OSS or a NAS mount.",
-    severity_note="warning when the write is inside a function, which fails only when it runs",
+    severity_note="warning when the write is inside a function the import does not run, "
+    "which fails only when it runs",
 )
 BACKGROUND = rule(
     "FC302",

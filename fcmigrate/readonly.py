@@ -176,17 +176,17 @@ def tree_state(root: str | os.PathLike[str]) -> dict[str, tuple[int, int, int]]:
 def fc_environment(code_dir: Path, home: Path) -> dict[str, str]:
     """The environment FC starts the function with, for a build in ``code_dir``.
 
-    Nothing of this shell (its PYTHONPATH, VIRTUAL_ENV, ...): the deploy config's
-    ``environmentVariables`` in ``code_dir``, FC's own ``FC_*`` variables, ``PYTHONPATH``
-    as the bootstrap sets it (``/code/python:/code``, here ``code_dir``), and ``home``,
-    a scratch folder, standing in for ``/tmp`` as ``HOME`` and ``TMPDIR``.
+    Nothing of this shell (its PATH, PYTHONPATH, VIRTUAL_ENV, ...): FC's PATH, the deploy
+    config's ``environmentVariables`` in ``code_dir``, FC's own ``FC_*`` variables,
+    ``PYTHONPATH`` as the bootstrap sets it (``/code/python:/code``, here ``code_dir``), and
+    ``home``, a scratch folder, standing in for ``/tmp`` as ``HOME`` and ``TMPDIR``.
     """
     from fcmigrate.local import FC_DEFAULT_PORT, load_config
     from fcmigrate.local import fc_environment as function_environment
     from fcmigrate.wrap import FC_PATH
 
     base = {
-        "PATH": os.pathsep.join([FC_PATH, os.environ.get("PATH", "")]).rstrip(os.pathsep),
+        "PATH": FC_PATH,
         "HOME": str(home),
         "TMPDIR": str(home),
         "LANG": "C.UTF-8",

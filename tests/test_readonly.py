@@ -22,7 +22,9 @@ from conftest import REPO, run_main
 
 from fcmigrate.detect import AppImportError, confirm_import, detect_app
 from fcmigrate.errors import AppLoadError
-from fcmigrate.readonly import tree_state
+from fcmigrate.readonly import fc_environment, tree_state
+from fcmigrate.render import write_files
+from fcmigrate.wrap import FC_PATH, WrapOptions, generate
 
 FIXTURES = Path(__file__).parent / "readonly_fixtures"
 
@@ -321,3 +323,25 @@ def test_dockerize_only_adds_its_own_files(
     assert {name: after[name] for name in before} == before
     assert not (project / "logs").exists()
     assert {"Dockerfile", ".dockerignore", "s.yaml"} <= set(after) - set(before)
+
+
+def test_fc_environment_is_the_deploy_configs_not_the_shells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = tmp_path / "build"
+    code.mkdir()
+    write_files(code, generate(WrapOptions(app="app:app", name="shop", concurrency=4)))
+    monkeypatch.setenv("VIRTUAL_ENV", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    home = tmp_path / "tmp"
+
+    env = fc_environment(code, home)
+
+    assert "VIRTUAL_ENV" not in env
+    assert env["PATH"] == FC_PATH
+    assert env["PYTHONPATH"] == f"{code / 'python'}{os.pathsep}{code}"
+    assert env["FCMIGRATE_CONCURRENCY"] == "4"  # from s.yaml's environmentVariables
+    assert env["FC_FUNCTION_NAME"] == "shop"
+    assert env["FC_FUNC_CODE_PATH"] == f"{code}{os.sep}"
+    assert env["FC_SERVER_PORT"] == "9000"
+    assert env["HOME"] == env["TMPDIR"] == str(home)

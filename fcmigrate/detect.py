@@ -750,7 +750,7 @@ def confirm_import(
         result = read_result(result_file)
         changed = changed_path(before, tree_state(folder)) if code_dir is not None else None
     denied = result.get("read_only")
-    if isinstance(denied, dict) and proc.returncode != 0:
+    if isinstance(denied, dict):
         raise AppImportError(read_only_error(str(result.get("spec") or detected.spec), denied))
     if changed is not None:
         raise AppImportError(read_only_error(detected.spec, {"path": changed}))
@@ -868,11 +868,12 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
         sys.path.insert(0, root)
     denied = guard(root).denied
     result: dict[str, Any] = {}
-    current = spec
+    current, step_start = spec, 0
 
     def save(code: int) -> int:
-        if denied:
-            result["read_only"] = dataclasses.asdict(denied[0])
+        # Only a refused write of the step that failed: one it survived fails on FC neither.
+        if code and len(denied) > step_start:
+            result["read_only"] = dataclasses.asdict(denied[step_start])
         result["spec"] = current
         Path(result_file).write_text(json.dumps(result), encoding="utf-8")
         return code
@@ -880,6 +881,7 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
     try:
         app = load_app(spec, cwd=root)
         for current in hooks:
+            step_start = len(denied)
             if not callable(import_string(current, cwd=root)):
                 raise AppLoadError(f"Hook {current!r} is not callable. Name a function.")
     except AppLoadError as exc:

@@ -345,3 +345,13 @@ def test_fc_environment_is_the_deploy_configs_not_the_shells(
     assert env["FC_FUNC_CODE_PATH"] == f"{code}{os.sep}"
     assert env["FC_SERVER_PORT"] == "9000"
     assert env["HOME"] == env["TMPDIR"] == str(home)
+
+
+def test_a_refused_write_the_app_survived_is_not_blamed_for_a_later_failure(
+    tmp_path: Path,
+) -> None:
+    project = fixture(tmp_path, "writes_if_it_can")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+
+    with pytest.raises(AppLoadError, match="'nothing'"):
+        confirm_import(detect_app(project), env=env, hooks=["app:nothing"])

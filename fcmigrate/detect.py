@@ -797,7 +797,8 @@ def changed_path(
 _WRITE_VERBS = {
     "open": "writes",
     "os.mkdir": "creates the folder",
-    "sqlite3.connect": "opens the SQLite database",
+    "sqlite3.connect": "creates the SQLite database",
+    "sqlite3.write": "writes to the SQLite database",
     "os.remove": "removes",
     "os.rmdir": "removes",
     "shutil.rmtree": "removes",
@@ -866,7 +867,8 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
 
     if root not in sys.path:
         sys.path.insert(0, root)
-    denied = guard(root).denied
+    record = guard(root)
+    denied = record.denied
     result: dict[str, Any] = {}
     current, step_start = spec, 0
 
@@ -888,6 +890,7 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
         result["error"] = str(exc)
         return save(3)
     except (Exception, SystemExit) as exc:
+        record.blame(exc)
         sys.stderr.write(_user_traceback(exc))
         variable = missing_variable(exc)
         if variable is not None:

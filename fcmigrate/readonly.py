@@ -27,6 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["Denied", "Guard", "fc_environment", "guard", "tree_state"]
 
@@ -81,6 +82,14 @@ class Guard:
 
     root: str
     denied: list[Denied] = field(default_factory=list)
+    #: SQLite databases under the code folder opened read-only, as FC's disk allows.
+    opened: list[Denied] = field(default_factory=list)
+
+    def blame(self, exc: BaseException) -> None:
+        """Record a write to a database opened read-only when ``exc`` is SQLite's refusal."""
+        if "readonly database" in str(exc) and self.opened:
+            last = self.opened[-1]
+            self.denied.append(Denied(last.path, "sqlite3.write", last.file, last.line))
 
     def inside(self, path: Any) -> str | None:
         """``path`` relative to the code folder if it lies in it, else ``None``."""
@@ -155,7 +164,39 @@ def guard(root: str | os.PathLike[str]) -> Guard:
     """
     hook = Guard(os.path.realpath(os.fspath(root)))
     sys.addaudithook(hook)
+    _read_only_sqlite(hook)
     return hook
+
+
+def _read_only_sqlite(hook: Guard) -> None:
+    """``sqlite3.connect()`` of a file under the code folder, as on FC's read-only disk.
+
+    SQLite falls back to read-only when it cannot open a file for writing: an existing
+    database can be read there, and a write to it raises "attempt to write a readonly
+    database"; a missing one raises "unable to open database file". The library writes with
+    its own calls, past the audit hook, so the file is opened with ``mode=ro`` here instead.
+    """
+    try:
+        import sqlite3
+    except ImportError:  # a Python built without it
+        return
+    original = sqlite3.connect
+
+    def connect(database: Any, *args: Any, **kwargs: Any) -> Any:
+        rel = None if kwargs.get("uri") else hook.inside(database)
+        if rel is None:
+            return original(database, *args, **kwargs)
+        path = os.path.realpath(os.path.abspath(os.fsdecode(os.fspath(database))))
+        if not os.path.isfile(path):
+            file, line = hook.source_line()
+            hook.denied.append(Denied(rel, "sqlite3.connect", file, line))
+            raise sqlite3.OperationalError("unable to open database file")
+        kwargs["uri"] = True
+        connection = original(f"file:{quote(path)}?mode=ro", *args, **kwargs)
+        hook.opened.append(Denied(rel, "sqlite3.connect", *hook.source_line()))
+        return connection
+
+    sqlite3.connect = sqlite3.dbapi2.connect = connect
 
 
 def tree_state(root: str | os.PathLike[str]) -> dict[str, tuple[int, int, int]]:

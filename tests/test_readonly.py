@@ -83,7 +83,7 @@ WRITES = {
     "mkstemp": "tempfile.mkstemp(dir='.')",
     "file_handler": "logging.FileHandler('app.log')",
     "sqlite_new": "sqlite3.connect('app.db')",
-    "sqlite_existing": "sqlite3.connect('data.db')",
+    "sqlite_new_through_dbapi2": "sqlite3.dbapi2.connect(os.path.abspath('other.db'))",
     "copy": "shutil.copy('app.py', 'copy.py')",
     "rename": "os.rename('app.py', 'moved.py')",
     "replace": "os.replace('app.py', 'moved.py')",
@@ -101,6 +101,7 @@ ALLOWED = {
     "makedirs_existing": "os.makedirs('pkg', exist_ok=True)",
     "sqlite_read_only_uri": "sqlite3.connect('file:data.db?mode=ro', uri=True).execute("
     "'select 1').fetchall()",
+    "sqlite_existing_read": "sqlite3.connect('data.db').execute('select * from t').fetchall()",
     "write_outside": "open(os.path.join(OUTSIDE, 'ok.txt'), 'w').write('x')",
     "mkdir_outside": "os.mkdir(os.path.join(OUTSIDE, 'logs'))",
     "sqlite_outside": "sqlite3.connect(os.path.join(OUTSIDE, 'ok.db')).execute("
@@ -120,8 +121,9 @@ for name, statement in TRIES.items():
     try:
         exec(statement)
         outcome[name] = "done"
-    except OSError as exc:
-        refused = exc.errno == errno.EROFS and len(record.denied) > before
+    except (OSError, sqlite3.Error) as exc:
+        as_on_fc = isinstance(exc, sqlite3.Error) or exc.errno == errno.EROFS
+        refused = as_on_fc and len(record.denied) > before
         outcome[name] = "refused" if refused else f"other: {exc!r}"
 first = record.denied[0].__dict__ if record.denied else None
 print(json.dumps({"outcome": outcome, "first": first}))
@@ -150,7 +152,11 @@ def _code_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_writes_under_the_code_folder_fail_as_on_fc(tmp_path: Path, python: str) -> None:
     code, outside, link = _code_folder(tmp_path)
     before = hashes(code)
-    tries = {**WRITES, **ALLOWED}
+    # SQLite writes with its own calls: the file is opened read-only, as FC's disk makes it.
+    write_to_db = {
+        "sqlite_existing_write": "sqlite3.connect('data.db').execute('insert into t values (1)')"
+    }
+    tries = {**WRITES, **ALLOWED, **write_to_db}
     proc = subprocess.run(
         [python, "-B", "-c", CHILD, str(REPO), str(outside), str(link), json.dumps(tries)],
         cwd=code,
@@ -164,6 +170,7 @@ def test_writes_under_the_code_folder_fail_as_on_fc(tmp_path: Path, python: str)
     assert result["outcome"] == {
         **{name: "refused" for name in WRITES},
         **{name: "done" for name in ALLOWED},
+        "sqlite_existing_write": "other: OperationalError('attempt to write a readonly database')",
     }
     assert result["first"] == {"path": "new.txt", "event": "open", "file": None, "line": None}
     assert hashes(code) == before
@@ -355,3 +362,44 @@ def test_a_refused_write_the_app_survived_is_not_blamed_for_a_later_failure(
 
     with pytest.raises(AppLoadError, match="'nothing'"):
         confirm_import(detect_app(project), env=env, hooks=["app:nothing"])
+
+
+def _sqlite_project(tmp_path: Path, statement: str) -> Path:
+    import sqlite3
+
+    project = tmp_path / "lookup"
+    project.mkdir()
+    with sqlite3.connect(project / "cities.db") as db:
+        db.execute("create table city (name text)")
+        db.execute("insert into city values ('Hangzhou')")
+    (project / "app.py").write_text(
+        "import sqlite3\n\n"
+        "DB = sqlite3.connect('cities.db')\n"
+        f"{statement}\n\n\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [])\n"
+        "    return [b'']\n"
+    )
+    return project
+
+
+def test_an_app_may_read_a_shipped_sqlite_database(tmp_path: Path) -> None:
+    project = _sqlite_project(tmp_path, "CITIES = DB.execute('select name from city').fetchall()")
+    before = hashes(project)
+
+    assert confirm_import(detect_app(project)).confirmed
+    assert hashes(project) == before
+
+
+def test_writing_to_a_shipped_sqlite_database_fails_in_one_line(tmp_path: Path) -> None:
+    project = _sqlite_project(tmp_path, "DB.execute(\"insert into city values ('Beijing')\")")
+    before = hashes(project)
+
+    with pytest.raises(AppImportError) as caught:
+        confirm_import(detect_app(project))
+
+    assert str(caught.value).startswith(
+        "Importing 'app:app' writes to the SQLite database 'cities.db' (app.py line 3), but "
+        "the code folder is read-only on FC"
+    )
+    assert hashes(project) == before

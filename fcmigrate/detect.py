@@ -25,7 +25,8 @@ listing them and showing ``--app``; none raises one that says what was looked fo
 ``app`` given, that spec is used as it is and only the framework is guessed.
 
 :func:`confirm_import` then imports the app in a **subprocess** (the project's imports may
-fail, hang or have side effects), reports the framework of the object it got, and on an
+fail, hang or have side effects), with the folder it runs in read-only as ``/code`` is on FC
+(:mod:`fcmigrate.readonly`), reports the framework of the object it got, and on an
 exception inside the user's code prints the user's traceback and raises
 :class:`AppImportError`. ``detect_app(path, check=True)`` does both.
 

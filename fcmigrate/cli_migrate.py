@@ -172,7 +172,7 @@ def _summary(result: MigrateResult, config: str, platform: str) -> None:
     if result.interpreter is None:
         checked = "not checked (no interpreter of the target version)"
     else:
-        checked = f"checked with {result.interpreter}, seeing only python/"
+        checked = f"checked with {result.interpreter}: python/ only, code folder read-only"
     bytecode = (
         f"{result.compiled} modules precompiled for {bytecode_tag(result.python)} (unchecked-hash)"
         if result.compiled

@@ -25,7 +25,8 @@ listing them and showing ``--app``; none raises one that says what was looked fo
 ``app`` given, that spec is used as it is and only the framework is guessed.
 
 :func:`confirm_import` then imports the app in a **subprocess** (the project's imports may
-fail, hang or have side effects), reports the framework of the object it got, and on an
+fail, hang or have side effects), with the folder it runs in read-only as ``/code`` is on FC
+(:mod:`fcmigrate.readonly`), reports the framework of the object it got, and on an
 exception inside the user's code prints the user's traceback and raises
 :class:`AppImportError`. ``detect_app(path, check=True)`` does both.
 
@@ -44,13 +45,14 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fcmigrate.errors import AppLoadError, FCMigrateError
 from fcmigrate.loader import has_module, parse_spec
+from fcmigrate.readonly import tree_state
 
 __all__ = [
     "ENTRY_FILES",
@@ -691,18 +693,28 @@ def confirm_import(
     pythonpath: Sequence[str | Path] = (),
     isolated: bool = False,
     timeout: float = IMPORT_TIMEOUT,
+    code_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    hooks: Sequence[str] = (),
 ) -> Detected:
     """Import ``detected.spec`` in a subprocess; return ``detected`` with the real framework.
 
     ``python`` (default: this interpreter) runs ``python -m fcmigrate.detect``, so fcmigrate
     must be importable there: from its environment, or from ``pythonpath``. ``isolated``
     starts it with ``-s -S``: no site-packages, only ``pythonpath`` and the standard library,
-    the way a bare interpreter on FC sees a vendored build. No bytecode is written into the
-    project. A spec mistake raises :class:`~fcmigrate.errors.AppLoadError`; an exception in
-    the user's code is printed (their traceback) and raises :class:`AppImportError`.
+    the way a bare interpreter on FC sees a vendored build. ``code_dir`` (default: the
+    project) is the folder the import runs in, as FC runs ``/code``; ``env`` replaces this
+    process's environment; ``hooks`` (``'module:function'``) are imported after the app.
+
+    The code folder is read-only there, as on FC (:mod:`fcmigrate.readonly`): a write under
+    it raises ``OSError`` in the child, and if the import then fails, the one-line error
+    names the file. No bytecode is written. A spec mistake raises
+    :class:`~fcmigrate.errors.AppLoadError`; an exception in the user's code is printed
+    (their traceback) and raises :class:`AppImportError`.
     """
     root = detected.root
-    env = dict(os.environ)
+    folder = root if code_dir is None else Path(code_dir)
+    env = dict(os.environ if env is None else env)
     env.pop("PYTHONHOME", None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     paths = [str(Path(p)) for p in pythonpath]
@@ -710,15 +722,17 @@ def confirm_import(
         env["PYTHONPATH"] = os.pathsep.join(paths)
     elif paths:
         env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    flags = ["-s", "-S"] if isolated else []
+    flags = ["-B", "-s", "-S"] if isolated else ["-B"]
     with tempfile.TemporaryDirectory(prefix="fcmigrate-probe-") as tmp:
         result_file = Path(tmp) / "result.json"
         argv = [python or sys.executable, *flags, "-m", "fcmigrate.detect"]
-        argv += ["--probe", str(root), detected.spec, str(result_file)]
+        argv += ["--probe", str(folder), detected.spec, str(result_file), *hooks]
+        # A write the audit hook cannot see (a subprocess, a C library) still shows here.
+        before = tree_state(folder) if code_dir is not None else {}
         try:
             proc = subprocess.run(
                 argv,
-                cwd=root,
+                cwd=folder,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
@@ -735,6 +749,12 @@ def confirm_import(
                 f"Cannot run {argv[0]!r} to import the app: {exc.strerror or exc}."
             ) from None
         result = read_result(result_file)
+        changed = changed_path(before, tree_state(folder)) if code_dir is not None else None
+    denied = result.get("read_only")
+    if isinstance(denied, dict):
+        raise AppImportError(read_only_error(str(result.get("spec") or detected.spec), denied))
+    if changed is not None:
+        raise AppImportError(read_only_error(detected.spec, {"path": changed}))
     if proc.returncode == 0 and "framework" in result:
         return dataclasses.replace(
             detected,
@@ -750,12 +770,54 @@ def confirm_import(
             f"{argv[0]!r} cannot import fcmigrate, so it cannot check the app. "
             "Install fcmigrate for that interpreter, or pass it on pythonpath."
         )
+    if folder != root:
+        stderr = _shown_in(stderr, folder, root)
     sys.stderr.write(stderr if stderr.endswith("\n") or not stderr else stderr + "\n")
     sys.stderr.flush()
     variable = result.get("missing_env")
     if not (isinstance(variable, str) and variable.isidentifier()):
         variable = None
-    raise AppImportError(_import_failed(detected.spec, variable))
+    raise AppImportError(_import_failed(str(result.get("spec") or detected.spec), variable))
+
+
+def _shown_in(text: str, folder: Path, root: Path) -> str:
+    """``text`` with paths of the project's own files in ``folder`` shown in ``root``."""
+    pattern = re.escape(str(folder) + os.sep) + r"(?!python" + re.escape(os.sep) + ")"
+    return re.sub(pattern, lambda _: str(root) + os.sep, text)
+
+
+def changed_path(
+    before: Mapping[str, tuple[int, int, int]], after: Mapping[str, tuple[int, int, int]]
+) -> str | None:
+    """The first path (sorted) added, removed or changed between two :func:`tree_state`."""
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    return changed[0] if changed else None
+
+
+#: How the one-line error says what an audit event did to a path.
+_WRITE_VERBS = {
+    "open": "writes",
+    "os.mkdir": "creates the folder",
+    "sqlite3.connect": "creates the SQLite database",
+    "sqlite3.write": "writes to the SQLite database",
+    "os.remove": "removes",
+    "os.rmdir": "removes",
+    "shutil.rmtree": "removes",
+    "os.rename": "moves",
+    "os.replace": "moves",
+    "shutil.move": "moves",
+}
+
+
+def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
+    """The one line for an import that wrote under the code folder."""
+    verb = _WRITE_VERBS.get(str(denied.get("event")), "writes to")
+    where = f" ({denied['file']} line {denied['line']})" if denied.get("file") else ""
+    return (
+        f"Importing {spec!r} {verb} {denied['path']!r}{where}, but the code folder is "
+        "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "
+        "take its path from an environment variable, or keep data that must last on NAS or OSS."
+    )
 
 
 def import_failure(exc: BaseException, spec: str) -> AppImportError:
@@ -798,26 +860,46 @@ def _framework_of_object(obj: Any) -> str:
     return "wsgi"
 
 
-def _probe(root: str, spec: str, result_file: str) -> int:
-    """Child side of :func:`confirm_import`: import the app, write what it is."""
-    from fcmigrate.loader import load_app
+def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
+    """Child side of :func:`confirm_import`: with ``root`` read-only, import the app and
+    the hooks, write what the app is (or what went wrong) to ``result_file``."""
+    from fcmigrate.loader import import_string, load_app
+    from fcmigrate.readonly import guard
 
     if root not in sys.path:
         sys.path.insert(0, root)
+    record = guard(root)
+    denied = record.denied
+    result: dict[str, Any] = {}
+    current, step_start = spec, 0
+
+    def save(code: int) -> int:
+        # Only a refused write of the step that failed: one it survived fails on FC neither.
+        if code and len(denied) > step_start:
+            result["read_only"] = dataclasses.asdict(denied[step_start])
+        result["spec"] = current
+        Path(result_file).write_text(json.dumps(result), encoding="utf-8")
+        return code
+
     try:
         app = load_app(spec, cwd=root)
+        for current in hooks:
+            step_start = len(denied)
+            if not callable(import_string(current, cwd=root)):
+                raise AppLoadError(f"Hook {current!r} is not callable. Name a function.")
     except AppLoadError as exc:
-        Path(result_file).write_text(json.dumps({"error": str(exc)}), encoding="utf-8")
-        return 3
+        result["error"] = str(exc)
+        return save(3)
     except (Exception, SystemExit) as exc:
+        record.blame(exc)
         sys.stderr.write(_user_traceback(exc))
         variable = missing_variable(exc)
         if variable is not None:
-            Path(result_file).write_text(json.dumps({"missing_env": variable}), encoding="utf-8")
-        return 1
-    result = {"framework": _framework_of_object(app), "settings": os.environ.get(_SETTINGS_ENV)}
-    Path(result_file).write_text(json.dumps(result), encoding="utf-8")
-    return 0
+            result["missing_env"] = variable
+        return save(1)
+    result["framework"] = _framework_of_object(app)
+    result["settings"] = os.environ.get(_SETTINGS_ENV)
+    return save(0)
 
 
 #: How django-environ, environs and python-decouple say that a variable is not set.
@@ -867,4 +949,4 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--probe"]:
-    sys.exit(_probe(*sys.argv[2:5]))
+    sys.exit(_probe(*sys.argv[2:]))

@@ -43,6 +43,7 @@ from fcmigrate.package import (
     precompile,
     remove_foreign_bytecode,
 )
+from fcmigrate.readonly import fc_environment
 from fcmigrate.render import write_files
 from fcmigrate.statics import collect_static, vendor_whitenoise
 from fcmigrate.vendor import copy_fcmigrate, find_interpreter, pip_install
@@ -297,12 +298,15 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         generated = [p.relative_to(staging).as_posix() for p in written]
 
         if interpreter is not None:
-            say(f"Importing {detected.spec!r} with {interpreter} and only python/ ...")
+            say(f"Importing {detected.spec!r} in the build, read-only, with {interpreter} ...")
             detected = confirm_import(
                 detected,
                 python=interpreter,
-                pythonpath=[staging / "python"],
+                pythonpath=[staging / "python", staging],
                 isolated=True,
+                code_dir=staging,
+                env=fc_environment(staging, _mkdirs_in(work, "tmp")),
+                hooks=_hooks(wrap_values),
             )
             if detected.framework == "django" and detected.settings_module:
                 say("Collecting Django's static files (collectstatic) ...")
@@ -446,6 +450,17 @@ def _ignore_rules(root: Path, origin: Origin | None) -> IgnoreRules:
         else []
     )
     return IgnoreRules([*origin.exclude, *own])
+
+
+def _mkdirs_in(folder: Path, name: str) -> Path:
+    (folder / name).mkdir(exist_ok=True)
+    return folder / name
+
+
+def _hooks(wrap: Mapping[str, Any]) -> list[str]:
+    """The lifecycle hooks (``'module:function'``) the bootstrap will import."""
+    names = ("on_initialize", "on_pre_stop", "on_pre_freeze")
+    return [str(wrap[name]) for name in names if wrap.get(name)]
 
 
 def _replace(staging: Path, out: Path) -> None:

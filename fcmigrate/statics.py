@@ -170,6 +170,7 @@ def collect_static(
     import tempfile
 
     from fcmigrate.detect import read_result
+    from fcmigrate.readonly import tree_state
 
     say: Progress = progress or (lambda line: None)
     build = Path(build_dir).resolve()
@@ -181,6 +182,7 @@ def collect_static(
     env.pop("PYTHONHOME", None)
     env.pop(STATIC_ROOT_ENV, None)
     flags = ["-s", "-S"] if isolated else []
+    before = tree_state(build)
     with tempfile.TemporaryDirectory(prefix="fcmigrate-collect-") as tmp:
         result_file = Path(tmp) / "result.json"
         argv = [python, *flags, "-c", _DRIVER, str(build), settings_module]
@@ -210,6 +212,11 @@ def collect_static(
             if line.strip():
                 say(line)
         result = read_result(result_file)
+    kept = Path(result["root"]) if "root" in result else None
+    removed = remove_new_files(build, before, kept)
+    if removed:
+        shown = ", ".join(removed[:5]) + (" ..." if len(removed) > 5 else "")
+        say(f"Left out what the settings wrote at build time, outside the static files: {shown}")
     failed = result.get("step", "settings")
     if proc.returncode != 0 or failed != "done":
         command = "compress" if failed == "compress" else "collectstatic --noinput"
@@ -244,6 +251,32 @@ def collect_static(
         if compressed:
             say(f"Compressed {compressed} static files (gzip).")
     return root
+
+
+def remove_new_files(
+    build: Path, before: Mapping[str, tuple[int, int, int]], keep: Path | None
+) -> list[str]:
+    """Remove what appeared in ``build`` since ``before`` (a :func:`tree_state`), but
+    ``keep``: a log file or a ``.secret_key`` the settings made while collectstatic ran is
+    not the app's code, and must not ship. Returns the paths removed, relative."""
+    from fcmigrate.readonly import tree_state
+
+    removed: list[str] = []
+    for rel in sorted(set(tree_state(build)) - set(before), reverse=True):  # files first
+        path = build / rel
+        if keep is not None and (path == keep or path.is_relative_to(keep)):
+            continue
+        if keep is not None and keep.is_relative_to(path):
+            continue  # a folder that holds the static files
+        try:
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(rel)
+    return sorted(removed)
 
 
 def _last_line(text: str) -> str:

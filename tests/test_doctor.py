@@ -8,6 +8,7 @@ and big files are made by the test itself, since a checkout may not keep them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -1132,6 +1133,85 @@ def test_nothing_the_project_starts_at_import_outlives_the_probe(tmp_path: Path)
     time.sleep(1.5)
 
     assert not marker.exists()
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): "dir"
+        if p.is_dir()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def test_a_write_at_import_inside_a_function_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    """The source scan sees the write inside create_app() and cannot know it runs at import;
+    importing the app (read-only, as on FC) shows that it does."""
+    root = _project(tmp_path, "clean", BASE)
+    (root / "app.py").write_text(
+        "import logging\n\n\ndef create_app():\n"
+        "    logging.getLogger().addHandler(logging.FileHandler('audit.log'))\n"
+        "    return lambda environ, start_response: [b'']\n\n\napp = create_app()\n"
+    )
+    before = _hashes(root)
+
+    findings = diagnose(root).findings
+
+    assert [(f.id, f.severity, f.file, f.line) for f in findings] == [
+        ("FC301", "error", "app.py", 5),
+        ("FC304", "error", "app.py", 5),
+    ]
+    assert findings[0].message == (
+        "logging.FileHandler() writes to /code/audit.log, which is read-only on FC (at import "
+        "time)."
+    )
+    assert "Read-only file system" in findings[1].message
+    assert _hashes(root) == before
+
+
+def test_a_write_only_the_import_shows_is_reported(tmp_path: Path) -> None:
+    """A vendored library does the write: nothing in the app's source says it writes."""
+    root = _project(tmp_path, "clean", BASE)
+    (root / "python" / "tracker").mkdir(parents=True)
+    (root / "python" / "tracker" / "__init__.py").write_text(
+        "import os\n\n\ndef setup(folder):\n    os.makedirs(os.path.join(folder, 'state'))\n"
+    )
+    (root / "app.py").write_text(
+        "import os\n\nimport tracker\n\ntracker.setup(os.path.dirname(__file__))\n\n\n"
+        "def app(environ, start_response):\n    return [b'']\n"
+    )
+    before = _hashes(root)
+
+    findings = diagnose(root).findings
+
+    assert [(f.id, f.severity, f.file, f.line) for f in findings] == [
+        ("FC301", "error", "app.py", 5),
+        ("FC304", "error", "app.py", 5),
+    ]
+    assert findings[0].message == (
+        "Importing the project writes to state, which is read-only on FC (at import time)."
+    )
+    assert _hashes(root) == before
+
+
+def test_a_refused_write_the_app_survives_is_not_reported(tmp_path: Path) -> None:
+    root = _project(tmp_path, "clean", BASE)
+    shutil.copy(Path(__file__).parent / "readonly_fixtures" / "writes_if_it_can" / "app.py", root)
+    before = _hashes(root)
+
+    assert diagnose(root).findings == []
+    assert _hashes(root) == before
+
+
+def test_doctor_leaves_a_project_that_logs_beside_its_code_as_it_was(tmp_path: Path) -> None:
+    root = _project(tmp_path, "clean", BASE)
+    shutil.copy(Path(__file__).parent / "readonly_fixtures" / "writes_logs" / "app.py", root)
+    before = _hashes(root)
+
+    findings = diagnose(root).findings
+
+    assert ("FC301", "error", "app.py", 6) in [(f.id, f.severity, f.file, f.line) for f in findings]
+    assert _hashes(root) == before
 
 
 # --- the samples, after `fcmigrate wrap` ------------------------------------------------

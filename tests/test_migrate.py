@@ -875,3 +875,117 @@ def test_django_statics_are_collected_without_the_target_python(
     assert "static files were not collected" not in stdout
     assert (out / "staticfiles" / "admin" / "css" / "base.css").is_file()
     assert not (project / "staticfiles").exists()
+
+
+# --- the import check runs the build as FC does: its folder, its environment, read-only ---
+
+READONLY_FIXTURES = Path(__file__).parent / "readonly_fixtures"
+
+
+def _hashes(folder: Path, skip: str | None = None) -> dict[str, str]:
+    """Every file and folder under ``folder`` (but ``skip``/): a hash, or ``dir``."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if skip is None or rel.split("/")[0] != skip:
+            found[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def test_app_that_writes_beside_its_code_fails_the_check_in_one_line(
+    tmp_path: Path, bare: Bare
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(READONLY_FIXTURES / "writes_logs", project)
+    before = _hashes(project)
+    out = tmp_path / "out" / "build"
+
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "Error: Importing 'app:app' creates the folder 'logs' (app.py line 6), but the code "
+        "folder is read-only on FC (only /tmp is writable). Write it under /tmp "
+        "(tempfile.gettempdir()), take its path from an environment variable, or keep data "
+        "that must last on NAS or OSS."
+    )
+    assert _hashes(project) == before
+    assert_nothing_written(tmp_path, out)
+
+
+def test_hooks_are_imported_in_the_check(tmp_path: Path, bare: Bare) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(READONLY_FIXTURES / "hook_writes", project)
+    before = _hashes(project)
+    out = tmp_path / "build"
+    argv = ["migrate", str(project), "--out", str(out), "--python", bare.version]
+
+    proc = run_cli(*argv, "--on-initialize", "hooks:init")
+
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.rstrip()
+        .splitlines()[-1]
+        .startswith(
+            "Error: Importing 'hooks:init' writes 'initialized.flag' (hooks.py line 5), but the "
+            "code folder is read-only on FC"
+        )
+    )
+    missing = run_cli(*argv, "--on-pre-stop", "app:stop")
+    assert missing.returncode != 0
+    assert missing.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "'stop'" in missing.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in missing.stderr
+    assert _hashes(project) == before
+    assert_nothing_written(tmp_path, out)
+
+
+def test_files_an_app_makes_at_import_never_reach_a_later_build(tmp_path: Path, bare: Bare) -> None:
+    """A key and a database the app creates beside its code when it can: the check runs
+    read-only in the build, so they are made in the scratch /tmp, never in the project, and
+    a second build does not pack them."""
+    project = tmp_path / "project"
+    shutil.copytree(READONLY_FIXTURES / "writes_if_it_can", project)
+    before = _hashes(project)
+    argv = ("migrate", str(project), "--python", bare.version, "-q")
+
+    first = run_cli(*argv)
+    assert first.returncode == 0, first.stderr
+    second = run_cli(*argv, "--force")
+    assert second.returncode == 0, second.stderr
+
+    build = project / ".fcmigrate" / "build"
+    assert (build / "app.py").is_file()
+    made = {".secret_key", "app.db", ".write-test"}
+    assert made.isdisjoint(p.name for p in build.rglob("*"))
+    with zipfile.ZipFile(project / ".fcmigrate" / "code.zip") as archive:
+        assert made.isdisjoint(Path(name).name for name in archive.namelist())
+    assert _hashes(project, skip=".fcmigrate") == before
+    assert sorted(p.name for p in (project / ".fcmigrate").iterdir()) == ["build", "code.zip"]
+
+
+def test_import_check_sees_fcs_folder_and_variables_not_the_shell(
+    tmp_path: Path, bare: Bare
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(READONLY_FIXTURES / "fc_environment", project)
+    before = _hashes(project)
+    out = tmp_path / "build"
+    env = dict(os.environ, VIRTUAL_ENV=str(tmp_path), FCMIGRATE_TEST_SHELL_ONLY="1")
+    env["PYTHONPATH"] = str(tmp_path)
+
+    argv = ["migrate", str(project), "--out", str(out), "--python", bare.version]
+    proc = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "import    checked with" in proc.stdout
+    assert _hashes(project) == before

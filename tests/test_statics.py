@@ -447,3 +447,34 @@ def test_whitenoise_is_made_on_the_first_static_request_only(tmp_path: Path) -> 
     assert served._served is not None  # type: ignore[attr-defined]
     with client.get("/static/missing.css") as missing:
         assert missing.get_data() == b"from the app"
+
+
+def test_files_the_settings_write_at_build_time_are_left_out(tmp_path: Path) -> None:
+    """Settings that make a log folder and a secret key beside the code when they can: the
+    import check ran read-only, but collectstatic must write, so what it made besides the
+    static files is removed from the build."""
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles']\n"
+        "STATIC_ROOT = BASE_DIR / 'staticfiles'\n"
+        "import os\n"
+        "os.makedirs(BASE_DIR / 'logs', exist_ok=True)\n"
+        "(BASE_DIR / 'logs' / 'django.log').write_text('started')\n"
+        "(BASE_DIR / '.secret_key').write_text('generated')\n",
+    )
+    (build / "data").mkdir()
+    (build / "data" / "shipped.txt").write_text("kept")
+    lines: list[str] = []
+
+    root = collect_static(build, build, "tinysite.settings", progress=lines.append)
+
+    assert root == build / "staticfiles"
+    assert (root / "site.css").is_file()
+    assert (build / "data" / "shipped.txt").read_text() == "kept"
+    assert not (build / "logs").exists()
+    assert not (build / ".secret_key").exists()
+    assert (
+        "Left out what the settings wrote at build time, outside the static files: "
+        ".secret_key, logs, logs/django.log"
+    ) in lines

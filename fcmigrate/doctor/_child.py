@@ -8,6 +8,12 @@ may print anything on stdout); it is rewritten after each step so that a step th
 leaves the earlier ones readable. SECRET_KEY never leaves this process: only its length,
 prefix and a hash. Of a Flask app's database settings only SQLite file paths leave it:
 other database URLs may hold passwords.
+
+The code folder is read-only in this process, as ``/code`` is on FC: the parent names
+:mod:`fcmigrate.readonly`'s file, loaded here without importing fcmigrate, whose audit hook
+makes every write under the folder raise ``OSError`` (EROFS). The refused writes of a step
+that then failed are reported (``read_only``: path, event, file, line); the project's folder
+is left as it was.
 """
 
 from __future__ import annotations
@@ -171,6 +177,8 @@ def _location(exc: BaseException, root: str) -> tuple[str | None, int | None]:
         if path.startswith(root + os.sep):
             return os.path.relpath(path, root), exc.lineno
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith("<"):  # <frozen os>, <string>: no file of the project
+            continue
         path = os.path.realpath(frame.filename)
         if path.startswith(root + os.sep) and not path.startswith(vendored):
             return os.path.relpath(path, root), frame.lineno
@@ -188,29 +196,55 @@ def _guarded(step: Callable[[], dict[str, Any]], root: str) -> dict[str, Any]:
         return {"error": message[:300], "file": file, "line": line}
 
 
+def _guard(module_file: str, root: str) -> list[Any]:
+    """Load the read-only guard from its file and install it on ``root``; its record."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_fcmigrate_readonly", module_file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {module_file}")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses looks the module up by name while it builds the classes.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    denied: list[Any] = module.guard(root).denied
+    return denied
+
+
 def main() -> None:
     request_path, result_path = sys.argv[1], sys.argv[2]
     with open(request_path, encoding="utf-8") as file:
         request = json.load(file)
     root = os.path.realpath(request["root"])
+    denied = _guard(request["guard"], root) if request.get("guard") else []
     sys.path[:0] = request["path_front"]
     sys.path += request["path_back"]
     # What `python -m fcmigrate serve APP` shows the app; some settings files read sys.argv.
     sys.argv = ["fcmigrate", "serve"]
-    result: dict[str, Any] = {"apps": {}}
+    result: dict[str, Any] = {"apps": {}, "read_only": []}
 
     def save(pending: list[str] | None) -> None:
         result["pending"] = pending
         with open(result_path, "w", encoding="utf-8") as out:
             json.dump(result, out)
 
+    def step(pending: list[str], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        save(pending)
+        start = len(denied)
+        outcome = _guarded(run, root)
+        if "error" in outcome:
+            # Refused writes the step survived are the code's business, as they are on FC.
+            result["read_only"] += [
+                {"path": d.path, "event": d.event, "file": d.file, "line": d.line}
+                for d in denied[start:]
+            ]
+        return outcome
+
     settings = request.get("django_settings")
     if settings:
-        save(["django", settings])
-        result["django"] = _guarded(lambda: django_settings(settings), root)
+        result["django"] = step(["django", settings], lambda: django_settings(settings))
     for spec in request.get("app_specs", []):
-        save(["app", spec])
-        result["apps"][spec] = _guarded(partial(wsgi_app, spec, root), root)
+        result["apps"][spec] = step(["app", spec], partial(wsgi_app, spec, root))
     save(None)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -26,7 +26,8 @@ FILE_WRITE = rule(
     "OSError; at import time the instance never starts.",
     fix="Write under /tmp (tempfile.gettempdir()), log to stdout/stderr, and keep data in a "
     "database, OSS or a NAS mount.",
-    severity_note="warning when the write is inside a function, which fails only when it runs",
+    severity_note="warning when the write is inside a function the import does not run, "
+    "which fails only when it runs",
 )
 BACKGROUND = rule(
     "FC302",
@@ -203,6 +204,8 @@ def _true(node: ast.expr | None) -> bool:
 def check_source(project: Project) -> Iterator[Finding]:
     settings_file = project.django_settings_file
     code = project.code_path
+    # Writes the import really attempted (refused: the code folder is read-only there).
+    attempted = {(w.get("file"), w.get("line")): w["path"] for w in project.probe.read_only}
     for rel in project.python_files:
         tree = project.tree(rel)
         if tree is None:
@@ -218,16 +221,19 @@ def check_source(project: Project) -> Iterator[Finding]:
         for write in file_writes(tree):
             if write.where.kind == "abs" and project.writable_dir(write.where.display):
                 continue
-            if write.exist_ok and write.where.kind == "code":
+            path = attempted.get((rel, write.line))
+            if write.exist_ok and write.where.kind == "code" and path is None:
                 shipped = code / write.where.display.removeprefix("/code").lstrip("/")
                 if shipped.is_dir():
                     continue
-            when = "at import time" if write.at_import else "when that code runs"
+            at_import = write.at_import or path is not None
+            when = "at import time" if at_import else "when that code runs"
+            where = write.where.display if path is None else f"/code/{path}"
             yield FILE_WRITE.finding(
-                f"{write.what} writes to {write.where.display}, which is read-only on FC ({when}).",
+                f"{write.what} writes to {where}, which is read-only on FC ({when}).",
                 file=rel,
                 line=write.line,
-                severity="error" if write.at_import else "warning",
+                severity="error" if at_import else "warning",
             )
         yield from _background(rel, tree)
         yield from _websockets(rel, tree)
@@ -340,6 +346,24 @@ def _flask_config(rel: str, tree: ast.Module) -> Iterator[Finding]:
     for key, line, value in flask_config_sets(tree):
         shown = f" to {value!r}" if value is not None else ""
         yield _CONFIG_RULES[key].finding(f"{rel} sets Flask's {key}{shown}.", file=rel, line=line)
+
+
+@check
+def check_import_writes(project: Project) -> Iterator[Finding]:
+    """Writes under the code folder that importing the project attempted, where the source
+    scan did not see them (a path it cannot read, a library doing the write)."""
+    scanned = {(rel, write.line) for rel, tree in project.trees() for write in file_writes(tree)}
+    reported: set[str] = set()
+    for write in project.probe.read_only:
+        path = str(write["path"])
+        if (write.get("file"), write.get("line")) in scanned or path in reported:
+            continue
+        reported.add(path)
+        yield FILE_WRITE.finding(
+            f"Importing the project writes to {path}, which is read-only on FC (at import time).",
+            file=write.get("file"),
+            line=write.get("line"),
+        )
 
 
 @check

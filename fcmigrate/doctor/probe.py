@@ -4,7 +4,10 @@ One child per project, with a timeout, in the project's code folder and the envi
 gives the function: the deploy config's ``environmentVariables`` plus FC's own variables,
 not the shell's (a developer's ``DJANGO_DEBUG=1`` must not decide what FC runs). The child
 is :mod:`fcmigrate.doctor._child`; it is started in its own session and the whole group is
-killed afterwards, so nothing the project starts at import outlives the doctor.
+killed afterwards, so nothing the project starts at import outlives the doctor. The code
+folder is read-only in the child (:mod:`fcmigrate.readonly`), as on FC: the doctor never
+writes into the project or a build, and the writes it refused in an import that failed are
+in :attr:`ProbeResult.read_only`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class ProbeResult:
 
     django: dict[str, Any] | None = None
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Writes under the code folder refused during an import that then failed, in order:
+    #: ``{"path": relative path, "event": audit event, "file": source file, "line": n}``.
+    read_only: list[dict[str, Any]] = field(default_factory=list)
 
 
 def fc_environment(code_dir: Path, function: FunctionConfig | None) -> dict[str, str]:
@@ -79,6 +85,7 @@ def run_probe(
         "path_back": [str(vendored)] if vendored.is_dir() else [],
         "django_settings": django_settings,
         "app_specs": list(app_specs),
+        "guard": str(resources.files("fcmigrate").joinpath("readonly.py")),
     }
     source = resources.files("fcmigrate.doctor").joinpath("_child.py").read_text("utf-8")
     with tempfile.TemporaryDirectory(prefix="fcmigrate-doctor-") as tmp:
@@ -86,7 +93,7 @@ def run_probe(
         result_path = Path(tmp, "result.json")
         request_path.write_text(json.dumps(request), encoding="utf-8")
         proc = subprocess.Popen(
-            [sys.executable, "-c", source, str(request_path), str(result_path)],
+            [sys.executable, "-B", "-c", source, str(request_path), str(result_path)],
             cwd=code_dir,
             env=dict(env),
             stdin=subprocess.DEVNULL,
@@ -134,6 +141,9 @@ def _result(
     request: dict[str, Any],
 ) -> ProbeResult:
     result = ProbeResult(django=raw.get("django"), apps=dict(raw.get("apps") or {}))
+    denied = raw.get("read_only")
+    if isinstance(denied, list):
+        result.read_only = [d for d in denied if isinstance(d, dict) and d.get("path")]
     pending = raw.get("pending")
     if not raw:  # nothing saved: the child failed before its first step
         first = ["django", request["django_settings"]] if request["django_settings"] else None

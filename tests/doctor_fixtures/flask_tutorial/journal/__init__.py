@@ -19,7 +19,10 @@ def create_app(overrides=None):
         app.config.update(overrides)
     else:
         app.config.from_pyfile("config.py", silent=True)
-    os.makedirs(app.instance_path, exist_ok=True)
+    try:
+        os.makedirs(app.instance_path)
+    except OSError:
+        pass  # it exists, or the code folder is read-only (FC)
 
     from journal import store
 

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, free_port
+from conftest import (
+    DJANGO_SAMPLE,
+    FLASK_SAMPLE,
+    TINY_WHEEL_BODY,
+    build_tiny_wheel,
+    free_port,
+)
 
 from fcmigrate import package, vendor
 from fcmigrate.cli import main
@@ -452,6 +458,31 @@ def test_src_layout_builds_and_serves(tmp_path: Path, bare: Bare, start_server: 
     server = start_bare(start_server, build, bare)
     status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/")
     assert (status, body) == (200, "src_layout"), server.stderr()
+    assert server.terminate() == 0
+
+
+def test_app_from_an_installed_package_builds_and_serves(
+    tmp_path: Path, bare: Bare, start_server: Any
+) -> None:
+    """The project is requirements.txt alone; the app is in a package it lists."""
+    wheels = build_tiny_wheel(tmp_path / "dist")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "requirements.txt").write_text(f"--find-links {wheels}\nfcm-tiny-wsgi==1.0\n")
+    out = tmp_path / "build"
+    args = ["--app", "fcm_tiny_wsgi:app", "--out", str(out), "--python", bare.version]
+    proc = run_cli("migrate", str(project), *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (
+        "fcm_tiny_wsgi:app (wsgi; found in --app, installed from the requirement "
+        "'fcm-tiny-wsgi')" in proc.stdout
+    )
+    assert (out / "python" / "fcm_tiny_wsgi" / "__init__.py").is_file()
+
+    build = Build(project, out, tmp_path / "code.zip", proc, {})
+    server = start_bare(start_server, build, bare)
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/")
+    assert (status, body) == (200, TINY_WHEEL_BODY.decode()), server.stderr()
     assert server.terminate() == 0
 
 

@@ -40,6 +40,7 @@ import dataclasses
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -142,7 +143,8 @@ def detect_app(
     requirements, requirements_file = read_requirements(root)
     version, version_source = read_python_version(root)
     if app is None:
-        chosen = _choose(root, _candidates(root, _django_candidate(root)))
+        candidates = _candidates(root, _django_candidate(root))
+        chosen = _choose(root, candidates or _procfile_candidates(root, requirements))
     else:
         try:
             django = _django_candidate(root)
@@ -750,6 +752,50 @@ def _imported_modules(module: str, file: Path, tree: ast.Module) -> Iterator[str
                 yield from (f"{source}.{alias.name}" for alias in node.names)
 
 
+#: ``module:name`` or ``module:factory(...)`` as a WSGI server's command line names an app.
+_COMMAND_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?")
+
+
+def _procfile_candidates(root: Path, requirements: Sequence[str]) -> list[_Candidate]:
+    """The app that the ``web:`` line of a Procfile serves (``gunicorn httpbin:app``,
+    ``waitress-serve --call pypiserver:app``), when its module is in the project or a
+    requirement installs it. Asked only when the project's files name no app."""
+    procfile = root / "Procfile"
+    if not procfile.is_file():
+        return []
+    for line in _read_text(procfile).splitlines():
+        kind, colon, command = line.partition(":")
+        if not colon or kind.strip() != "web":
+            continue
+        try:
+            words = shlex.split(command, comments=True)
+        except ValueError:
+            return []
+        found = [
+            (word + "()" if before == "--call" and "(" not in word else word)
+            for before, word in zip(["", *words], words, strict=False)
+            if _COMMAND_SPEC.fullmatch(word) and before not in ("-b", "--bind", "--listen")
+        ]
+        if len(found) != 1:
+            return []
+        spec = found[0]
+        try:
+            module = parse_spec(spec).module
+        except AppLoadError:
+            return []
+        module_file = _module_file(root, module)
+        if module_file is not None:
+            tree = _parse(module_file)
+            framework = _framework_of(tree) if tree is not None else "wsgi"
+            return [_Candidate(spec, framework, "Procfile", module)]
+        source = requirement_providing(module, requirements)
+        if source is not None:
+            found_in = f"Procfile, installed from the requirement {source!r}"
+            return [_Candidate(spec, "wsgi", found_in, module)]
+        return []
+    return []
+
+
 def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
     # The module that imports another candidate is the entry point (wsgi.py importing the
     # app package); the imported one is part of it, not a second app.
@@ -770,9 +816,11 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
             else ""
         )
         raise FCMigrateError(
-            f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), and for "
+            f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
-            "object or create_app()." + hint + " Name the app with --app, e.g. --app 'app:app' "
+            "object or create_app(), and for the app of a Procfile's web command."
+            + hint
+            + " Name the app with --app, e.g. --app 'app:app' "
             "or --app 'mysite.wsgi:application'."
         )
     listing = "; ".join(f"{c.spec!r} ({c.found_in}, {c.framework})" for c in entry)

@@ -849,3 +849,65 @@ def test_django_settings_chosen_from_the_project_import(
         "shop.settings.production",
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("procfile", "files", "spec", "found_in"),
+    [
+        pytest.param(
+            "web: gunicorn httpbin:app --bind 0.0.0.0:$PORT\n",
+            {"requirements.txt": "httpbin==0.10.2\ngunicorn\n"},
+            "httpbin:app",
+            "Procfile, installed from the requirement 'httpbin'",
+            id="gunicorn-installed",
+        ),
+        pytest.param(
+            "release: python seed.py\nweb: waitress-serve --port=$PORT --call pypiserver:app\n",
+            {"requirements.txt": "pypiserver>=2\nwaitress\n"},
+            "pypiserver:app()",
+            "Procfile, installed from the requirement 'pypiserver'",
+            id="waitress-call",
+        ),
+        pytest.param(
+            "web: gunicorn -b localhost:8000 'shop.server:build(\"prod\")'  # served by Heroku\n",
+            {"shop/__init__.py": "", "shop/server.py": "def build(stage):\n    pass\n"},
+            'shop.server:build("prod")',
+            "Procfile",
+            id="project-module-with-factory",
+        ),
+    ],
+)
+def test_a_procfile_names_the_app_when_nothing_else_does(
+    tmp_path: Path, procfile: str, files: dict[str, str], spec: str, found_in: str
+) -> None:
+    write_project(tmp_path, {"Procfile": procfile, **files})
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.found_in) == (spec, found_in)
+
+
+@pytest.mark.parametrize(
+    ("procfile", "files"),
+    [
+        pytest.param("web: gunicorn httpbin:app\n", {"requirements.txt": "Flask\n"}, id="no-req"),
+        pytest.param("worker: celery -A tasks:app worker\n", {}, id="no-web-line"),
+        pytest.param("web: gunicorn a:app b:app\n", {"a.py": "", "b.py": ""}, id="two-specs"),
+        pytest.param("web: gunicorn 'unclosed:app\n", {"unclosed.py": ""}, id="bad-quoting"),
+    ],
+)
+def test_a_procfile_that_names_no_usable_app(
+    tmp_path: Path, procfile: str, files: dict[str, str]
+) -> None:
+    write_project(tmp_path, {"Procfile": procfile, **files})
+    with pytest.raises(FCMigrateError, match=r"No WSGI app found.*a Procfile's web command"):
+        detect_app(tmp_path)
+
+
+def test_a_procfile_does_not_add_a_second_candidate(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {
+            "Procfile": "web: gunicorn wsgi:app\n",
+            "wsgi.py": "from flask import Flask\napp = Flask('x')\n",
+        },
+    )
+    assert detect_app(tmp_path).found_in == "wsgi.py"

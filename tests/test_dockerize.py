@@ -597,8 +597,13 @@ def test_app_from_an_installed_package_starts(
     project.mkdir()
     (project / "requirements.txt").write_text(f"--find-links {wheels}\nfcm-tiny-wsgi==1.0\n")
     (project / "Procfile").write_text("web: gunicorn fcm_tiny_wsgi:app\n")
-    result = run_main(capsys, "dockerize", "fcm_tiny_wsgi:app", "--out", str(project))
+    # No APP: the Procfile's web command names it, and a requirement installs it.
+    result = run_main(capsys, "dockerize", "--out", str(project))
     assert result.code == 0, result.err
+    assert (
+        "App: fcm_tiny_wsgi:app (found in Procfile, installed from the requirement "
+        "'fcm-tiny-wsgi')" in result.out
+    )
     _, found = stages(project / "Dockerfile")
     argv = start_argv(found[-1])
     assert argv == [*ENTRYPOINT, "fcm_tiny_wsgi:app"]

@@ -434,6 +434,45 @@ def test_bare_python_serves_the_django_build(
     assert server.terminate() == 0
 
 
+def test_django_settings_left_to_the_environment_build_and_serve(
+    tmp_path: Path, bare: Bare, start_server: Any
+) -> None:
+    """manage.py and wsgi.py both leave DJANGO_SETTINGS_MODULE to the environment: the
+    build serves the settings module detection chose, with nothing set on the function."""
+    project = tmp_path / "project"
+    shutil.copytree(DJANGO_SAMPLE, project)
+    setdefault = 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")'
+    for rel in ("manage.py", "mysite/wsgi.py"):
+        file = project / rel
+        assert setdefault in file.read_text()
+        file.write_text(file.read_text().replace(setdefault, "pass"))
+    out = tmp_path / "build"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    args = ["migrate", str(project), "--out", str(out), "--python", bare.version]
+    proc = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (
+        "  app       mysite.settings (django; found in manage.py (no DJANGO_SETTINGS_MODULE) "
+        "-> mysite.settings)\n"
+    ) in proc.stdout
+    assert "-m fcmigrate serve mysite.settings" in (out / "bootstrap").read_text()
+
+    build = Build(project, out, tmp_path / "code.zip", proc, {})
+    db = f"DJANGO_DB_PATH={tmp_path / 'db.sqlite3'}"
+    server = start_bare(start_server, build, bare, db)
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/whoami/")
+    assert status == 200, server.stderr()
+    assert json.loads(body)["script_name"] == "/2016-08-15/proxy/svc/fn"
+    assert server.terminate() == 0
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 

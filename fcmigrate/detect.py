@@ -6,13 +6,19 @@ Django
     ``manage.py`` -> the ``DJANGO_SETTINGS_MODULE`` it sets -> ``WSGI_APPLICATION`` in that
     settings module (following ``from .base import *``) -> a spec such as
     ``'mysite.wsgi:application'``. Without ``WSGI_APPLICATION`` the spec is the settings
-    module, which the loader resolves the way ``runserver`` does.
+    module, which the loader resolves the way ``runserver`` does. A ``manage.py`` that does
+    not import Django is not Django's and is passed over. One that leaves the variable to
+    the environment gets it from the environment, a ``wsgi.py``'s ``setdefault``, or the
+    project's settings modules (``production`` first; see :func:`_pick_settings`).
 Flask and plain WSGI
     ``app.py``, ``wsgi.py``, ``main.py``, ``application.py`` or ``index.py`` at the top of the
     folder, or the ``__init__.py`` of a top-level package, that defines ``app``,
-    ``application``, a ``Flask(...)`` object, or a ``create_app`` / ``make_app`` factory.
+    ``application``, a ``Flask(...)`` / ``Bottle()`` / ``falcon.App()`` /
+    ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` factory, at module level
+    (also inside ``with``, ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``).
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
+    When none is found, a ``Procfile``'s ``web:`` command may name the app.
 Dependencies
     ``requirements.txt`` (with its ``-r`` includes), else ``[project] dependencies`` in
     ``pyproject.toml``.
@@ -22,7 +28,8 @@ Python version
 
 One candidate is the answer; two or more raise :class:`~fcmigrate.errors.FCMigrateError`
 listing them and showing ``--app``; none raises one that says what was looked for. With
-``app`` given, that spec is used as it is and only the framework is guessed.
+``app`` given, that spec is used as it is and only the framework is guessed; an app that is
+not in the project but installed by a requirement (``httpbin:app``) says so in ``found_in``.
 
 :func:`confirm_import` then imports the app in a **subprocess** (the project's imports may
 fail, hang or have side effects), reports the framework of the object it got, and on an

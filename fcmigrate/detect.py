@@ -761,6 +761,8 @@ def _imported_modules(module: str, file: Path, tree: ast.Module) -> Iterator[str
 
 #: ``module:name`` or ``module:factory(...)`` as a WSGI server's command line names an app.
 _COMMAND_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?")
+#: The programs of a Procfile's web command whose app is taken (ASGI servers' are not WSGI).
+_WSGI_SERVERS = frozenset({"gunicorn", "waitress-serve", "uwsgi"})
 
 
 def _procfile_candidates(root: Path, requirements: Sequence[str]) -> list[_Candidate]:
@@ -777,6 +779,8 @@ def _procfile_candidates(root: Path, requirements: Sequence[str]) -> list[_Candi
         try:
             words = shlex.split(command, comments=True)
         except ValueError:
+            return []
+        if not _WSGI_SERVERS & {os.path.basename(word) for word in words}:
             return []
         found = [
             (word + "()" if before == "--call" and "(" not in word else word)

@@ -892,6 +892,7 @@ def test_a_procfile_names_the_app_when_nothing_else_does(
         pytest.param("worker: celery -A tasks:app worker\n", {}, id="no-web-line"),
         pytest.param("web: gunicorn a:app b:app\n", {"a.py": "", "b.py": ""}, id="two-specs"),
         pytest.param("web: gunicorn 'unclosed:app\n", {"unclosed.py": ""}, id="bad-quoting"),
+        pytest.param("web: uvicorn main:app\n", {"main.py": ""}, id="asgi-server"),
     ],
 )
 def test_a_procfile_that_names_no_usable_app(

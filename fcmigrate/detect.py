@@ -6,13 +6,19 @@ Django
     ``manage.py`` -> the ``DJANGO_SETTINGS_MODULE`` it sets -> ``WSGI_APPLICATION`` in that
     settings module (following ``from .base import *``) -> a spec such as
     ``'mysite.wsgi:application'``. Without ``WSGI_APPLICATION`` the spec is the settings
-    module, which the loader resolves the way ``runserver`` does.
+    module, which the loader resolves the way ``runserver`` does. A ``manage.py`` that does
+    not import Django is not Django's and is passed over. One that leaves the variable to
+    the environment gets it from the environment, a ``wsgi.py``'s ``setdefault``, or the
+    project's settings modules (``production`` first; see :func:`_pick_settings`).
 Flask and plain WSGI
     ``app.py``, ``wsgi.py``, ``main.py``, ``application.py`` or ``index.py`` at the top of the
     folder, or the ``__init__.py`` of a top-level package, that defines ``app``,
-    ``application``, a ``Flask(...)`` object, or a ``create_app`` / ``make_app`` factory.
+    ``application``, a ``Flask(...)`` / ``Bottle()`` / ``falcon.App()`` /
+    ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` factory, at module level
+    (also inside ``with``, ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``).
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
+    When none is found, a ``Procfile``'s ``web:`` command may name the app.
 Dependencies
     ``requirements.txt`` (with its ``-r`` includes), else ``[project] dependencies`` in
     ``pyproject.toml``.
@@ -22,7 +28,8 @@ Python version
 
 One candidate is the answer; two or more raise :class:`~fcmigrate.errors.FCMigrateError`
 listing them and showing ``--app``; none raises one that says what was looked for. With
-``app`` given, that spec is used as it is and only the framework is guessed.
+``app`` given, that spec is used as it is and only the framework is guessed; an app that is
+not in the project but installed by a requirement (``httpbin:app``) says so in ``found_in``.
 
 :func:`confirm_import` then imports the app in a **subprocess** (the project's imports may
 fail, hang or have side effects), with the folder it runs in read-only as ``/code`` is on FC
@@ -41,6 +48,7 @@ import dataclasses
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -64,6 +72,7 @@ __all__ = [
     "lowest_allowed",
     "read_python_version",
     "read_requirements",
+    "requirement_providing",
 ]
 
 #: Top-level files that may hold a Flask or plain WSGI app, in the order they are reported.
@@ -143,14 +152,15 @@ def detect_app(
     requirements, requirements_file = read_requirements(root)
     version, version_source = read_python_version(root)
     if app is None:
-        chosen = _choose(root, _candidates(root, _django_candidate(root)))
+        candidates = _candidates(root, _django_candidate(root))
+        chosen = _choose(root, candidates or _procfile_candidates(root, requirements))
     else:
         try:
             django = _django_candidate(root)
         except FCMigrateError:
             # Its advice is "name the app with --app", which the user has just done.
             django = None
-        chosen = _explicit(root, app, django)
+        chosen = _explicit(root, app, django, requirements)
     detected = Detected(
         spec=chosen.spec,
         framework=chosen.framework,
@@ -360,12 +370,11 @@ def _django_candidate(root: Path) -> _Candidate | None:
     if not manage.is_file():
         return None
     tree = _parse(manage)
+    if tree is not None and not _is_django_manage(tree):
+        return None  # another framework's command line (flask.cli, click): not a Django project
     settings = _settings_from(tree) if tree is not None else None
     if settings is None:
-        raise FCMigrateError(
-            f"{str(manage)!r} does not set DJANGO_SETTINGS_MODULE, so the Django app cannot "
-            "be found. Name it with --app, e.g. --app 'mysite.wsgi:application'."
-        )
+        return _django_settings_elsewhere(root, manage)
     settings_file = _module_file(root, settings)
     if settings_file is None:
         raise FCMigrateError(
@@ -384,6 +393,148 @@ def _django_candidate(root: Path) -> _Candidate | None:
         f"{found_in} -> WSGI_APPLICATION",
         module,
         settings_module=settings,
+    )
+
+
+def _is_django_manage(tree: ast.Module) -> bool:
+    """A manage.py that imports Django or names DJANGO_SETTINGS_MODULE."""
+    return _framework_of(tree) == "django" or any(
+        _const_str(node) == _SETTINGS_ENV for node in ast.walk(tree)
+    )
+
+
+def _django_settings_elsewhere(root: Path, manage: Path) -> _Candidate:
+    """The app of a Django project whose manage.py leaves DJANGO_SETTINGS_MODULE to the
+    environment: the variable if it is set, else the settings module that a ``wsgi.py``
+    sets, else the one settings module of the project (see :func:`_pick_settings`)."""
+    variable = os.environ.get(_SETTINGS_ENV, "").strip()
+    if variable:
+        if _module_file(root, variable) is None:
+            raise FCMigrateError(
+                f"DJANGO_SETTINGS_MODULE is {variable!r} in the environment, but there is no "
+                f"{variable.replace('.', '/')}.py in {str(root)!r}. Set it to the project's "
+                "settings module, e.g. DJANGO_SETTINGS_MODULE=mysite.settings."
+            )
+        found_in = f"manage.py (DJANGO_SETTINGS_MODULE from the environment) -> {variable}"
+        return _django_app_of(root, variable, found_in)
+    pinned = _settings_set_by_wsgi(root)
+    if len(pinned) == 1:
+        (settings, wsgi_file), *_ = pinned.items()
+        found_in = f"manage.py (no DJANGO_SETTINGS_MODULE) -> {wsgi_file} -> {settings}"
+        return _django_app_of(root, settings, found_in)
+    found = sorted(pinned) or _settings_modules(root)
+    if not found:
+        raise FCMigrateError(
+            f"{str(manage)!r} does not set DJANGO_SETTINGS_MODULE and no settings module was "
+            "found (looked at the environment, */wsgi.py, */settings.py and */settings/), so "
+            "the Django app cannot be found. Set DJANGO_SETTINGS_MODULE, or name the app with "
+            "--app, e.g. --app 'mysite.wsgi:application'."
+        )
+    settings = _pick_settings(root, found)
+    others = [m for m in found if m != settings]
+    why = f" (chosen over {', '.join(others)})" if others else ""
+    found_in = f"manage.py (no DJANGO_SETTINGS_MODULE) -> {settings}{why}"
+    return _django_app_of(root, settings, found_in)
+
+
+def _django_app_of(root: Path, settings: str, found_in: str) -> _Candidate:
+    """The candidate for ``settings``: its WSGI_APPLICATION when that module sets these same
+    settings itself (so it runs on FC as it is), else the settings module, for which the
+    loader sets DJANGO_SETTINGS_MODULE before it imports WSGI_APPLICATION."""
+    file = _module_file(root, settings)
+    target = _wsgi_application(root, settings, file, depth=0) if file is not None else None
+    if target is not None:
+        module, _, attr = target.rpartition(".")
+        module_file = _module_file(root, module)
+        tree = _parse(module_file) if module_file is not None else None
+        if tree is not None and _settings_from(tree) == settings:
+            return _Candidate(
+                f"{module}:{attr}",
+                "django",
+                f"{found_in} -> WSGI_APPLICATION",
+                module,
+                settings_module=settings,
+            )
+    return _Candidate(settings, "django", found_in, settings, settings_module=settings)
+
+
+def _settings_set_by_wsgi(root: Path) -> dict[str, str]:
+    """``{settings module: wsgi file}`` for the project's wsgi.py files that set one."""
+    found: dict[str, str] = {}
+    for folder in _import_roots(root):
+        for file in [folder / "wsgi.py", *(folder / p / "wsgi.py" for p in _packages(folder))]:
+            tree = _parse(file) if file.is_file() else None
+            settings = _settings_from(tree) if tree is not None else None
+            if settings and _module_file(root, settings) is not None:
+                found.setdefault(settings, file.relative_to(root).as_posix())
+    return found
+
+
+def _settings_modules(root: Path) -> list[str]:
+    """Django settings modules of the project: ``settings.py`` in the project or in a
+    top-level package, or a ``settings/`` package: the package itself when its
+    ``__init__.py`` is settings, else each module in it that is."""
+    found: list[str] = []
+    for folder in _import_roots(root):
+        for package in ["", *(f"{p}." for p in _packages(folder))]:
+            base = folder.joinpath(*package.split(".")[:-1], "settings")
+            name = f"{package}settings"
+            if base.with_suffix(".py").is_file():
+                if _is_settings_file(base.with_suffix(".py")):
+                    found.append(name)
+            elif (base / "__init__.py").is_file():
+                if _is_settings_file(base / "__init__.py"):
+                    found.append(name)
+                else:
+                    found += [
+                        f"{name}.{file.stem}"
+                        for file in sorted(base.glob("*.py"))
+                        if file.stem.isidentifier() and _is_settings_file(file)
+                    ]
+    return list(dict.fromkeys(found))
+
+
+def _is_settings_file(file: Path) -> bool:
+    tree = _parse(file)
+    return tree is not None and (
+        _sets_django_settings(tree)
+        or any(
+            isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
+            for node in tree.body
+        )
+    )
+
+
+#: Which settings module serves a deployed app when the project has several and nothing
+#: names one: the first of these ranks that holds exactly one; more than one is an error.
+_DEPLOY_SETTINGS = ("production", "prod")
+_NOT_DEPLOY_SETTINGS = frozenset(
+    {"base", "common", "default", "defaults", "dev", "development", "local", "test", "tests"}
+    | {"testing", "ci"}
+)
+
+
+def _pick_settings(root: Path, found: list[str]) -> str:
+    if len(found) == 1:
+        return found[0]
+
+    def leaf(module: str) -> str:
+        return module.rpartition(".")[2]
+
+    ranks = [[m for m in found if leaf(m) == name] for name in _DEPLOY_SETTINGS]
+    ranks.append([m for m in found if leaf(m) not in (*_DEPLOY_SETTINGS, *_NOT_DEPLOY_SETTINGS)])
+    for rank in ranks:
+        if len(rank) == 1:
+            return rank[0]
+        if rank:
+            break
+    else:
+        rank = found
+    listing = ", ".join(repr(m) for m in rank)
+    raise FCMigrateError(
+        f"manage.py in {str(root)!r} reads DJANGO_SETTINGS_MODULE from the environment and "
+        f"the project has several settings modules ({listing}). Choose one: set "
+        f"DJANGO_SETTINGS_MODULE={rank[0]}, or use --app {rank[0]!r}."
     )
 
 
@@ -498,13 +649,13 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     imports = frozenset(_imported_modules(module, file, tree))
     framework = _framework_of(tree)
     assigned: dict[str, ast.expr | None] = {}
-    flask_objects: list[str] = []
+    app_objects: list[str] = []
     factories: list[str] = []
     for node in _top_level(tree.body):
         for name, value in _assignments(node):
             assigned.setdefault(name, value)
-            if value is not None and _is_flask_call(value) and name not in flask_objects:
-                flask_objects.append(name)
+            if value is not None and _is_app_call(value) and name not in app_objects:
+                app_objects.append(name)
         if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
             factories.append(node.name)
 
@@ -512,7 +663,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     if names == ["app", "application"] and _is_alias(assigned["application"], "app"):
         names = ["app"]
     if not names:
-        names = flask_objects
+        names = app_objects
     specs = [f"{module}:{name}" for name in names]
     if not specs and factories:
         specs = [f"{module}:{factories[0]}()"]
@@ -522,13 +673,20 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
 def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     for node in body:
         if isinstance(node, ast.If):
-            if _is_main_guard(node.test):
-                continue
-            yield from _top_level(node.body)
+            # The body of `if __name__ == "__main__":` never runs on import; its else does.
+            if not _is_main_guard(node.test):
+                yield from _top_level(node.body)
             yield from _top_level(node.orelse)
         elif isinstance(node, ast.Try):
+            # Any branch may be the one that runs: `try: app = create_app() except ...: ...`
             yield from _top_level(node.body)
+            for handler in node.handlers:
+                yield from _top_level(handler.body)
             yield from _top_level(node.orelse)
+            yield from _top_level(node.finalbody)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            # Pyramid: `with Configurator() as config: ...; app = config.make_wsgi_app()`
+            yield from _top_level(node.body)
         else:
             yield node
 
@@ -564,12 +722,17 @@ def _is_alias(value: ast.expr | None, name: str) -> bool:
     return isinstance(value, ast.Name) and value.id == name
 
 
-def _is_flask_call(value: ast.expr) -> bool:
+def _is_app_call(value: ast.expr) -> bool:
+    """Whether ``value`` makes a WSGI app whatever its name: ``Flask(...)``, ``Bottle()``,
+    ``falcon.App()``, Pyramid's ``config.make_wsgi_app()``."""
     if not isinstance(value, ast.Call):
         return False
     func = value.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    return name == "Flask"
+    if name in ("Flask", "Bottle", "make_wsgi_app"):
+        return True
+    owner = func.value if isinstance(func, ast.Attribute) else None
+    return name in ("App", "API") and isinstance(owner, ast.Name) and owner.id == "falcon"
 
 
 def _framework_of(tree: ast.Module) -> str:
@@ -598,6 +761,54 @@ def _imported_modules(module: str, file: Path, tree: ast.Module) -> Iterator[str
                 yield from (f"{source}.{alias.name}" for alias in node.names)
 
 
+#: ``module:name`` or ``module:factory(...)`` as a WSGI server's command line names an app.
+_COMMAND_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?")
+#: The programs of a Procfile's web command whose app is taken (ASGI servers' are not WSGI).
+_WSGI_SERVERS = frozenset({"gunicorn", "waitress-serve", "uwsgi"})
+
+
+def _procfile_candidates(root: Path, requirements: Sequence[str]) -> list[_Candidate]:
+    """The app that the ``web:`` line of a Procfile serves (``gunicorn httpbin:app``,
+    ``waitress-serve --call pypiserver:app``), when its module is in the project or a
+    requirement installs it. Asked only when the project's files name no app."""
+    procfile = root / "Procfile"
+    if not procfile.is_file():
+        return []
+    for line in _read_text(procfile).splitlines():
+        kind, colon, command = line.partition(":")
+        if not colon or kind.strip() != "web":
+            continue
+        try:
+            words = shlex.split(command, comments=True)
+        except ValueError:
+            return []
+        if not _WSGI_SERVERS & {os.path.basename(word) for word in words}:
+            return []
+        found = [
+            (word + "()" if before == "--call" and "(" not in word else word)
+            for before, word in zip(["", *words], words, strict=False)
+            if _COMMAND_SPEC.fullmatch(word) and before not in ("-b", "--bind", "--listen")
+        ]
+        if len(found) != 1:
+            return []
+        spec = found[0]
+        try:
+            module = parse_spec(spec).module
+        except AppLoadError:
+            return []
+        module_file = _module_file(root, module)
+        if module_file is not None:
+            tree = _parse(module_file)
+            framework = _framework_of(tree) if tree is not None else "wsgi"
+            return [_Candidate(spec, framework, "Procfile", module)]
+        source = requirement_providing(module, requirements)
+        if source is not None:
+            found_in = f"Procfile, installed from the requirement {source!r}"
+            return [_Candidate(spec, "wsgi", found_in, module)]
+        return []
+    return []
+
+
 def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
     # The module that imports another candidate is the entry point (wsgi.py importing the
     # app package); the imported one is part of it, not a second app.
@@ -618,9 +829,11 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
             else ""
         )
         raise FCMigrateError(
-            f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), and for "
+            f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
-            "object or create_app()." + hint + " Name the app with --app, e.g. --app 'app:app' "
+            "object or create_app(), and for the app of a Procfile's web command."
+            + hint
+            + " Name the app with --app, e.g. --app 'app:app' "
             "or --app 'mysite.wsgi:application'."
         )
     listing = "; ".join(f"{c.spec!r} ({c.found_in}, {c.framework})" for c in entry)
@@ -641,7 +854,8 @@ def _manage_py_below(root: Path) -> str | None:
         return None
     try:
         # Only a manage.py whose settings are found from its own folder makes that the project.
-        _django_candidate(root / found[0])
+        if _django_candidate(root / found[0]) is None:
+            return None  # not Django's manage.py
     except FCMigrateError:
         return None
     return found[0] + "/"
@@ -659,7 +873,9 @@ def _inherit(entry: _Candidate, candidates: list[_Candidate]) -> _Candidate:
     return entry
 
 
-def _explicit(root: Path, app: str, django: _Candidate | None) -> _Candidate:
+def _explicit(
+    root: Path, app: str, django: _Candidate | None, requirements: Sequence[str]
+) -> _Candidate:
     text = app.strip()
     folder = (root / text).resolve() if text else root
     if text and folder.is_dir() and ((folder / "manage.py").is_file() or "/" in text):
@@ -675,7 +891,62 @@ def _explicit(root: Path, app: str, django: _Candidate | None) -> _Candidate:
     framework = _framework_of(tree) if tree is not None else "wsgi"
     if framework == "django" or (tree is not None and _sets_django_settings(tree)):
         return _Candidate(text, "django", "--app", parsed.module, settings_module=settings)
-    return _Candidate(text, framework, "--app", parsed.module)
+    source = requirement_providing(parsed.module, requirements) if file is None else None
+    found_in = "--app" if source is None else f"--app, installed from the requirement {source!r}"
+    return _Candidate(text, framework, found_in, parsed.module)
+
+
+def requirement_providing(module: str, requirements: Sequence[str]) -> str | None:
+    """The name of the requirement that installs ``module``'s top-level package, if one does.
+
+    An app may be an installed package rather than a module of the project (``httpbin:app``
+    with ``httpbin`` in requirements.txt). A requirement provides the module when its
+    distribution name is the module's name (compared as PEP 503 names, so ``Flask-Cors``
+    provides ``flask_cors``), or when that distribution is installed here and its metadata
+    says it provides the module (``PyYAML`` provides ``yaml``). Nothing is imported.
+    """
+    # Imported here: the import check runs this module with only a build's python/ folder.
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    top = module.partition(".")[0]
+    wanted = {canonicalize_name(top)}
+    wanted.update(canonicalize_name(d) for d in metadata.packages_distributions().get(top, []))
+    for line in requirements:
+        name = _requirement_name(line)
+        if name is not None and canonicalize_name(name) in wanted:
+            return name
+    return None
+
+
+def _requirement_name(line: str) -> str | None:
+    """The distribution a requirement line installs: ``name[extra]>=1``, ``name @ URL``, a
+    VCS URL with ``#egg=name``, or a path or URL of a wheel or source archive."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+
+    try:
+        return Requirement(line).name
+    except InvalidRequirement:
+        pass
+    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+    if egg:
+        return egg.group(1)
+    file = line.split(";")[0].strip().rstrip("/").rpartition("/")[2]
+    try:
+        return str(parse_wheel_filename(file)[0])
+    except InvalidWheelFilename:
+        pass
+    try:
+        return str(parse_sdist_filename(file)[0])
+    except InvalidSdistFilename:
+        return None
 
 
 def _sets_django_settings(tree: ast.Module) -> bool:

@@ -135,12 +135,14 @@ def base_image(python: str) -> str:
     return BASE_IMAGES[check_python(python)]
 
 
-def image_spec(spec: str, project: Path) -> str:
+def image_spec(spec: str, project: Path, requirements: Sequence[str] = ()) -> str:
     """APP as the image runs it from /app; an error if the image could not import it.
 
-    The app's module must be in the project folder, the only code the image gets. A Django
-    project folder given as a path becomes a path relative to the project. Nothing is
-    imported: the app's dependencies need not be installed on this machine.
+    The app's module must be in the project folder, the only code the image gets, or be
+    installed by one of ``requirements`` (``httpbin:app`` with ``httpbin`` listed; see
+    :func:`fcmigrate.detect.requirement_providing`). A Django project folder given as a path
+    becomes a path relative to the project. Nothing is imported: the app's dependencies
+    need not be installed on this machine.
     """
     text = spec.strip()
     root = project.resolve()
@@ -163,10 +165,16 @@ def image_spec(spec: str, project: Path) -> str:
     base = project.joinpath(*module.split("."))
     in_src = src_folder(project, module.partition(".")[0]) is not None
     if not (base.with_suffix(".py").is_file() or base.is_dir() or in_src):
+        from fcmigrate.detect import requirement_providing
+
+        if requirement_providing(module, requirements) is not None:
+            return text  # an installed package: pip puts it into the image
         raise FCMigrateError(
-            f"No module {module!r} for the app {spec!r} in {str(project)!r}. The image holds "
-            f"only the project folder: check the spelling, e.g. 'app:app' for app.py or "
-            f"'mysite.wsgi:application' for mysite/wsgi.py."
+            f"No module {module!r} for the app {spec!r} in {str(project)!r}, and no "
+            "requirement installs it. The image holds only the project folder and its "
+            "requirements: check the spelling, e.g. 'app:app' for app.py or "
+            "'mysite.wsgi:application' for mysite/wsgi.py, or list the package that provides "
+            f"{module.partition('.')[0]!r} in requirements.txt."
         )
     return text
 
@@ -346,7 +354,8 @@ def generate(options: DockerizeOptions) -> list[OutputFile]:
             f"The project folder {str(options.project)!r} does not exist. "
             "Use --out to name the folder that holds the app."
         )
-    options = dataclasses.replace(options, app=image_spec(options.app, options.project))
+    app = image_spec(options.app, options.project, options.requirements)
+    options = dataclasses.replace(options, app=app)
     files = [dockerfile(options), dockerignore(options)]
     config = deploy_config(options.wrap_options(), options.container())
     if config is not None:

@@ -16,7 +16,8 @@ Flask's ``find_best_app``, so a spec that works with ``gunicorn`` or ``flask run
     Call *factory* with the given arguments, which must be Python literals, and use the result.
 ``path/to/project`` (a directory)
     A Django project: the directory holding ``manage.py`` (its ``DJANGO_SETTINGS_MODULE`` is read
-    from the file, not executed), or the package directory holding ``settings.py``.
+    from the file, not executed; from the environment when the file leaves it there), or the
+    package directory holding ``settings.py``.
 
 Modules are found in the current directory (or *cwd*), on ``sys.path``, and, for a project
 that keeps its code in ``src/`` (a "src layout"), in ``src/``.
@@ -682,9 +683,14 @@ def _settings_from_manage_py(manage_py: str, spec: str) -> str:
     with open(manage_py, encoding="utf-8", errors="replace") as file:
         match = _MANAGE_PY_SETTINGS.search(file.read())
     if match is None:
+        # A manage.py that leaves the settings to the environment, as Django then does.
+        exported = os.environ.get(_SETTINGS_ENV, "").strip()
+        if exported:
+            return exported
         raise AppLoadError(
             f"{manage_py!r} does not set DJANGO_SETTINGS_MODULE, so {spec!r} cannot be resolved. "
-            "Use the settings module as the spec, e.g. 'mysite.settings'."
+            "Set DJANGO_SETTINGS_MODULE, or use the settings module as the spec, e.g. "
+            "'mysite.settings'."
         )
     return match.group(1)
 

@@ -365,3 +365,37 @@ def django_wsgi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         for name in set(sys.modules) - saved_modules:
             if name.split(".")[0] in {"mysite", "pages"}:
                 del sys.modules[name]
+
+
+# --------------------------------------------------------------------------- an installed app
+
+
+#: A distribution whose only module is a WSGI app, as httpbin or pypiserver ship theirs.
+TINY_WHEEL_NAME = "fcm-tiny-wsgi"
+TINY_WHEEL_BODY = b"tiny wheel"
+
+
+def build_tiny_wheel(folder: Path) -> Path:
+    """Build the wheel of ``fcm-tiny-wsgi`` 1.0 (module ``fcm_tiny_wsgi``, app ``app``) with
+    this environment's setuptools and no network; return the folder that holds it, for
+    ``--find-links``."""
+    source = folder / "source"
+    (source / "fcm_tiny_wsgi").mkdir(parents=True)
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{TINY_WHEEL_NAME}"\nversion = "1.0"\n'
+    )
+    (source / "fcm_tiny_wsgi" / "__init__.py").write_text(
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        f"    return [{TINY_WHEEL_BODY!r}]\n"
+    )
+    wheels = folder / "wheels"
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index"]
+    subprocess.run(
+        [*pip_wheel, "--no-build-isolation", "-w", str(wheels), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return wheels

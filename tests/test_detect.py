@@ -130,9 +130,13 @@ def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
     assert "manage.py is in" not in str(info.value)
 
 
-def test_manage_py_without_settings_is_an_error() -> None:
-    with pytest.raises(FCMigrateError, match=r"does not set DJANGO_SETTINGS_MODULE.*--app"):
+def test_manage_py_without_settings_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    with pytest.raises(FCMigrateError) as info:
         detect_app(FIXTURES / "manage_without_settings")
+    message = str(info.value)
+    assert "does not set DJANGO_SETTINGS_MODULE and no settings module was found" in message
+    assert "Set DJANGO_SETTINGS_MODULE, or name the app with --app" in message
 
 
 def test_explicit_app_wins_over_detection() -> None:
@@ -371,3 +375,540 @@ def test_wrap_without_app_in_a_folder_with_two(tmp_path: Path) -> None:
     assert proc.stderr.startswith("Error: Found 2 candidate apps in ")
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "bootstrap").exists()
+
+
+# --- apps in real projects: blocks, installed packages, other manage.py files -----------
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        file = root / rel
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text)
+    return root
+
+
+PYRAMID_WITH = """\
+from pyramid.config import Configurator
+from pyramid.response import Response
+
+
+def hello(request):
+    return Response("hello")
+
+
+with Configurator() as config:
+    config.add_route("hello", "/")
+    config.add_view(hello, route_name="hello")
+    app = config.make_wsgi_app()
+"""
+TRY_EXCEPT = """\
+import logging
+
+try:
+    from shop.factory import build
+    app = build()
+except ImportError:
+    logging.exception("the shop could not start")
+    raise
+"""
+IF_ELSE = """\
+import os
+from werkzeug.debug import DebuggedApplication
+from site_core import make
+
+if os.environ.get("SITE_DEBUG"):
+    application = DebuggedApplication(make(), evalex=True)
+else:
+    application = make()
+"""
+MAIN_GUARD_ELSE = """\
+from site_core import make
+
+if __name__ == "__main__":
+    from wsgiref.simple_server import make_server
+    make_server("", 8000, make()).serve_forever()
+else:
+    application = make()
+"""
+PYRAMID_OTHER_NAME = """\
+from pyramid.config import Configurator
+
+with Configurator(settings={}) as config:
+    config.scan("views")
+    wsgi_app = config.make_wsgi_app()
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "spec", "framework"),
+    [
+        pytest.param({"app.py": PYRAMID_WITH}, "app:app", "wsgi", id="pyramid-with"),
+        pytest.param({"wsgi.py": TRY_EXCEPT}, "wsgi:app", "wsgi", id="try-except"),
+        pytest.param({"wsgi.py": IF_ELSE}, "wsgi:application", "wsgi", id="if-else"),
+        pytest.param({"main.py": MAIN_GUARD_ELSE}, "main:application", "wsgi", id="main-else"),
+        pytest.param({"wsgi.py": PYRAMID_OTHER_NAME}, "wsgi:wsgi_app", "wsgi", id="pyramid-name"),
+        pytest.param(
+            {"main.py": "import bottle\n\nweb = bottle.Bottle()\n"}, "main:web", "wsgi", id="bottle"
+        ),
+        pytest.param(
+            {"app.py": "import falcon\n\napi = falcon.App()\n"}, "app:api", "wsgi", id="falcon"
+        ),
+        pytest.param(
+            {
+                "app.py": "from flask import Flask\n\ntry:\n    import sentry_sdk\nexcept "
+                "ImportError:\n    server = Flask(__name__)\n"
+            },
+            "app:server",
+            "flask",
+            id="flask-in-except",
+        ),
+    ],
+)
+def test_an_app_assigned_in_a_block_is_found(
+    tmp_path: Path, files: dict[str, str], spec: str, framework: str
+) -> None:
+    detected = detect_app(write_project(tmp_path, files))
+    assert (detected.spec, detected.framework) == (spec, framework)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            "if __name__ == '__main__':\n    with open('x') as f:\n        app = f\n", id="guarded"
+        ),
+        pytest.param(
+            "def serve():\n    with make() as config:\n        app = config.make_wsgi_app()\n",
+            id="in-a-function",
+        ),
+        pytest.param(
+            "class Site:\n    try:\n        app = None\n    finally:\n        pass\n", id="class"
+        ),
+    ],
+)
+def test_an_app_that_is_not_module_level_is_not_found(tmp_path: Path, code: str) -> None:
+    (tmp_path / "app.py").write_text(code)
+    with pytest.raises(FCMigrateError, match="No WSGI app found"):
+        detect_app(tmp_path)
+
+
+def test_an_app_in_a_with_block_imports(tmp_path: Path) -> None:
+    # A context manager of the standard library stands in for Pyramid's Configurator.
+    (tmp_path / "wsgi.py").write_text(
+        "import contextlib\n\n"
+        "def hello(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'hello']\n\n"
+        "with contextlib.ExitStack() as stack:\n"
+        "    application = hello\n"
+    )
+    detected = detect_app(tmp_path, check=True)
+    assert (detected.spec, detected.framework, detected.confirmed) == (
+        "wsgi:application",
+        "wsgi",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "requirements", "source"),
+    [
+        ("httpbin:app", "httpbin==0.10.2\n", "httpbin"),
+        ("pypiserver:app()", "pypiserver[passlib]>=2 ; python_version >= '3.8'\n", "pypiserver"),
+        ("flask_cors.sample:app", "Flask-Cors\n", "Flask-Cors"),
+        ("httpbin:app", "httpbin @ https://example.invalid/httpbin-0.10.2.tar.gz\n", "httpbin"),
+        ("httpbin:app", "git+https://example.invalid/httpbin.git#egg=httpbin\n", "httpbin"),
+        ("httpbin:app", "./wheels/httpbin-0.10.2-py3-none-any.whl\n", "httpbin"),
+        # Distribution and module names differ: the metadata installed here tells.
+        ("yaml:app", "PyYAML>=6\n", "PyYAML"),
+    ],
+)
+def test_an_app_from_an_installed_package_names_its_requirement(
+    tmp_path: Path, spec: str, requirements: str, source: str
+) -> None:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    (tmp_path / "Procfile").write_text(f"web: gunicorn '{spec}'\n")
+    detected = detect_app(tmp_path, app=spec)
+    assert (detected.spec, detected.framework) == (spec, "wsgi")
+    assert detected.found_in == f"--app, installed from the requirement {source!r}"
+
+
+@pytest.mark.parametrize(
+    ("spec", "requirements"),
+    [
+        ("httpbin:app", "Flask>=3\n"),
+        ("httpbin:app", "httpbin-extras\n"),  # another distribution whose name starts alike
+        ("httpbin:app", ""),
+    ],
+)
+def test_an_app_that_no_requirement_installs_is_only_the_app_option(
+    tmp_path: Path, spec: str, requirements: str
+) -> None:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    assert detect_app(tmp_path, app=spec).found_in == "--app"
+
+
+FLASK_CLI_MANAGE = """\
+import click
+from flask.cli import FlaskGroup
+
+from wsgi import app
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: app)
+def cli():
+    pass
+
+
+if __name__ == "__main__":
+    cli()
+"""
+CLICK_MANAGE = """\
+import click
+
+
+@click.command()
+def seed():
+    click.echo("seeding")
+
+
+if __name__ == "__main__":
+    seed()
+"""
+
+
+@pytest.mark.parametrize("manage", [FLASK_CLI_MANAGE, CLICK_MANAGE], ids=["flask-cli", "click"])
+def test_a_manage_py_that_is_not_djangos_is_passed_over(tmp_path: Path, manage: str) -> None:
+    write_project(
+        tmp_path,
+        {"manage.py": manage, "wsgi.py": "from flask import Flask\n\napp = Flask(__name__)\n"},
+    )
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.framework, detected.found_in) == (
+        "wsgi:app",
+        "flask",
+        "wsgi.py",
+    )
+
+
+def test_a_manage_py_that_is_not_djangos_beside_no_app(tmp_path: Path) -> None:
+    (tmp_path / "manage.py").write_text(CLICK_MANAGE)
+    with pytest.raises(FCMigrateError, match="No WSGI app found"):
+        detect_app(tmp_path)
+
+
+ENV_MANAGE = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    if "DJANGO_SETTINGS_MODULE" not in os.environ:
+        sys.exit("Set DJANGO_SETTINGS_MODULE")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+COMPUTED_MANAGE = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    stage = os.environ.get("STAGE", "dev")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"shop.settings.{stage}")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+SETTINGS = 'INSTALLED_APPS = []\nROOT_URLCONF = "shop.urls"\n'
+WSGI_PINNED = """\
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings.production")
+application = get_wsgi_application()
+"""
+WSGI_FROM_ENV = """\
+from django.core.wsgi import get_wsgi_application
+
+application = get_wsgi_application()
+"""
+
+
+def settings_package(*names: str, wsgi: str = WSGI_FROM_ENV) -> dict[str, str]:
+    files = {
+        "shop/__init__.py": "",
+        "shop/wsgi.py": wsgi,
+        "shop/settings/__init__.py": "",
+        "shop/settings/base.py": SETTINGS + 'WSGI_APPLICATION = "shop.wsgi.application"\n',
+    }
+    files.update({f"shop/settings/{n}.py": "from .base import *  # noqa: F403\n" for n in names})
+    return files
+
+
+@pytest.mark.parametrize("manage", [ENV_MANAGE, COMPUTED_MANAGE], ids=["environ", "computed"])
+@pytest.mark.parametrize(
+    ("files", "spec", "settings", "found_in"),
+    [
+        pytest.param(
+            {"shop/__init__.py": "", "shop/settings.py": SETTINGS},
+            "shop.settings",
+            "shop.settings",
+            "manage.py (no DJANGO_SETTINGS_MODULE) -> shop.settings",
+            id="settings-py",
+        ),
+        pytest.param(
+            settings_package("dev", "production", "test", wsgi=WSGI_PINNED),
+            "shop.wsgi:application",
+            "shop.settings.production",
+            "manage.py (no DJANGO_SETTINGS_MODULE) -> shop/wsgi.py -> shop.settings.production "
+            "-> WSGI_APPLICATION",
+            id="named-by-wsgi-py",
+        ),
+        pytest.param(
+            settings_package("local", "production", "test"),
+            "shop.settings.production",
+            "shop.settings.production",
+            "manage.py (no DJANGO_SETTINGS_MODULE) -> shop.settings.production (chosen over "
+            "shop.settings.base, shop.settings.local, shop.settings.test)",
+            id="production-wins",
+        ),
+        pytest.param(
+            settings_package("dev", "prod"),
+            "shop.settings.prod",
+            "shop.settings.prod",
+            "manage.py (no DJANGO_SETTINGS_MODULE) -> shop.settings.prod (chosen over "
+            "shop.settings.base, shop.settings.dev)",
+            id="prod-wins",
+        ),
+        pytest.param(
+            settings_package("local", "staging"),
+            "shop.settings.staging",
+            "shop.settings.staging",
+            "manage.py (no DJANGO_SETTINGS_MODULE) -> shop.settings.staging (chosen over "
+            "shop.settings.base, shop.settings.local)",
+            id="not-a-dev-name",
+        ),
+        pytest.param(
+            {
+                **settings_package("production"),
+                "shop/settings/__init__.py": "from .production import *  # noqa: F403\n",
+            },
+            "shop.settings",
+            "shop.settings",
+            "manage.py (no DJANGO_SETTINGS_MODULE) -> shop.settings",
+            id="package-is-settings",
+        ),
+    ],
+)
+def test_a_django_manage_py_that_leaves_the_settings_to_the_environment(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    manage: str,
+    files: dict[str, str],
+    spec: str,
+    settings: str,
+    found_in: str,
+) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    detected = detect_app(write_project(tmp_path, {"manage.py": manage, **files}))
+    assert (detected.spec, detected.framework, detected.settings_module) == (
+        spec,
+        "django",
+        settings,
+    )
+    assert detected.found_in == found_in
+
+
+def test_django_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(tmp_path, {"manage.py": ENV_MANAGE, **settings_package("dev", "production")})
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "shop.settings.dev")
+    detected = detect_app(tmp_path)
+    # wsgi.py sets nothing, so the spec is the settings module: the loader then sets it.
+    assert (detected.spec, detected.settings_module) == ("shop.settings.dev", "shop.settings.dev")
+    assert detected.found_in == (
+        "manage.py (DJANGO_SETTINGS_MODULE from the environment) -> shop.settings.dev"
+    )
+
+    # The same settings as wsgi.py sets: wsgi.py's application runs as it is.
+    (tmp_path / "shop" / "wsgi.py").write_text(WSGI_PINNED)
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "shop.settings.production")
+    assert detect_app(tmp_path).spec == "shop.wsgi:application"
+
+    # A literal in manage.py is what it always was: the environment is not consulted.
+    (tmp_path / "manage.py").write_text(
+        "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings.base')\n"
+    )
+    assert detect_app(tmp_path).settings_module == "shop.settings.base"
+
+
+@pytest.mark.parametrize(
+    ("files", "env", "fragments"),
+    [
+        pytest.param(
+            settings_package("dev", "production"),
+            "shop.settings.nosuch",
+            [
+                "DJANGO_SETTINGS_MODULE is 'shop.settings.nosuch' in the environment",
+                "no shop/settings/nosuch.py in ",
+            ],
+            id="environment-names-no-module",
+        ),
+        pytest.param(
+            settings_package("dev", "local"),
+            None,
+            [
+                "several settings modules ('shop.settings.base', 'shop.settings.dev', "
+                "'shop.settings.local')",
+                "DJANGO_SETTINGS_MODULE=shop.settings.base",
+                "--app",
+            ],
+            id="only-dev-names",
+        ),
+        pytest.param(
+            {
+                **settings_package("production"),
+                "blog/__init__.py": "",
+                "blog/settings/__init__.py": "",
+                "blog/settings/production.py": SETTINGS,
+            },
+            None,
+            ["several settings modules ('blog.settings.production', 'shop.settings.production')"],
+            id="two-production-ranks",
+        ),
+        pytest.param(
+            {"shop/__init__.py": "", "shop/settings.py": "DEBUG = True\n"},
+            None,
+            ["no settings module was found", "--app"],
+            id="not-settings",
+        ),
+    ],
+)
+def test_django_settings_that_cannot_be_chosen(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    env: str | None,
+    fragments: list[str],
+) -> None:
+    if env is None:
+        monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    else:
+        monkeypatch.setenv("DJANGO_SETTINGS_MODULE", env)
+    write_project(tmp_path, {"manage.py": ENV_MANAGE, **files})
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_a_manage_py_below_that_is_not_djangos_is_not_named(tmp_path: Path) -> None:
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "manage.py").write_text(CLICK_MANAGE)
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert "manage.py is in" not in str(info.value)
+
+
+DJANGO_BASE = """\
+SECRET_KEY = "not-a-secret"
+INSTALLED_APPS = ["django.contrib.contenttypes"]
+ROOT_URLCONF = "shop.urls"
+WSGI_APPLICATION = "shop.wsgi.application"
+DATABASES = {}
+"""
+
+
+def test_django_settings_chosen_from_the_project_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    write_project(
+        tmp_path,
+        {
+            "manage.py": ENV_MANAGE,
+            "shop/__init__.py": "",
+            "shop/urls.py": "urlpatterns = []\n",
+            "shop/wsgi.py": WSGI_FROM_ENV,
+            "shop/settings/__init__.py": "",
+            "shop/settings/base.py": DJANGO_BASE,
+            "shop/settings/local.py": "from .base import *  # noqa: F403\n\nDEBUG = True\n",
+            "shop/settings/production.py": "from .base import *  # noqa: F403\n\nDEBUG = False\n",
+        },
+    )
+    # The spec alone makes the app start: the settings module sets DJANGO_SETTINGS_MODULE.
+    detected = detect_app(tmp_path, check=True)
+    assert (detected.spec, detected.framework, detected.settings_module, detected.confirmed) == (
+        "shop.settings.production",
+        "django",
+        "shop.settings.production",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("procfile", "files", "spec", "found_in"),
+    [
+        pytest.param(
+            "web: gunicorn httpbin:app --bind 0.0.0.0:$PORT\n",
+            {"requirements.txt": "httpbin==0.10.2\ngunicorn\n"},
+            "httpbin:app",
+            "Procfile, installed from the requirement 'httpbin'",
+            id="gunicorn-installed",
+        ),
+        pytest.param(
+            "release: python seed.py\nweb: waitress-serve --port=$PORT --call pypiserver:app\n",
+            {"requirements.txt": "pypiserver>=2\nwaitress\n"},
+            "pypiserver:app()",
+            "Procfile, installed from the requirement 'pypiserver'",
+            id="waitress-call",
+        ),
+        pytest.param(
+            "web: gunicorn -b localhost:8000 'shop.server:build(\"prod\")'  # served by Heroku\n",
+            {"shop/__init__.py": "", "shop/server.py": "def build(stage):\n    pass\n"},
+            'shop.server:build("prod")',
+            "Procfile",
+            id="project-module-with-factory",
+        ),
+    ],
+)
+def test_a_procfile_names_the_app_when_nothing_else_does(
+    tmp_path: Path, procfile: str, files: dict[str, str], spec: str, found_in: str
+) -> None:
+    write_project(tmp_path, {"Procfile": procfile, **files})
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.found_in) == (spec, found_in)
+
+
+@pytest.mark.parametrize(
+    ("procfile", "files"),
+    [
+        pytest.param("web: gunicorn httpbin:app\n", {"requirements.txt": "Flask\n"}, id="no-req"),
+        pytest.param("worker: celery -A tasks:app worker\n", {}, id="no-web-line"),
+        pytest.param("web: gunicorn a:app b:app\n", {"a.py": "", "b.py": ""}, id="two-specs"),
+        pytest.param("web: gunicorn 'unclosed:app\n", {"unclosed.py": ""}, id="bad-quoting"),
+        pytest.param("web: uvicorn main:app\n", {"main.py": ""}, id="asgi-server"),
+    ],
+)
+def test_a_procfile_that_names_no_usable_app(
+    tmp_path: Path, procfile: str, files: dict[str, str]
+) -> None:
+    write_project(tmp_path, {"Procfile": procfile, **files})
+    with pytest.raises(FCMigrateError, match=r"No WSGI app found.*a Procfile's web command"):
+        detect_app(tmp_path)
+
+
+def test_a_procfile_does_not_add_a_second_candidate(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {
+            "Procfile": "web: gunicorn wsgi:app\n",
+            "wsgi.py": "from flask import Flask\napp = Flask('x')\n",
+        },
+    )
+    assert detect_app(tmp_path).found_in == "wsgi.py"

@@ -25,7 +25,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, CliResult, StartServer, python_env, run_main
+from conftest import (
+    DJANGO_SAMPLE,
+    FLASK_SAMPLE,
+    TINY_WHEEL_BODY,
+    CliResult,
+    StartServer,
+    build_tiny_wheel,
+    python_env,
+    run_main,
+)
 from dockerfile_parse import DockerfileParser
 
 import fcmigrate
@@ -609,6 +618,64 @@ def test_src_layout_image_starts_the_app(
     assert (status, body) == (200, b"src_layout")
 
 
+def test_app_from_an_installed_package_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], start_server: StartServer
+) -> None:
+    """A project of requirements.txt and a Procfile: the app is a package pip installs."""
+    wheels = build_tiny_wheel(tmp_path / "dist")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "requirements.txt").write_text(f"--find-links {wheels}\nfcm-tiny-wsgi==1.0\n")
+    (project / "Procfile").write_text("web: gunicorn fcm_tiny_wsgi:app\n")
+    # No APP: the Procfile's web command names it, and a requirement installs it.
+    result = run_main(capsys, "dockerize", "--out", str(project))
+    assert result.code == 0, result.err
+    assert (
+        "App: fcm_tiny_wsgi:app (found in Procfile, installed from the requirement "
+        "'fcm-tiny-wsgi')" in result.out
+    )
+    _, found = stages(project / "Dockerfile")
+    argv = start_argv(found[-1])
+    assert argv == [*ENTRYPOINT, "fcm_tiny_wsgi:app"]
+
+    # What the image's pip step does with requirements.txt, then its start command.
+    site = tmp_path / "site-packages"
+    pip_install = [sys.executable, "-m", "pip", "install", "-q", "--no-index"]
+    subprocess.run(
+        [*pip_install, "--target", str(site), "-r", str(project / "requirements.txt")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    app_dir = build_context_copy(project, tmp_path / "image-app")
+    argv[0] = sys.executable
+    path = os.pathsep.join([str(project / VENDOR_DIR), str(site)])
+    server = start_server(argv, cwd=app_dir, env={"PYTHONPATH": path})
+    assert get(f"{server.url}/") == (200, TINY_WHEEL_BODY)
+
+
+@pytest.mark.parametrize(
+    ("spec", "requirements", "accepted"),
+    [
+        ("httpbin:app", "httpbin==0.10.2\n", True),
+        ("pypiserver:app()", "pypiserver[passlib]>=2\n", True),
+        ("yaml:app", "PyYAML>=6\n", True),  # the installed metadata maps yaml to PyYAML
+        ("httpbin:app", "Flask>=3\n", False),
+        ("httpbin:app", "httpbin-extras\n", False),
+    ],
+)
+def test_app_outside_the_project_needs_a_requirement_that_installs_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str, requirements: str, accepted: bool
+) -> None:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    if not accepted:
+        assert_refused(capsys, tmp_path, [spec], f"No module {spec.partition(':')[0]!r}")
+        return
+    assert run_main(capsys, "dockerize", spec, "--out", str(tmp_path)).code == 0
+    _, found = stages(tmp_path / "Dockerfile")
+    assert start_argv(found[-1]) == [*ENTRYPOINT, spec]
+
+
 # --- the vendored fcmigrate ------------------------------------------------------------------
 
 
@@ -672,7 +739,7 @@ def test_existing_dockerfile_is_kept_without_force(
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["nosuch:app"], ["'nosuch'", "'nosuch:app'"]),
+        (["nosuch:app"], ["'nosuch'", "'nosuch:app'", "no requirement installs it"]),
         (["app:app", "--python", "3.9"], ["'3.9'", "--python 3.10"]),
         (["app:app", "--python", "latest"], ["'latest'"]),
         (["app.py:app"], ["names a file", "'app:app'"]),

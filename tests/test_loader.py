@@ -129,6 +129,7 @@ GOOD = [
     pytest.param("fx_flask_single", "fx_flask_single:server", id="discover-single-flask-app"),
     pytest.param("fx_create_app", "fx_create_app:create_app()", id="discover-create_app"),
     pytest.param("fx_make_app", "fx_make_app:make_app()", id="discover-make_app"),
+    pytest.param("fx_blocks", "fx_blocks:wsgi_app", id="discover-app-made-in-a-with-block"),
     pytest.param("fx_pkg", "roots=None debug=True", id="discover-factory-defaults-in-package"),
     pytest.param("fx_pkg.wsgi", "fx_pkg.wsgi:application", id="discover-in-submodule"),
     pytest.param("fx_create_app:create_app()", "fx_create_app:create_app()", id="factory-call"),
@@ -417,7 +418,8 @@ BAD = [
         "djbroken",
         [
             "manage.py' does not set DJANGO_SETTINGS_MODULE, so 'djbroken' cannot be resolved. "
-            "Use the settings module as the spec, e.g. 'mysite.settings'."
+            "Set DJANGO_SETTINGS_MODULE, or use the settings module as the spec, e.g. "
+            "'mysite.settings'."
         ],
         id="manage-py-without-settings",
     ),
@@ -650,6 +652,39 @@ def test_load_django(
         "source": source,
         "type": "WSGIHandler",
     }
+
+
+def test_django_folder_whose_manage_py_leaves_the_settings_to_the_environment(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(DJANGO_PROJECT, site)
+    manage = site / "manage.py"
+    manage.write_text(
+        manage.read_text().replace(
+            'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fxsite.settings")', "pass"
+        )
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = str(REPO)
+    argv = [sys.executable, "-W", "error", "-c", DJANGO_SCRIPT, "site", str(tmp_path)]
+
+    def run(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True, timeout=120
+        )
+
+    exported = run({"DJANGO_SETTINGS_MODULE": "fxsite.settings_nowsgi"})
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["body"] == "hello from fxsite.settings_nowsgi"
+
+    unset = run({})
+    assert unset.returncode != 0
+    assert "does not set DJANGO_SETTINGS_MODULE, so 'site' cannot be resolved. Set " in (
+        unset.stderr
+    )
 
 
 def test_django_settings_conflict_with_environment(

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, free_port
+from conftest import (
+    DJANGO_SAMPLE,
+    FLASK_SAMPLE,
+    TINY_WHEEL_BODY,
+    build_tiny_wheel,
+    free_port,
+)
 
 from fcmigrate import package, vendor
 from fcmigrate.cli import main
@@ -484,6 +490,44 @@ def test_django_build_serves_static_files_with_whitenoise_it_did_not_ask_for(
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.headers["Content-Encoding"] == "gzip"
             assert gzip.decompress(response.read()) == expected
+
+
+def test_django_settings_left_to_the_environment_build_and_serve(
+    tmp_path: Path, bare: Bare, start_server: Any
+) -> None:
+    """manage.py and wsgi.py both leave DJANGO_SETTINGS_MODULE to the environment: the
+    build serves the settings module detection chose, with nothing set on the function."""
+    project = tmp_path / "project"
+    shutil.copytree(DJANGO_SAMPLE, project)
+    setdefault = 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")'
+    for rel in ("manage.py", "mysite/wsgi.py"):
+        file = project / rel
+        assert setdefault in file.read_text()
+        file.write_text(file.read_text().replace(setdefault, "pass"))
+    out = tmp_path / "build"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    args = ["migrate", str(project), "--out", str(out), "--python", bare.version]
+    proc = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (
+        "  app       mysite.settings (django; found in manage.py (no DJANGO_SETTINGS_MODULE) "
+        "-> mysite.settings)\n"
+    ) in proc.stdout
+    assert "-m fcmigrate serve mysite.settings" in (out / "bootstrap").read_text()
+
+    build = Build(project, out, tmp_path / "code.zip", proc, {})
+    db = f"DJANGO_DB_PATH={tmp_path / 'db.sqlite3'}"
+    server = start_bare(start_server, build, bare, db)
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/whoami/")
+    assert status == 200, server.stderr()
+    assert json.loads(body)["script_name"] == "/2016-08-15/proxy/svc/fn"
     assert server.terminate() == 0
 
 
@@ -511,6 +555,31 @@ def test_src_layout_builds_and_serves(tmp_path: Path, bare: Bare, start_server: 
     server = start_bare(start_server, build, bare)
     status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/")
     assert (status, body) == (200, "src_layout"), server.stderr()
+    assert server.terminate() == 0
+
+
+def test_app_from_an_installed_package_builds_and_serves(
+    tmp_path: Path, bare: Bare, start_server: Any
+) -> None:
+    """The project is requirements.txt alone; the app is in a package it lists."""
+    wheels = build_tiny_wheel(tmp_path / "dist")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "requirements.txt").write_text(f"--find-links {wheels}\nfcm-tiny-wsgi==1.0\n")
+    out = tmp_path / "build"
+    args = ["--app", "fcm_tiny_wsgi:app", "--out", str(out), "--python", bare.version]
+    proc = run_cli("migrate", str(project), *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (
+        "fcm_tiny_wsgi:app (wsgi; found in --app, installed from the requirement "
+        "'fcm-tiny-wsgi')" in proc.stdout
+    )
+    assert (out / "python" / "fcm_tiny_wsgi" / "__init__.py").is_file()
+
+    build = Build(project, out, tmp_path / "code.zip", proc, {})
+    server = start_bare(start_server, build, bare)
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/")
+    assert (status, body) == (200, TINY_WHEEL_BODY.decode()), server.stderr()
     assert server.terminate() == 0
 
 

@@ -48,7 +48,6 @@ import dataclasses
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -761,51 +760,34 @@ def _imported_modules(module: str, file: Path, tree: ast.Module) -> Iterator[str
                 yield from (f"{source}.{alias.name}" for alias in node.names)
 
 
-#: ``module:name`` or ``module:factory(...)`` as a WSGI server's command line names an app.
-_COMMAND_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?")
-#: The programs of a Procfile's web command whose app is taken (ASGI servers' are not WSGI).
-_WSGI_SERVERS = frozenset({"gunicorn", "waitress-serve", "uwsgi"})
-
-
 def _procfile_candidates(root: Path, requirements: Sequence[str]) -> list[_Candidate]:
     """The app that the ``web:`` line of a Procfile serves (``gunicorn httpbin:app``,
     ``waitress-serve --call pypiserver:app``), when its module is in the project or a
     requirement installs it. Asked only when the project's files name no app."""
+    from fcmigrate.origins import read_procfile
+
     procfile = root / "Procfile"
     if not procfile.is_file():
         return []
-    for line in _read_text(procfile).splitlines():
-        kind, colon, command = line.partition(":")
-        if not colon or kind.strip() != "web":
-            continue
-        try:
-            words = shlex.split(command, comments=True)
-        except ValueError:
-            return []
-        if not _WSGI_SERVERS & {os.path.basename(word) for word in words}:
-            return []
-        found = [
-            (word + "()" if before == "--call" and "(" not in word else word)
-            for before, word in zip(["", *words], words, strict=False)
-            if _COMMAND_SPEC.fullmatch(word) and before not in ("-b", "--bind", "--listen")
-        ]
-        if len(found) != 1:
-            return []
-        spec = found[0]
-        try:
-            module = parse_spec(spec).module
-        except AppLoadError:
-            return []
-        module_file = _module_file(root, module)
-        if module_file is not None:
-            tree = _parse(module_file)
-            framework = _framework_of(tree) if tree is not None else "wsgi"
-            return [_Candidate(spec, framework, "Procfile", module)]
-        source = requirement_providing(module, requirements)
-        if source is not None:
-            found_in = f"Procfile, installed from the requirement {source!r}"
-            return [_Candidate(spec, "wsgi", found_in, module)]
+    try:
+        spec = read_procfile(procfile).app
+    except FCMigrateError:
         return []
+    if spec is None:
+        return []
+    try:
+        module = parse_spec(spec).module
+    except AppLoadError:
+        return []
+    module_file = _module_file(root, module)
+    if module_file is not None:
+        tree = _parse(module_file)
+        framework = _framework_of(tree) if tree is not None else "wsgi"
+        return [_Candidate(spec, framework, "Procfile", module)]
+    source = requirement_providing(module, requirements)
+    if source is not None:
+        found_in = f"Procfile, installed from the requirement {source!r}"
+        return [_Candidate(spec, "wsgi", found_in, module)]
     return []
 
 

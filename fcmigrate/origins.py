@@ -225,7 +225,7 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
     before: list[str] = []
     for part in parts:
         try:
-            words = shlex.split(part)
+            words = shlex.split(part, comments=True)
         except ValueError:
             words = part.split()
         while words and (
@@ -260,9 +260,10 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
 
 def _gunicorn(words: Sequence[str]) -> ServerCommand:
     command = ServerCommand("gunicorn")
+    positional: list[str] = []
     for option, value in _options(words):
-        if option == "" and command.app is None and value:
-            command.app = value
+        if option == "" and value:
+            positional.append(value)
         elif option in ("-t", "--timeout"):
             command.timeout = _int(value)
         elif option in ("-w", "--workers"):
@@ -277,6 +278,10 @@ def _gunicorn(words: Sequence[str]) -> ServerCommand:
             command.ignored.append(f"--config {value}")
         elif option == "--preload":
             command.ignored.append("--preload")
+    if len(positional) == 1:
+        command.app = positional[0]
+    elif positional:
+        command.ignored.append(f"several apps named ({' '.join(positional)}): gunicorn takes one")
     return command
 
 

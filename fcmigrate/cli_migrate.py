@@ -57,6 +57,13 @@ if TYPE_CHECKING:
     metavar="PATH",
     help="A Python X.Y (the target) to check the import and precompile with. Default: searched.",
 )
+@click.option(
+    "--resolve-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop resolving and installing the requirements after this long. "
+    "Default: $FCMIGRATE_RESOLVE_TIMEOUT, else 300.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing build folder and zip.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 def migrate(
@@ -80,13 +87,14 @@ def migrate(
     on_pre_freeze: str | None,
     precompile: bool,
     interpreter: str | None,
+    resolve_timeout: float | None,
     force: bool,
     quiet: bool,
 ) -> None:
     """Turn the Flask or Django project in PATH into a folder and code.zip for FC.
 
     Detects the app, copies the project, vendors its requirements (with gunicorn and
-    fcmigrate) into python/ as manylinux wheels for the target Python, writes the bootstrap
+    fcmigrate) into python/, resolved with uv for the target Python, writes the bootstrap
     and deploy config, checks that the app imports, precompiles, and zips. PATH is only read.
     """
     from fcmigrate.migrate import MigrateOptions
@@ -117,16 +125,23 @@ def migrate(
         out=out,
         zip_path=zip_path,
         python=python,
-        runtime=runtime,
+        # Not given: the runtime that has the target Python is picked.
+        runtime=runtime if _given("runtime") else None,
         config=config,
         name=name,
         force=force,
         precompile=precompile,
         interpreter=interpreter,
+        resolve_timeout=resolve_timeout,
         wrap=wrap,
     )
     result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))
     _summary(result, config, platform)
+
+
+def _given(parameter: str) -> bool:
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def _shown(path: Path) -> str:

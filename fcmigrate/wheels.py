@@ -53,7 +53,8 @@ _NOT_FOUND = re.compile(
     r"package locations)"
 )
 _NEEDS_PYTHON = re.compile(
-    r"([A-Za-z0-9][A-Za-z0-9._-]*)\S* (?:depends on Python|only supports )\s*>=\s*(\d+\.\d+)"
+    r"([A-Za-z0-9][A-Za-z0-9._-]*)\S* (?:depends? on Python|requires? Python|only supports )"
+    r"\s*>=\s*(\d+\.\d+)"
 )
 _FETCH = re.compile(r"Failed to fetch: `?(\S+?)`?$", re.MULTILINE)
 _NETWORK = re.compile(

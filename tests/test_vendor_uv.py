@@ -40,7 +40,7 @@ def app(environ, start_response):
 
 #: A PEP 517 backend inside the sdist: MODE "pure" writes a wheel, "compile" first runs the
 #: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits.
-BACKEND = '''\
+BACKEND = """\
 import base64, hashlib, os, subprocess, time, zipfile
 
 NAME, VERSION, MODE = {name!r}, {version!r}, {mode!r}
@@ -75,7 +75,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         record.append(f"{{info}}/RECORD,,")
         whl.writestr(f"{{info}}/RECORD", "\\n".join(record) + "\\n")
     return filename
-'''
+"""
 
 
 # --- making packages ------------------------------------------------------------------------
@@ -101,7 +101,9 @@ def make_wheel(
     files = {
         f"{module}/__init__.py": f"VERSION = {version!r}\n",
         f"{info}/METADATA": metadata,
-        f"{info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n",
+        f"{info}/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
+        ),
     }
     path = folder / f"{module}-{version}-{tag}.whl"
     record = []
@@ -224,9 +226,7 @@ def test_pure_python_sdist_is_built(tmp_path: Path, links: Path) -> None:
     assert "sdistonly-0.9.1" in result.installed
 
 
-def test_sdist_that_needs_a_compiler_is_refused_with_the_fixes(
-    tmp_path: Path, links: Path
-) -> None:
+def test_sdist_that_needs_a_compiler_is_refused_with_the_fixes(tmp_path: Path, links: Path) -> None:
     make_sdist(links, "psycopg2", "2.9.9", mode="compile")
     with pytest.raises(FCMigrateError) as info:
         install(tmp_path, [*no_index(links), "psycopg2==2.9.9"])
@@ -487,4 +487,3 @@ def test_resolve_timeout_from_the_environment() -> None:
     assert vendor.resolve_timeout(30, {"FCMIGRATE_RESOLVE_TIMEOUT": "12"}) == 30
     with pytest.raises(FCMigrateError, match="FCMIGRATE_RESOLVE_TIMEOUT='soon' is not a number"):
         vendor.resolve_timeout(None, {"FCMIGRATE_RESOLVE_TIMEOUT": "soon"})
-

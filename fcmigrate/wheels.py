@@ -63,7 +63,7 @@ _NETWORK = re.compile(
     re.IGNORECASE,
 )
 _COMPILER = re.compile(
-    r"fcmigrate-no-compiler|not compatible with the target|compiler|gcc|cc1|Python\.h|"
+    r"fcmigrate-no-compiler|is not compatible with|compiler|gcc|cc1|Python\.h|"
     r"pg_config|mysql_config|cargo|rustc|meson|cmake",
     re.IGNORECASE,
 )
@@ -116,7 +116,9 @@ def explain(
     built = _BUILD_FAILED.search(output)
     if built is not None:
         name, version = built.group(1), built.group(2)
-        if _COMPILER.search(output) or canonicalize_name(name) in SERVERS | set(BINARY_TWINS):
+        name = _name(_requirement_for(name, app_requirements) or name)
+        flat = re.sub(r"\s+", " ", output)
+        if _COMPILER.search(flat) or canonicalize_name(name) in SERVERS | set(BINARY_TWINS):
             return compiled_error(name, version, python_version, runtime)
         return FCMigrateError(
             f"Building {name} {version} from its source distribution failed "
@@ -171,6 +173,7 @@ def _resolution_error(
         lowest = min((v for n, v in newer if n == name), key=lambda v: [*map(int, v.split("."))])
         asked = _requirement_for(name, app_requirements)
         shown = f"{asked!r}" if asked else repr(name)
+        name = _name(asked) if asked else name
         return FCMigrateError(
             f"{shown} has no release for Python {python_version}: the releases it allows need "
             f"Python {lowest} or newer. Build for it with --python {lowest} (fcmigrate then "

@@ -244,7 +244,7 @@ def test_a_server_pin_that_needs_a_compiler_is_to_be_dropped(tmp_path: Path, lin
     make_sdist(links, "uWSGI", "2.0.23", mode="compile")
     with pytest.raises(FCMigrateError) as info:
         install(tmp_path, [*no_index(links), "uWSGI==2.0.23"])
-    assert "Fix: remove uwsgi from your requirements: the build does not need a server, " in (
+    assert "Fix: remove uWSGI from your requirements: the build does not need a server, " in (
         str(info.value)
     )
 

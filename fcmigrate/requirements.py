@@ -92,7 +92,8 @@ def requirement_lines(file: Path, depth: int = 0) -> list[str]:
             continue
         if line.startswith("-"):
             continue  # uv options (--index-url, -c ...): uv reads them from the file itself
-        result.append(line)
+        # Per-requirement options (--hash) are uv's too; the strings are for messages.
+        result.append(re.sub(r"\s+--\w[\w-]*(?:[=\s]+\S+)?", "", line).strip())
     return result
 
 

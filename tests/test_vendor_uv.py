@@ -389,6 +389,26 @@ def test_pip_index_variables_are_honoured(
     assert (target / "fromlinks").is_dir()
 
 
+def test_find_links_in_a_requirements_file_is_relative_to_it(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    make_wheel(project / "wheels", "relpkg", "1.0")
+    make_wheel(project / "wheels", "gunicorn", "23.0.0")
+    requirements = project / "requirements.txt"
+    requirements.write_text("--no-index\n--find-links wheels\nrelpkg\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    vendor.install_requirements(
+        tmp_path / "target",
+        requirements_file=requirements,
+        requirements=["relpkg"],
+        python_version="3.10",
+        runtime="custom.debian10",
+        progress=lambda line: None,
+        workdir=work,
+    )
+    assert (tmp_path / "target" / "relpkg" / "__init__.py").is_file()
+
+
 def test_constraints_and_hashes_in_requirements_files(tmp_path: Path, links: Path) -> None:
     make_wheel(links, "pinned", "1.0")
     wheel = make_wheel(links, "pinned", "2.0")
@@ -442,7 +462,10 @@ def test_time_limit_stops_the_resolver_and_its_builds(
     assert _wait_gone(int(pid_file.read_text()))
 
 
-def test_sigterm_stops_migrate_and_the_resolver(tmp_path: Path, links: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_migrate_and_the_resolver(
+    tmp_path: Path, links: Path, stop: signal.Signals
+) -> None:
     pid_file = tmp_path / "backend.pid"
     make_sdist(links, "slowbuild", "1.0", mode="sleep")
     project = tmp_path / "tiny"
@@ -470,8 +493,9 @@ def test_sigterm_stops_migrate_and_the_resolver(tmp_path: Path, links: Path) -> 
             time.sleep(0.1)
         assert pid_file.exists(), log.read_text()
         time.sleep(0.3)  # the pid is written before the sleep starts
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 128 + signal.SIGTERM
+        proc.send_signal(stop)
+        # 128 + the signal: SIGTERM 143, Ctrl-C 130 ("Aborted.").
+        assert proc.wait(30) == 128 + stop
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -73,9 +73,18 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
     return [], None
 
 
-def requirement_lines(file: Path, depth: int = 0) -> list[str]:
-    """The requirement lines of a requirements file and the files it includes with ``-r``."""
-    text = _utf8(file).replace("\\\n", " ")
+def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> list[str]:
+    """The requirement lines of a requirements file and the files it includes with ``-r``.
+
+    ``strict`` (what a build for FC installs): a file that is not UTF-8, or an editable
+    line, is an :class:`FCMigrateError` with the fix. Otherwise (``wrap``, ``dockerize``,
+    ``doctor`` only read the list) undecodable bytes are replaced and editable lines skipped.
+    """
+    if strict:
+        text = _utf8(file)
+    else:
+        text = _utf8_or_replaced(file)
+    text = text.replace("\\\n", " ")
     result: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = re.sub(r"(^|\s)#.*", "", raw).strip()
@@ -83,18 +92,27 @@ def requirement_lines(file: Path, depth: int = 0) -> list[str]:
             continue
         editable = _EDITABLE.match(line)
         if editable:
-            raise _editable_error(file, number, editable.group(1))
+            if strict:
+                raise _editable_error(file, number, editable.group(1))
+            continue
         include = _INCLUDE.match(line)
         if include:
             nested = file.parent / include.group(1)
             if depth < 10 and nested.is_file():
-                result += requirement_lines(nested, depth + 1)
+                result += requirement_lines(nested, depth + 1, strict=strict)
             continue
         if line.startswith("-"):
             continue  # uv options (--index-url, -c ...): uv reads them from the file itself
         # Per-requirement options (--hash) are uv's too; the strings are for messages.
         result.append(re.sub(r"\s+--\w[\w-]*(?:[=\s]+\S+)?", "", line).strip())
     return result
+
+
+def _utf8_or_replaced(file: Path) -> str:
+    try:
+        return _utf8(file)
+    except FCMigrateError:
+        return file.read_bytes().decode("utf-8", errors="replace")
 
 
 def _utf8(file: Path) -> str:

@@ -191,6 +191,7 @@ def install_requirements(
     from fcmigrate import wheels
 
     limit = resolve_timeout(None) if timeout is None else timeout
+    app_requirements = _app_requirement_lines(requirements_file, requirements)
     args = _requirement_args(requirements_file, requirements, workdir)
     own = runtime_requirements()
     argv = [
@@ -225,7 +226,7 @@ def install_requirements(
             text,
             python_version=python_version,
             runtime=runtime,
-            app_requirements=_app_requirement_lines(requirements_file, requirements),
+            app_requirements=app_requirements,
             own_requirements=own,
         )
     foreign = wheels.built_here(target)
@@ -352,10 +353,8 @@ def _app_requirement_lines(
         return list(requirements)
     from fcmigrate.requirements import requirement_lines
 
-    try:
-        return requirement_lines(requirements_file)
-    except FCMigrateError:
-        return list(requirements)
+    # Strict: uv would fail on these with a message that does not say the fix.
+    return requirement_lines(requirements_file, strict=True)
 
 
 def _requirement_args(

@@ -235,3 +235,9 @@ def test_python_version_file_picks_the_runtime(tmp_path: Path) -> None:
     assert "Note: FC does not document the Python of custom.debian12" in proc.stdout
     # gunicorn came as a wheel the target loads (pure Python), for 3.12.
     assert list((out / "python").glob("gunicorn-*.dist-info"))
+
+
+def test_reading_alone_is_lenient(tmp_path: Path) -> None:
+    """wrap, dockerize and doctor only read the list: the build is where these are errors."""
+    (tmp_path / "requirements.txt").write_bytes("# café\nflask\n-e .\n".encode("latin-1"))
+    assert read_requirements(tmp_path) == (["flask"], tmp_path / "requirements.txt")

@@ -348,13 +348,20 @@ def test_unknown_name(tmp_path: Path, links: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("where", ["requirements.txt", "PIP_INDEX_URL"])
 def test_unreachable_index_is_said_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
     with socket_closed() as port:
+        index = f"http://127.0.0.1:{port}/simple"
+        lines = ["flask"]
+        if where == "PIP_INDEX_URL":
+            monkeypatch.setenv("PIP_INDEX_URL", index)
+        else:
+            lines.insert(0, f"-i {index}")
         with pytest.raises(FCMigrateError) as info:
-            install(tmp_path, [f"-i http://127.0.0.1:{port}/simple", "flask"])
+            install(tmp_path, lines)
     message = str(info.value)
     assert message.startswith(f"The package index http://127.0.0.1:{port}/simple/ cannot be ")
     assert message.endswith(

@@ -292,7 +292,10 @@ def _run(
             for line in proc.stdout:
                 line = line.rstrip("\n")
                 result.output.append(line)
-                progress(line)
+                if not line.startswith("Using "):
+                    # "Using CPython 3.11 interpreter": the one that builds pure-Python
+                    # sources, not the target; saying it would only confuse.
+                    progress(line)
             result.returncode = proc.wait()
         except BaseException:
             _stop_group(proc)

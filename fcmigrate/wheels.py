@@ -139,6 +139,13 @@ def explain(
             "the network, or the index URL (-i/--index-url in requirements.txt, "
             "PIP_INDEX_URL or UV_INDEX_URL)."
         )
+    mismatch = re.search(r"Hash mismatch for `([^`]+)`", output)
+    if mismatch is not None:
+        return FCMigrateError(
+            f"{mismatch.group(1)} does not match the --hash lines of your requirements: the "
+            "hashes are for other files (another release, or another platform's wheel). "
+            "Update them (e.g. 'uv pip compile --generate-hashes') and run again."
+        )
     reason = "; ".join([*errors, *causes]) or (output.strip().splitlines() or ["uv failed"])[-1]
     return FCMigrateError(
         f"The requirements could not be installed for {_target(python_version)}: {reason}"

@@ -2,7 +2,7 @@
 
 :func:`read_requirements` looks, in this order, for:
 
-``requirements.txt``
+``requirements.txt`` (else a production one: ``requirements/production.txt`` ...)
     with its ``-r`` includes (``-c``, ``-i``, ``--find-links`` and ``--hash`` lines are left
     to uv, which reads the file itself);
 ``uv.lock`` (beside a ``pyproject.toml``)
@@ -41,6 +41,16 @@ __all__ = [
     "third_party_imports",
 ]
 
+#: Requirements files, in the order they are looked for: the first one found is the list.
+REQUIREMENTS_FILES = (
+    "requirements.txt",
+    "requirements/production.txt",
+    "requirements/prod.txt",
+    "requirements-production.txt",
+    "requirements-prod.txt",
+    "requirements/base.txt",
+    "requirements/common.txt",
+)
 _INCLUDE = re.compile(r"(?:-r|--requirement)(?:\s+|=)(\S+)")
 _EDITABLE = re.compile(r"(?:-e|--editable)(?:\s+|=)(\S+)")
 #: Folders that hold no module of the app's own code.
@@ -54,9 +64,10 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
 
     With a file, uv reads the file itself (``-r``); the strings are for messages and checks.
     """
-    file = root / "requirements.txt"
-    if file.is_file():
-        return requirement_lines(file), file
+    for name in REQUIREMENTS_FILES:
+        file = root / name
+        if file.is_file():
+            return requirement_lines(file), file
     if (root / "uv.lock").is_file() and (root / "pyproject.toml").is_file():
         return _uv_lock(root), None
     if (root / "Pipfile.lock").is_file():

@@ -241,3 +241,16 @@ def test_reading_alone_is_lenient(tmp_path: Path) -> None:
     """wrap, dockerize and doctor only read the list: the build is where these are errors."""
     (tmp_path / "requirements.txt").write_bytes("# café\nflask\n-e .\n".encode("latin-1"))
     assert read_requirements(tmp_path) == (["flask"], tmp_path / "requirements.txt")
+
+
+def test_a_production_requirements_file_when_there_is_no_requirements_txt(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("Django>=4.2\n")
+    (tmp_path / "requirements" / "local.txt").write_text("-r base.txt\ndjango-debug-toolbar\n")
+    (tmp_path / "requirements" / "production.txt").write_text("-r base.txt\ngunicorn>=23\n")
+    assert read_requirements(tmp_path) == (
+        ["Django>=4.2", "gunicorn>=23"],
+        tmp_path / "requirements" / "production.txt",
+    )

@@ -520,3 +520,24 @@ def test_resolve_timeout_from_the_environment() -> None:
     assert vendor.resolve_timeout(30, {"FCMIGRATE_RESOLVE_TIMEOUT": "12"}) == 30
     with pytest.raises(FCMigrateError, match="FCMIGRATE_RESOLVE_TIMEOUT='soon' is not a number"):
         vendor.resolve_timeout(None, {"FCMIGRATE_RESOLVE_TIMEOUT": "soon"})
+
+
+def test_bad_resolve_timeout_is_one_error_line(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    out = tmp_path / "build"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--out", str(out), "-q"],
+        env=dict(os.environ, FCMIGRATE_RESOLVE_TIMEOUT="soon"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "Error: FCMIGRATE_RESOLVE_TIMEOUT='soon' is not a number of seconds above 0. Use e.g. "
+        "--resolve-timeout 600.\n"
+    )
+    assert not out.exists()

@@ -430,7 +430,10 @@ def _candidates(version: str) -> list[str]:
     on_path = shutil.which(f"python{version}")
     if on_path:
         found.append(on_path)
-    uv = shutil.which("uv")
+    try:
+        uv: str | None = uv_binary()
+    except FCMigrateError:
+        uv = None
     if uv:
         try:
             proc = subprocess.run(

@@ -1,7 +1,7 @@
-"""``fcmigrate migrate``: real pip runs, real builds, and the build served by a bare Python.
+"""``fcmigrate migrate``: real uv runs, real builds, and the build served by a bare Python.
 
-pip is slow, so the Flask and Django builds are made once per module and shared; every pip
-run of the module uses one wheel cache. The proof the issue asks for: the built folder,
+The Flask and Django builds are made once per module and shared; uv's own cache serves
+the packages after the first download. The proof the issue asks for: the built folder,
 started with ``env -i PATH=/usr/bin:/bin ./bootstrap`` by a system ``python3`` that has no
 Flask, Django or gunicorn, serves the app: everything comes from ``python/``.
 """
@@ -98,7 +98,8 @@ def bare() -> Bare:
 
 @pytest.fixture(scope="module", autouse=True)
 def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One wheel cache for every pip run of this module (in-process and subprocesses)."""
+    """No pip settings of this machine that would change a build (pip builds no more, but
+    fcmigrate reads PIP_INDEX_URL, PIP_FIND_LINKS ... for uv)."""
     cache = tmp_path_factory.mktemp("pip-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PIP_CACHE_DIR", str(cache))

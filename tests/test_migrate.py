@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,17 +94,6 @@ def bare() -> Bare:
         # The proof is void if the bare interpreter could import these on its own.
         assert not _imports(chosen.python, module), f"{chosen.python} can import {module}"
     return chosen
-
-
-@pytest.fixture(scope="module", autouse=True)
-def pip_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """No pip settings of this machine that would change a build (pip builds no more, but
-    fcmigrate reads PIP_INDEX_URL, PIP_FIND_LINKS ... for uv)."""
-    cache = tmp_path_factory.mktemp("pip-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PIP_CACHE_DIR", str(cache))
-        patch.delenv("PIP_TARGET", raising=False)
-        yield cache
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -729,7 +718,7 @@ def test_no_interpreter_of_the_target_version(
     assert f"Tag: {tag}-{tag}-manylinux" in wheel
 
 
-# --- the pieces, without pip ------------------------------------------------------------
+# --- the pieces, without uv -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -827,7 +816,6 @@ def test_django_statics_are_collected_without_the_target_python(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    pip_cache: Path,
 ) -> None:
     """No Python of the target version here: collectstatic runs with this one instead."""
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"

@@ -74,6 +74,13 @@ if TYPE_CHECKING:
     "serverless.yml, Dockerfile). Default: the first found; none: ignore them.",
 )
 @click.option("--stage", help="The Zappa stage to read. Default: the first.")
+@click.option(
+    "--resolve-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop resolving and installing the requirements after this long. "
+    "Default: $FCMIGRATE_RESOLVE_TIMEOUT, else 300.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing build folder and zip.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary.")
 def migrate(
@@ -99,13 +106,14 @@ def migrate(
     interpreter: str | None,
     source: str | None,
     stage: str | None,
+    resolve_timeout: float | None,
     force: bool,
     quiet: bool,
 ) -> None:
     """Turn the Flask or Django project in PATH into a folder and code.zip for FC.
 
     Detects the app, copies the project, vendors its requirements (with gunicorn and
-    fcmigrate) into python/ as manylinux wheels for the target Python, writes the bootstrap
+    fcmigrate) into python/, resolved with uv for the target Python, writes the bootstrap
     and deploy config, checks that the app imports, precompiles, and zips. PATH is only read.
     """
     from fcmigrate.migrate import MigrateOptions
@@ -141,12 +149,14 @@ def migrate(
         out=out,
         zip_path=zip_path,
         python=python,
-        runtime=runtime,
+        # Not given: the runtime that has the target Python is picked.
+        runtime=runtime if _given("runtime") else None,
         config=config,
         name=name,
         force=force,
         precompile=precompile,
         interpreter=interpreter,
+        resolve_timeout=resolve_timeout,
         wrap=wrap,
         source=source,
         stage=stage,
@@ -154,6 +164,11 @@ def migrate(
     with terminate_as_exit():
         result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))
     _summary(result, config, platform)
+
+
+def _given(parameter: str) -> bool:
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 def _shown(path: Path) -> str:

@@ -20,8 +20,8 @@ Flask and plain WSGI
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
 Dependencies
-    ``requirements.txt`` (with its ``-r`` includes), else ``[project] dependencies`` in
-    ``pyproject.toml``.
+    ``requirements.txt`` (with its ``-r`` includes), ``uv.lock``, ``Pipfile.lock``, or
+    ``pyproject.toml`` (PEP 621 or Poetry): :mod:`fcmigrate.requirements`.
 Python version
     ``.python-version`` (``3.10`` or ``3.10.13``), else the lowest of 3.10-3.13 that
     ``requires-python`` in ``pyproject.toml`` allows.
@@ -234,35 +234,13 @@ def _module_file(root: Path, module: str) -> Path | None:
 
 
 def read_requirements(root: Path) -> tuple[list[str], Path | None]:
-    """Requirement strings, and the requirements file they came from (``None``: pyproject)."""
-    file = root / "requirements.txt"
-    if file.is_file():
-        return _requirements_lines(file, depth=0), file
-    project = _pyproject(root).get("project")
-    if isinstance(project, dict):
-        deps = project.get("dependencies")
-        if isinstance(deps, list) and all(isinstance(d, str) for d in deps):
-            return [d.strip() for d in deps if d.strip()], None
-    return [], None
+    """Requirement strings, and the requirements file they came from (``None``: another list).
 
+    See :mod:`fcmigrate.requirements` for the lists read, in order.
+    """
+    from fcmigrate.requirements import read_requirements as read
 
-def _requirements_lines(file: Path, depth: int) -> list[str]:
-    text = _read_text(file).replace("\\\n", " ")
-    result: list[str] = []
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*", "", raw).strip()
-        if not line:
-            continue
-        include = re.match(r"(?:-r|--requirement)(?:\s+|=)(\S+)", line)
-        if include:
-            nested = file.parent / include.group(1)
-            if depth < 10 and nested.is_file():
-                result += _requirements_lines(nested, depth + 1)
-            continue
-        if line.startswith("-"):
-            continue  # pip options (--index-url, -c ...): pip reads them from the file itself
-        result.append(line)
-    return result
+    return read(root)
 
 
 def _pyproject(root: Path) -> dict[str, Any]:

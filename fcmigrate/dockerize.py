@@ -14,8 +14,8 @@ Into the project folder, which is the Docker build context:
     control, virtualenvs, caches and fcmigrate's build folder stay out.
 ``.fcmigrate/docker/``
     fcmigrate is not on PyPI, so the image cannot ``pip install`` it: this folder holds a copy
-    of the running fcmigrate package and the requirements it needs to run (gunicorn, click,
-    PyYAML). The Dockerfile copies the package into the virtualenv's site-packages. It is
+    of the running fcmigrate package and the requirement ``serve`` needs to run (gunicorn).
+    The Dockerfile copies the package into the virtualenv's site-packages. It is
     rewritten on every run, so it always matches the Dockerfile beside it.
 the deploy config
     ``s.yaml`` (fc3 or fc2) or ``template.yml`` for ``runtime: custom-container``.

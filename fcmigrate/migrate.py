@@ -4,8 +4,8 @@ The steps, each in :func:`migrate`:
 
 1. detect the app, requirements and Python version (:mod:`fcmigrate.detect`, no import);
 2. copy the project into a staging folder beside the destination (:mod:`fcmigrate.package`);
-3. vendor the requirements, gunicorn, click, PyYAML and fcmigrate into ``python/`` with pip,
-   as manylinux wheels for the target Python (:mod:`fcmigrate.vendor`);
+3. vendor the requirements, gunicorn and fcmigrate into ``python/`` with uv, resolved for
+   the target Python and the runtime's glibc (:mod:`fcmigrate.vendor`);
 4. write the ``bootstrap`` and deploy config (:func:`fcmigrate.wrap.generate`);
 5. import the app with an interpreter of the target version that sees only the standard
    library and ``python/``: what FC will do, so a missing requirement shows up now;
@@ -45,8 +45,9 @@ from fcmigrate.package import (
 )
 from fcmigrate.readonly import fc_environment
 from fcmigrate.render import write_files
+from fcmigrate.requirements import missing_requirements_error
 from fcmigrate.statics import collect_static, vendor_whitenoise
-from fcmigrate.vendor import copy_fcmigrate, find_interpreter, pip_install
+from fcmigrate.vendor import copy_fcmigrate, find_interpreter, install_requirements
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
 
@@ -56,6 +57,9 @@ Progress = Callable[[str], None]
 DEFAULT_PYTHON = "3.10"
 #: Python of each runtime where it is documented; the others are probed at start.
 RUNTIME_PYTHON = {"custom.debian10": "3.10"}
+#: The runtime for a target Python without --runtime: the one that has it, else the newest
+#: (custom.debian12, whose Python the bootstrap finds under /var/fc/lang at start).
+NEWEST_RUNTIME = "custom.debian12"
 #: A top-level python/ in the project is an old vendoring of dependencies: pip rebuilds it.
 REBUILT = ("python",)
 
@@ -69,12 +73,15 @@ class MigrateOptions:
     out: Path | None = None
     zip_path: Path | None = None
     python: str | None = None
-    runtime: str = "custom.debian10"
+    #: ``None``: the runtime that has the target Python (:func:`choose_runtime`).
+    runtime: str | None = None
     config: str = "s"
     name: str | None = None
     force: bool = False
     precompile: bool = True
     interpreter: str | None = None
+    #: Seconds uv may take; ``None``: $FCMIGRATE_RESOLVE_TIMEOUT, else 300.
+    resolve_timeout: float | None = None
     #: Largest zip accepted; ``None``: FC's limit, :data:`fcmigrate.package.MAX_PACKAGE_BYTES`.
     max_bytes: int | None = None
     wrap: Mapping[str, Any] = field(default_factory=dict)
@@ -125,6 +132,36 @@ def target_python(option: str | None, detected: Detected) -> tuple[str, str]:
             )
         return detected.python, str(detected.python_source)
     return DEFAULT_PYTHON, "default"
+
+
+def choose_runtime(option: str | None, python: str, python_source: str) -> tuple[str, str | None]:
+    """The runtime to build for, and a note when its Python is not documented.
+
+    Without ``option``, the runtime whose Python is ``python`` (custom.debian10 for 3.10),
+    else :data:`NEWEST_RUNTIME`. An explicit runtime known to run another Python is an error:
+    the build would not start there.
+    """
+    if option is not None:
+        known = RUNTIME_PYTHON.get(option)
+        if known is not None and known != python:
+            raise FCMigrateError(
+                f"--runtime {option} runs Python {known}, but the build is for Python {python} "
+                f"({python_source}): it would not start there. Drop --runtime (fcmigrate then "
+                f"picks {NEWEST_RUNTIME} for Python {python}), or build for Python {known} "
+                f"with --python {known}."
+            )
+        chosen = option
+    else:
+        owners = [name for name, version in RUNTIME_PYTHON.items() if version == python]
+        chosen = owners[0] if owners else NEWEST_RUNTIME
+    if chosen in RUNTIME_PYTHON:
+        return chosen, None
+    return chosen, (
+        f"FC does not document the Python of {chosen}: the bootstrap starts "
+        f"/var/fc/lang/python{python} there, else the newest Python under /var/fc/lang, else "
+        f"python3. If the function does not start, deploy a container ('fcmigrate "
+        "dockerize') or build for Python 3.10 on custom.debian10."
+    )
 
 
 def _paths(options: MigrateOptions, root: Path) -> tuple[Path, Path]:
@@ -227,6 +264,13 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                 "project's code asks for instead. Pass --python X.Y to choose."
             )
         python, python_source = target_python(options.python, detected)
+    platform = str(options.wrap.get("platform", "fc"))
+    explicit = options.runtime if platform == "fc" else None
+    runtime, runtime_note = choose_runtime(explicit, python, python_source)
+    if not detected.requirements and detected.requirements_file is None:
+        unlisted = missing_requirements_error(root)
+        if unlisted is not None:
+            raise unlisted
     out, zip_path = _paths(options, root)
     _check_existing(out, zip_path, options.force)
     wrap_values: dict[str, Any] = dict(options.wrap)
@@ -237,19 +281,13 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         WrapOptions(
             app=detected.spec,
             name=options.name or default_name(root),
-            runtime=options.runtime,
+            runtime=runtime,
             config=options.config,
             **wrap_values,
         )
     )
-    platform = str(wrap_values.get("platform", "fc"))
-    runtime_python = RUNTIME_PYTHON.get(options.runtime)
-    if runtime_python and runtime_python != python and platform == "fc":
-        notes.append(
-            f"{options.runtime} runs Python {runtime_python}, the build is for {python}: "
-            f"it will not start there. Use --python {runtime_python}, or a runtime with "
-            f"Python {python}."
-        )
+    if runtime_note and platform == "fc":
+        notes.append(runtime_note)
     interpreter = find_interpreter(python, options.interpreter)
     if interpreter is None:
         notes.append(
@@ -260,7 +298,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         )
 
     say(f"Detected {detected.framework} app {detected.spec!r} ({detected.found_in}) in {root}")
-    say(f"Target: Python {python} ({python_source}), runtime {options.runtime}")
+    say(f"Target: Python {python} ({python_source}), runtime {runtime}")
     created, staging, work = _scratch(out, zip_path)
     zip_tmp = zip_path.with_name(f".{zip_path.name}.tmp-{os.getpid()}")
     try:
@@ -274,15 +312,16 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         )
         say(f"Copied {copied.files} files ({human_size(copied.bytes)})")
 
-        say(f"Installing dependencies into python/ for CPython {python} (pip) ...")
-        pip = pip_install(
+        say(f"Installing dependencies into python/ for CPython {python} (uv) ...")
+        pip = install_requirements(
             staging / "python",
             requirements_file=detected.requirements_file,
             requirements=detected.requirements,
             python_version=python,
-            runtime=options.runtime if platform == "fc" else platform,
-            progress=lambda line: say(f"  pip: {line}"),
+            runtime=runtime if platform == "fc" else platform,
+            progress=lambda line: say(f"  uv: {line}"),
             workdir=work,
+            timeout=options.resolve_timeout,
         )
         shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
         copy_fcmigrate(staging / "python")

@@ -1,9 +1,14 @@
 """Vendoring dependencies into a build's ``python/`` folder for FC's interpreter.
 
-pip installs manylinux x86_64 wheels for the *target* Python, whatever runs fcmigrate
-(``--only-binary=:all:`` is what makes ``--platform`` and ``--python-version`` safe: pip never
-builds a package for the wrong machine). fcmigrate itself is copied from the running
-installation, so the build serves with exactly the version that wrote its files.
+uv resolves and installs the requirements for the *target*: ``--python-version X.Y`` and
+``--python-platform x86_64-manylinux_2_NN`` (NN: the runtime's glibc), so environment markers,
+``Requires-Python`` and wheel tags are judged for FC's Python, whatever runs fcmigrate.
+Pure-Python source distributions are built into wheels; a package with compiled code and no
+wheel for the target is refused with the fix (:mod:`fcmigrate.wheels`): no C compiler is
+offered to the build, and uv rejects a wheel built for this machine. fcmigrate itself is
+copied from the running installation, so the build serves with exactly the version that
+wrote its files; of its own dependencies only gunicorn is added (``serve`` needs nothing
+else).
 """
 
 from __future__ import annotations
@@ -12,22 +17,29 @@ import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 
 import fcmigrate
 from fcmigrate.errors import FCMigrateError
 
 __all__ = [
-    "PipResult",
+    "DEFAULT_RESOLVE_TIMEOUT",
+    "InstallResult",
     "copy_fcmigrate",
     "find_interpreter",
-    "pip_install",
+    "install_requirements",
+    "python_platform",
+    "resolve_timeout",
     "runtime_requirements",
     "wheel_platforms",
 ]
@@ -37,48 +49,50 @@ Progress = Callable[[str], None]
 #: glibc minor version of each custom runtime's Debian release (10: 2.28, 11: 2.31, 12: 2.36):
 #: wheels built for a newer glibc than the runtime's would fail to load there.
 RUNTIME_GLIBC = {"custom.debian10": 28, "custom.debian11": 31, "custom.debian12": 36}
-#: What fcmigrate needs at run time, when its own metadata cannot be read.
-FALLBACK_REQUIREMENTS = ("gunicorn>=23", "click>=8.1", "PyYAML>=6")
+#: manylinux2014 (glibc 2.17): what a platform without a known glibc gets.
+BASE_GLIBC = 17
+#: What ``python -m fcmigrate serve`` needs besides the standard library. The build side's
+#: tools (click, PyYAML, uv, pathspec, h11 ...) never go into a build.
+FALLBACK_REQUIREMENTS = ("gunicorn>=23",)
+#: Seconds uv may take to resolve and install, unless --resolve-timeout or the variable says.
+DEFAULT_RESOLVE_TIMEOUT = 300.0
+RESOLVE_TIMEOUT_ENV = "FCMIGRATE_RESOLVE_TIMEOUT"
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_NOT_FOUND = re.compile(r"No matching distribution found for (\S+)")
-_VERSION_LIST = re.compile(r"(\(from versions: )([^)]*)\)")
-_IGNORED_FOR_PYTHON = re.compile(
-    r"Ignored the following versions that require a different python version: ([^\n]*)"
-)
-_REQUIRES_AT_LEAST = re.compile(r"Requires-Python >=\s*(\d+\.\d+)")
-_INSTALLED = re.compile(r"^Successfully installed (.+)$", re.MULTILINE)
-#: Requirements-file options whose path pip reads relative to the file.
+#: Requirements-file options whose path is read relative to the file.
 _RELATIVE_OPTION = re.compile(
     r"(\s*(?:-r|--requirement|-c|--constraint|-f|--find-links)(?:\s+|=))(\S+)(.*)"
 )
 
 
 @dataclass
-class PipResult:
-    """What pip installed: ``['Flask-3.1.3', ...]``, and every line it printed."""
+class InstallResult:
+    """What was installed: ``['Flask-3.1.3', ...]``, and every line uv printed."""
 
     installed: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
+    returncode: int = 0
 
 
 def wheel_platforms(runtime: str) -> list[str]:
-    """pip ``--platform`` tags for ``runtime``: manylinux2014 up to the runtime's glibc."""
+    """Wheel platform tags for ``runtime``: manylinux2014 up to the runtime's glibc."""
     platforms = ["manylinux2014_x86_64"]
     glibc = RUNTIME_GLIBC.get(runtime)
     if glibc is not None:
-        # pip does not expand manylinux_2_28 to older tags itself: list each one.
         platforms += [f"manylinux_2_{minor}_x86_64" for minor in range(17, glibc + 1)]
     return platforms
 
 
+def python_platform(runtime: str) -> str:
+    """uv's ``--python-platform`` for ``runtime``: ``x86_64-manylinux_2_28`` for debian10."""
+    return f"x86_64-manylinux_2_{RUNTIME_GLIBC.get(runtime, BASE_GLIBC)}"
+
+
 def runtime_requirements() -> list[str]:
-    """fcmigrate's own dependencies (gunicorn, click, PyYAML), from its installed metadata."""
+    """What the build needs of fcmigrate's dependencies (gunicorn), from its metadata."""
     try:
         requires = metadata.requires("fcmigrate") or []
     except metadata.PackageNotFoundError:
         return list(FALLBACK_REQUIREMENTS)
-    # Only what the runtime imports: the build side's own tools (uv, pathspec, h11 ...)
-    # never go into a build.
     carried = {_normal(requirement_name(r)) for r in FALLBACK_REQUIREMENTS}
     found = [
         r.split(";")[0].strip()
@@ -97,7 +111,64 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pip_install(
+def resolve_timeout(option: float | None, environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds allowed to uv: ``option``, else $FCMIGRATE_RESOLVE_TIMEOUT, else the default."""
+    if option is not None:
+        value, source = option, "--resolve-timeout"
+    elif environ.get(RESOLVE_TIMEOUT_ENV, "").strip():
+        raw = environ[RESOLVE_TIMEOUT_ENV].strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        source = f"{RESOLVE_TIMEOUT_ENV}={raw!r}"
+    else:
+        return DEFAULT_RESOLVE_TIMEOUT
+    if not value > 0:
+        raise FCMigrateError(
+            f"{source} is not a number of seconds above 0. Use e.g. --resolve-timeout 600."
+        )
+    return float(value)
+
+
+def uv_binary() -> str:
+    """The uv executable fcmigrate depends on (the ``uv`` package), else uv on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found:
+            return found
+    raise FCMigrateError(
+        "uv is not installed, and fcmigrate needs it to install the requirements for the "
+        "target Python. Run 'pip install uv' (or reinstall fcmigrate) and try again."
+    )
+
+
+def index_options(environ: Mapping[str, str], cwd: Path) -> list[str]:
+    """pip's index variables as uv options (uv reads only its own UV_* variables).
+
+    UV_INDEX_URL, UV_EXTRA_INDEX_URL and UV_FIND_LINKS, when set, are uv's and win.
+    """
+    options: list[str] = []
+    if environ.get("PIP_INDEX_URL") and not environ.get("UV_INDEX_URL"):
+        options += ["--index-url", environ["PIP_INDEX_URL"]]
+    if environ.get("PIP_EXTRA_INDEX_URL") and not environ.get("UV_EXTRA_INDEX_URL"):
+        for url in environ["PIP_EXTRA_INDEX_URL"].split():
+            options += ["--extra-index-url", url]
+    if environ.get("PIP_FIND_LINKS") and not environ.get("UV_FIND_LINKS"):
+        for link in environ["PIP_FIND_LINKS"].split():
+            # PIP_FIND_LINKS=wheels means the folder here, not one in uv's working folder.
+            path = cwd / link
+            options += ["--find-links", str(path) if path.exists() else link]
+    if environ.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on"):
+        options.append("--no-index")
+    return options
+
+
+def install_requirements(
     target: Path,
     *,
     requirements_file: Path | None,
@@ -106,47 +177,90 @@ def pip_install(
     runtime: str,
     progress: Progress,
     workdir: Path,
-) -> PipResult:
-    """Install the app's requirements plus fcmigrate's into ``target`` for the target Python.
+    timeout: float | None = None,
+) -> InstallResult:
+    """Install the app's requirements plus gunicorn into ``target`` for the target Python.
 
-    ``requirements_file`` is passed to pip as ``-r`` (so its options and includes work);
-    otherwise ``requirements`` are passed as they are. A requirement on fcmigrate itself is
-    left out: the running installation is copied instead. pip's output is streamed to
-    ``progress`` line by line. Raises :class:`FCMigrateError` with pip's reason on failure.
+    ``requirements_file`` is passed to uv as ``-r`` (so its options, includes, constraints
+    and hashes work); otherwise ``requirements`` are passed as they are. A requirement on
+    fcmigrate itself is left out: the running installation is copied instead. uv's output
+    is streamed to ``progress`` line by line. After ``timeout`` seconds (default
+    :func:`resolve_timeout`) uv is stopped. Raises :class:`FCMigrateError` with the reason
+    and the fix on failure (:func:`fcmigrate.wheels.explain`).
     """
+    from fcmigrate import wheels
+
+    limit = resolve_timeout(None) if timeout is None else timeout
+    app_requirements = _app_requirement_lines(requirements_file, requirements)
     args = _requirement_args(requirements_file, requirements, workdir)
+    own = runtime_requirements()
     argv = [
-        sys.executable,
-        "-m",
+        uv_binary(),
         "pip",
         "install",
         "--target",
         str(target),
-        "--only-binary=:all:",
-        "--implementation",
-        "cp",
+        # Builds of pure-Python sources run with this interpreter; markers, Requires-Python
+        # and wheel tags are judged for the target below.
+        "--python",
+        sys.executable,
         "--python-version",
         python_version,
-        *[arg for platform in wheel_platforms(runtime) for arg in ("--platform", platform)],
-        # .pyc written now would be for this interpreter, not the target's.
-        "--no-compile",
-        "--no-input",
-        "--disable-pip-version-check",
-        "--progress-bar",
-        "off",
+        "--python-platform",
+        python_platform(runtime),
+        "--color",
+        "never",
+        "--no-progress",
+        *index_options(os.environ, Path.cwd()),
         *args,
-        *runtime_requirements(),
+        *own,
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PIP_NO_INPUT="1")
-    if env.get("PIP_FIND_LINKS"):
-        # pip runs in workdir: PIP_FIND_LINKS=wheels means the folder here, not one there.
-        links = env["PIP_FIND_LINKS"].split()
-        env["PIP_FIND_LINKS"] = " ".join(
-            os.path.abspath(x) if os.path.exists(x) else x for x in links
+    env = _uv_env(os.environ)
+    result = InstallResult()
+    timed_out = _run(argv, env, workdir, limit, result, progress)
+    text = "\n".join(result.output)
+    if timed_out:
+        raise wheels.timeout_error(text, limit)
+    if result.returncode != 0:
+        raise wheels.explain(
+            text,
+            python_version=python_version,
+            runtime=runtime,
+            app_requirements=app_requirements,
+            own_requirements=own,
         )
-    env.pop("PIP_TARGET", None)
-    env.pop("PIP_PREFIX", None)
-    result = PipResult()
+    foreign = wheels.built_here(target)
+    if foreign:
+        raise wheels.compiled_error(foreign[0], "", python_version, runtime)
+    result.installed = _installed(target)
+    return result
+
+
+#: Offered to builds of source distributions as their C and C++ compiler: no such program
+#: exists, so a package that needs one fails (or falls back to pure Python) instead of
+#: compiling for this machine's Python and glibc.
+NO_COMPILER = "fcmigrate-no-compiler"
+
+
+def _uv_env(environ: Mapping[str, str]) -> dict[str, str]:
+    env = dict(environ, PYTHONUNBUFFERED="1", NO_COLOR="1", CC=NO_COMPILER, CXX=NO_COMPILER)
+    for name in ("UV_PYTHON", "UV_SYSTEM_PYTHON", "PIP_TARGET", "PIP_PREFIX"):
+        env.pop(name, None)
+    return env
+
+
+def _run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    limit: float,
+    result: InstallResult,
+    progress: Progress,
+) -> bool:
+    """Run uv in its own process group, streaming its lines; ``True`` if it ran out of time.
+
+    Ctrl-C, SIGTERM and the time limit stop the whole group: uv and the builds it started.
+    """
     try:
         proc = subprocess.Popen(
             argv,
@@ -154,31 +268,96 @@ def pip_install(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            cwd=workdir,
+            cwd=cwd,
             text=True,
             encoding="utf-8",
             errors="replace",
             bufsize=1,
+            start_new_session=True,
         )
     except OSError as exc:
-        raise FCMigrateError(f"Cannot run pip: {exc.strerror or exc}.") from None
-    with proc:
+        raise FCMigrateError(f"Cannot run uv ({argv[0]}): {exc.strerror or exc}.") from None
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        _stop_group(proc)
+
+    timer = threading.Timer(limit, expire)
+    timer.daemon = True
+    with proc, _sigterm_raises():
+        timer.start()
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
                 line = line.rstrip("\n")
                 result.output.append(line)
-                progress(line)
-            returncode = proc.wait()
+                if not line.startswith("Using "):
+                    # "Using CPython 3.11 interpreter": the one that builds pure-Python
+                    # sources, not the target; saying it would only confuse.
+                    progress(line)
+            result.returncode = proc.wait()
         except BaseException:
-            proc.kill()
+            _stop_group(proc)
             raise
-    text = "\n".join(result.output)
-    if returncode != 0:
-        raise _pip_error(text, python_version)
-    for match in _INSTALLED.finditer(text):
-        result.installed += match.group(1).split()
-    return result
+        finally:
+            timer.cancel()
+    return expired.is_set()
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to ``proc``'s process group, SIGKILL if it is still there after 5 seconds."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While uv runs, SIGTERM raises SystemExit, so the cleanup stops uv's group too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _installed(target: Path) -> list[str]:
+    """``['Flask-3.1.3', ...]`` from the ``*.dist-info`` folders in ``target``."""
+    found: list[str] = []
+    for info in sorted(target.glob("*.dist-info")):
+        try:
+            meta = metadata.Distribution.at(info).metadata
+        except OSError:
+            continue
+        if meta["Name"] and meta["Version"]:
+            found.append(f"{meta['Name']}-{meta['Version']}")
+    return found
+
+
+def _app_requirement_lines(
+    requirements_file: Path | None, requirements: Sequence[str]
+) -> list[str]:
+    if requirements_file is None:
+        return list(requirements)
+    from fcmigrate.requirements import requirement_lines
+
+    # Strict: uv would fail on these with a message that does not say the fix.
+    return requirement_lines(requirements_file, strict=True)
 
 
 def _requirement_args(
@@ -204,86 +383,6 @@ def _requirement_args(
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write("\n".join(kept) + "\n")
     return ["-r", name]
-
-
-def _pip_error(output: str, python_version: str) -> FCMigrateError:
-    errors = [line[len("ERROR: ") :] for line in output.splitlines() if line.startswith("ERROR:")]
-    reason = " ".join(errors) or (output.strip().splitlines() or ["pip failed"])[-1]
-    # pip lists every version it ignored or knows of: keep the error one readable line.
-    reason = _VERSION_LIST.sub(_shorten_versions, reason)
-    target = f"CPython {python_version} on manylinux x86_64"
-    missing = _NOT_FOUND.search(output)
-    if "No module named pip" in output:
-        return FCMigrateError(
-            f"pip is not installed for {sys.executable!r}. Run "
-            f"'{sys.executable} -m ensurepip --upgrade' and try again."
-        )
-    newer = _newer_python_needed(output, python_version)
-    if missing is not None and newer is not None:
-        requirement = missing.group(1)
-        return FCMigrateError(
-            f"{requirement_name(requirement)!r} ({requirement!r}) has no release for Python "
-            f"{python_version}: the releases that match need Python {newer} or newer. Build "
-            f"for it with --python {newer} (and --runtime custom.debian12, or a container), or "
-            "pin an older release in your requirements."
-        )
-    if missing is not None and "(from versions: none)" in output:
-        requirement = missing.group(1)
-        name = requirement_name(requirement)
-        if _index_has(name):
-            return FCMigrateError(
-                f"{name!r} ({requirement!r}) has no wheel for {target}: the package index "
-                "has it only as a source distribution, or with wheels for other Pythons or "
-                "platforms, and fcmigrate never builds packages on this machine for FC. "
-                f"Pin a version that ships such a wheel, or build one on Linux x86_64 with "
-                f"Python {python_version} ('pip wheel --no-deps {requirement} -w wheels') "
-                "and run again with PIP_FIND_LINKS=wheels. pip said: " + reason
-            )
-        return FCMigrateError(
-            f"pip found no package {name!r} ({requirement!r}) on the package index. Check "
-            "the name in your requirements. pip said: " + reason
-        )
-    return FCMigrateError(f"pip could not install the requirements for {target}: {reason}")
-
-
-def _shorten_versions(match: re.Match[str]) -> str:
-    versions = match.group(2).split(", ")
-    if len(versions) <= 6:
-        return match.group(0)
-    shown = ", ".join([*versions[:2], "...", *versions[-3:]])
-    return f"{match.group(1)}{shown})"
-
-
-def _newer_python_needed(output: str, python_version: str) -> str | None:
-    """The lowest X.Y that pip's ignored releases ask for, when all need a newer Python."""
-    ignored = _IGNORED_FOR_PYTHON.search(output)
-    if ignored is None:
-        return None
-    current = tuple(int(part) for part in python_version.split("."))
-    needed = []
-    for spec in _REQUIRES_AT_LEAST.findall(ignored.group(1)):
-        version = tuple(int(part) for part in spec.split("."))
-        if version <= current:
-            return None  # some release wants something else than a newer Python
-        needed.append(version)
-    if not needed:
-        return None
-    return ".".join(str(part) for part in min(needed))
-
-
-def _index_has(name: str) -> bool:
-    """Whether the index knows ``name`` at all, in any form (sdist included)."""
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "index", "versions", name, "--disable-pip-version-check"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0 and "Available versions:" in proc.stdout
 
 
 def copy_fcmigrate(target: Path) -> Path:
@@ -331,7 +430,10 @@ def _candidates(version: str) -> list[str]:
     on_path = shutil.which(f"python{version}")
     if on_path:
         found.append(on_path)
-    uv = shutil.which("uv")
+    try:
+        uv: str | None = uv_binary()
+    except FCMigrateError:
+        uv = None
     if uv:
         try:
             proc = subprocess.run(

@@ -1,0 +1,256 @@
+"""The dependency lists fcmigrate reads, the errors about them, and the runtime choice."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_vendor_uv import make_wheel
+
+from fcmigrate import vendor
+from fcmigrate.detect import read_requirements as detect_read_requirements
+from fcmigrate.migrate import choose_runtime
+from fcmigrate.requirements import (
+    poetry_constraint,
+    read_requirements,
+    third_party_imports,
+)
+
+TINY_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"tiny"]
+"""
+
+
+def run_migrate(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "migrate", str(project), "-q", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def one_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("poetry", "pep440"),
+    [
+        ("^1.2.3", ">=1.2.3,<2.0.0"),
+        ("^1.2", ">=1.2,<2.0"),
+        ("^0.2.3", ">=0.2.3,<0.3.0"),
+        ("^0.0.3", ">=0.0.3,<0.0.4"),
+        ("~1.2.3", ">=1.2.3,<1.3.0"),
+        ("~1.2", ">=1.2,<1.3"),
+        ("~1", ">=1,<2.0"),
+        ("~=1.4", "~=1.4"),
+        ("*", ""),
+        ("1.4.2", "==1.4.2"),
+        (">=2.0,<3.0", ">=2.0,<3.0"),
+        (">=2.0 <3.0", ">=2.0,<3.0"),
+        ("^2.0 || ^3.0", ">=2.0,<3.0"),
+    ],
+)
+def test_poetry_constraints(poetry: str, pep440: str) -> None:
+    assert poetry_constraint(poetry) == pep440
+
+
+def test_poetry_dependencies(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.poetry.dependencies]\n"
+        'python = "^3.10"\n'
+        'Flask = "^2.3"\n'
+        'requests = { version = "~2.31", extras = ["socks"] }\n'
+        'tomli = { version = "^2.0", python = "<3.11" }\n'
+        'mylib = { git = "https://example.com/mylib.git", tag = "v1" }\n'
+    )
+    assert detect_read_requirements(tmp_path) == (
+        [
+            "Flask>=2.3,<3.0",
+            "requests[socks]>=2.31,<2.32",
+            'tomli>=2.0,<3.0; python_version < "3.11"',
+            "mylib @ git+https://example.com/mylib.git@v1",
+        ],
+        None,
+    )
+
+
+def test_pep621_dependencies_come_before_poetry(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["Flask>=3"]\n'
+        '[tool.poetry.dependencies]\nDjango = "^5"\n'
+    )
+    assert read_requirements(tmp_path) == (["Flask>=3"], None)
+
+
+def test_pipfile_lock(tmp_path: Path) -> None:
+    lock = {
+        "_meta": {"sources": [{"url": "https://pypi.org/simple"}]},
+        "default": {
+            "flask": {"version": "==3.0.3", "hashes": ["sha256:00"]},
+            "colorama": {"version": "==0.4.6", "markers": "platform_system == 'Windows'"},
+            "requests": {"version": "==2.32.3", "extras": ["socks"]},
+        },
+        "develop": {"pytest": {"version": "==8.0.0"}},
+    }
+    (tmp_path / "Pipfile.lock").write_text(json.dumps(lock))
+    assert read_requirements(tmp_path) == (
+        [
+            "colorama==0.4.6; platform_system == 'Windows'",
+            "flask==3.0.3",
+            "requests[socks]==2.32.3",
+        ],
+        None,
+    )
+
+
+def test_uv_lock_is_exported_without_the_project_and_dev_groups(tmp_path: Path) -> None:
+    links = tmp_path / "links"
+    make_wheel(links, "runtime-dep", "1.4.0")
+    make_wheel(links, "dev-tool", "2.0.0")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["runtime-dep>=1"]\n'
+        '[dependency-groups]\ndev = ["dev-tool"]\n'
+    )
+    subprocess.run(
+        [vendor.uv_binary(), "lock", "--no-index", "--find-links", str(links), "--quiet"],
+        cwd=project,
+        check=True,
+        timeout=120,
+    )
+    assert read_requirements(project) == (["runtime-dep==1.4.0"], None)
+
+
+def test_requirements_file_includes(tmp_path: Path) -> None:
+    (tmp_path / "req").mkdir()
+    (tmp_path / "req" / "base.txt").write_text("flask>=3  # web\n")
+    (tmp_path / "requirements.txt").write_text(
+        "-r req/base.txt\n-c constraints.txt\n--index-url https://example.com/simple\n"
+        "redis==5.0.1 \\\n    --hash=sha256:00\n"
+    )
+    lines, file = read_requirements(tmp_path)
+    assert file == tmp_path / "requirements.txt"
+    assert lines == ["flask>=3", "redis==5.0.1"]
+
+
+def test_non_utf8_requirements_give_one_error_line(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / "requirements.txt").write_bytes("# café\nflask\n".encode("latin-1"))
+    error = one_error(run_migrate(project, "--out", str(tmp_path / "build")))
+    assert error == (
+        "Error: requirements.txt is not UTF-8: byte 0xe9 on line 1 cannot be read. Save it as "
+        "UTF-8 (e.g. 'iconv -f latin1 -t utf-8 requirements.txt', or 'pip freeze | Out-File "
+        "-Encoding utf8 requirements.txt' in PowerShell)."
+    )
+    assert not (tmp_path / "build").exists()
+
+
+def test_editable_install_of_the_project_gives_one_error_line(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / "requirements.txt").write_text("flask\n-e .\n")
+    error = one_error(run_migrate(project, "--out", str(tmp_path / "build")))
+    assert error == (
+        "Error: requirements.txt line 2: '-e .' installs in editable mode, which a build for "
+        "FC cannot hold (it would point at a folder of this machine). The build already holds "
+        "the project's own files: remove the line and list the project's dependencies instead."
+    )
+    assert ".fcmigrate-work" not in error and str(tmp_path) not in error
+
+
+def test_no_dependency_list_names_the_imported_packages(tmp_path: Path) -> None:
+    project = tmp_path / "shop"
+    (project / "shop").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "app.py").write_text(
+        "import os, json\nimport requests\nfrom flask import Flask\nfrom shop import views\n"
+        "try:\n    import ujson\nexcept ImportError:\n    ujson = None\n"
+        "app = Flask(__name__)\n"
+    )
+    (project / "shop" / "__init__.py").write_text("")
+    (project / "shop" / "views.py").write_text("from . import models\nimport redis.client\n")
+    (project / "tests" / "test_app.py").write_text("import pytest\n")
+    assert third_party_imports(project) == ["flask", "redis", "requests"]
+    error = one_error(run_migrate(project, "--out", str(tmp_path / "build")))
+    assert error == (
+        "Error: The project lists no dependencies, but its code imports flask, redis, "
+        "requests, which FC does not have. List them (their package names, e.g. 'Flask' for "
+        "flask) in requirements.txt in the project folder, or in [project] dependencies in "
+        "pyproject.toml, and run again."
+    )
+
+
+# --- the runtime follows the Python ---------------------------------------------------------
+
+
+def test_runtime_follows_the_target_python() -> None:
+    assert choose_runtime(None, "3.10", "default") == ("custom.debian10", None)
+    runtime, note = choose_runtime(None, "3.12", ".python-version")
+    assert runtime == "custom.debian12"
+    assert note is not None and "/var/fc/lang/python3.12" in note
+    assert choose_runtime("custom.debian11", "3.11", "--python")[0] == "custom.debian11"
+
+
+def test_explicit_runtime_that_cannot_run_the_python_is_refused(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / ".python-version").write_text("3.12\n")
+    out = tmp_path / "build"
+    error = one_error(run_migrate(project, "--out", str(out), "--runtime", "custom.debian10"))
+    assert error == (
+        "Error: --runtime custom.debian10 runs Python 3.10, but the build is for Python 3.12 "
+        "(.python-version): it would not start there. Drop --runtime (fcmigrate then picks "
+        "custom.debian12 for Python 3.12), or build for Python 3.10 with --python 3.10."
+    )
+    assert not out.exists()
+
+
+def test_python_version_file_picks_the_runtime(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / ".python-version").write_text("3.12\n")
+    out = tmp_path / "build"
+    proc = run_migrate(project, "--out", str(out), "--no-precompile")
+    assert proc.returncode == 0, proc.stderr
+    assert "runtime: custom.debian12" in (out / "s.yaml").read_text()
+    assert "Note: FC does not document the Python of custom.debian12" in proc.stdout
+    # gunicorn came as a wheel the target loads (pure Python), for 3.12.
+    assert list((out / "python").glob("gunicorn-*.dist-info"))
+
+
+def test_reading_alone_is_lenient(tmp_path: Path) -> None:
+    """wrap, dockerize and doctor only read the list: the build is where these are errors."""
+    (tmp_path / "requirements.txt").write_bytes("# café\nflask\n-e .\n".encode("latin-1"))
+    assert read_requirements(tmp_path) == (["flask"], tmp_path / "requirements.txt")
+
+
+def test_a_production_requirements_file_when_there_is_no_requirements_txt(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "base.txt").write_text("Django>=4.2\n")
+    (tmp_path / "requirements" / "local.txt").write_text("-r base.txt\ndjango-debug-toolbar\n")
+    (tmp_path / "requirements" / "production.txt").write_text("-r base.txt\ngunicorn>=23\n")
+    assert read_requirements(tmp_path) == (
+        ["Django>=4.2", "gunicorn>=23"],
+        tmp_path / "requirements" / "production.txt",
+    )

@@ -1,0 +1,543 @@
+"""Dependencies resolved and installed with uv for the target, not for this machine.
+
+Most tests install from a local ``--find-links`` folder with ``--no-index``: wheels and
+source distributions made here, in ``tmp_path``, so they need no network. A source
+distribution's build backend lives inside it (``backend-path``), so uv builds it with
+nothing fetched; it can build a pure wheel, call the C compiler it is offered, or sleep.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from fcmigrate import vendor, wheels
+from fcmigrate.errors import FCMigrateError
+
+pytestmark = pytest.mark.slow
+
+TINY_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"tiny"]
+"""
+
+#: A PEP 517 backend inside the sdist: MODE "pure" writes a wheel, "compile" first runs the
+#: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits.
+BACKEND = """\
+import base64, hashlib, os, subprocess, time, zipfile
+
+NAME, VERSION, MODE = {name!r}, {version!r}, {mode!r}
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if MODE == "compile":
+        subprocess.run([os.environ.get("CC", "cc"), "-c", "speedups.c"], check=True)
+    if MODE == "sleep":
+        with open(os.environ["FCMIGRATE_TEST_PID_FILE"], "w") as out:
+            out.write(str(os.getpid()))
+        time.sleep(300)
+    filename = f"{{NAME}}-{{VERSION}}-py3-none-any.whl"
+    info = f"{{NAME}}-{{VERSION}}.dist-info"
+    files = {{
+        f"{{NAME}}/__init__.py": f"VERSION = {{VERSION!r}}\\n",
+        f"{{info}}/METADATA": f"Metadata-Version: 2.1\\nName: {{NAME}}\\nVersion: {{VERSION}}\\n",
+        f"{{info}}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\n"
+        "Tag: py3-none-any\\n",
+    }}
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as whl:
+        for path, text in files.items():
+            data = text.encode()
+            whl.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{{path}},sha256={{digest.decode()}},{{len(data)}}")
+        record.append(f"{{info}}/RECORD,,")
+        whl.writestr(f"{{info}}/RECORD", "\\n".join(record) + "\\n")
+    return filename
+"""
+
+
+# --- making packages ------------------------------------------------------------------------
+
+
+def make_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    *,
+    requires: Sequence[str] = (),
+    requires_python: str | None = None,
+    tag: str = "py3-none-any",
+) -> Path:
+    """A minimal installable wheel: ``name/__init__.py`` holding ``VERSION``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    module = name.replace("-", "_")
+    info = f"{module}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    if requires_python:
+        metadata += f"Requires-Python: {requires_python}\n"
+    files = {
+        f"{module}/__init__.py": f"VERSION = {version!r}\n",
+        f"{info}/METADATA": metadata,
+        f"{info}/WHEEL": (
+            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
+        ),
+    }
+    path = folder / f"{module}-{version}-{tag}.whl"
+    record = []
+    with zipfile.ZipFile(path, "w") as whl:
+        for name_in_zip, text in files.items():
+            data = text.encode()
+            whl.writestr(name_in_zip, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{name_in_zip},sha256={digest.decode()},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        whl.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return path
+
+
+def make_sdist(folder: Path, name: str, version: str, mode: str = "pure") -> Path:
+    """A source distribution whose in-tree backend builds it as ``mode`` says."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = f"{name}-{version}"
+    files = {
+        "pyproject.toml": (
+            '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\n'
+        ),
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        "backend.py": BACKEND.format(name=name, version=version, mode=mode),
+        "speedups.c": "int answer(void) { return 42; }\n",
+    }
+    path = folder / f"{base}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for relative, text in files.items():
+            data = text.encode()
+            member = tarfile.TarInfo(f"{base}/{relative}")
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def links(tmp_path: Path) -> Path:
+    """A local package folder holding a stand-in for fcmigrate's own gunicorn requirement."""
+    folder = tmp_path / "links"
+    make_wheel(folder, "gunicorn", "23.0.0")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No index unless a test names one; a cache of this test's own."""
+    for name in [n for n in os.environ if n.startswith(("PIP_", "UV_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+
+
+def install(
+    tmp_path: Path,
+    lines: Sequence[str],
+    python: str = "3.10",
+    *,
+    runtime: str = "custom.debian10",
+    timeout: float | None = None,
+) -> tuple[Path, vendor.InstallResult]:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("\n".join(lines) + "\n")
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    target = Path(tempfile.mkdtemp(prefix=f"target-{python}-", dir=tmp_path)) / "python"
+    result = vendor.install_requirements(
+        target,
+        requirements_file=requirements,
+        requirements=list(lines),
+        python_version=python,
+        runtime=runtime,
+        progress=lambda line: None,
+        workdir=work,
+        timeout=timeout,
+    )
+    return target, result
+
+
+def no_index(links: Path) -> list[str]:
+    return ["--no-index", f"--find-links {links}"]
+
+
+# --- markers and builds for the target ----------------------------------------------------
+
+
+def test_markers_are_evaluated_for_the_target_python(tmp_path: Path, links: Path) -> None:
+    # redis 5.0.1's shape: a dependency only below Python 3.11 (async-timeout there).
+    make_wheel(links, "needs-backport", "1.0", requires=['old-backport; python_version < "3.11"'])
+    make_wheel(links, "old-backport", "2.0")
+    lines = [*no_index(links), "needs-backport==1.0"]
+    target, result = install(tmp_path, lines, "3.10")
+    assert (target / "old_backport" / "__init__.py").is_file()
+    assert "old-backport-2.0" in result.installed
+    assert "gunicorn-23.0.0" in result.installed
+    # The same requirement for 3.12 (newer than this interpreter too) leaves it out.
+    target, result = install(tmp_path, lines, "3.12")
+    assert not (target / "old_backport").exists()
+    assert "needs-backport-1.0" in result.installed
+
+
+def test_requires_python_is_judged_for_the_target(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "modern", "2.0", requires_python=">=3.12")
+    make_wheel(links, "modern", "1.0", requires_python=">=3.8")
+    target, _ = install(tmp_path, [*no_index(links), "modern"], "3.10")
+    assert "VERSION = '1.0'" in (target / "modern" / "__init__.py").read_text()
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "modern>=2"], "3.10")
+    assert str(info.value) == (
+        "'modern>=2' has no release for Python 3.10: the releases it allows need Python 3.12 "
+        "or newer. Build for it with --python 3.12 (fcmigrate then picks custom.debian12, or "
+        "use a container), or pin an older release of modern in your requirements."
+    )
+
+
+def test_pure_python_sdist_is_built(tmp_path: Path, links: Path) -> None:
+    make_sdist(links, "sdistonly", "0.9.1")
+    target, result = install(tmp_path, [*no_index(links), "sdistonly==0.9.1"])
+    assert (target / "sdistonly" / "__init__.py").is_file()
+    assert "sdistonly-0.9.1" in result.installed
+
+
+def test_sdist_that_needs_a_compiler_is_refused_with_the_fixes(tmp_path: Path, links: Path) -> None:
+    make_sdist(links, "psycopg2", "2.9.9", mode="compile")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "psycopg2==2.9.9"])
+    message = str(info.value)
+    assert message.startswith(
+        "psycopg2 2.9.9 has no wheel for CPython 3.10 on manylinux x86_64, only source code "
+        "to compile: that would need a C compiler here, and the result may not run on FC's "
+        "glibc (2.28 on custom.debian10). Fix: replace it with psycopg2-binary; "
+    )
+    assert message.endswith("or build a container image with 'fcmigrate dockerize'.")
+    assert "\n" not in message
+
+
+def test_a_server_pin_that_needs_a_compiler_is_to_be_dropped(tmp_path: Path, links: Path) -> None:
+    make_sdist(links, "uWSGI", "2.0.23", mode="compile")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "uWSGI==2.0.23"])
+    assert "Fix: remove uWSGI from your requirements: the build does not need a server, " in (
+        str(info.value)
+    )
+
+
+def test_nearest_release_with_a_wheel_for_the_target(tmp_path: Path) -> None:
+    def files(*names: str) -> list[dict[str, object]]:
+        return [{"filename": n, "yanked": False} for n in names]
+
+    releases = {
+        "1.3.24": files("pkg-1.3.24.tar.gz", "pkg-1.3.24-cp39-cp39-manylinux2010_x86_64.whl"),
+        "1.4.0": files("pkg-1.4.0-cp310-cp310-manylinux_2_31_x86_64.whl"),  # glibc too new
+        "1.4.1b1": files("pkg-1.4.1b1-cp310-cp310-manylinux2014_x86_64.whl"),  # pre-release
+        "1.4.2": files("pkg-1.4.2-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"),
+        "2.0.0": files("pkg-2.0.0-py3-none-any.whl"),
+    }
+    with json_server({"releases": releases}) as url:
+        assert wheels.nearest_release("pkg", "1.3.24", "3.10", "custom.debian10", url=url) == (
+            "1.4.2"
+        )
+        # For debian11 (glibc 2.31), 1.4.0 loads.
+        assert wheels.nearest_release("pkg", "1.3.24", "3.10", "custom.debian11", url=url) == (
+            "1.4.0"
+        )
+        # Nothing newer: the newest older one.
+        assert wheels.nearest_release("pkg", "3.0", "3.10", "custom.debian10", url=url) == "2.0.0"
+    # Offline (nothing listens): no advice, no error.
+    assert wheels.nearest_release("pkg", "1.0", "3.10", "custom.debian10", url=url) is None
+
+
+class _JSONHandler(BaseHTTPRequestHandler):
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class json_server:
+    """A loopback server answering every GET with ``data`` as JSON; yields its URL."""
+
+    def __init__(self, data: object) -> None:
+        handler = type("Handler", (_JSONHandler,), {"body": json.dumps(data).encode()})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/pypi/{{name}}/json"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- fcmigrate's own requirement, conflicts, names, indexes ---------------------------------
+
+
+def test_an_app_pin_of_an_old_gunicorn_gets_one_message(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "gunicorn", "20.1.0")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "gunicorn==20.1.0"])
+    assert str(info.value) == (
+        "Your requirements pin 'gunicorn==20.1.0', but gunicorn is fcmigrate's requirement: "
+        "it serves the app with gunicorn>=23, as older releases lack the request-smuggling "
+        "fixes (CVE-2024-1135, CVE-2024-6827). Remove the gunicorn line from your "
+        "requirements, or allow gunicorn>=23."
+    )
+
+
+def test_the_apps_own_pins_win(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "gunicorn", "23.1.0")
+    target, _ = install(tmp_path, [*no_index(links), "gunicorn==23.0.0"])
+    assert "VERSION = '23.0.0'" in (target / "gunicorn" / "__init__.py").read_text()
+
+
+def test_a_conflict_is_condensed_to_one_line(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "web", "3.0.0", requires=["tool>=3"])
+    make_wheel(links, "tool", "2.0.0")
+    make_wheel(links, "tool", "3.0.0")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "web==3.0.0", "tool==2.0.0"])
+    message = str(info.value)
+    assert message.startswith("The requirements conflict for CPython 3.10 on manylinux x86_64: ")
+    assert "all versions of web depend on tool>=3" in message
+    assert "you require tool==2.0.0" in message
+    assert message.endswith("Change one of the pins named there.")
+    assert "\n" not in message and "  " not in message
+
+
+def test_unknown_name(tmp_path: Path, links: Path) -> None:
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "no-such-thing-fcm==1"])
+    assert str(info.value) == (
+        "No package 'no-such-thing-fcm' ('no-such-thing-fcm==1') on the package index. Check "
+        "the name in your requirements (or the index they are installed from)."
+    )
+
+
+@pytest.mark.parametrize("where", ["requirements.txt", "PIP_INDEX_URL"])
+def test_unreachable_index_is_said_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    with socket_closed() as port:
+        index = f"http://127.0.0.1:{port}/simple"
+        lines = ["flask"]
+        if where == "PIP_INDEX_URL":
+            monkeypatch.setenv("PIP_INDEX_URL", index)
+        else:
+            lines.insert(0, f"-i {index}")
+        with pytest.raises(FCMigrateError) as info:
+            install(tmp_path, lines)
+    message = str(info.value)
+    assert message.startswith(f"The package index http://127.0.0.1:{port}/simple/ cannot be ")
+    assert message.endswith(
+        "Check the network, or the index URL (-i/--index-url in requirements.txt, "
+        "PIP_INDEX_URL or UV_INDEX_URL)."
+    )
+    assert "\n" not in message
+
+
+class socket_closed:
+    """A loopback port nothing listens on."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        return port
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def test_pip_index_variables_are_honoured(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(links, "fromlinks", "1.0")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    target, _ = install(tmp_path, ["fromlinks"])
+    assert (target / "fromlinks").is_dir()
+
+
+def test_find_links_in_a_requirements_file_is_relative_to_it(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    make_wheel(project / "wheels", "relpkg", "1.0")
+    make_wheel(project / "wheels", "gunicorn", "23.0.0")
+    requirements = project / "requirements.txt"
+    requirements.write_text("--no-index\n--find-links wheels\nrelpkg\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    vendor.install_requirements(
+        tmp_path / "target",
+        requirements_file=requirements,
+        requirements=["relpkg"],
+        python_version="3.10",
+        runtime="custom.debian10",
+        progress=lambda line: None,
+        workdir=work,
+    )
+    assert (tmp_path / "target" / "relpkg" / "__init__.py").is_file()
+
+
+def test_constraints_and_hashes_in_requirements_files(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "pinned", "1.0")
+    wheel = make_wheel(links, "pinned", "2.0")
+    (tmp_path / "constraints.txt").write_text("pinned<2\n")
+    target, _ = install(tmp_path, [*no_index(links), "-c constraints.txt", "pinned"])
+    assert "VERSION = '1.0'" in (target / "pinned" / "__init__.py").read_text()
+    good = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    target, _ = install(tmp_path, [*no_index(links), f"pinned==2.0 --hash=sha256:{good}"])
+    assert "VERSION = '2.0'" in (target / "pinned" / "__init__.py").read_text()
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), f"pinned==2.0 --hash=sha256:{'0' * 64}"])
+    assert str(info.value).startswith(
+        "pinned==2.0 does not match the --hash lines of your requirements: "
+    )
+
+
+# --- time limit, signals ------------------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def _wait_gone(pid: int, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_time_limit_stops_the_resolver_and_its_builds(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = tmp_path / "backend.pid"
+    monkeypatch.setenv("FCMIGRATE_TEST_PID_FILE", str(pid_file))
+    make_sdist(links, "slowbuild", "1.0", mode="sleep")
+    started = time.monotonic()
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "slowbuild==1.0"], timeout=4)
+    assert time.monotonic() - started < 30
+    message = str(info.value)
+    assert message.startswith("Installing the requirements took more than 4 seconds and was ")
+    assert "slowbuild" in message  # the last step uv reported: building it
+    assert "--resolve-timeout SECONDS" in message
+    assert _wait_gone(int(pid_file.read_text()))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_migrate_and_the_resolver(
+    tmp_path: Path, links: Path, stop: signal.Signals
+) -> None:
+    pid_file = tmp_path / "backend.pid"
+    make_sdist(links, "slowbuild", "1.0", mode="sleep")
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / "requirements.txt").write_text("slowbuild==1.0\n")
+    env = dict(
+        os.environ,
+        FCMIGRATE_TEST_PID_FILE=str(pid_file),
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(links),
+    )
+    out = tmp_path / "build"
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--out", str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert pid_file.exists(), log.read_text()
+        time.sleep(0.3)  # the pid is written before the sleep starts
+        proc.send_signal(stop)
+        # 128 + the signal: SIGTERM 143, Ctrl-C 130 ("Aborted.").
+        assert proc.wait(30) == 128 + stop
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _wait_gone(int(pid_file.read_text()))
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if "fcmigrate-" in p.name or ".tmp-" in p.name] == []
+
+
+def test_resolve_timeout_from_the_environment() -> None:
+    assert vendor.resolve_timeout(None, {}) == vendor.DEFAULT_RESOLVE_TIMEOUT
+    assert vendor.resolve_timeout(None, {"FCMIGRATE_RESOLVE_TIMEOUT": "12"}) == 12
+    assert vendor.resolve_timeout(30, {"FCMIGRATE_RESOLVE_TIMEOUT": "12"}) == 30
+    with pytest.raises(FCMigrateError, match="FCMIGRATE_RESOLVE_TIMEOUT='soon' is not a number"):
+        vendor.resolve_timeout(None, {"FCMIGRATE_RESOLVE_TIMEOUT": "soon"})
+
+
+def test_bad_resolve_timeout_is_one_error_line(tmp_path: Path) -> None:
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    out = tmp_path / "build"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--out", str(out), "-q"],
+        env=dict(os.environ, FCMIGRATE_RESOLVE_TIMEOUT="soon"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "Error: FCMIGRATE_RESOLVE_TIMEOUT='soon' is not a number of seconds above 0. Use e.g. "
+        "--resolve-timeout 600.\n"
+    )
+    assert not out.exists()

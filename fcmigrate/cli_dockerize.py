@@ -135,6 +135,8 @@ def dockerize(
 
 def _detect(project: Path, app: str | None) -> Detected:
     """The app: given, else the one a Procfile, app.yaml, Dockerfile ... runs, else detected."""
+    from dataclasses import replace
+
     from fcmigrate.detect import detect_app
     from fcmigrate.errors import FCMigrateError
     from fcmigrate.origins import choose_origin, find_origins
@@ -143,7 +145,11 @@ def _detect(project: Path, app: str | None) -> Detected:
         origin, _ = choose_origin(find_origins(project))
         if origin is not None and origin.app:
             try:
-                return detect_app(project, origin.app)
+                detected = detect_app(project, origin.app)
             except FCMigrateError:
                 pass  # the file names an app the project does not hold: detect it instead
+            else:
+                return replace(
+                    detected, found_in=detected.found_in.replace("--app", origin.file.name, 1)
+                )
     return detect_app(project, app)

@@ -460,7 +460,7 @@ def _detect_with_origin(
             "the app was detected from the code instead."
         )
         return detect_app(options.project, None)
-    return replace(detected, found_in=origin.file.name)
+    return replace(detected, found_in=detected.found_in.replace("--app", origin.file.name, 1))
 
 
 def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:

@@ -376,26 +376,39 @@ TINY_WHEEL_BODY = b"tiny wheel"
 
 
 def build_tiny_wheel(folder: Path) -> Path:
-    """Build the wheel of ``fcm-tiny-wsgi`` 1.0 (module ``fcm_tiny_wsgi``, app ``app``) with
-    this environment's setuptools and no network; return the folder that holds it, for
-    ``--find-links``."""
-    source = folder / "source"
-    (source / "fcm_tiny_wsgi").mkdir(parents=True)
-    (source / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
-        f'[project]\nname = "{TINY_WHEEL_NAME}"\nversion = "1.0"\n'
-    )
-    (source / "fcm_tiny_wsgi" / "__init__.py").write_text(
-        "def app(environ, start_response):\n"
-        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
-        f"    return [{TINY_WHEEL_BODY!r}]\n"
-    )
+    """Write the wheel of ``fcm-tiny-wsgi`` 1.0 (module ``fcm_tiny_wsgi``, app ``app``) by
+    hand, as the wheel format describes it: no build backend, no network. Return the folder
+    that holds it, for ``--find-links``."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = "fcm_tiny_wsgi-1.0"
+    files = {
+        "fcm_tiny_wsgi/__init__.py": (
+            "def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+            f"    return [{TINY_WHEEL_BODY!r}]\n"
+        ),
+        f"{dist}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {TINY_WHEEL_NAME}\nVersion: 1.0\n"
+        ),
+        f"{dist}.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: fcmigrate-tests\nRoot-Is-Purelib: true\n"
+            "Tag: py3-none-any\n"
+        ),
+        f"{dist}.dist-info/top_level.txt": "fcm_tiny_wsgi\n",
+    }
+    record = []
+    for name, text in files.items():
+        digest = hashlib.sha256(text.encode()).digest()
+        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record.append(f"{name},sha256={encoded},{len(text.encode())}")
+    record.append(f"{dist}.dist-info/RECORD,,")
+    files[f"{dist}.dist-info/RECORD"] = "\n".join(record) + "\n"
     wheels = folder / "wheels"
-    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index"]
-    subprocess.run(
-        [*pip_wheel, "--no-build-isolation", "-w", str(wheels), str(source)],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    wheels.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheels / f"{dist}-py3-none-any.whl", "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
     return wheels

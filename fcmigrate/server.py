@@ -378,16 +378,17 @@ def exit_past_app_threads(code: Any) -> None:
         "the stopped process alive. Start them with daemon=True to end with the process.",
         names,
     )
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): Python prints it and exits 1
+        print(code, file=sys.stderr)
+        status = 1
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    if code is None:
-        status = 0
-    elif isinstance(code, int):
-        status = code
-    else:
-        status = 1
     os._exit(status)

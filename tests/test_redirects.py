@@ -12,9 +12,12 @@ from wsgiref.validate import validator
 
 import pytest
 from conftest import StartServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import create_environ
 
 from fcmigrate import FCMiddleware
+from fcmigrate.redirects import prefixed
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 HOST = "abc.cn-hangzhou.fc.aliyuncs.com"
@@ -195,6 +198,26 @@ def test_app_headers_list_is_not_changed() -> None:
         environ["PATH_INFO"] = PREFIX + "/x"
         assert dict(_headers_of(middleware, environ))["Location"] == PREFIX + "/login"
     assert shared == [("Location", "/login")]
+
+
+URL_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    url=st.one_of(
+        URL_TEXT,
+        URL_TEXT.map(lambda text: "/" + text),
+        URL_TEXT.map(lambda text: f"https://{HOST}/" + text),
+        URL_TEXT.map(lambda text: f"http://other.example/{text}"),
+    )
+)
+def test_prefixed_is_idempotent_and_only_ever_adds_the_prefix(url: str) -> None:
+    once = prefixed(url, PREFIX, HOST)
+    assert prefixed(once, PREFIX, HOST) == once
+    assert once == url or once.replace(PREFIX, "", 1) == url
+    if not url.startswith(("/", f"https://{HOST}")) or url.startswith(("//", "/\\")):
+        assert once == url
 
 
 # --------------------------------------------------------------------------- real apps

@@ -16,6 +16,7 @@ Settings, from lowest to highest precedence:
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import shlex
@@ -24,11 +25,11 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
+# Application, not BaseApplication: only Application can read a gunicorn config file.
 from gunicorn.app.base import Application
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-# Application, not BaseApplication: only Application can read a gunicorn config file.
 from fcmigrate.django_support import running_on_fc
 from fcmigrate.errors import FCMigrateError
 
@@ -253,6 +254,14 @@ def parse_cmd_args_env(env: Mapping[str, str] | None = None) -> argparse.Namespa
     """
     env = os.environ if env is None else env
     value = env.get("GUNICORN_CMD_ARGS", "")
+    if not value.strip():
+        # The usual case on FC: no parser is built (gunicorn's takes milliseconds).
+        return argparse.Namespace(config=None)
+    return _parse_cmd_args(value)
+
+
+@functools.lru_cache(maxsize=4)  # serve checks it early, then gunicorn's loading reads it
+def _parse_cmd_args(value: str) -> argparse.Namespace:
     config = Config()
     parser = config.parser()
 

@@ -18,6 +18,15 @@ paths (a custom-domain route such as ``/api``) come from ``base_paths`` or the
 on a segment boundary: ``/svc/fn-other`` is not under ``/svc/fn``. ``SCRIPT_NAME`` is
 never read from a client header.
 
+**Keeps the prefix on redirects to literal paths.** Apps redirect to paths written out
+in full: Django's default ``LOGIN_URL`` ``/accounts/login/``, ``redirect("/login")``.
+When a prefix was moved, a ``Location`` or ``Content-Location`` header, or the URL in a
+``Refresh`` header, that is a root-relative path not already under ``SCRIPT_NAME`` gets
+``SCRIPT_NAME`` in front, and so does an ``http(s)`` URL to the request's own host (as
+nginx's ``proxy_redirect`` does). Other hosts, ``//host/...``, relative paths, and
+requests that had no prefix are left alone. Literal paths inside HTML or JavaScript
+bodies are not rewritten.
+
 **Exposes the request ID.** ``x-fc-request-id`` (or ``x-scf-request-id``; a new ID when
 there is none, as in local runs) goes to ``environ["fc.request_id"]``, to
 :func:`fcmigrate.request_id`, to log records as ``%(request_id)s``, and back to the
@@ -57,7 +66,7 @@ generated absolute URLs and ``is_secure()`` say ``https`` (``forwarded_proto``).
 :param fail_on_5xx: send ``x-fc-status: 404`` when the app answers 5xx.
 :param trust_fc_headers: on FC clients cannot send ``x-fc-*`` headers, so they are
     trusted. Set ``False`` where anyone can reach the server: every client-sent
-    ``x-fc-*`` header is then dropped before anything reads it.
+    ``x-fc-*`` and ``x-scf-*`` header is then dropped before anything reads it.
 :param log_invocations: print the ``FC Invoke Start/End`` lines.
 :param stream: where those lines go; ``sys.stdout`` by default.
 :param forwarded_proto: set ``wsgi.url_scheme`` from ``X-Forwarded-Proto`` (``http`` or
@@ -81,6 +90,7 @@ from typing import IO, TYPE_CHECKING, Any
 from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
 from fcmigrate.jobs import CRON_HEADER, Jobs, json_body, respond
 from fcmigrate.paths import parse_base_paths, split_prefix
+from fcmigrate.redirects import keep_prefix
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -244,11 +254,13 @@ class FCMiddleware:
             environ.pop(CRON_HEADER, None)
         path_info = environ.get("PATH_INFO", "")
         base_header = environ.get("HTTP_X_FC_BASE_PATH")
+        script_name = None  # set when a prefix moves: redirects then keep it
         # A proxy prefix has "/proxy/" right after the date: skip the parsing otherwise.
         if base_header or self.base_paths or path_info[11:18] == "/proxy/":
             prefix, path = split_prefix(path_info, base_header, self.base_paths)
             if prefix:
-                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                script_name = environ.get("SCRIPT_NAME", "") + prefix
+                environ["SCRIPT_NAME"] = script_name
                 environ["PATH_INFO"] = path
         if self.forwarded_proto:
             proto = environ.get("HTTP_X_FORWARDED_PROTO")
@@ -257,7 +269,7 @@ class FCMiddleware:
                     proto = proto.partition(",")[0].strip().lower()
                 if proto == "https" or proto == "http":
                     environ["wsgi.url_scheme"] = proto
-        return self._invoke(environ, start_response, rid, False)
+        return self._invoke(environ, start_response, rid, False, script_name)
 
     def _special(
         self,
@@ -355,7 +367,12 @@ class FCMiddleware:
         return _plain(start_response, "200 OK", "OK\n", rid)
 
     def _invoke(
-        self, environ: WSGIEnvironment, start_response: StartResponse, rid: str, is_event: bool
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        rid: str,
+        is_event: bool,
+        script_name: str | None = None,
     ) -> Iterable[bytes]:
         fail_on_5xx = self.fail_on_5xx
         headers_sent = False
@@ -365,6 +382,13 @@ class FCMiddleware:
         ) -> Callable[[bytes], object]:
             nonlocal headers_sent
             headers_sent = True
+            if script_name is not None:
+                # Only names as long as Refresh, Location or Content-Location are looked at.
+                for name, _ in headers:
+                    size = len(name)
+                    if size == 8 or size == 16 or size == 7:
+                        headers = keep_prefix(headers, script_name, environ)
+                        break
             # A copy: an app may pass the same list on every request (PEP 3333 allows it).
             headers = [*headers, ("X-Request-Id", rid)]
             code = status[:1]
@@ -406,7 +430,8 @@ class FCMiddleware:
 
 
 def _drop_fc_headers(environ: WSGIEnvironment) -> None:
-    for key in [k for k in environ if k.startswith("HTTP_X_FC_")]:
+    # x-scf-request-id is read as a request ID too: a client must not choose that either.
+    for key in [k for k in environ if k.startswith(("HTTP_X_FC_", "HTTP_X_SCF_"))]:
         del environ[key]
 
 

@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -170,8 +171,10 @@ def serve(argv: Sequence[str]) -> None:
     from fcmigrate.jobs import Jobs
     from fcmigrate.loader import load_app
     from fcmigrate.middleware import FCMiddleware
-    from fcmigrate.server import fc_defaults, run
+    from fcmigrate.server import fc_defaults, parse_cmd_args_env, run
 
+    # Before the app is imported: a mistake in the environment is reported at once.
+    parse_cmd_args_env()
     _setup_logging()
     # The pattern the gc module's docs give for servers that fork without exec: no
     # collections while the app is imported (a cold start does not wait for them, and
@@ -227,5 +230,11 @@ def main(argv: Sequence[str]) -> int:
         serve(argv)
     except FCMigrateError as exc:
         print(f"Error: {exc}", file=sys.stderr)
+        if threading.active_count() > 1:
+            # The app may have started threads at import that would keep this process
+            # from ending.
+            from fcmigrate.server import exit_past_app_threads
+
+            exit_past_app_threads(exc.exit_code)
         return exc.exit_code
     return 0

@@ -15,18 +15,22 @@ Settings, from lowest to highest precedence:
 
 from __future__ import annotations
 
+import argparse
+import functools
 import math
 import os
 import shlex
 import signal
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from gunicorn.app.base import Application
-from gunicorn.glogging import Logger
+from typing import TYPE_CHECKING, Any, NoReturn
 
 # Application, not BaseApplication: only Application can read a gunicorn config file.
+from gunicorn.app.base import Application
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
+
+from fcmigrate.django_support import running_on_fc
 from fcmigrate.errors import FCMigrateError
 
 if TYPE_CHECKING:
@@ -200,6 +204,11 @@ def fc_defaults(concurrency: int | None = None, cpus: int | None = None) -> dict
         "control_socket_disable": True,
         "keepalive": 75,
     }
+    if not running_on_fc() and "FORWARDED_ALLOW_IPS" not in os.environ:
+        # Off FC, X-Forwarded-Proto from any peer (loopback included, which gunicorn
+        # trusts by default) could claim HTTPS: no peer is trusted to set the scheme.
+        # On FC the middleware honours it (see FCMiddleware's forwarded_proto).
+        settings["forwarded_allow_ips"] = ""
     if os.path.isdir("/dev/shm"):  # noqa: S108
         settings["worker_tmp_dir"] = "/dev/shm"  # noqa: S108 (gunicorn's own advice)
     return settings
@@ -220,6 +229,8 @@ class FCApplication(Application):  # type: ignore[misc]
         self.options = dict(options or {})
         self.defaults = dict(fc_defaults() if defaults is None else defaults)
         self.config_file = config_file
+        # Checked before gunicorn's own loading, which would print its whole usage.
+        self.env_args = parse_cmd_args_env()
         super().__init__()
 
     def _set(self, key: str, value: Any) -> None:
@@ -231,8 +242,7 @@ class FCApplication(Application):  # type: ignore[misc]
         for key, value in self.defaults.items():
             self._set(key, value)
 
-        parser = self.cfg.parser()
-        env_args = parser.parse_args(shlex.split(os.environ.get("GUNICORN_CMD_ARGS", "")))
+        env_args = self.env_args
         config_file = self.config_file or env_args.config
         if config_file is None and os.path.exists("gunicorn.conf.py"):
             config_file = "gunicorn.conf.py"
@@ -259,6 +269,50 @@ class FCApplication(Application):  # type: ignore[misc]
 
     def load(self) -> WSGIApplication:
         return self.application
+
+
+CMD_ARGS_FIX = (
+    "Fix or unset GUNICORN_CMD_ARGS; it holds gunicorn's command-line options, "
+    "e.g. GUNICORN_CMD_ARGS='--workers 2 --timeout 30' (see 'gunicorn --help')."
+)
+
+
+def parse_cmd_args_env(env: Mapping[str, str] | None = None) -> argparse.Namespace:
+    """``GUNICORN_CMD_ARGS`` parsed and checked as gunicorn would, with one-line errors.
+
+    gunicorn itself answers a bad value with its whole usage text (or a bare message on
+    a blank line), without saying that the mistake is in an environment variable.
+    """
+    env = os.environ if env is None else env
+    value = env.get("GUNICORN_CMD_ARGS", "")
+    if not value.strip():
+        # The usual case on FC: no parser is built (gunicorn's takes milliseconds).
+        return argparse.Namespace(config=None)
+    return _parse_cmd_args(value)
+
+
+@functools.lru_cache(maxsize=4)  # serve checks it early, then gunicorn's loading reads it
+def _parse_cmd_args(value: str) -> argparse.Namespace:
+    config = Config()
+    parser = config.parser()
+
+    def error(message: str) -> NoReturn:
+        raise FCMigrateError(f"GUNICORN_CMD_ARGS: {message}. {CMD_ARGS_FIX}")
+
+    parser.error = error  # argparse reports every bad option through this method
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:  # an unclosed quote
+        error(str(exc).lower())
+    args: argparse.Namespace = parser.parse_args(words)
+    for key, parsed in vars(args).items():
+        if key in config.settings and parsed is not None:
+            try:
+                config.set(key, parsed)
+            except (TypeError, ValueError) as exc:
+                option = config.settings[key].cli[0] if config.settings[key].cli else key
+                error(f"{option}: {exc}")
+    return args
 
 
 #: Signals that stop a worker. gunicorn's master sends them; see keep_stop_signals.
@@ -327,5 +381,54 @@ def run(app: WSGIApplication, options: Mapping[str, Any] | None = None, **kwargs
     """Serve ``app`` (already wrapped) with gunicorn until it is told to stop."""
     application = FCApplication(app, options, **kwargs)
     check_settings(application.cfg)
-    application.run()
+    master = os.getpid()
+    try:
+        application.run()
+    except SystemExit as exc:
+        # Workers leave through here too, forked inside run(): only the master's exit
+        # is looked at.
+        if os.getpid() == master:
+            exit_past_app_threads(exc.code)
+        raise
+    exit_past_app_threads(0)
     sys.exit(0)
+
+
+def exit_past_app_threads(code: Any) -> None:
+    """Exit at once when non-daemon threads would keep the stopped master alive.
+
+    The app is imported in the master before gunicorn starts, so a non-daemon thread it
+    starts at import runs in the master, and Python waits for every such thread before a
+    process ends: the master would log "Shutting down" and then live on, and FC would
+    have to kill it. Each thread is named in the log, then the process ends with the
+    exit status gunicorn chose (``atexit`` functions are skipped, as they would run only
+    after those threads). Returns when there is no such thread.
+    """
+    import threading
+
+    current = threading.current_thread()
+    lingering = [t for t in threading.enumerate() if t is not current and not t.daemon]
+    if not lingering:
+        return
+    import logging
+
+    names = ", ".join(repr(t.name) for t in lingering)
+    logging.getLogger("fcmigrate").warning(
+        "Exiting without waiting for the app's non-daemon thread(s) %s, which would keep "
+        "the stopped process alive. Start them with daemon=True to end with the process.",
+        names,
+    )
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): Python prints it and exits 1
+        print(code, file=sys.stderr)
+        status = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)

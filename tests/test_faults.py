@@ -32,7 +32,10 @@ PREFIX = "/2016-08-15/proxy/svc/fn"
 #: FC passes up to 4 KB of path after its own prefix; this is the longest app path.
 LONG_NAME = "n" * (4096 - len("/hello/"))
 #: gunicorn's own defaults, which fcmigrate changes: the controls put them back.
-GUNICORN_DEFAULTS = "--limit-request-line 4094 --forwarder-headers SCRIPT_NAME,PATH_INFO"
+GUNICORN_DEFAULTS = (
+    "--limit-request-line 4094 --forwarder-headers SCRIPT_NAME,PATH_INFO"
+    " --forwarded-allow-ips 127.0.0.1,::1"
+)
 
 
 @pytest.fixture(scope="module")

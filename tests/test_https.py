@@ -3,10 +3,10 @@
 Whether FC sends the header is not documented, so both answers are tested: with it the
 scheme follows it, without it the scheme stays ``http``.
 
-The HTTP tests connect from 127.0.0.2. gunicorn itself trusts ``X-Forwarded-Proto`` from
-127.0.0.1 (its ``forwarded_allow_ips`` default, meant for a proxy on the same machine); from
-any other address it does not, as for FC's front end, so what the tests see is fcmigrate's
-doing.
+Most HTTP tests connect from 127.0.0.2. gunicorn's own default trusts ``X-Forwarded-Proto``
+from 127.0.0.1 (``forwarded_allow_ips``, meant for a proxy on the same machine); from any
+other address it does not, as for FC's front end, so what those tests see is fcmigrate's
+doing. Off FC, ``serve`` trusts no peer at all unless told to; the loopback tests show it.
 """
 
 from __future__ import annotations
@@ -142,9 +142,11 @@ def test_func_code_path_also_means_fc(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- real servers ----------------------------------------------------------------------------
 
 
-def get_json(server: Server, path: str, headers: Mapping[str, str]) -> dict[str, Any]:
+def get_json(
+    server: Server, path: str, headers: Mapping[str, str], source: str = "127.0.0.2"
+) -> dict[str, Any]:
     conn = http.client.HTTPConnection(
-        "127.0.0.1", server.port, timeout=10, source_address=("127.0.0.2", 0)
+        "127.0.0.1", server.port, timeout=10, source_address=(source, 0)
     )
     try:
         conn.request("GET", path, headers={"Host": "localhost", **headers})
@@ -174,6 +176,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
         "django_off_fc": (site, "mysite.wsgi:application", {}),
         "flask_fc": (flask_dir, "extapp:app", FC_ENV),
         "flask_off_fc": (flask_dir, "extapp:app", {}),
+        "flask_off_fc_trusting_loopback": (
+            flask_dir,
+            "extapp:app",
+            {"GUNICORN_CMD_ARGS": "--forwarded-allow-ips 127.0.0.1"},
+        ),
     }
     starts = {
         name: partial(
@@ -230,3 +237,20 @@ def test_flask_external_url_is_http_otherwise(
 ) -> None:
     seen = get_json(servers[variant], f"{PREFIX}/external", headers)
     assert seen == {"url": f"http://localhost{PREFIX}/hello", "is_secure": False}
+
+
+@pytest.mark.parametrize(
+    ("variant", "scheme"),
+    [
+        ("flask_off_fc", "http"),
+        ("flask_fc", "https"),
+        ("flask_off_fc_trusting_loopback", "https"),
+    ],
+    ids=["off-fc", "on-fc", "off-fc-user-trusts-loopback"],
+)
+def test_forwarded_proto_from_loopback_only_on_fc_or_when_trusted(
+    servers: dict[str, Server], variant: str, scheme: str
+) -> None:
+    # gunicorn's default forwarded_allow_ips trusts 127.0.0.1; serve does not, off FC.
+    seen = get_json(servers[variant], "/external", {"X-Forwarded-Proto": "https"}, "127.0.0.1")
+    assert seen == {"url": f"{scheme}://localhost/hello", "is_secure": scheme == "https"}

@@ -1050,6 +1050,18 @@ def test_untrusted_fc_headers_are_dropped(monkeypatch: pytest.MonkeyPatch) -> No
     assert SECRET not in _strings(app.environ)
 
 
+def test_untrusted_scf_request_id_is_dropped() -> None:
+    # x-scf-request-id is read as a request ID: untrusted, a client must not choose it.
+    app = Recorder()
+    harness = Harness(app, {"trust_fc_headers": False})
+    result = harness(environ_for("/", headers={"X-Scf-Request-Id": "client-chosen-scf"}))
+    rid = app.environ["fc.request_id"]
+    assert _is_uuid4(rid)
+    assert result.header("X-Request-Id") == rid
+    assert "client-chosen-scf" not in harness.log.getvalue()
+    assert not [k for k in app.environ if k.startswith("HTTP_X_SCF_")]
+
+
 def test_untrusted_headers_cannot_trigger_hook_or_event() -> None:
     hooks = HookCalls()
     app = Recorder()

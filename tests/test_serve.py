@@ -117,6 +117,44 @@ def test_bind_from_env(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str], 
     assert fc_defaults(8, cpus=2)["bind"] == [bind]
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param({}, "", id="off-fc-trusts-no-peer"),
+        pytest.param({"FC_FUNCTION_NAME": "fn"}, None, id="on-fc-gunicorns-default"),
+        pytest.param({"FC_FUNC_CODE_PATH": "/code"}, None, id="on-fc-code-path"),
+        pytest.param({"FORWARDED_ALLOW_IPS": "10.0.0.1"}, None, id="gunicorns-env-variable"),
+    ],
+)
+def test_forwarded_allow_ips_default(
+    monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str], expected: str | None
+) -> None:
+    for name in ("FC_FUNCTION_NAME", "FC_FUNC_CODE_PATH", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert fc_defaults(8, cpus=2).get("forwarded_allow_ips") == expected
+
+
+def test_forwarded_allow_ips_off_fc_can_be_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FC_FUNCTION_NAME", "FC_FUNC_CODE_PATH", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    assert FCApplication(hello, {}, defaults=fc_defaults(8, cpus=2)).cfg.forwarded_allow_ips == []
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", "--forwarded-allow-ips 127.0.0.1")
+    cfg = FCApplication(hello, {}, defaults=fc_defaults(8, cpus=2)).cfg
+    assert cfg.forwarded_allow_ips == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["--workers abc", "--nope", "--forwarded-allow-ips x", "--bind '0.0.0.0:1"],
+)
+def test_bad_gunicorn_cmd_args_is_a_user_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("GUNICORN_CMD_ARGS", value)
+    with pytest.raises(FCMigrateError, match=r"^GUNICORN_CMD_ARGS: .*unset GUNICORN_CMD_ARGS"):
+        FCApplication(hello, {}, defaults=fc_defaults(8, cpus=2))
+
+
 @pytest.mark.parametrize(("exists", "expected"), [(True, "/dev/shm"), (False, None)])
 def test_worker_tmp_dir(
     monkeypatch: pytest.MonkeyPatch, exists: bool, expected: str | None

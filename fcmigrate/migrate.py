@@ -323,6 +323,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             workdir=work,
             timeout=options.resolve_timeout,
         )
+        notes += pip.notes
         shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
         copy_fcmigrate(staging / "python")
         if wrap_values.get("static_maps"):

@@ -71,6 +71,8 @@ class InstallResult:
     installed: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
     returncode: int = 0
+    #: What the build does differently from the requirements, and why.
+    notes: list[str] = field(default_factory=list)
 
 
 def wheel_platforms(runtime: str) -> list[str]:
@@ -194,6 +196,11 @@ def install_requirements(
     app_requirements = _app_requirement_lines(requirements_file, requirements)
     args = _requirement_args(requirements_file, requirements, workdir)
     own = runtime_requirements()
+    overrides, override_notes = wheels.server_overrides(app_requirements, own)
+    if overrides:
+        override_file = workdir / "fcmigrate-overrides.txt"
+        override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
+        args += ["--override", str(override_file)]
     argv = [
         uv_binary(),
         "pip",
@@ -216,7 +223,7 @@ def install_requirements(
         *own,
     ]
     env = _uv_env(os.environ)
-    result = InstallResult()
+    result = InstallResult(notes=override_notes)
     timed_out = _run(argv, env, workdir, limit, result, progress)
     text = "\n".join(result.output)
     if timed_out:

@@ -194,6 +194,51 @@ def _resolution_error(
     )
 
 
+#: Servers with compiled code that a build leaves out (fcmigrate serves with gunicorn).
+DROPPED_SERVERS = frozenset({"uwsgi", "mod-wsgi", "meinheld", "bjoern"})
+#: gunicorn releases from fcmigrate's floor on: an app pin that allows none of them clashes.
+_GUNICORN_RELEASES = ("23.0.0", "24.1.1", "25.0.0", "26.0.0", "27.0.1", "28.0.0", "30.0.0")
+
+
+def server_overrides(
+    app_requirements: Sequence[str], own_requirements: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """uv ``--override`` lines for the app's server pins, and a note for each.
+
+    The app pins its server for where it runs today (a Procfile's gunicorn or uwsgi); the
+    build never runs it. A gunicorn pin below fcmigrate's floor gives way to the floor, and
+    a compiled server the build does not need is left out (an override whose marker is
+    never true), instead of failing the build on a package the function never imports.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    overrides: list[str] = []
+    notes: list[str] = []
+    own_gunicorn = _requirement_for("gunicorn", own_requirements) or "gunicorn>=23"
+    for line in app_requirements:
+        try:
+            requirement = Requirement(line.split(" #")[0].strip())
+        except InvalidRequirement:
+            continue
+        key = canonicalize_name(requirement.name)
+        if key == "gunicorn" and requirement.specifier:
+            allowed = any(requirement.specifier.contains(v) for v in _GUNICORN_RELEASES)
+            if not allowed and own_gunicorn not in overrides:
+                overrides.append(own_gunicorn)
+                notes.append(
+                    f"Your requirements pin {str(requirement)!r}; the build has {own_gunicorn} "
+                    f"instead, the server fcmigrate runs, as {GUNICORN_WHY}. Where the app "
+                    "runs outside FC, the pin still applies: raise it there too."
+                )
+        elif key in DROPPED_SERVERS:
+            overrides.append(f'{requirement.name} ; sys_platform == "fcmigrate-never"')
+            notes.append(
+                f"Left {str(requirement)!r} out of the build: it is a server with compiled "
+                "code, and on FC fcmigrate serves the app with gunicorn."
+            )
+    return overrides, notes
+
+
 def gunicorn_error(app: str, own: str) -> FCMigrateError:
     return FCMigrateError(
         f"Your requirements pin {app!r}, but gunicorn is fcmigrate's requirement: it serves "

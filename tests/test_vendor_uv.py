@@ -240,13 +240,12 @@ def test_sdist_that_needs_a_compiler_is_refused_with_the_fixes(tmp_path: Path, l
     assert "\n" not in message
 
 
-def test_a_server_pin_that_needs_a_compiler_is_to_be_dropped(tmp_path: Path, links: Path) -> None:
+def test_a_compiled_server_is_left_out_even_as_an_sdist(tmp_path: Path, links: Path) -> None:
     make_sdist(links, "uWSGI", "2.0.23", mode="compile")
-    with pytest.raises(FCMigrateError) as info:
-        install(tmp_path, [*no_index(links), "uWSGI==2.0.23"])
-    assert "Fix: remove uWSGI from your requirements: the build does not need a server, " in (
-        str(info.value)
-    )
+    make_wheel(links, "gunicorn", "23.1.0")
+    target, result = install(tmp_path, [*no_index(links), "uWSGI==2.0.23"])
+    assert not list(target.glob("uwsgi*")) and not list(target.glob("uWSGI*"))
+    assert "on FC fcmigrate serves the app with gunicorn" in result.notes[0]
 
 
 def test_nearest_release_with_a_wheel_for_the_target(tmp_path: Path) -> None:
@@ -307,16 +306,28 @@ class json_server:
 # --- fcmigrate's own requirement, conflicts, names, indexes ---------------------------------
 
 
-def test_an_app_pin_of_an_old_gunicorn_gets_one_message(tmp_path: Path, links: Path) -> None:
+def test_an_app_pin_of_an_old_gunicorn_gives_way_with_a_note(tmp_path: Path, links: Path) -> None:
+    # The pin is for the server the app runs elsewhere; the build runs fcmigrate's.
     make_wheel(links, "gunicorn", "20.1.0")
-    with pytest.raises(FCMigrateError) as info:
-        install(tmp_path, [*no_index(links), "gunicorn==20.1.0"])
-    assert str(info.value) == (
-        "Your requirements pin 'gunicorn==20.1.0', but gunicorn is fcmigrate's requirement: "
-        "it serves the app with gunicorn>=23, as older releases lack the request-smuggling "
-        "fixes (CVE-2024-1135, CVE-2024-6827). Remove the gunicorn line from your "
-        "requirements, or allow gunicorn>=23."
-    )
+    make_wheel(links, "gunicorn", "23.1.0")
+    target, result = install(tmp_path, [*no_index(links), "gunicorn==20.1.0"])
+    assert "VERSION = '23.1.0'" in (target / "gunicorn" / "__init__.py").read_text()
+    assert result.notes == [
+        "Your requirements pin 'gunicorn==20.1.0'; the build has gunicorn>=23 instead, the "
+        "server fcmigrate runs, as older releases lack the request-smuggling fixes "
+        "(CVE-2024-1135, CVE-2024-6827). Where the app runs outside FC, the pin still "
+        "applies: raise it there too."
+    ]
+
+
+def test_a_compiled_server_is_left_out_with_a_note(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "gunicorn", "23.1.0")
+    make_wheel(links, "six", "1.17.0")
+    # No uwsgi anywhere: were it not left out, uv would fail to find it.
+    target, result = install(tmp_path, [*no_index(links), "uwsgi==2.0.23", "six"])
+    assert (target / "six.py").is_file() or (target / "six").exists()
+    assert not list(target.glob("uwsgi*"))
+    assert len(result.notes) == 1 and "'uwsgi==2.0.23' out of the build" in result.notes[0]
 
 
 def test_the_apps_own_pins_win(tmp_path: Path, links: Path) -> None:

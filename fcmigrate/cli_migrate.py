@@ -138,7 +138,7 @@ def migrate(
     }
     # Memory and timeout the user did not give may come from where the app runs today.
     context = click.get_current_context()
-    for key in ("memory", "timeout"):
+    for key in ("memory", "timeout", "concurrency"):
         if context.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
             del wrap[key]
     if platform != "fc":

@@ -31,7 +31,7 @@ from typing import Any
 from fcmigrate import package
 from fcmigrate.detect import SUPPORTED_PYTHONS, Detected, confirm_import, detect_app
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.origins import Origin, choose_origin, find_origins
+from fcmigrate.origins import Origin, choose_origin, find_origins, origin_concurrency
 from fcmigrate.package import (
     API_UPLOAD_BYTES,
     CopyReport,
@@ -471,6 +471,9 @@ def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:
         wrap_values["memory"] = memory
     if origin.timeout and "timeout" not in wrap_values:
         wrap_values["timeout"] = min(max(origin.timeout, 1), 86400)
+    if (origin.workers or origin.threads) and "concurrency" not in wrap_values:
+        # What one server took at once is what one FC instance takes at once.
+        wrap_values["concurrency"] = origin_concurrency(origin)
     if origin.env:
         wrap_values.setdefault("environment", {e.name: e.deploy_value() for e in origin.env})
     if origin.jobs:

@@ -32,6 +32,7 @@ __all__ = [
     "find_origins",
     "gae_schedule",
     "is_secret_name",
+    "origin_concurrency",
 ]
 
 #: The names ``--from`` takes, in the order they are preferred when several are found.
@@ -215,6 +216,11 @@ _UWSGI_VALUE_OPTIONS = {
 }  # fmt: skip
 
 
+def origin_concurrency(origin: Origin) -> int:
+    """FC's instance concurrency for the workers x threads the old server ran (1 to 200)."""
+    return max(1, min(200, (origin.workers or 1) * (origin.threads or 1)))
+
+
 def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
     """The web server a start command runs, or None when it runs none fcmigrate knows.
 
@@ -380,9 +386,10 @@ def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> 
             if n
         )
         origin.carried.append(
-            f"{shown} ({where}): on FC one instance serves a share of the traffic and FC adds "
-            "instances, so fcmigrate sizes workers from the instance's CPUs and threads from "
-            "its instance concurrency instead"
+            f"{shown} ({where}) as instance concurrency {origin_concurrency(origin)}: the "
+            "requests one server took at once are what one FC instance takes at once, and FC "
+            "adds instances for more; fcmigrate then sizes workers from the instance's CPUs "
+            "and threads from that concurrency (--concurrency overrides it)"
         )
     for item in command.ignored:
         origin.not_carried.append(

@@ -138,6 +138,7 @@ def test_procfile(tmp_path: Path) -> None:
     [origin] = find_origins(tmp_path)
     assert origin.source == "procfile"
     assert (origin.app, origin.timeout, origin.workers) == ("shop.wsgi", 90, 4)
+    assert any("as instance concurrency 4" in line for line in origin.carried)
     assert any("python manage.py migrate --noinput" in s and "release" in s for s in origin.steps)
     assert any("collectstatic" in s for s in origin.steps)
     assert any("'worker'" in line and "Procfile:3" in line for line in origin.not_carried)
@@ -742,13 +743,16 @@ def test_dockerize_takes_the_app_from_the_procfile(tmp_path: Path) -> None:
 def test_flags_win_over_the_file() -> None:
     from fcmigrate.migrate import _carry_origin
 
-    origin = origins.Origin("zappa", Path("zappa_settings.json"), memory=500, timeout=30)
-    given: dict[str, Any] = {"memory": 2048}
+    origin = origins.Origin(
+        "procfile", Path("Procfile"), memory=500, timeout=30, workers=3, threads=4
+    )
+    given: dict[str, Any] = {"memory": 2048, "concurrency": 20}
     _carry_origin(origin, given)
-    assert given == {"memory": 2048, "timeout": 30}
+    assert given == {"memory": 2048, "timeout": 30, "concurrency": 20}
     empty: dict[str, Any] = {}
     _carry_origin(origin, empty)
     assert empty["memory"] == 512  # FC takes multiples of 64 MB
+    assert empty["concurrency"] == 12  # 3 workers x 4 threads took 12 requests at once
 
 
 @pytest.mark.parametrize(

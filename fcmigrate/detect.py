@@ -278,12 +278,34 @@ def read_python_version(root: Path) -> tuple[str | None, str | None]:
             if match:
                 return f"{match.group(1)}.{match.group(2)}", ".python-version"
             break
-    project = _pyproject(root).get("project")
+    pyproject = _pyproject(root)
+    project = pyproject.get("project")
     requires = project.get("requires-python") if isinstance(project, dict) else None
     if isinstance(requires, str) and requires.strip():
         version = lowest_allowed(requires)
         if version is not None:
             return version, f"requires-python {requires.strip()!r} in pyproject.toml"
+    tool = pyproject.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    dependencies = poetry.get("dependencies") if isinstance(poetry, dict) else None
+    python = dependencies.get("python") if isinstance(dependencies, dict) else None
+    if isinstance(python, str) and python.strip():
+        from fcmigrate.requirements import poetry_constraint
+
+        version = lowest_allowed(poetry_constraint(python))
+        if version is not None:
+            return version, f"python {python.strip()!r} in pyproject.toml [tool.poetry]"
+    return _runtime_txt(root)
+
+
+def _runtime_txt(root: Path) -> tuple[str | None, str | None]:
+    """Heroku's ``runtime.txt`` (``python-3.12.4``), when it names a Python fcmigrate builds
+    for: an older one there is where the app ran, not what it needs."""
+    file = root / "runtime.txt"
+    if file.is_file():
+        match = re.fullmatch(r"\s*python-(3)\.(\d+)(?:\.\d+)?\s*", _read_text(file))
+        if match and f"3.{match.group(2)}" in SUPPORTED_PYTHONS:
+            return f"3.{match.group(2)}", "runtime.txt"
     return None, None
 
 

@@ -187,6 +187,37 @@ def test_python_version_file() -> None:
     assert read_python_version(FIXTURES / "flask_app_py") == (None, None)
 
 
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param(
+            {"pyproject.toml": '[tool.poetry.dependencies]\npython = "^3.12,<4"\n'},
+            ("3.12", "python '^3.12,<4' in pyproject.toml [tool.poetry]"),
+            id="poetry-caret",
+        ),
+        pytest.param(
+            {"pyproject.toml": '[tool.poetry.dependencies]\npython = "~3.11"\n'},
+            ("3.11", "python '~3.11' in pyproject.toml [tool.poetry]"),
+            id="poetry-tilde",
+        ),
+        pytest.param({"runtime.txt": "python-3.11.9\n"}, ("3.11", "runtime.txt"), id="heroku"),
+        # Where an app last ran on Heroku is not what it needs: an old one is passed over.
+        pytest.param({"runtime.txt": "python-3.6.15\n"}, (None, None), id="heroku-old"),
+        pytest.param(
+            {"runtime.txt": "python-3.12.1", ".python-version": "3.11\n"},
+            ("3.11", ".python-version"),
+            id="python-version-first",
+        ),
+    ],
+)
+def test_python_version_from_poetry_and_runtime_txt(
+    tmp_path: Path, files: dict[str, str], expected: tuple[str | None, str | None]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert read_python_version(tmp_path) == expected
+
+
 def test_requirements_txt_wins_over_pyproject(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "pyproject_project", tmp_path, dirs_exist_ok=True)
     (tmp_path / "requirements.txt").write_text("Flask==3.1.3\n")

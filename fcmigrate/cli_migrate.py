@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from fcmigrate.cli_options import (
+    env_pairs,
     function_options,
     hook_options,
     target_options,
@@ -75,6 +76,17 @@ if TYPE_CHECKING:
 )
 @click.option("--stage", help="The Zappa stage to read. Default: the first.")
 @click.option(
+    "-e",
+    "--env",
+    "env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=env_pairs,
+    help="An environment variable for the function, also given to the import check. "
+    "Repeatable. A name that marks a secret (*KEY*, *TOKEN*, DATABASE_URL ...) goes into the "
+    "deploy config as ${env('NAME')}, never in clear.",
+)
+@click.option(
     "--resolve-timeout",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
@@ -106,6 +118,7 @@ def migrate(
     interpreter: str | None,
     source: str | None,
     stage: str | None,
+    env: dict[str, str],
     resolve_timeout: float | None,
     force: bool,
     quiet: bool,
@@ -160,6 +173,7 @@ def migrate(
         wrap=wrap,
         source=source,
         stage=stage,
+        env=env,
     )
     with terminate_as_exit():
         result = build(options, progress=None if quiet else lambda line: click.echo(line, err=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,3 +103,22 @@ hook_options = _stack(
     click.option("--on-pre-stop", metavar="MODULE:FUNC", help="Run on FC's pre-stop hook."),
     click.option("--on-pre-freeze", metavar="MODULE:FUNC", help="Run on FC's pre-freeze hook."),
 )
+
+
+_ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def env_pairs(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    """``--env NAME=VALUE`` options as a dict; one ``Error:`` line for a bad one."""
+    pairs: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not _ENV_NAME.fullmatch(name) or name.upper().startswith("FC_"):
+            raise FCMigrateError(
+                f"Invalid --env {item!r}. Use NAME=VALUE with a name of letters, digits and "
+                "'_' that does not start with FC_ (FC keeps those), e.g. --env DEBUG=0."
+            )
+        pairs[name] = value
+    return pairs

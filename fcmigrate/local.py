@@ -125,6 +125,8 @@ class FunctionConfig:
     port: int = FC_DEFAULT_PORT
     environment: dict[str, str] = field(default_factory=dict)
     skipped_environment: list[str] = field(default_factory=list)
+    #: Variables the config reads at deploy time (``${env('NAME')}``) that are not set here.
+    unset_environment: list[str] = field(default_factory=list)
     #: Methods the HTTP trigger accepts; ``None`` when no trigger lists them.
     methods: tuple[str, ...] | None = None
     initializer: bool = False
@@ -197,12 +199,25 @@ def _argv(program: Any, args: Any) -> list[str] | None:
     return parts or None
 
 
+#: A value Serverless Devs reads from the deployer's environment: ``${env('NAME')}``.
+_DEPLOY_TIME = re.compile(r"""\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\)\s*\}""")
+
+
 def _environment(config: FunctionConfig, values: Any) -> None:
     for key, value in _dict(values).items():
         if key in LAPTOP_UNSAFE_ENV:
             config.skipped_environment.append(str(key))
         elif value is not None:
-            config.environment[str(key)] = str(value)
+            text = str(value)
+            reference = _DEPLOY_TIME.fullmatch(text.strip())
+            if reference is not None:
+                # As `s deploy` would: the value comes from this environment, if it is set.
+                found = os.environ.get(reference.group(1))
+                if found is None:
+                    config.unset_environment.append(str(key))
+                    continue
+                text = found
+            config.environment[str(key)] = text
 
 
 def _initializer(config: FunctionConfig, handler: Any, timeout: Any) -> None:
@@ -1492,6 +1507,12 @@ def run(options: LocalOptions, *, stdout: IO[bytes] | None = None) -> int:
             console.log(
                 f"Not applied on this machine (they name FC's paths): "
                 f"{', '.join(config.skipped_environment)}."
+            )
+        if config.unset_environment:
+            console.log(
+                "Read from the deployer's environment by the config, and not set here: "
+                f"{', '.join(config.unset_environment)}. Export them to give them to the "
+                "function."
             )
         console.log(python_note)
         port = _free_port()

@@ -31,7 +31,13 @@ from typing import Any
 from fcmigrate import package
 from fcmigrate.detect import SUPPORTED_PYTHONS, Detected, confirm_import, detect_app
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.origins import Origin, choose_origin, find_origins, origin_concurrency
+from fcmigrate.origins import (
+    EnvValue,
+    Origin,
+    choose_origin,
+    find_origins,
+    origin_concurrency,
+)
 from fcmigrate.package import (
     API_UPLOAD_BYTES,
     CopyReport,
@@ -90,6 +96,9 @@ class MigrateOptions:
     source: str | None = None
     #: The Zappa stage to read (``--stage``); default the first.
     stage: str | None = None
+    #: ``--env NAME=VALUE``: given to the function (a secret by reference, see
+    #: :class:`fcmigrate.origins.EnvValue`) and to the import check and collectstatic.
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -277,6 +286,9 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
     wrap_values.setdefault("python", python)
     if origin is not None:
         _carry_origin(origin, wrap_values)
+    if options.env:
+        given = {n: EnvValue.read(n, v, "--env").deploy_value() for n, v in options.env.items()}
+        wrap_values["environment"] = {**wrap_values.get("environment", {}), **given}
     files = generate(
         WrapOptions(
             app=detected.spec,
@@ -345,7 +357,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                 pythonpath=[staging / "python", staging],
                 isolated=True,
                 code_dir=staging,
-                env=fc_environment(staging, _mkdirs_in(work, "tmp")),
+                env=fc_environment(staging, _mkdirs_in(work, "tmp"), options.env),
                 hooks=_hooks(wrap_values),
             )
             if detected.framework == "django" and detected.settings_module:
@@ -357,6 +369,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                     interpreter,
                     isolated=True,
                     progress=lambda line: say(f"  {line}"),
+                    env_extra=options.env,
                 )
         elif detected.framework == "django" and detected.settings_module:
             # Without the target Python, collect with this one: Django and most of what
@@ -370,6 +383,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
                     sys.executable,
                     isolated=True,
                     progress=lambda line: say(f"  {line}"),
+                    env_extra=options.env,
                 )
             except FCMigrateError as exc:
                 notes.append(

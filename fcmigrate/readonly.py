@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,13 +215,17 @@ def tree_state(root: str | os.PathLike[str]) -> dict[str, tuple[int, int, int]]:
     return state
 
 
-def fc_environment(code_dir: Path, home: Path) -> dict[str, str]:
+def fc_environment(
+    code_dir: Path, home: Path, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment FC starts the function with, for a build in ``code_dir``.
 
     Nothing of this shell (its PATH, PYTHONPATH, VIRTUAL_ENV, ...): FC's PATH, the deploy
     config's ``environmentVariables`` in ``code_dir``, FC's own ``FC_*`` variables,
     ``PYTHONPATH`` as the bootstrap sets it (``/code/python:/code``, here ``code_dir``), and
-    ``home``, a scratch folder, standing in for ``/tmp`` as ``HOME`` and ``TMPDIR``.
+    ``home``, a scratch folder, standing in for ``/tmp`` as ``HOME`` and ``TMPDIR``. A
+    config value read at deploy time (``${env('NAME')}``) comes from this environment, as
+    ``s deploy`` takes it; ``extra`` (``migrate --env``) is added last.
     """
     from fcmigrate.local import FC_DEFAULT_PORT, load_config
     from fcmigrate.local import fc_environment as function_environment
@@ -234,6 +239,7 @@ def fc_environment(code_dir: Path, home: Path) -> dict[str, str]:
     }
     env = function_environment(load_config(code_dir), code_dir, FC_DEFAULT_PORT, base)
     env.pop("FCMIGRATE_PYTHON", None)
+    env.update(extra or {})
     env["PYTHONPATH"] = os.pathsep.join([str(code_dir / "python"), str(code_dir)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env

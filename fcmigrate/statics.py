@@ -154,6 +154,7 @@ def collect_static(
     compress: bool = True,
     progress: Progress | None = None,
     timeout: float = COLLECT_TIMEOUT,
+    env_extra: Mapping[str, str] | None = None,
 ) -> Path | None:
     """Run ``collectstatic`` for ``settings_module`` inside ``build_dir``; return the folder.
 
@@ -178,7 +179,8 @@ def collect_static(
     if (build / "python").is_dir():
         paths.append(str(build / "python"))
     paths.append(str(build))
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, **(env_extra or {}))
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
     env.pop("PYTHONHOME", None)
     env.pop(STATIC_ROOT_ENV, None)
     flags = ["-s", "-S"] if isolated else []

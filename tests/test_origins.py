@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import free_port
+from conftest import free_port, wait_for_port
 from test_configs import _fun_validate
 from test_configs import fun as fun_cli  # noqa: F401 - the fixture, under this name
 
@@ -789,3 +790,76 @@ def test_doctor_lists_the_jobs(tmp_path: Path) -> None:
     notes = " ".join(diagnose(build).notes)
     assert "nightly: url /tasks/r; poll: function jobs.poll" in notes
     assert "fcmigrate local --job NAME" in notes
+
+
+NEEDS_A_KEY = """
+    import os
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.secret_key = os.environ["SECRET_KEY"]  # fails at import without it, as on FC
+    MODE = os.environ.get("MODE", "-")
+
+    @app.get("/")
+    def home():
+        return f"{MODE} {len(app.secret_key)}"
+"""
+
+
+@pytest.mark.slow
+def test_env_given_to_migrate_reaches_the_check_but_not_the_config_in_clear(
+    tmp_path: Path, start_server: Any
+) -> None:
+    project = _write(tmp_path / "p", {"app.py": NEEDS_A_KEY, "requirements.txt": "flask\n"})
+    without = _migrate(project)
+    assert without.returncode != 0 and "SECRET_KEY" in without.stderr
+    with_env = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "migrate", str(project), "--python", HOST_PYTHON,
+         "--env", "SECRET_KEY=s3cr3t-value", "--env", "MODE=prod", "--force"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert with_env.returncode == 0, with_env.stderr
+    build = project / ".fcmigrate" / "build"
+    config = (build / "s.yaml").read_text()
+    assert "SECRET_KEY: \"${env('SECRET_KEY')}\"" in config and 'MODE: "prod"' in config
+    for path in build.rglob("*"):
+        if path.is_file() and "python" not in path.relative_to(build).parts:
+            assert b"s3cr3t-value" not in path.read_bytes(), path
+    # As `s deploy` reads ${env('SECRET_KEY')} from the deployer's environment, so does local.
+    port = free_port()
+    env = {**os.environ, "SECRET_KEY": "from-the-shell"}
+    local = subprocess.Popen(
+        [sys.executable, "-m", "fcmigrate", "local", "--project", str(build), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, None, 60)
+        url = f"http://127.0.0.1:{port}/2016-08-15/proxy/{build.parent.parent.name}/"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(url + "p/", timeout=30) as resp:
+                    body = resp.read()
+                break
+            except urllib.error.HTTPError as err:
+                err.close()
+                time.sleep(0.2)
+        assert body == b"prod 14"
+    finally:
+        os.killpg(local.pid, signal.SIGTERM)
+        local.wait(30)
+        assert local.stdout is not None
+        local.stdout.close()
+
+
+def test_bad_env_option_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fcmigrate", "migrate", str(tmp_path), "--env", "FC_REGION=x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Error: Invalid --env 'FC_REGION=x'. Use NAME=VALUE with a name of letters, digits and "
+        "'_' that does not start with FC_ (FC keeps those), e.g. --env DEBUG=0."
+    ]

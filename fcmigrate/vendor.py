@@ -196,12 +196,12 @@ def install_requirements(
     app_requirements = _app_requirement_lines(requirements_file, requirements)
     args = _requirement_args(requirements_file, requirements, workdir)
     own = runtime_requirements()
-    overrides, override_notes = wheels.server_overrides(app_requirements, own)
+    overrides, override_notes, added = wheels.server_overrides(app_requirements, own)
     if overrides:
         override_file = workdir / "fcmigrate-overrides.txt"
         override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
         args += ["--override", str(override_file)]
-    argv = [
+    base = [
         uv_binary(),
         "pip",
         "install",
@@ -220,12 +220,21 @@ def install_requirements(
         "--no-progress",
         *index_options(os.environ, Path.cwd()),
         *args,
-        *own,
+        *added,
     ]
     env = _uv_env(os.environ)
     result = InstallResult(notes=override_notes)
-    timed_out = _run(argv, env, workdir, limit, result, progress)
+    timed_out = _run([*base, *own], env, workdir, limit, result, progress)
     text = "\n".join(result.output)
+    retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
+    if retry is not None:
+        extra, extra_own, note = retry
+        progress(f"Trying again: {note}")
+        again = InstallResult(notes=[*override_notes, note])
+        shutil.rmtree(target, ignore_errors=True)
+        timed_out = _run([*base, *extra, *own, *extra_own], env, workdir, limit, again, progress)
+        if timed_out or again.returncode == 0:
+            result, text = again, "\n".join(again.output)
     if timed_out:
         raise wheels.timeout_error(text, limit)
     if result.returncode != 0:
@@ -241,6 +250,49 @@ def install_requirements(
         raise wheels.compiled_error(foreign[0], "", python_version, runtime)
     result.installed = _installed(target)
     return result
+
+
+#: uv's words for a source distribution that would not build, and for a resolution that
+#: found no set of versions.
+_BUILD_FAILED = re.compile(r"Failed to (?:download and )?build|Build backend failed", re.I)
+_NO_SOLUTION = re.compile(r"No solution found when resolving|requirements are unsatisfiable")
+#: Old source distributions import setuptools APIs its recent releases removed.
+LEGACY_SETUPTOOLS = "setuptools<70"
+
+
+def _retry(
+    output: str, app_requirements: Sequence[str], workdir: Path
+) -> tuple[list[str], list[str], str] | None:
+    """A second way to install what failed: (uv options, more requirements, the note).
+
+    * An old source distribution whose build fails builds with an older setuptools: it was
+      written against APIs (``convert_path``, ``setup.py test``) that newer ones removed.
+    * Requirements that pin every package (a ``pip freeze``) but conflict were installed as
+      pinned by pip's old resolver: install them so again, without resolving dependencies,
+      adding what gunicorn itself needs. The import check then shows whether anything is
+      missing.
+    """
+    from fcmigrate import wheels
+
+    # A build that wanted a compiler fails the same way with any setuptools.
+    if _BUILD_FAILED.search(output) and NO_COMPILER not in output:
+        constraints = workdir / "fcmigrate-build-constraints.txt"
+        constraints.write_text(LEGACY_SETUPTOOLS + "\n", encoding="utf-8")
+        note = (
+            "An old source distribution did not build with today's setuptools; it was built "
+            f"with {LEGACY_SETUPTOOLS}, as when it was released."
+        )
+        return ["--build-constraint", str(constraints)], [], note
+    if _NO_SOLUTION.search(output) and wheels.all_pinned(app_requirements):
+        pinned = {wheels.canonical(line) for line in app_requirements}
+        extra_own = [] if "packaging" in pinned else ["packaging"]
+        note = (
+            "Your requirements pin every package but conflict with each other (pip's old "
+            "resolver let that pass): they were installed as pinned, without resolving "
+            "dependencies (uv --no-deps), and the import check tells if anything is missing."
+        )
+        return ["--no-deps"], extra_own, note
+    return None
 
 
 #: Offered to builds of source distributions as their C and C++ compiler: no such program

@@ -200,10 +200,41 @@ DROPPED_SERVERS = frozenset({"uwsgi", "mod-wsgi", "meinheld", "bjoern"})
 _GUNICORN_RELEASES = ("23.0.0", "24.1.1", "25.0.0", "26.0.0", "27.0.1", "28.0.0", "30.0.0")
 
 
+#: Packages whose binary twin installs the same import name: taken in their place, since
+#: the source package needs a compiler and libpq headers on Linux.
+DROP_IN_TWINS = {"psycopg2": "psycopg2-binary"}
+
+
+def canonical(line: str) -> str:
+    """The normalized project name a requirement line names (``""`` for an option line)."""
+    return canonicalize_name(_name(line)) if line.strip() and line.strip()[0].isalnum() else ""
+
+
+def all_pinned(requirements: Sequence[str]) -> bool:
+    """Whether every requirement is pinned to one version (``name==1.2.3``): a freeze."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pinned = 0
+    for line in requirements:
+        text = line.split(" #")[0].strip()
+        if not text or text.startswith(("-", "#")):
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            return False
+        specs = list(requirement.specifier)
+        if len(specs) != 1 or specs[0].operator not in ("==", "==="):
+            return False
+        pinned += 1
+    return pinned > 0
+
+
 def server_overrides(
     app_requirements: Sequence[str], own_requirements: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """uv ``--override`` lines for the app's server pins, and a note for each.
+) -> tuple[list[str], list[str], list[str]]:
+    """uv ``--override`` lines for the app's server pins and drop-in twins, a note for each,
+    and the requirements that take a dropped package's place.
 
     The app pins its server for where it runs today (a Procfile's gunicorn or uwsgi); the
     build never runs it. A gunicorn pin below fcmigrate's floor gives way to the floor, and
@@ -214,6 +245,7 @@ def server_overrides(
 
     overrides: list[str] = []
     notes: list[str] = []
+    added: list[str] = []
     own_gunicorn = _requirement_for("gunicorn", own_requirements) or "gunicorn>=23"
     for line in app_requirements:
         try:
@@ -236,7 +268,15 @@ def server_overrides(
                 f"Left {str(requirement)!r} out of the build: it is a server with compiled "
                 "code, and on FC fcmigrate serves the app with gunicorn."
             )
-    return overrides, notes
+        elif key in DROP_IN_TWINS:
+            twin = f"{DROP_IN_TWINS[key]}{requirement.specifier}"
+            overrides.append(f'{requirement.name} ; sys_platform == "fcmigrate-never"')
+            added.append(twin)
+            notes.append(
+                f"Installed {twin!r} for {str(requirement)!r}: the same module as prebuilt "
+                f"wheels, where {requirement.name} itself needs a compiler and libpq here."
+            )
+    return overrides, notes, added
 
 
 def gunicorn_error(app: str, own: str) -> FCMigrateError:

@@ -307,7 +307,10 @@ def _setup_storages(settings: Any, prefix_urls: bool) -> Any | None:
     set_script_prefix("/")
     try:
         _ = settings.STATIC_URL, settings.MEDIA_URL
-        lazies = [default_storage]
+        storages_setting = getattr(settings, "STORAGES", None)
+        # A STORAGES without "default" is a project that stores no files: nothing to set up.
+        has_default = not isinstance(storages_setting, dict) or "default" in storages_setting
+        lazies = [default_storage] if has_default else []
         if "django.contrib.staticfiles" in settings.INSTALLED_APPS:
             from django.contrib.staticfiles.storage import staticfiles_storage
 
@@ -333,7 +336,9 @@ def _setup_storages(settings: Any, prefix_urls: bool) -> Any | None:
                 # On the instance, not the class: a subclass calling super().url() is
                 # not prefixed twice, and other instances keep the class's url().
                 storage.url = _prefixed(url)
-    return storages[1] if len(storages) > 1 else None
+    if "django.contrib.staticfiles" not in settings.INSTALLED_APPS:
+        return None
+    return storages[-1]
 
 
 def _hashed_names(storage: Any) -> set[str]:

@@ -478,3 +478,24 @@ def test_files_the_settings_write_at_build_time_are_left_out(tmp_path: Path) -> 
         "Left out what the settings wrote at build time, outside the static files: "
         ".secret_key, logs, logs/django.log"
     ) in lines
+
+
+def test_storages_without_a_default_start_quietly(tmp_path: Path) -> None:
+    """A project that configures only "staticfiles" (MDN's tutorial does) stores no files:
+    serve starts without a traceback about the default storage, and statics still work."""
+    site = copy_site(tmp_path / "site", static_url="static/", keep_static_root=True, manifest=False)
+    settings = site / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text(encoding="utf-8") + '\nSTORAGES = {"staticfiles": '
+        '{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}\n',
+        encoding="utf-8",
+    )
+    collect_static(site, site, "mysite.settings")
+    server = serve(site, "mysite.wsgi:application", tmp_path, {})
+    try:
+        reply = fetch(server, "/2016-08-15/proxy/svc/fn/static/admin/css/base.css")
+        assert reply.status == 200
+        log = server.stdout() + server.stderr()
+    finally:
+        server.kill()
+    assert "Could not set up a file storage" not in log and "Traceback" not in log

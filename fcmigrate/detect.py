@@ -1140,6 +1140,13 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
             step_start = len(denied)
             if not callable(import_string(current, cwd=root)):
                 raise AppLoadError(f"Hook {current!r} is not callable. Name a function.")
+        conf = os.path.join(root, "gunicorn.conf.py")
+        if os.path.isfile(conf):
+            # `serve` runs the project's gunicorn.conf.py at every start, as gunicorn does.
+            import runpy
+
+            current, step_start = "gunicorn.conf.py", len(denied)
+            runpy.run_path(conf)
     except AppLoadError as exc:
         result["error"] = str(exc)
         return save(3)

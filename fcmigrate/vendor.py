@@ -233,8 +233,8 @@ def install_requirements(
         again = InstallResult(notes=[*override_notes, note])
         shutil.rmtree(target, ignore_errors=True)
         timed_out = _run([*base, *extra, *own, *extra_own], env, workdir, limit, again, progress)
-        if timed_out or again.returncode == 0:
-            result, text = again, "\n".join(again.output)
+        # The second try got past the first failure: what stops it now is what to fix next.
+        result, text = again, "\n".join(again.output)
     if timed_out:
         raise wheels.timeout_error(text, limit)
     if result.returncode != 0:

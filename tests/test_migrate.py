@@ -1071,3 +1071,29 @@ def test_import_check_sees_fcs_folder_and_variables_not_the_shell(
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "import    checked with" in proc.stdout
     assert _hashes(project) == before
+
+
+def test_a_gunicorn_conf_that_fails_at_start_fails_the_check(tmp_path: Path, bare: Bare) -> None:
+    """serve runs the project's gunicorn.conf.py at every start: the check runs it too."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / "requirements.txt").write_text("")
+    (project / "gunicorn.conf.py").write_text(
+        "import os\n"
+        "stage = os.environ.get('ENVIRONMENT')\n"
+        "if stage not in ('development', 'production'):\n"
+        "    raise ValueError(f'Unknown environment: {stage}')\n"
+    )
+    out = tmp_path / "out" / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert "ValueError: Unknown environment: None" in proc.stderr
+    assert "'gunicorn.conf.py'" in proc.stderr.rstrip().splitlines()[-1]
+    assert_nothing_written(tmp_path, out)
+
+    given = run_cli(
+        "migrate", str(project), "--out", str(out), "--python", bare.version,
+        "--env", "ENVIRONMENT=production",
+    )  # fmt: skip
+    assert given.returncode == 0, given.stderr

@@ -594,3 +594,15 @@ def test_a_conflict_that_is_not_a_freeze_is_not_forced(tmp_path: Path, links: Pa
     make_wheel(links, "tool", "2.0.0")
     with pytest.raises(FCMigrateError, match="The requirements conflict"):
         install(tmp_path, [*no_index(links), "web>=3", "tool==2.0.0"])
+
+
+def test_the_second_try_says_what_stops_it(tmp_path: Path, links: Path) -> None:
+    # Past the conflict, the frozen list names a package the index does not have: that is
+    # what to fix next, not the conflict the second try got past.
+    make_wheel(links, "web", "3.0.0", requires=["tool>=3"])
+    make_wheel(links, "tool", "2.0.0")
+    make_wheel(links, "packaging", "24.0")
+    make_sdist(links, "native", "1.0.0", mode="compile")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "web==3.0.0", "tool==2.0.0", "native==1.0.0"])
+    assert str(info.value).startswith("native 1.0.0 has no wheel for CPython 3.10")

@@ -102,6 +102,8 @@ APPS = [
             "DATABASE_URL": "sqlite:///{tmp}/ctfd.db",
             "UPLOAD_FOLDER": "{tmp}/uploads",
             "LOG_FOLDER": "{tmp}/logs",
+            # CTFd keeps its cache in .data/ beside the code unless it has a Redis.
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
         },
     ),
     App(
@@ -122,7 +124,8 @@ APPS = [
     App(
         "blueprint-tutorial",
         "hackersandslackers/flask-blueprint-tutorial",
-        "Flask, Poetry project, markers for 3.12",
+        "Flask, Poetry project, markers for 3.12, gunicorn.conf.py",
+        env={"ENVIRONMENT": "production", "SECRET_KEY": "real-apps-walk-secret"},
     ),
     App(
         "flask-realworld",

@@ -248,6 +248,7 @@ class FCApplication(Application):  # type: ignore[misc]
             config_file = "gunicorn.conf.py"
         if config_file:
             self.load_config_from_file(config_file)
+            self._keep_fc_contract(config_file)
 
         for key, value in vars(env_args).items():
             if key not in ("args", "config"):
@@ -266,6 +267,44 @@ class FCApplication(Application):  # type: ignore[misc]
             )
             self.cfg.set("bind", binds)
         keep_stop_signals(self.cfg)
+
+    def _keep_fc_contract(self, config_file: str) -> None:
+        """Undo what a project's gunicorn config sets for the machine it ran on before.
+
+        A ``gunicorn.conf.py`` written for a VPS binds a unix socket, daemonizes, writes a
+        pid file and log files under ``/var``: on FC the server must stay in the
+        foreground on FC's port, and only ``/tmp`` is writable. Each such setting goes back
+        to fcmigrate's, with a line saying so; the rest of the file applies.
+        """
+        cfg = self.cfg
+        default_bind = self.defaults.get("bind")
+        undone: list[str] = []
+
+        def undo(name: str, value: Any) -> None:
+            undone.append(f"{name} = {cfg.settings[name].get()!r}")
+            cfg.set(name, value)
+
+        if default_bind is not None and cfg.bind != list(default_bind):
+            undo("bind", default_bind)
+        for name in ("daemon", "reload"):
+            if cfg.settings[name].get():
+                undo(name, False)
+        for name in ("pidfile", "user", "group", "chdir"):
+            if name in cfg.settings and cfg.settings[name].get() != cfg.settings[name].default:
+                undo(name, cfg.settings[name].default)
+        for name in ("accesslog", "errorlog"):
+            path = cfg.settings[name].get()
+            writable = ("/tmp/", "/dev/")  # noqa: S108 - FC's only writable folder
+            if path and path != "-" and not str(path).startswith(writable):
+                undo(name, "-")
+        if undone:
+            print(
+                f"fcmigrate: {config_file} sets {', '.join(undone)}: not on FC, which needs "
+                "the server in the foreground on its port with logs on stdout and only /tmp "
+                "writable; fcmigrate's values are used for those.",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def load(self) -> WSGIApplication:
         return self.application

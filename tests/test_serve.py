@@ -286,6 +286,33 @@ def test_precedence_defaults_conf_env_options(
     assert cfg.graceful_timeout == 22  # an option left out (None) overrides nothing
 
 
+VPS_CONF = """\
+bind = "unix:flask.sock"
+daemon = True
+pidfile = "/var/run/app.pid"
+accesslog = "/var/log/app/info.log"
+errorlog = "/tmp/app-errors.log"
+workers = 3
+"""
+
+
+def test_a_vps_gunicorn_conf_keeps_fcs_contract(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A gunicorn.conf.py written for the old server: what would break FC is undone, and
+    said; the rest (workers, a log under /tmp) applies."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gunicorn.conf.py").write_text(VPS_CONF)
+    defaults = fc_defaults(8, cpus=2)
+    cfg = FCApplication(hello, {}, defaults=defaults).cfg
+    assert cfg.bind == defaults["bind"]
+    assert (cfg.daemon, cfg.pidfile, cfg.accesslog) == (False, None, "-")
+    assert (cfg.errorlog, cfg.workers) == ("/tmp/app-errors.log", 3)
+    said = capsys.readouterr().err
+    assert "gunicorn.conf.py sets bind = ['unix:flask.sock'], daemon = True" in said
+    assert "accesslog = '/var/log/app/info.log'" in said
+
+
 def test_config_file_option_and_env_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "gunicorn.conf.py").write_text("workers = 3\n")
     (tmp_path / "other.py").write_text("workers = 5\n")

@@ -334,6 +334,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             progress=lambda line: say(f"  uv: {line}"),
             workdir=work,
             timeout=options.resolve_timeout,
+            build_python=interpreter,
         )
         notes += pip.notes
         shutil.rmtree(staging / "python" / "bin", ignore_errors=True)

@@ -180,6 +180,7 @@ def install_requirements(
     progress: Progress,
     workdir: Path,
     timeout: float | None = None,
+    build_python: str | None = None,
 ) -> InstallResult:
     """Install the app's requirements plus gunicorn into ``target`` for the target Python.
 
@@ -207,10 +208,11 @@ def install_requirements(
         "install",
         "--target",
         str(target),
-        # Builds of pure-Python sources run with this interpreter; markers, Requires-Python
-        # and wheel tags are judged for the target below.
+        # Source builds run with this interpreter: the target's when there is one, so that
+        # a build that falls back to pure Python is tagged for the target; markers,
+        # Requires-Python and wheel tags are judged for the target below.
         "--python",
-        sys.executable,
+        build_python or sys.executable,
         "--python-version",
         python_version,
         "--python-platform",

@@ -394,14 +394,32 @@ def _loads(file: dict[str, object], tags: set[Tag]) -> bool:
 
 
 def built_here(target: Path) -> list[str]:
-    """Names of installed packages whose wheel was built for this machine (``linux_*``)."""
+    """Names of installed packages whose wheel was built for this machine (``linux_*``) with
+    compiled code in it.
+
+    A source build whose C extension is optional (SQLAlchemy 1.x, PyYAML) falls back to pure
+    Python without a compiler, but its wheel keeps the platform tag: it holds no compiled
+    file, so it runs anywhere the target Python does.
+    """
     found = []
     for wheel in sorted(target.glob("*.dist-info/WHEEL")):
         text = wheel.read_text(encoding="utf-8", errors="replace")
         tags = re.findall(r"^Tag:\s*\S+-\S+-(\S+)$", text, re.MULTILINE)
-        if any(tag.startswith("linux_") for tag in tags):
+        if any(tag.startswith("linux_") for tag in tags) and _has_compiled_files(wheel.parent):
             found.append(wheel.parent.name.split("-")[0])
     return found
+
+
+def _has_compiled_files(dist_info: Path) -> bool:
+    """Whether the distribution's RECORD lists a shared library (``.so``)."""
+    record = dist_info / "RECORD"
+    if not record.is_file():
+        return True  # cannot tell: assume the worst
+    for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+        name = line.split(",", 1)[0]
+        if name.endswith(".so") or ".so." in name or name.endswith(".pyd"):
+            return True
+    return False
 
 
 def timeout_error(output: str, limit: float) -> FCMigrateError:

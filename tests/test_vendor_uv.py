@@ -63,13 +63,20 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         with open(os.environ["FCMIGRATE_TEST_PID_FILE"], "w") as out:
             out.write(str(os.getpid()))
         time.sleep(300)
-    filename = f"{{NAME}}-{{VERSION}}-py3-none-any.whl"
+    tag = "py3-none-any"
+    if MODE == "fallback":
+        # An optional C extension left out: pure code, but tagged for the building Python.
+        import sys
+
+        abi = f"cp{{sys.version_info[0]}}{{sys.version_info[1]}}"
+        tag = f"{{abi}}-{{abi}}-linux_x86_64"
+    filename = f"{{NAME}}-{{VERSION}}-{{tag}}.whl"
     info = f"{{NAME}}-{{VERSION}}.dist-info"
     files = {{
         f"{{NAME}}/__init__.py": f"VERSION = {{VERSION!r}}\\n",
         f"{{info}}/METADATA": f"Metadata-Version: 2.1\\nName: {{NAME}}\\nVersion: {{VERSION}}\\n",
-        f"{{info}}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\n"
-        "Tag: py3-none-any\\n",
+        f"{{info}}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: false\\n"
+        f"Tag: {{tag}}\\n",
     }}
     record = []
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as whl:
@@ -606,3 +613,30 @@ def test_the_second_try_says_what_stops_it(tmp_path: Path, links: Path) -> None:
     with pytest.raises(FCMigrateError) as info:
         install(tmp_path, [*no_index(links), "web==3.0.0", "tool==2.0.0", "native==1.0.0"])
     assert str(info.value).startswith("native 1.0.0 has no wheel for CPython 3.10")
+
+
+def test_a_pure_fallback_build_is_taken_when_built_by_the_target_python(
+    tmp_path: Path, links: Path
+) -> None:
+    """SQLAlchemy 1.x style: the C extension fails without a compiler, the package builds
+    pure, but its wheel is tagged for the Python that built it: so build with the target's."""
+    target_python = vendor.find_interpreter("3.10")
+    if target_python is None:
+        pytest.skip("needs a Python 3.10")
+    make_sdist(links, "optionalext", "1.1.9", mode="fallback")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("\n".join([*no_index(links), "optionalext==1.1.9"]) + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    target = tmp_path / "python"
+    vendor.install_requirements(
+        target,
+        requirements_file=requirements,
+        requirements=[],
+        python_version="3.10",
+        runtime="custom.debian10",
+        progress=lambda line: None,
+        workdir=work,
+        build_python=target_python,
+    )
+    assert (target / "optionalext" / "__init__.py").is_file()

@@ -718,22 +718,33 @@ def test_pure_python_sdists_are_built(tmp_path: Path, bare: Bare) -> None:
 
 
 def test_old_pin_without_a_wheel_names_the_nearest_release(tmp_path: Path) -> None:
-    # SQLAlchemy 1.3.24 has no wheel for CPython 3.10, and C extensions in its sdist.
-    project = tiny_project(tmp_path, "SQLAlchemy==1.3.24\n")
+    # typed-ast 1.4.3 has no wheel for CPython 3.10, and a C extension it cannot do without.
+    project = tiny_project(tmp_path, "typed-ast==1.4.3\n")
     out = tmp_path / "build"
     proc = run_cli("migrate", str(project), "--out", str(out), "--python", "3.10")
     assert proc.returncode == 2
     error = proc.stderr.rstrip().splitlines()[-1]
     assert error.startswith(
-        "Error: SQLAlchemy 1.3.24 has no wheel for CPython 3.10 on manylinux x86_64, only "
+        "Error: typed-ast 1.4.3 has no wheel for CPython 3.10 on manylinux x86_64, only "
         "source code to compile: that would need a C compiler here, and the result may not "
-        "run on FC's glibc (2.28 on custom.debian10). Fix: pin SQLAlchemy==1.4."
+        "run on FC's glibc (2.28 on custom.debian10). Fix: pin typed-ast==1.5."
     )
     assert error.endswith(
         ", the nearest release with such a wheel; or build a container image with "
         "'fcmigrate dockerize'."
     )
     assert_nothing_written(tmp_path, out)
+
+
+def test_an_optional_c_extension_falls_back_to_pure_python(tmp_path: Path, bare: Bare) -> None:
+    # SQLAlchemy 1.3.24: no wheel for CPython 3.10, but its C extensions are optional. Built
+    # by the target Python without a compiler, it is pure Python tagged for that Python.
+    project = tiny_project(tmp_path, "SQLAlchemy==1.3.24\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "python" / "sqlalchemy" / "__init__.py").is_file()
+    assert not list((out / "python").rglob("*.so"))
 
 
 def test_served_build_needs_neither_click_nor_yaml(tmp_path: Path, start_server: Any) -> None:

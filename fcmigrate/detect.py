@@ -1030,7 +1030,36 @@ def confirm_import(
     variable = result.get("missing_env")
     if not (isinstance(variable, str) and variable.isidentifier()):
         variable = None
-    raise AppImportError(_import_failed(str(result.get("spec") or detected.spec), variable))
+    spec = str(result.get("spec") or detected.spec)
+    package = result.get("failed_in")
+    if variable is None and isinstance(package, str) and package.isidentifier():
+        version = result.get("python")
+        shown_version = version if isinstance(version, str) else None
+        raise AppImportError(_package_failed(spec, package, folder, shown_version))
+    raise AppImportError(_import_failed(spec, variable))
+
+
+def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
+    """The import failed inside a vendored package, not in the project's code."""
+    target = f"Python {version}" if version else "the target Python"
+    dist = _distribution_of(folder / "python", package)
+    shown = f"{dist[0]} {dist[1]}" if dist else package
+    name = dist[0] if dist else package
+    return (
+        f"Importing {spec!r} failed inside the installed package {shown!r}, not in your code "
+        f"(traceback above): that release may not run on {target}. Pin a newer release of "
+        f"{name} in your requirements (one that supports {target}), and run again."
+    )
+
+
+def _distribution_of(site: Path, package: str) -> tuple[str, str] | None:
+    """(name, version) of the distribution in ``site`` that installs top-level ``package``."""
+    for record in site.glob("*.dist-info/RECORD"):
+        text = record.read_text(encoding="utf-8", errors="replace")
+        if re.search(rf"^{re.escape(package)}(/|\.py,)", text, re.MULTILINE):
+            name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
+            return name, rest
+    return None
 
 
 def _shown_in(text: str, folder: Path, root: Path) -> str:
@@ -1156,6 +1185,12 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
         variable = missing_variable(exc)
         if variable is not None:
             result["missing_env"] = variable
+        frames = traceback.extract_tb(exc.__traceback__)
+        result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        vendored = os.path.join(root, "python") + os.sep
+        if frames and frames[-1].filename.startswith(vendored):
+            top = frames[-1].filename[len(vendored) :].split(os.sep)[0]
+            result["failed_in"] = top.removesuffix(".py")
         return save(1)
     result["framework"] = _framework_of_object(app)
     result["settings"] = os.environ.get(_SETTINGS_ENV)

@@ -1108,3 +1108,45 @@ def test_a_gunicorn_conf_that_fails_at_start_fails_the_check(tmp_path: Path, bar
         "--env", "ENVIRONMENT=production",
     )  # fmt: skip
     assert given.returncode == 0, given.stderr
+
+
+def test_an_import_that_fails_inside_a_dependency_names_it(tmp_path: Path, bare: Bare) -> None:
+    """Old pins that do not run on the target Python (SQLAlchemy 1.1 on 3.10 uses
+    collections.MutableMapping): the error names the package and its version, not "your
+    code"."""
+    import base64
+    import hashlib
+    import zipfile
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    files = {
+        "oldlib/__init__.py": "import collections\nBase = collections.MutableMapping\n",
+        "oldlib-1.1.9.dist-info/METADATA": "Metadata-Version: 2.1\nName: oldlib\nVersion: 1.1.9\n",
+        "oldlib-1.1.9.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = [
+        f"{name},sha256="
+        f"{base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()}"
+        f",{len(text.encode())}"
+        for name, text in files.items()
+    ]
+    files["oldlib-1.1.9.dist-info/RECORD"] = "\n".join([*record, "oldlib-1.1.9.dist-info/RECORD,,"])
+    with zipfile.ZipFile(wheels / "oldlib-1.1.9-py3-none-any.whl", "w") as whl:
+        for name, text in files.items():
+            whl.writestr(name, text)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text("import oldlib\n" + TINY_APP)
+    (project / "requirements.txt").write_text(f"--find-links {wheels}\noldlib==1.1.9\n")
+    out = tmp_path / "out" / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert "AttributeError" in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "Error: Importing 'app:app' failed inside the installed package 'oldlib 1.1.9', not "
+        f"in your code (traceback above): that release may not run on Python {bare.version}. "
+        f"Pin a newer release of oldlib in your requirements (one that supports Python "
+        f"{bare.version}), and run again."
+    )

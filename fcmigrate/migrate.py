@@ -289,6 +289,9 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
     if options.env:
         given = {n: EnvValue.read(n, v, "--env").deploy_value() for n, v in options.env.items()}
         wrap_values["environment"] = {**wrap_values.get("environment", {}), **given}
+    expected = _env_template_note(root, wrap_values.get("environment", {}))
+    if expected:
+        notes.append(expected)
     files = generate(
         WrapOptions(
             app=detected.spec,
@@ -495,6 +498,39 @@ def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:
         wrap_values.setdefault("jobs", tuple(origin.jobs))
     if origin.static:
         wrap_values.setdefault("static_maps", tuple(f"{u}={f}" for u, f in origin.static))
+
+
+#: Files in which projects list the variables they expect, without values to keep secret.
+ENV_TEMPLATES = (".env.example", ".env.sample", ".env.template", ".env.dist", "example.env")
+
+
+def _env_template_note(root: Path, given: Mapping[str, str]) -> str | None:
+    """A note naming the variables the project's ``.env.example`` lists that nothing gave.
+
+    ``.env`` files never go into a build (they hold secrets), so on FC such variables exist
+    only if the deploy config sets them.
+    """
+    for name in ENV_TEMPLATES:
+        file = root / name
+        if not file.is_file():
+            continue
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        names = []
+        for line in lines:
+            match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+            if match and match.group(1) not in given and match.group(1) not in names:
+                names.append(match.group(1))
+        if not names:
+            return None
+        return (
+            f"{name} lists variables the app reads that the deploy config does not set: "
+            f"{', '.join(names)}. Give those it needs with --env NAME=VALUE (secrets are "
+            "written as ${env('NAME')} and read from your environment at deploy)."
+        )
+    return None
 
 
 def _ignore_rules(root: Path, origin: Origin | None) -> IgnoreRules:

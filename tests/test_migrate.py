@@ -1150,3 +1150,19 @@ def test_an_import_that_fails_inside_a_dependency_names_it(tmp_path: Path, bare:
         f"Pin a newer release of oldlib in your requirements (one that supports Python "
         f"{bare.version}), and run again."
     )
+
+
+def test_variables_an_env_example_lists_are_named(tmp_path: Path, bare: Bare) -> None:
+    project = tiny_project(tmp_path, "")
+    (project / ".env.example").write_text(
+        "# copy to .env\nSECRET_KEY=change-me\nexport MODE=dev\nSENTRY_DSN=\n"
+    )
+    out = tmp_path / "build"
+    proc = run_cli(
+        "migrate", str(project), "--out", str(out), "--python", bare.version, "-e", "MODE=prod"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "Note: .env.example lists variables the app reads that the deploy config does not "
+        "set: SECRET_KEY, SENTRY_DSN. Give those it needs with --env NAME=VALUE"
+    ) in proc.stdout

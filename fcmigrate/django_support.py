@@ -64,6 +64,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import FC_ENV, running_on_fc
+from fcmigrate.fc import env_flag as _flag
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -81,7 +83,6 @@ __all__ = [
 logger = logging.getLogger("fcmigrate")
 
 #: Either is set in every FC instance.
-FC_ENV = ("FC_FUNC_CODE_PATH", "FC_FUNCTION_NAME")
 TRUST_ENV = "FCMIGRATE_TRUST_FC_HOSTS"
 DOMAINS_ENV = "FCMIGRATE_CUSTOM_DOMAINS"
 LOCAL_ENV = "FCMIGRATE_LOCAL_HOSTS"
@@ -90,24 +91,7 @@ PREFIX_ENV = "FCMIGRATE_DJANGO_STATIC_PREFIX"
 #: What Django allows when ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty; kept when adding.
 DJANGO_DEBUG_HOSTS = (".localhost", "127.0.0.1", "[::1]")
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    return default
-
-
-def running_on_fc(env: Mapping[str, str] | None = None) -> bool:
-    """Whether this process runs in an FC instance (FC sets these variables)."""
-    env = os.environ if env is None else env
-    return any(env.get(name) for name in FC_ENV)
 
 
 # --- hosts -----------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
+from fcmigrate.fc import new_request_id
 from fcmigrate.jobs import CRON_HEADER, Jobs, json_body, respond
 from fcmigrate.paths import parse_base_paths, split_prefix
 from fcmigrate.redirects import keep_prefix
@@ -107,13 +108,6 @@ HOOKS = {
 }
 _KEY_ID, _KEY_SECRET, _TOKEN = CREDENTIAL_KEYS
 _HOOK_BY_CONTROL_PATH = {"/" + name: (name, word) for name, word in HOOKS.values()}
-
-
-def new_request_id() -> str:
-    """A request ID for a request FC did not send (local runs)."""
-    import uuid  # here: only local runs need it, and it is off FC's cold start
-
-    return str(uuid.uuid4())
 
 
 def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:

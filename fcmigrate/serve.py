@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import env_flag
 
 LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] [%(request_id)s] %(name)s: %(message)s"
 
@@ -28,8 +29,6 @@ what the generated bootstrap runs on FC, and what you run locally."""
 EPILOG = """\
 Settings, lowest precedence first: fcmigrate's defaults for FC, a gunicorn config file
 (--config or ./gunicorn.conf.py), GUNICORN_CMD_ARGS, then these options."""
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,7 +164,7 @@ def serve(argv: Sequence[str]) -> None:
         raise FCMigrateError("Use --bind or --port, not both.")
     drop_fc_headers = args.drop_fc_headers
     if drop_fc_headers is None:
-        drop_fc_headers = os.environ.get("FCMIGRATE_DROP_FC_HEADERS", "").lower() in _TRUE
+        drop_fc_headers = env_flag(os.environ, "FCMIGRATE_DROP_FC_HEADERS")
 
     from fcmigrate.django_support import prepare_app
     from fcmigrate.jobs import Jobs

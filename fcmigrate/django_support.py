@@ -330,7 +330,7 @@ def _hashed_names(storage: Any) -> set[str]:
 
 def _static_root(settings: Any) -> Path | None:
     """The collected folder to serve, made ``STATIC_ROOT``; ``None`` to serve nothing."""
-    from fcmigrate.statics import find_static_root
+    from fcmigrate.staticserve import find_static_root
 
     configured = settings.STATIC_ROOT
     if _has_whitenoise_middleware(settings) and configured and os.path.isdir(configured):
@@ -440,7 +440,7 @@ def prepare_django(
 
         render_unprefixed(settings.INSTALLED_APPS, env)
     if root is not None:
-        from fcmigrate.statics import DEFAULT_MAX_AGE, static_app
+        from fcmigrate.staticserve import DEFAULT_MAX_AGE, static_app
 
         prefix = urlsplit(settings.STATIC_URL or "").path
         max_age = getattr(settings, "WHITENOISE_MAX_AGE", DEFAULT_MAX_AGE)

@@ -187,7 +187,7 @@ def serve(argv: Sequence[str]) -> None:
         except FCMigrateError:
             raise
         except (Exception, SystemExit) as exc:  # raised by the app's own code
-            from fcmigrate.detect import import_failure
+            from fcmigrate.import_errors import import_failure
 
             raise import_failure(exc, args.app) from None
         # After load_app (Django's settings are configured then); WhiteNoise goes inside

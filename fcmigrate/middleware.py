@@ -135,17 +135,17 @@ def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:
 class _Response:
     """The app's response iterable; ``close()`` ends the request's log and context."""
 
-    __slots__ = ("_iterable", "_middleware", "_rid", "_token")
+    __slots__ = ("_iterable", "_rid", "_stream", "_token")
 
     def __init__(
         self,
         iterable: Iterable[bytes],
-        middleware: FCMiddleware,
+        stream: IO[str],
         rid: str,
         token: contextvars.Token[str | None],
     ) -> None:
         self._iterable = iterable
-        self._middleware = middleware
+        self._stream = stream
         self._rid = rid
         self._token = token
 
@@ -163,7 +163,9 @@ class _Response:
             except (ValueError, RuntimeError):
                 # Closed from another context, or twice: nothing left to undo here.
                 pass
-            self._middleware._log_end(f"FC Invoke End RequestId: {self._rid}\n")
+            stream = self._stream
+            stream.write(f"FC Invoke End RequestId: {self._rid}\n")
+            stream.flush()
 
 
 class FCMiddleware:
@@ -227,7 +229,8 @@ class FCMiddleware:
             return self.app(environ, start_response)
         if not self.trust_fc_headers:
             _drop_fc_headers(environ)
-        rid = environ.get("HTTP_X_FC_REQUEST_ID") or environ.get("HTTP_X_SCF_REQUEST_ID")
+        get = environ.get
+        rid = get("HTTP_X_FC_REQUEST_ID") or get("HTTP_X_SCF_REQUEST_ID")
         if not rid or len(rid) > 128 or not rid.isprintable() or not rid.isascii() or " " in rid:
             rid = new_request_id()
         pop = environ.pop
@@ -237,7 +240,7 @@ class FCMiddleware:
             rid,
             (pop(_KEY_ID, None), pop(_KEY_SECRET, None), pop(_TOKEN, None)),
         )
-        control = environ.get("HTTP_X_FC_CONTROL_PATH")
+        control = get("HTTP_X_FC_CONTROL_PATH")
         if control != "/http-invoke" and (control or "HTTP_X_FC_REQUEST_ID" in environ):
             special = self._special(environ, start_response, rid, control)
             if special is not None:
@@ -246,18 +249,18 @@ class FCMiddleware:
         if self._drop_cron_header:
             # Only this middleware's own cron requests carry it, as on App Engine.
             environ.pop(CRON_HEADER, None)
-        path_info = environ.get("PATH_INFO", "")
-        base_header = environ.get("HTTP_X_FC_BASE_PATH")
+        path_info = get("PATH_INFO", "")
+        base_header = get("HTTP_X_FC_BASE_PATH")
         script_name = None  # set when a prefix moves: redirects then keep it
         # A proxy prefix has "/proxy/" right after the date: skip the parsing otherwise.
         if base_header or self.base_paths or path_info[11:18] == "/proxy/":
             prefix, path = split_prefix(path_info, base_header, self.base_paths)
             if prefix:
-                script_name = environ.get("SCRIPT_NAME", "") + prefix
+                script_name = get("SCRIPT_NAME", "") + prefix
                 environ["SCRIPT_NAME"] = script_name
                 environ["PATH_INFO"] = path
         if self.forwarded_proto:
-            proto = environ.get("HTTP_X_FORWARDED_PROTO")
+            proto = get("HTTP_X_FORWARDED_PROTO")
             if proto:
                 if proto != "https" and proto != "http":
                     proto = proto.partition(",")[0].strip().lower()
@@ -392,9 +395,10 @@ class FCMiddleware:
 
         log = self.log_invocations
         if log:
+            stream = self._stream or sys.stdout
             # Not flushed: a whole line is one write to the buffered stream, so lines of
             # parallel threads never mix, and the End line's flush sends both in order.
-            (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
+            stream.write(f"FC Invoke Start RequestId: {rid}\n")
         token = _request_id.set(rid)
         try:
             result = self.app(environ, fc_start_response)
@@ -416,10 +420,11 @@ class FCMiddleware:
             if not (isinstance(file_wrapper, type) and isinstance(result, file_wrapper)):
                 # The body may still run app code (a generator): the request ID stays
                 # current, and the End line waits, until the server closes it.
-                return _Response(result, self, rid, token)
+                return _Response(result, stream, rid, token)
         _request_id.reset(token)
         if log:
-            self._log_end(f"FC Invoke End RequestId: {rid}\n")
+            stream.write(f"FC Invoke End RequestId: {rid}\n")
+            stream.flush()
         return result
 
 

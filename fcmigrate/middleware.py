@@ -89,12 +89,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
 from fcmigrate.fc import new_request_id
-from fcmigrate.jobs import CRON_HEADER, Jobs, json_body, respond
 from fcmigrate.paths import parse_base_paths, split_prefix
 from fcmigrate.redirects import keep_prefix
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from fcmigrate.jobs import Jobs
 
 logger = logging.getLogger("fcmigrate")
 
@@ -189,7 +190,12 @@ class FCMiddleware:
     ) -> None:
         self.app = app
         self.jobs = jobs
-        self._drop_cron_header = jobs is not None and jobs.has_url_jobs
+        self._cron_header: str | None = None
+        if jobs is not None and jobs.has_url_jobs:
+            # Imported here: only a function with jobs needs the module (and json) loaded.
+            from fcmigrate.jobs import CRON_HEADER
+
+            self._cron_header = CRON_HEADER
         if base_paths is None:
             base_paths = os.environ.get("FCMIGRATE_BASE_PATH")
         self.base_paths = parse_base_paths(base_paths)
@@ -246,9 +252,9 @@ class FCMiddleware:
             if special is not None:
                 return special
 
-        if self._drop_cron_header:
+        if self._cron_header:
             # Only this middleware's own cron requests carry it, as on App Engine.
-            environ.pop(CRON_HEADER, None)
+            environ.pop(self._cron_header, None)
         path_info = get("PATH_INFO", "")
         base_header = get("HTTP_X_FC_BASE_PATH")
         script_name = None  # set when a prefix moves: redirects then keep it
@@ -313,6 +319,8 @@ class FCMiddleware:
     ) -> Iterable[bytes] | None:
         """Run the scheduled job a timer event names; ``None`` leaves it to the event route."""
         assert self.jobs is not None
+        from fcmigrate.jobs import json_body, respond
+
         job, event = self.jobs.pick(environ)
         if job is None:
             if self.event_route is not None:

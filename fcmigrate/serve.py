@@ -167,7 +167,6 @@ def serve(argv: Sequence[str]) -> None:
         drop_fc_headers = env_flag(os.environ, "FCMIGRATE_DROP_FC_HEADERS")
 
     from fcmigrate.django_support import prepare_app
-    from fcmigrate.jobs import Jobs
     from fcmigrate.loader import load_app
     from fcmigrate.middleware import FCMiddleware
     from fcmigrate.server import fc_defaults, parse_cmd_args_env, run
@@ -179,7 +178,11 @@ def serve(argv: Sequence[str]) -> None:
     # collections while the app is imported (a cold start does not wait for them, and
     # freed holes do not scatter the pages workers share), then everything imported is
     # frozen, so collections in the workers never touch, and so never copy, those pages.
-    jobs = Jobs.load(args.jobs) if args.jobs else None
+    jobs = None
+    if args.jobs:
+        from fcmigrate.jobs import Jobs
+
+        jobs = Jobs.load(args.jobs)
     gc.disable()
     try:
         try:

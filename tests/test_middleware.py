@@ -10,6 +10,7 @@ with PATH_INFO then set verbatim, as a server would, in PEP 3333's latin-1 form.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ import fcmigrate
 import fcmigrate.middleware
 from fcmigrate import Credentials, FCContext, FCMiddleware, RequestIdFilter
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.jobs import Jobs, timer_event
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 RID = "1-67adb489-15d49184-2d4fa002fa2b"
@@ -1321,3 +1323,53 @@ def test_request_id_stays_current_while_a_streamed_body_runs() -> None:
     assert seen == [RID, RID]
     assert fcmigrate.request_id() is None
     assert harness.lines() == [("Invoke", "Start", RID), ("Invoke", "End", RID)]
+
+
+# --------------------------------------------------------------------------- scheduled jobs
+
+
+def _timer_call(name: str) -> Environ:
+    body = timer_event(name, "2026-01-01T00:00:00Z")
+    headers = {"X-Fc-Request-Id": RID, "X-Fc-Control-Path": "/invoke"}
+    return environ_for("/invoke", method="POST", headers=headers, body=body)
+
+
+def test_a_url_job_is_app_engine_s_cron_request_and_clients_cannot_send_its_header() -> None:
+    app = Recorder()
+    jobs = Jobs([{"name": "nightly", "kind": "url", "target": "/tasks/nightly?full=1"}])
+    harness = Harness(app, {"jobs": jobs})
+    result = harness(_timer_call("nightly"))
+    assert result.code == 200 and result.header("X-Request-Id") == RID
+    seen = app.environ
+    assert (seen["REQUEST_METHOD"], seen["PATH_INFO"], seen["QUERY_STRING"]) == (
+        "GET",
+        "/tasks/nightly",
+        "full=1",
+    )
+    assert seen["HTTP_X_APPENGINE_CRON"] == "true"
+    # An ordinary request that claims to be cron loses the header.
+    harness(environ_for("/tasks/nightly", headers={"X-Appengine-Cron": "true"}))
+    assert "HTTP_X_APPENGINE_CRON" not in app.environ
+    assert harness.lines() == [
+        ("Invoke", e, rid) for rid in (RID, app.environ["fc.request_id"]) for e in ("Start", "End")
+    ]
+
+
+def test_a_function_job_runs_and_other_payloads_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fcm_test_job_module.py").write_text(
+        "def run(event, context):\n    return [event['triggerName'], context.request_id]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = Recorder()
+    jobs = Jobs([{"name": "report", "kind": "function", "target": "fcm_test_job_module.run"}])
+    harness = Harness(app, {"jobs": jobs})
+    result = harness(_timer_call("report"))
+    assert result.code == 200
+    assert json.loads(result.body) == {"result": ["report", RID]}
+    refused = harness(_timer_call("not-declared"))
+    assert refused.code == 400 and app.calls == 0
+    # Only a function with URL jobs strips App Engine's header: this one has none.
+    harness(environ_for("/", headers={"X-Appengine-Cron": "true"}))
+    assert app.environ["HTTP_X_APPENGINE_CRON"] == "true"

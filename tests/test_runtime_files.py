@@ -123,3 +123,18 @@ def test_the_runtime_says_it_runs_only_serve() -> None:
         "Error: this copy of fcmigrate is the runtime a build carries: it runs only "
         "'python -m fcmigrate serve APP'. Install fcmigrate for its other commands."
     ]
+
+
+def test_a_function_without_jobs_or_static_files_loads_only_what_it_uses() -> None:
+    code = (
+        "import sys\n"
+        "from fcmigrate import FCMiddleware\n"
+        "from fcmigrate.serve import build_parser\n"
+        "FCMiddleware(lambda environ, start_response: [])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('fcmigrate')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout
+    for lazy in ("jobs", "staticserve", "staticmap", "django_tags", "import_errors", "loader"):
+        assert f"'fcmigrate.{lazy}'" not in loaded, lazy

@@ -68,6 +68,15 @@ def _environ(path: str, fc: bool, prefix: bool = True) -> dict[str, Any]:
     return environ
 
 
+def _as_the_app_sees_it(path: str) -> dict[str, Any]:
+    environ = _environ(path, fc=True, prefix=False)
+    for name in ("ACCESS_KEY_ID", "ACCESS_KEY_SECRET", "SECURITY_TOKEN"):
+        del environ[f"HTTP_X_FC_{name}"]
+    environ["SCRIPT_NAME"] = PREFIX
+    environ["fc.request_id"] = FC_HEADERS["x-fc-request-id"]
+    return environ
+
+
 def _timed(app: Callable[..., Any], templates: list[dict[str, Any]], n: int) -> float:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         return None
@@ -105,8 +114,10 @@ def in_process(rounds: int, n: int) -> None:
     # As on FC, where FC_FUNCTION_NAME is set: X-Forwarded-Proto is honoured.
     route = ROUTES[0]
     variants: dict[str, tuple[Callable[..., Any], list[dict[str, Any]]]] = {
-        # The same request as the app sees it behind the middleware: FC's headers, no prefix.
-        "without middleware": (app, [_environ(route, fc=True, prefix=False)]),
+        # The request as the app sees it behind the middleware: FC's prefix in SCRIPT_NAME
+        # and the request ID in the environ (the sample's pages show it), so the difference
+        # is the middleware's work, not the app's.
+        "without middleware": (app, [_as_the_app_sees_it(route)]),
         "FCMiddleware, log to a file": (
             FCMiddleware(app, stream=log_file, forwarded_proto=True),
             [_environ(route, fc=True)],
@@ -213,7 +224,8 @@ class Server:
     def measure(self, seconds: int, connections: int, log: Path) -> float:
         port = _free_port()
         argv = [a.replace("{port}", str(port)) for a in self.argv]
-        env = dict(os.environ, FC_SERVER_PORT=str(port), PYTHONPATH=str(SAMPLE))
+        path = os.pathsep.join(p for p in (str(SAMPLE), os.environ.get("PYTHONPATH")) if p)
+        env = dict(os.environ, FC_SERVER_PORT=str(port), PYTHONPATH=path)
         # What a server prints goes to a real file, as FC's log pipe takes it.
         with open(log, "ab") as out:
             proc = subprocess.Popen(

@@ -88,7 +88,14 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
-from fcmigrate.fc import new_request_id
+from fcmigrate.fc import (
+    BASE_PATH_KEY,
+    CONTROL_PATH_KEY,
+    REQUEST_ID_KEY,
+    SCF_REQUEST_ID_KEY,
+    new_request_id,
+    running_on_fc,
+)
 from fcmigrate.paths import parse_base_paths, split_prefix
 from fcmigrate.redirects import keep_prefix
 
@@ -212,9 +219,7 @@ class FCMiddleware:
         self.log_invocations = log_invocations
         self._stream = stream
         if forwarded_proto is None:
-            forwarded_proto = bool(
-                os.environ.get("FC_FUNC_CODE_PATH") or os.environ.get("FC_FUNCTION_NAME")
-            )
+            forwarded_proto = running_on_fc()
         self.forwarded_proto = forwarded_proto
 
     # -- logging -----------------------------------------------------------------------
@@ -236,7 +241,7 @@ class FCMiddleware:
         if not self.trust_fc_headers:
             _drop_fc_headers(environ)
         get = environ.get
-        rid = get("HTTP_X_FC_REQUEST_ID") or get("HTTP_X_SCF_REQUEST_ID")
+        rid = get(REQUEST_ID_KEY) or get(SCF_REQUEST_ID_KEY)
         if not rid or len(rid) > 128 or not rid.isprintable() or not rid.isascii() or " " in rid:
             rid = new_request_id()
         pop = environ.pop
@@ -246,8 +251,8 @@ class FCMiddleware:
             rid,
             (pop(_KEY_ID, None), pop(_KEY_SECRET, None), pop(_TOKEN, None)),
         )
-        control = get("HTTP_X_FC_CONTROL_PATH")
-        if control != "/http-invoke" and (control or "HTTP_X_FC_REQUEST_ID" in environ):
+        control = get(CONTROL_PATH_KEY)
+        if control != "/http-invoke" and (control or REQUEST_ID_KEY in environ):
             special = self._special(environ, start_response, rid, control)
             if special is not None:
                 return special
@@ -256,7 +261,7 @@ class FCMiddleware:
             # Only this middleware's own cron requests carry it, as on App Engine.
             environ.pop(self._cron_header, None)
         path_info = get("PATH_INFO", "")
-        base_header = get("HTTP_X_FC_BASE_PATH")
+        base_header = get(BASE_PATH_KEY)
         script_name = None  # set when a prefix moves: redirects then keep it
         # A proxy prefix has "/proxy/" right after the date: skip the parsing otherwise.
         if base_header or self.base_paths or path_info[11:18] == "/proxy/":
@@ -353,7 +358,7 @@ class FCMiddleware:
     def _hook_for(self, environ: WSGIEnvironment, control: str | None) -> tuple[str, str] | None:
         if control:
             return _HOOK_BY_CONTROL_PATH.get(control)
-        if "HTTP_X_FC_REQUEST_ID" not in environ:
+        if REQUEST_ID_KEY not in environ:
             return None
         return HOOKS.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
 

@@ -1,17 +1,21 @@
 """Cold start of a ``fcmigrate migrate`` build: exec of the bootstrap to the first HTTP 200.
 
-The Django sample is built with ``fcmigrate migrate`` for the version of a bare ``python3``
-(default ``/usr/bin/python3``: no Django, no gunicorn), then three ways of starting it are
-timed in alternating rounds, each from ``env -i PATH=/usr/bin:/bin`` with bytecode writes off:
+The Django sample (or, with ``--sample flask``, the Flask sample) is built with
+``fcmigrate migrate`` for the version of a bare ``python3`` (default ``/usr/bin/python3``: no
+Django, no gunicorn), then three ways of starting it are timed in alternating rounds, each
+from ``env -i PATH=/usr/bin:/bin`` with bytecode writes off:
 
 * ``build``     the build's ``./bootstrap`` (``python3 -m fcmigrate serve ...``);
 * ``no-pyc``    the same, on a copy of the build with every ``.pyc`` removed;
-* ``gunicorn``  bare ``python3 -m gunicorn mysite.wsgi:application`` on the same build
+* ``gunicorn``  bare ``python3 -m gunicorn mysite.wsgi:application`` (``app:app``) on the same build
                 (``PYTHONPATH=build/python:build``), same bind.
+
+It also prints the size of the build's code.zip and of the fcmigrate package inside it.
 
 Targets (issue 3, §7): build / no-pyc <= 0.4 and build / gunicorn <= 1.0.
 
-    .venv/bin/python bench/coldstart.py [--rounds 7] [--python /usr/bin/python3] [--explain]
+    .venv/bin/python bench/coldstart.py [--sample django|flask] [--rounds 7]
+        [--python /usr/bin/python3] [--explain]
 
 ``--explain`` adds ``python -X importtime`` of both start paths, summed per top-level package,
 to show what the bootstrap imports that bare gunicorn does not.
@@ -37,9 +41,13 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DJANGO_SAMPLE = REPO / "sample_apps" / "django_site"
 BARE_PATH = "PATH=/usr/bin:/bin"
-SPEC = "mysite.wsgi:application"
+#: sample -> (project folder, the app as bare gunicorn names it).
+SAMPLES = {
+    "django": (REPO / "sample_apps" / "django_site", "mysite.wsgi:application"),
+    "flask": (REPO / "sample_apps" / "flask_app", "app:app"),
+}
+SAMPLE = "django"
 
 
 def free_port() -> int:
@@ -61,7 +69,7 @@ def version_of(python: str) -> str:
 
 def build(work: Path, python: str) -> tuple[Path, Path, Path]:
     project = work / "project"
-    shutil.copytree(DJANGO_SAMPLE, project)
+    shutil.copytree(SAMPLES[SAMPLE][0], project)
     out = work / "build"
     subprocess.run(
         [
@@ -74,6 +82,8 @@ def build(work: Path, python: str) -> tuple[Path, Path, Path]:
     no_pyc = work / "build-no-pyc"
     shutil.copytree(out, no_pyc, ignore=shutil.ignore_patterns("__pycache__"))
     db = work / "db.sqlite3"
+    if SAMPLE != "django":
+        return out, no_pyc, db
     subprocess.run(
         [
             *("env", "-i", BARE_PATH, f"DJANGO_DB_PATH={db}", f"PYTHONPATH={out}/python:{out}"),
@@ -96,7 +106,7 @@ def commands(
         return [*env, "./bootstrap"], out
     if variant == "no-pyc":
         return [*env, "./bootstrap"], no_pyc
-    gunicorn = [python, "-m", "gunicorn", SPEC, "--bind", f"0.0.0.0:{port}"]
+    gunicorn = [python, "-m", "gunicorn", SAMPLES[SAMPLE][1], "--bind", f"0.0.0.0:{port}"]
     extra = [f"PYTHONPATH={out}/python:{out}", "PYTHONDONTWRITEBYTECODE=1"]
     return [*env, *extra, *gunicorn], out
 
@@ -188,6 +198,17 @@ def explain(out: Path, python: str, db: Path, runs: int = 9) -> None:
     print(f"    {'all of them':<20}{sum(extra.values()):6.1f} ms")
 
 
+def sizes(out: Path) -> str:
+    """code.zip's size, and what fcmigrate's own source adds to the build."""
+    zip_file = out.with_name("code.zip")
+    ours = sum(p.stat().st_size for p in (out / "python" / "fcmigrate").rglob("*.py"))
+    files = sum(1 for _ in (out / "python" / "fcmigrate").rglob("*.py"))
+    return (
+        f"code.zip {zip_file.stat().st_size / 1024:.0f} KB; fcmigrate in the build: "
+        f"{files} .py files, {ours / 1024:.0f} KB of source"
+    )
+
+
 def machine() -> str:
     model = ""
     try:
@@ -204,12 +225,15 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", choices=sorted(SAMPLES), default="django")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--python", default="/usr/bin/python3", help="the bare interpreter")
     parser.add_argument("--explain", action="store_true", help="also run -X importtime")
     args = parser.parse_args()
     python = args.python
-    for module in ("django", "gunicorn", "fcmigrate"):
+    global SAMPLE
+    SAMPLE = args.sample
+    for module in ("django", "flask", "gunicorn", "fcmigrate"):
         check = subprocess.run(
             ["env", "-i", BARE_PATH, python, "-c", f"import {module}"],
             cwd="/",
@@ -237,9 +261,11 @@ def main() -> int:
                 times[variant].append(time_to_200(argv, cwd, port))
         if args.explain:
             explain(out, python, db)
+        size = sizes(out)
 
     med = {v: statistics.median(times[v]) * 1000 for v in variants}
-    print("\nCold start: exec to first HTTP 200 on GET / (Django sample, built by migrate)")
+    print(f"\nCold start: exec to first HTTP 200 on GET / ({SAMPLE} sample, built by migrate)")
+    print(f"  {size}")
     print(f"  machine: {machine()}")
     print(f"  python:  {python} {version_of(python)}; rounds: {args.rounds}, alternating")
     for v in variants:
@@ -249,7 +275,8 @@ def main() -> int:
     r2 = med["build"] / med["gunicorn"]
     print(f"  (1) build / no-pyc   = {r1:.2f}  target <= 0.4  {'ok' if r1 <= 0.4 else 'MISSED'}")
     print(f"  (2) build / gunicorn = {r2:.2f}  target <= 1.0  {'ok' if r2 <= 1.0 else 'MISSED'}")
-    print(f"  command: {Path(sys.executable).name} bench/coldstart.py --rounds {args.rounds}")
+    command = f"bench/coldstart.py --sample {SAMPLE} --rounds {args.rounds}"
+    print(f"  command: {Path(sys.executable).name} {command}")
     return 0
 
 

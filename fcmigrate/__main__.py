@@ -6,6 +6,17 @@ if sys.argv[1:2] == ["serve"]:
 
     sys.exit(serve_main(sys.argv[2:]))
 
-from fcmigrate.cli import main
+try:
+    from fcmigrate.cli import main
+except ModuleNotFoundError as exc:
+    if exc.name != "fcmigrate.cli":
+        raise
+    # A build carries fcmigrate's runtime only (fcmigrate.runtime_files).
+    print(
+        "Error: this copy of fcmigrate is the runtime a build carries: it runs only "
+        "'python -m fcmigrate serve APP'. Install fcmigrate for its other commands.",
+        file=sys.stderr,
+    )
+    sys.exit(2)
 
 sys.exit(main())

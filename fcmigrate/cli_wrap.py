@@ -106,7 +106,7 @@ def wrap(
     except FCMigrateError:
         raise
     except (Exception, SystemExit) as exc:  # raised by the app's own code
-        from fcmigrate.detect import import_failure
+        from fcmigrate.import_errors import import_failure
 
         raise import_failure(exc, app) from None
     for hook in (on_initialize, on_pre_stop, on_pre_freeze):

@@ -18,11 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-CREDENTIAL_KEYS = (
-    "HTTP_X_FC_ACCESS_KEY_ID",
-    "HTTP_X_FC_ACCESS_KEY_SECRET",
-    "HTTP_X_FC_SECURITY_TOKEN",
-)
+from fcmigrate.fc import CREDENTIAL_KEYS as CREDENTIAL_KEYS
 
 #: Environment variables holding the same credentials on Debian 11+ custom runtimes.
 CREDENTIAL_ENV = (

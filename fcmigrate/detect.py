@@ -51,13 +51,15 @@ import re
 import subprocess
 import sys
 import tempfile
-import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fcmigrate.errors import AppLoadError, FCMigrateError
+from fcmigrate.errors import AppImportError, AppLoadError, FCMigrateError
+from fcmigrate.import_errors import import_failed as _import_failed
+from fcmigrate.import_errors import import_failure as import_failure
+from fcmigrate.import_errors import missing_variable, user_traceback
 from fcmigrate.loader import has_module, parse_spec
 from fcmigrate.readonly import tree_state
 
@@ -89,12 +91,6 @@ _SPECIFIER = re.compile(r"\s*(===|~=|==|!=|<=|>=|<|>)\s*([0-9][0-9a-zA-Z.*+!-]*)
 #: Python versions fcmigrate can build for; requires-python picks the lowest it allows.
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 IMPORT_TIMEOUT = 120.0
-
-
-class AppImportError(FCMigrateError):
-    """The user's app raised while it was imported; its traceback was printed to stderr."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -1102,28 +1098,6 @@ def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
     )
 
 
-def import_failure(exc: BaseException, spec: str) -> AppImportError:
-    """For an exception the user's app raised while being imported in this process: print
-    their traceback (from their first frame on) and return the one-line error to raise."""
-    sys.stderr.write(_user_traceback(exc))
-    sys.stderr.flush()
-    return AppImportError(_import_failed(spec, missing_variable(exc)))
-
-
-def _import_failed(spec: str, variable: str | None) -> str:
-    if variable is not None:
-        return (
-            f"Importing {spec!r} failed: your code needs the environment variable "
-            f"{variable!r}, which is not set here (traceback above). Set it for this command "
-            f"({variable}=... fcmigrate ...), and for FC in the deploy config's "
-            "environmentVariables."
-        )
-    return (
-        f"Importing {spec!r} failed in your code (traceback above). Fix it and run "
-        "again; if the wrong app was picked, name the right one with --app."
-    )
-
-
 def read_result(file: Path) -> dict[str, Any]:
     """The JSON object a child process left in ``file``; ``{}`` if it left none or no object."""
     try:
@@ -1181,7 +1155,7 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
         return save(3)
     except (Exception, SystemExit) as exc:
         record.blame(exc)
-        sys.stderr.write(_user_traceback(exc))
+        sys.stderr.write(user_traceback(exc))
         variable = missing_variable(exc)
         if variable is not None:
             result["missing_env"] = variable
@@ -1195,52 +1169,6 @@ def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
     result["framework"] = _framework_of_object(app)
     result["settings"] = os.environ.get(_SETTINGS_ENV)
     return save(0)
-
-
-#: How django-environ, environs and python-decouple say that a variable is not set.
-_MISSING_VARIABLE = (
-    re.compile(r"Set the (\w+) environment variable"),
-    re.compile(r"Environment variable \"?(\w+)\"? not set"),
-    re.compile(r"^(\w+) not found\. Declare it as envvar"),
-)
-
-
-def missing_variable(exc: BaseException) -> str | None:
-    """The environment variable whose absence ``exc`` reports, if that is what it reports.
-
-    ``os.environ["X"]`` raises ``KeyError('X')`` from the os module itself; configuration
-    libraries raise their own errors naming the variable.
-    """
-    if isinstance(exc, KeyError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
-        frames = traceback.extract_tb(exc.__traceback__)
-        # The os module is frozen into the interpreter since Python 3.11.
-        if frames and frames[-1].filename in ("<frozen os>", os.__file__):
-            return exc.args[0]
-        return None
-    message = str(exc)
-    for pattern in _MISSING_VARIABLE:
-        match = pattern.search(message)
-        if match:
-            return match.group(1)
-    return None
-
-
-def _user_traceback(exc: BaseException) -> str:
-    """The traceback from the user's first frame on: fcmigrate's and importlib's frames
-    before it are noise to someone fixing their app."""
-    info = traceback.TracebackException.from_exception(exc)
-    ours = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frames = list(info.stack)
-    while frames and (
-        frames[0].filename.startswith((ours, "<frozen "))
-        or os.path.basename(os.path.dirname(frames[0].filename)) == "importlib"
-    ):
-        frames.pop(0)
-    info.stack = traceback.StackSummary.from_list(frames)
-    lines = list(info.format())
-    if frames and not lines[0].startswith("Traceback"):
-        lines.insert(0, "Traceback (most recent call last):\n")
-    return "".join(lines)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--probe"]:

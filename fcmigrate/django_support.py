@@ -64,6 +64,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import FC_ENV, running_on_fc
+from fcmigrate.fc import env_flag as _flag
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -81,7 +83,6 @@ __all__ = [
 logger = logging.getLogger("fcmigrate")
 
 #: Either is set in every FC instance.
-FC_ENV = ("FC_FUNC_CODE_PATH", "FC_FUNCTION_NAME")
 TRUST_ENV = "FCMIGRATE_TRUST_FC_HOSTS"
 DOMAINS_ENV = "FCMIGRATE_CUSTOM_DOMAINS"
 LOCAL_ENV = "FCMIGRATE_LOCAL_HOSTS"
@@ -90,24 +91,7 @@ PREFIX_ENV = "FCMIGRATE_DJANGO_STATIC_PREFIX"
 #: What Django allows when ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty; kept when adding.
 DJANGO_DEBUG_HOSTS = (".localhost", "127.0.0.1", "[::1]")
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    return default
-
-
-def running_on_fc(env: Mapping[str, str] | None = None) -> bool:
-    """Whether this process runs in an FC instance (FC sets these variables)."""
-    env = os.environ if env is None else env
-    return any(env.get(name) for name in FC_ENV)
 
 
 # --- hosts -----------------------------------------------------------------------------------
@@ -351,7 +335,7 @@ def _hashed_names(storage: Any) -> set[str]:
 
 def _static_root(settings: Any) -> Path | None:
     """The collected folder to serve, made ``STATIC_ROOT``; ``None`` to serve nothing."""
-    from fcmigrate.statics import find_static_root
+    from fcmigrate.staticserve import find_static_root
 
     configured = settings.STATIC_ROOT
     if _has_whitenoise_middleware(settings) and configured and os.path.isdir(configured):
@@ -461,7 +445,7 @@ def prepare_django(
 
         render_unprefixed(settings.INSTALLED_APPS, env)
     if root is not None:
-        from fcmigrate.statics import DEFAULT_MAX_AGE, static_app
+        from fcmigrate.staticserve import DEFAULT_MAX_AGE, static_app
 
         prefix = urlsplit(settings.STATIC_URL or "").path
         max_age = getattr(settings, "WHITENOISE_MAX_AGE", DEFAULT_MAX_AGE)

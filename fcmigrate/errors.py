@@ -21,3 +21,9 @@ class FCMigrateError(Exception):
 
 class AppLoadError(FCMigrateError):
     """The application spec could not be turned into a WSGI callable."""
+
+
+class AppImportError(FCMigrateError):
+    """The user's app raised while it was imported; its traceback was printed to stderr."""
+
+    exit_code = 1

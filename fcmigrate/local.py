@@ -32,7 +32,6 @@ import ipaddress
 import json
 import os
 import re
-import secrets
 import signal
 import socket
 import socketserver
@@ -49,7 +48,9 @@ from typing import IO, Any
 
 import h11
 
+from fcmigrate import fc
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import new_instance_id, new_request_id
 from fcmigrate.server import LOCAL_BIND_NOTE, LOCAL_HOST_ENV
 
 # --- FC's numbers ---------------------------------------------------------------------
@@ -60,11 +61,11 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: How long FC waits for the port before "health check failed".
 FC_HEALTH_CHECK_SECONDS = 120.0
-FC_DEFAULT_PORT = 9000
+FC_DEFAULT_PORT = fc.PORT
 #: Seconds the child gets between SIGTERM and SIGKILL (FC's own grace is not published).
 STOP_GRACE_SECONDS = 10.0
 
-PROXY_VERSION = "2016-08-15"
+PROXY_VERSION = fc.PROXY_VERSION
 _PROXY_PATH = re.compile(rf"/{re.escape(PROXY_VERSION)}/proxy/([^/?#]+)/([^/?#]+)(?=[/?#]|\Z)")
 
 URL_STYLES = ("both", "proxy", "fcapp")
@@ -402,21 +403,6 @@ def load_config(project: Path) -> FunctionConfig:
 
 
 # --- FC's identifiers -----------------------------------------------------------------
-
-
-def _fc_id(kind: str) -> str:
-    stamp = int(time.time()) & 0xFFFFFFFF
-    return f"{kind}-{stamp:08x}-{secrets.token_hex(4)}-{secrets.token_hex(6)}"
-
-
-def new_request_id() -> str:
-    """An FC 3.0 request ID: ``1-<8 hex: time>-<8 hex>-<12 hex>``."""
-    return _fc_id("1")
-
-
-def new_instance_id() -> str:
-    """An FC 3.0 instance ID: ``c-`` and the same shape as a request ID."""
-    return _fc_id("c")
 
 
 def fc_environment(

@@ -88,12 +88,21 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from fcmigrate.context import CREDENTIAL_KEYS, FCContext, _request_id
-from fcmigrate.jobs import CRON_HEADER, Jobs, json_body, respond
+from fcmigrate.fc import (
+    BASE_PATH_KEY,
+    CONTROL_PATH_KEY,
+    REQUEST_ID_KEY,
+    SCF_REQUEST_ID_KEY,
+    new_request_id,
+    running_on_fc,
+)
 from fcmigrate.paths import parse_base_paths, split_prefix
 from fcmigrate.redirects import keep_prefix
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from fcmigrate.jobs import Jobs
 
 logger = logging.getLogger("fcmigrate")
 
@@ -107,13 +116,6 @@ HOOKS = {
 }
 _KEY_ID, _KEY_SECRET, _TOKEN = CREDENTIAL_KEYS
 _HOOK_BY_CONTROL_PATH = {"/" + name: (name, word) for name, word in HOOKS.values()}
-
-
-def new_request_id() -> str:
-    """A request ID for a request FC did not send (local runs)."""
-    import uuid  # here: only local runs need it, and it is off FC's cold start
-
-    return str(uuid.uuid4())
 
 
 def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:
@@ -141,17 +143,17 @@ def _as_hook(value: Hook | str | None) -> Callable[[FCContext], Any] | None:
 class _Response:
     """The app's response iterable; ``close()`` ends the request's log and context."""
 
-    __slots__ = ("_iterable", "_middleware", "_rid", "_token")
+    __slots__ = ("_iterable", "_rid", "_stream", "_token")
 
     def __init__(
         self,
         iterable: Iterable[bytes],
-        middleware: FCMiddleware,
+        stream: IO[str],
         rid: str,
         token: contextvars.Token[str | None],
     ) -> None:
         self._iterable = iterable
-        self._middleware = middleware
+        self._stream = stream
         self._rid = rid
         self._token = token
 
@@ -169,7 +171,9 @@ class _Response:
             except (ValueError, RuntimeError):
                 # Closed from another context, or twice: nothing left to undo here.
                 pass
-            self._middleware._log_end(f"FC Invoke End RequestId: {self._rid}\n")
+            stream = self._stream
+            stream.write(f"FC Invoke End RequestId: {self._rid}\n")
+            stream.flush()
 
 
 class FCMiddleware:
@@ -193,7 +197,12 @@ class FCMiddleware:
     ) -> None:
         self.app = app
         self.jobs = jobs
-        self._drop_cron_header = jobs is not None and jobs.has_url_jobs
+        self._cron_header: str | None = None
+        if jobs is not None and jobs.has_url_jobs:
+            # Imported here: only a function with jobs needs the module (and json) loaded.
+            from fcmigrate.jobs import CRON_HEADER
+
+            self._cron_header = CRON_HEADER
         if base_paths is None:
             base_paths = os.environ.get("FCMIGRATE_BASE_PATH")
         self.base_paths = parse_base_paths(base_paths)
@@ -210,9 +219,7 @@ class FCMiddleware:
         self.log_invocations = log_invocations
         self._stream = stream
         if forwarded_proto is None:
-            forwarded_proto = bool(
-                os.environ.get("FC_FUNC_CODE_PATH") or os.environ.get("FC_FUNCTION_NAME")
-            )
+            forwarded_proto = running_on_fc()
         self.forwarded_proto = forwarded_proto
 
     # -- logging -----------------------------------------------------------------------
@@ -233,7 +240,8 @@ class FCMiddleware:
             return self.app(environ, start_response)
         if not self.trust_fc_headers:
             _drop_fc_headers(environ)
-        rid = environ.get("HTTP_X_FC_REQUEST_ID") or environ.get("HTTP_X_SCF_REQUEST_ID")
+        get = environ.get
+        rid = get(REQUEST_ID_KEY) or get(SCF_REQUEST_ID_KEY)
         if not rid or len(rid) > 128 or not rid.isprintable() or not rid.isascii() or " " in rid:
             rid = new_request_id()
         pop = environ.pop
@@ -243,27 +251,27 @@ class FCMiddleware:
             rid,
             (pop(_KEY_ID, None), pop(_KEY_SECRET, None), pop(_TOKEN, None)),
         )
-        control = environ.get("HTTP_X_FC_CONTROL_PATH")
-        if control != "/http-invoke" and (control or "HTTP_X_FC_REQUEST_ID" in environ):
+        control = get(CONTROL_PATH_KEY)
+        if control != "/http-invoke" and (control or REQUEST_ID_KEY in environ):
             special = self._special(environ, start_response, rid, control)
             if special is not None:
                 return special
 
-        if self._drop_cron_header:
+        if self._cron_header:
             # Only this middleware's own cron requests carry it, as on App Engine.
-            environ.pop(CRON_HEADER, None)
-        path_info = environ.get("PATH_INFO", "")
-        base_header = environ.get("HTTP_X_FC_BASE_PATH")
+            environ.pop(self._cron_header, None)
+        path_info = get("PATH_INFO", "")
+        base_header = get(BASE_PATH_KEY)
         script_name = None  # set when a prefix moves: redirects then keep it
         # A proxy prefix has "/proxy/" right after the date: skip the parsing otherwise.
         if base_header or self.base_paths or path_info[11:18] == "/proxy/":
             prefix, path = split_prefix(path_info, base_header, self.base_paths)
             if prefix:
-                script_name = environ.get("SCRIPT_NAME", "") + prefix
+                script_name = get("SCRIPT_NAME", "") + prefix
                 environ["SCRIPT_NAME"] = script_name
                 environ["PATH_INFO"] = path
         if self.forwarded_proto:
-            proto = environ.get("HTTP_X_FORWARDED_PROTO")
+            proto = get("HTTP_X_FORWARDED_PROTO")
             if proto:
                 if proto != "https" and proto != "http":
                     proto = proto.partition(",")[0].strip().lower()
@@ -316,6 +324,8 @@ class FCMiddleware:
     ) -> Iterable[bytes] | None:
         """Run the scheduled job a timer event names; ``None`` leaves it to the event route."""
         assert self.jobs is not None
+        from fcmigrate.jobs import json_body, respond
+
         job, event = self.jobs.pick(environ)
         if job is None:
             if self.event_route is not None:
@@ -348,7 +358,7 @@ class FCMiddleware:
     def _hook_for(self, environ: WSGIEnvironment, control: str | None) -> tuple[str, str] | None:
         if control:
             return _HOOK_BY_CONTROL_PATH.get(control)
-        if "HTTP_X_FC_REQUEST_ID" not in environ:
+        if REQUEST_ID_KEY not in environ:
             return None
         return HOOKS.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
 
@@ -398,9 +408,10 @@ class FCMiddleware:
 
         log = self.log_invocations
         if log:
+            stream = self._stream or sys.stdout
             # Not flushed: a whole line is one write to the buffered stream, so lines of
             # parallel threads never mix, and the End line's flush sends both in order.
-            (self._stream or sys.stdout).write(f"FC Invoke Start RequestId: {rid}\n")
+            stream.write(f"FC Invoke Start RequestId: {rid}\n")
         token = _request_id.set(rid)
         try:
             result = self.app(environ, fc_start_response)
@@ -422,10 +433,11 @@ class FCMiddleware:
             if not (isinstance(file_wrapper, type) and isinstance(result, file_wrapper)):
                 # The body may still run app code (a generator): the request ID stays
                 # current, and the End line waits, until the server closes it.
-                return _Response(result, self, rid, token)
+                return _Response(result, stream, rid, token)
         _request_id.reset(token)
         if log:
-            self._log_end(f"FC Invoke End RequestId: {rid}\n")
+            stream.write(f"FC Invoke End RequestId: {rid}\n")
+            stream.flush()
         return result
 
 

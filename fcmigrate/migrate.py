@@ -358,7 +358,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             detected = confirm_import(
                 detected,
                 python=interpreter,
-                pythonpath=[staging / "python", staging],
+                pythonpath=[_probe_tools(work), staging / "python", staging],
                 isolated=True,
                 code_dir=staging,
                 env=fc_environment(staging, _mkdirs_in(work, "tmp"), options.env),
@@ -544,6 +544,14 @@ def _ignore_rules(root: Path, origin: Origin | None) -> IgnoreRules:
         else []
     )
     return IgnoreRules([*origin.exclude, *own])
+
+
+def _probe_tools(work: Path) -> Path:
+    """A folder holding all of fcmigrate, for the import check: the build carries only its
+    runtime, and the check runs ``python -m fcmigrate.detect`` (build side) beside it."""
+    from fcmigrate.runtime_files import copy_package
+
+    return copy_package(_mkdirs_in(work, "fcmigrate-tools")).parent
 
 
 def _mkdirs_in(folder: Path, name: str) -> Path:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-#: FC 2.0 default-domain prefix: ``/<yyyy-mm-dd>/proxy/<service>[.<qualifier>]/<function>``.
-PROXY_PREFIX = re.compile(r"/\d{4}-\d{2}-\d{2}/proxy/[^/]+/[^/]+")
+from fcmigrate.fc import PROXY_PREFIX
+
 _PROXY_AT_START = re.compile(PROXY_PREFIX.pattern + r"(?=/|\Z)")
 
 

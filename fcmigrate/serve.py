@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import env_flag
 
 LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] [%(request_id)s] %(name)s: %(message)s"
 
@@ -28,8 +29,6 @@ what the generated bootstrap runs on FC, and what you run locally."""
 EPILOG = """\
 Settings, lowest precedence first: fcmigrate's defaults for FC, a gunicorn config file
 (--config or ./gunicorn.conf.py), GUNICORN_CMD_ARGS, then these options."""
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,10 +164,9 @@ def serve(argv: Sequence[str]) -> None:
         raise FCMigrateError("Use --bind or --port, not both.")
     drop_fc_headers = args.drop_fc_headers
     if drop_fc_headers is None:
-        drop_fc_headers = os.environ.get("FCMIGRATE_DROP_FC_HEADERS", "").lower() in _TRUE
+        drop_fc_headers = env_flag(os.environ, "FCMIGRATE_DROP_FC_HEADERS")
 
     from fcmigrate.django_support import prepare_app
-    from fcmigrate.jobs import Jobs
     from fcmigrate.loader import load_app
     from fcmigrate.middleware import FCMiddleware
     from fcmigrate.server import fc_defaults, parse_cmd_args_env, run
@@ -180,7 +178,11 @@ def serve(argv: Sequence[str]) -> None:
     # collections while the app is imported (a cold start does not wait for them, and
     # freed holes do not scatter the pages workers share), then everything imported is
     # frozen, so collections in the workers never touch, and so never copy, those pages.
-    jobs = Jobs.load(args.jobs) if args.jobs else None
+    jobs = None
+    if args.jobs:
+        from fcmigrate.jobs import Jobs
+
+        jobs = Jobs.load(args.jobs)
     gc.disable()
     try:
         try:
@@ -188,7 +190,7 @@ def serve(argv: Sequence[str]) -> None:
         except FCMigrateError:
             raise
         except (Exception, SystemExit) as exc:  # raised by the app's own code
-            from fcmigrate.detect import import_failure
+            from fcmigrate.import_errors import import_failure
 
             raise import_failure(exc, args.app) from None
         # After load_app (Django's settings are configured then); WhiteNoise goes inside

@@ -30,13 +30,14 @@ from gunicorn.app.base import Application
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 
-from fcmigrate.django_support import running_on_fc
+from fcmigrate import fc
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import running_on_fc
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-DEFAULT_PORT = 9000
+DEFAULT_PORT = fc.PORT
 DEFAULT_CONCURRENCY = 8
 
 #: gunicorn's access log, with FC's request ID (from the response, so local runs show one too).
@@ -122,9 +123,7 @@ def local_binds(binds: list[str], env: Mapping[str, str] | None = None) -> list[
 
 def default_bind(env: Mapping[str, str] | None = None) -> str:
     """``0.0.0.0:${FC_SERVER_PORT:-9000}``: FC's health check needs every interface."""
-    env = os.environ if env is None else env
-    port = env.get("FC_SERVER_PORT") or env.get("FC_CUSTOM_LISTEN_PORT") or str(DEFAULT_PORT)
-    return f"0.0.0.0:{port}"
+    return f"0.0.0.0:{fc.listen_port(env)}"
 
 
 def available_cpus() -> int:

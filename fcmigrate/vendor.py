@@ -29,7 +29,6 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 
-import fcmigrate
 from fcmigrate.errors import FCMigrateError
 
 __all__ = [
@@ -447,15 +446,10 @@ def _requirement_args(
 
 
 def copy_fcmigrate(target: Path) -> Path:
-    """Copy the running fcmigrate package (templates included, bytecode not) into ``target``."""
-    source = Path(fcmigrate.__file__).resolve().parent
-    dest = target / "fcmigrate"
-    if dest.exists():
-        shutil.rmtree(dest)
-    for info in target.glob("fcmigrate-*.dist-info"):
-        shutil.rmtree(info)
-    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return dest
+    """Copy fcmigrate's runtime (:mod:`fcmigrate.runtime_files`, no bytecode) into ``target``."""
+    from fcmigrate.runtime_files import copy_runtime
+
+    return copy_runtime(target)
 
 
 # --- the target interpreter --------------------------------------------------------------

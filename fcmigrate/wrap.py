@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fcmigrate import fc
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.jobs import JOBS_FILE, job_payload
 from fcmigrate.origins import Job
@@ -35,7 +36,7 @@ PLATFORMS = ("fc", "scf")
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
 #: The port FC (CAPort) and SCF send requests to.
-PORT = 9000
+PORT = fc.PORT
 
 #: PATH for FC's custom runtimes: FC's Python is installed under /var/fc/lang.
 FC_PATH = (

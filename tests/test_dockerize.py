@@ -385,13 +385,17 @@ def test_start_command_per_sample(dockerized: tuple[str, Path]) -> None:
         assert not any("whitenoise" in line for line in requirements)
 
 
-def test_dockerfile_copies_the_vendored_package_into_the_right_site_packages(
+def test_dockerfile_installs_the_runtime_into_the_right_site_packages(
     dockerized: tuple[str, Path],
 ) -> None:
     _, project = dockerized
     _, found = stages(project / "Dockerfile")
     copies = found[0].values("COPY")
-    assert f"{VENDOR_DIR}/fcmigrate/ /opt/venv/lib/python3.10/site-packages/fcmigrate/" in copies
+    assert f"{VENDOR_DIR}/fcmigrate/ /tmp/fcmigrate/fcmigrate/" in copies
+    runtime = ["python", "-m", "fcmigrate.runtime_files", "/opt/venv/lib/python3.10/site-packages"]
+    assert runtime in build_steps(found[0])
+    # The final stage takes the virtualenv and /app from the build stage, never /tmp.
+    assert all("/tmp/fcmigrate" not in value for value in found[-1].values("COPY"))
     assert f"{VENDOR_DIR}/requirements.txt /tmp/fcmigrate/requirements.txt" in copies
     assert "requirements.txt /tmp/app/requirements.txt" in copies
     # Every file the Dockerfile copies from the context is in the context.
@@ -413,7 +417,7 @@ def test_python_option_picks_a_pinned_base_image(
     assert {s.base.split()[0] for s in found} == {BASE_IMAGES[python]}
     assert re.fullmatch(rf"python:{re.escape(python)}\.\d+-slim-bookworm", BASE_IMAGES[python])
     text = (flask_project / "Dockerfile").read_text()
-    assert f"/opt/venv/lib/python{python}/site-packages/fcmigrate/" in text
+    assert f"fcmigrate.runtime_files /opt/venv/lib/python{python}/site-packages\n" in text
     assert f"unchecked-hash /usr/local/lib/python{python}" in text
 
 
@@ -438,10 +442,44 @@ def test_start_command_serves_the_app(
     assert not (app_dir / ".fcmigrate").exists()
     assert not (app_dir / "Dockerfile").exists()
 
+    # The build stage has the whole vendored fcmigrate on its path (its ENV PYTHONPATH); it
+    # installs fcmigrate's runtime into the virtualenv, the only fcmigrate the image keeps,
+    # and prepares /app (Django's collectstatic). Its steps run here, in that order.
+    assert "PYTHONPATH=/tmp/fcmigrate" in found[0].values("ENV")
+    build_env = {"PYTHONPATH": str(project / VENDOR_DIR)}
+    if kind == "django":
+        build_env["DJANGO_DB_PATH"] = str(tmp_path / "db.sqlite3")
+    site = tmp_path / "site-packages"
+    ran = []
+    for step in build_steps(found[0]):
+        if step[:3] == ["python", "-m", "fcmigrate.runtime_files"]:
+            assert re.fullmatch(r"/opt/venv/lib/python3\.\d+/site-packages", step[3]), step
+            step = [sys.executable, *step[1:3], str(site)]
+        elif step[:3] == ["python", "-m", "fcmigrate.statics"]:
+            step = [sys.executable, *step[1:]]
+            step = [str(app_dir) if a == "/app" else a for a in step]
+        else:
+            continue
+        done = subprocess.run(
+            step,
+            cwd=app_dir,
+            env=python_env(build_env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        ran.append(step[2])
+    assert ran[0] == "fcmigrate.runtime_files"
+    assert ran[1:] == (["fcmigrate.statics"] if kind == "django" else [])
+    assert not (site / "fcmigrate" / "templates").exists()
+    assert not (site / "fcmigrate" / "statics.py").exists()
+
     # The image's environment, except PATH (the image's virtualenv is this interpreter),
-    # and the vendored fcmigrate, as the image has it, ahead of this checkout.
+    # and the image's fcmigrate ahead of this checkout.
     env = {k: v for k, v in parser.envs.items() if k != "PATH"}
-    env["PYTHONPATH"] = str(project / VENDOR_DIR)
+    assert "PYTHONPATH" not in env
+    env["PYTHONPATH"] = str(site)
     if kind == "django":
         env["DJANGO_DB_PATH"] = str(tmp_path / "db.sqlite3")
     probe = subprocess.run(
@@ -452,17 +490,7 @@ def test_start_command_serves_the_app(
         text=True,
         timeout=30,
     )
-    assert probe.stdout.strip() == str(project / VENDOR_DIR / "fcmigrate" / "__init__.py")
-
-    # The build stage's other steps that prepare /app (Django's collectstatic), run here.
-    for step in build_steps(found[0]):
-        if step[:3] == ["python", "-m", "fcmigrate.statics"]:
-            step = [sys.executable, *step[1:]]
-            step = [str(app_dir) if a == "/app" else a for a in step]
-            done = subprocess.run(
-                step, cwd=app_dir, env=python_env(env), capture_output=True, text=True, timeout=120
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
+    assert probe.stdout.strip() == str(site / "fcmigrate" / "__init__.py")
 
     server = start_server(argv, cwd=cwd, env=env)
     path = "/whoami" if kind == "flask" else "/whoami/"

@@ -10,6 +10,7 @@ with PATH_INFO then set verbatim, as a server would, in PEP 3333's latin-1 form.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ import fcmigrate
 import fcmigrate.middleware
 from fcmigrate import Credentials, FCContext, FCMiddleware, RequestIdFilter
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.jobs import Jobs, timer_event
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 RID = "1-67adb489-15d49184-2d4fa002fa2b"
@@ -327,13 +329,12 @@ def test_same_environ_through_middleware_again_is_unchanged() -> None:
 # --------------------------------------------------------------------------- request ID
 
 
-def _is_uuid4(value: str | None) -> bool:
-    try:
-        return (
-            value is not None and uuid.UUID(value).version == 4 and str(uuid.UUID(value)) == value
-        )
-    except ValueError:
-        return False
+def _is_new_id(value: str | None) -> bool:
+    """An ID the middleware made: FC 3.0's shape, as the local front door makes them too."""
+    return (
+        value is not None
+        and re.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{12}", value) is not None
+    )
 
 
 @pytest.mark.parametrize(
@@ -362,7 +363,7 @@ def test_request_id(headers: dict[str, str], expected: str | None) -> None:
     result = harness(environ_for("/", headers=headers))
     rid = app.environ["fc.request_id"]
     if expected is None:
-        assert _is_uuid4(rid), rid
+        assert _is_new_id(rid), rid
     else:
         assert rid == expected
     assert result.header("X-Request-Id") == rid
@@ -429,7 +430,7 @@ def test_request_id_in_app_log_records(app_logger: tuple[logging.Logger, io.Stri
     lines = stream.getvalue().splitlines()
     assert lines[0] == f"{RID}|INFO|inside /one"
     generated, _, rest = lines[1].partition("|")
-    assert _is_uuid4(generated) and rest == "INFO|inside /two"
+    assert _is_new_id(generated) and rest == "INFO|inside /two"
     assert lines[2] == "-|INFO|outside"
 
 
@@ -1042,7 +1043,7 @@ def test_untrusted_fc_headers_are_dropped(monkeypatch: pytest.MonkeyPatch) -> No
     assert app.calls == 1 and hooks.contexts == []
     assert not [k for k in app.environ if k.startswith("HTTP_X_FC_")]
     rid = app.environ["fc.request_id"]
-    assert rid != "client-chosen-id" and _is_uuid4(rid)
+    assert rid != "client-chosen-id" and _is_new_id(rid)
     assert result.header("X-Request-Id") == rid
     ctx = app.environ["fc.context"]
     assert (ctx.control_path, ctx.function_name, ctx.base_path) == (None, None, None)
@@ -1056,7 +1057,7 @@ def test_untrusted_scf_request_id_is_dropped() -> None:
     harness = Harness(app, {"trust_fc_headers": False})
     result = harness(environ_for("/", headers={"X-Scf-Request-Id": "client-chosen-scf"}))
     rid = app.environ["fc.request_id"]
-    assert _is_uuid4(rid)
+    assert _is_new_id(rid)
     assert result.header("X-Request-Id") == rid
     assert "client-chosen-scf" not in harness.log.getvalue()
     assert not [k for k in app.environ if k.startswith("HTTP_X_SCF_")]
@@ -1322,3 +1323,53 @@ def test_request_id_stays_current_while_a_streamed_body_runs() -> None:
     assert seen == [RID, RID]
     assert fcmigrate.request_id() is None
     assert harness.lines() == [("Invoke", "Start", RID), ("Invoke", "End", RID)]
+
+
+# --------------------------------------------------------------------------- scheduled jobs
+
+
+def _timer_call(name: str) -> Environ:
+    body = timer_event(name, "2026-01-01T00:00:00Z")
+    headers = {"X-Fc-Request-Id": RID, "X-Fc-Control-Path": "/invoke"}
+    return environ_for("/invoke", method="POST", headers=headers, body=body)
+
+
+def test_a_url_job_is_app_engine_s_cron_request_and_clients_cannot_send_its_header() -> None:
+    app = Recorder()
+    jobs = Jobs([{"name": "nightly", "kind": "url", "target": "/tasks/nightly?full=1"}])
+    harness = Harness(app, {"jobs": jobs})
+    result = harness(_timer_call("nightly"))
+    assert result.code == 200 and result.header("X-Request-Id") == RID
+    seen = app.environ
+    assert (seen["REQUEST_METHOD"], seen["PATH_INFO"], seen["QUERY_STRING"]) == (
+        "GET",
+        "/tasks/nightly",
+        "full=1",
+    )
+    assert seen["HTTP_X_APPENGINE_CRON"] == "true"
+    # An ordinary request that claims to be cron loses the header.
+    harness(environ_for("/tasks/nightly", headers={"X-Appengine-Cron": "true"}))
+    assert "HTTP_X_APPENGINE_CRON" not in app.environ
+    assert harness.lines() == [
+        ("Invoke", e, rid) for rid in (RID, app.environ["fc.request_id"]) for e in ("Start", "End")
+    ]
+
+
+def test_a_function_job_runs_and_other_payloads_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fcm_test_job_module.py").write_text(
+        "def run(event, context):\n    return [event['triggerName'], context.request_id]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = Recorder()
+    jobs = Jobs([{"name": "report", "kind": "function", "target": "fcm_test_job_module.run"}])
+    harness = Harness(app, {"jobs": jobs})
+    result = harness(_timer_call("report"))
+    assert result.code == 200
+    assert json.loads(result.body) == {"result": ["report", RID]}
+    refused = harness(_timer_call("not-declared"))
+    assert refused.code == 400 and app.calls == 0
+    # Only a function with URL jobs strips App Engine's header: this one has none.
+    harness(environ_for("/", headers={"X-Appengine-Cron": "true"}))
+    assert app.environ["HTTP_X_APPENGINE_CRON"] == "true"

@@ -45,6 +45,7 @@ from fcmigrate.package import (
     precompile,
     remove_foreign_bytecode,
 )
+from fcmigrate.runtime_files import RUNTIME_MODULES
 
 pytestmark = pytest.mark.slow
 
@@ -286,7 +287,7 @@ def test_flask_build_holds_the_app_and_its_dependencies(flask_build: Build) -> N
         "python/gunicorn/__init__.py",
         "python/click/__init__.py",  # Flask's, not fcmigrate's
         "python/fcmigrate/__init__.py",
-        "python/fcmigrate/templates/bootstrap.tmpl",
+        "python/fcmigrate/serve.py",
     ):
         assert (out / path).exists(), path
     for path in (
@@ -302,9 +303,21 @@ def test_flask_build_holds_the_app_and_its_dependencies(flask_build: Build) -> N
         ".fcmigrate",
     ):
         assert not (out / path).exists(), path
-    assert (out / "python/fcmigrate/wrap.py").read_bytes() == (
-        Path(package.__file__).with_name("wrap.py").read_bytes()
+    assert (out / "python/fcmigrate/middleware.py").read_bytes() == (
+        Path(package.__file__).with_name("middleware.py").read_bytes()
     )
+
+
+def test_flask_build_carries_fcmigrate_s_runtime_only(flask_build: Build) -> None:
+    """No CLI, builder, local front door, doctor or templates: what `serve` imports only."""
+    vendored = flask_build.out / "python" / "fcmigrate"
+    carried = [p.relative_to(vendored) for p in vendored.rglob("*") if p.is_file()]
+    source = sorted(p.as_posix() for p in carried if p.parts[0] != "__pycache__")
+    assert source == sorted(f"{name}.py" for name in RUNTIME_MODULES)
+    assert all(p.suffix == ".pyc" for p in carried if p.parts[0] == "__pycache__")
+    for absent in ("local.py", "doctor", "cli.py", "cli_migrate.py", "templates", "detect.py"):
+        assert not (vendored / absent).exists(), absent
+    assert sum((vendored / name).stat().st_size for name in source) <= 150 * 1024
 
 
 def test_flask_build_leaves_secrets_out_and_says_so(flask_build: Build) -> None:
@@ -356,7 +369,7 @@ def test_bare_python_loads_every_module_of_the_build_from_pyc(
     proc = subprocess.run(
         [
             *("env", "-i", BARE_PATH, "PYTHONPATH=python:.", "PYTHONDONTWRITEBYTECODE=1"),
-            *(bare.python, "-v", "-c", "import app, fcmigrate.cli_serve, gunicorn.app.base"),
+            *(bare.python, "-v", "-c", "import app, fcmigrate.server, gunicorn.app.base"),
         ],
         cwd=flask_build.out,
         capture_output=True,

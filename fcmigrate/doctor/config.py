@@ -18,15 +18,17 @@ from typing import Any
 
 import yaml
 
+from fcmigrate import fc
+
 #: FC's default server port (CAPort).
-DEFAULT_PORT = 9000
+DEFAULT_PORT = fc.PORT
 #: Timeout (s) FC and its tools apply when a config gives none.
 DEFAULT_TIMEOUT = 3
 CONFIG_NAMES = ("s.yaml", "s.yml", "template.yml", "template.yaml")
 
 _ENV_REF = re.compile(r"""^\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\)\s*\}$""")
 _VARS_REF = re.compile(r"^\$\{\s*vars\.([A-Za-z_][\w.]*)\s*\}$")
-_TRUE = frozenset({"1", "true", "yes", "on"})
+
 
 Lines = dict[tuple[object, ...], int]
 
@@ -77,7 +79,7 @@ class FunctionConfig:
 
     @property
     def trusts_fc_hosts(self) -> bool:
-        return self.env.get("FCMIGRATE_TRUST_FC_HOSTS", "").strip().lower() in _TRUE
+        return fc.env_flag(self.env, "FCMIGRATE_TRUST_FC_HOSTS")
 
 
 @dataclass

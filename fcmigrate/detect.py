@@ -241,26 +241,9 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
-    file = root / "pyproject.toml"
-    if not file.is_file():
-        return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - the tests run on 3.11+
-        try:
-            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-        except ModuleNotFoundError:
-            raise FCMigrateError(
-                f"Reading {str(file)!r} needs Python 3.11 or the 'tomli' package. "
-                "Run 'pip install tomli', or list the dependencies in requirements.txt."
-            ) from None
-    try:
-        data: dict[str, Any] = tomllib.loads(_read_text(file))
-    except tomllib.TOMLDecodeError as exc:
-        raise FCMigrateError(
-            f"{str(file)!r} is not valid TOML: {exc}. Fix the file, or move it aside."
-        ) from None
-    return data
+    from fcmigrate.requirements import read_toml
+
+    return read_toml(root / "pyproject.toml")
 
 
 def read_python_version(root: Path) -> tuple[str | None, str | None]:

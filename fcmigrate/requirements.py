@@ -72,7 +72,7 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
         return _uv_lock(root), None
     if (root / "Pipfile.lock").is_file():
         return _pipfile_lock(root / "Pipfile.lock"), None
-    pyproject = _toml(root / "pyproject.toml")
+    pyproject = read_toml(root / "pyproject.toml")
     project = pyproject.get("project")
     if isinstance(project, dict):
         deps = project.get("dependencies")
@@ -165,7 +165,8 @@ def _editable_error(file: Path, number: int, target: str) -> FCMigrateError:
     )
 
 
-def _toml(file: Path) -> dict[str, Any]:
+def read_toml(file: Path) -> dict[str, Any]:
+    """``file`` parsed as TOML; ``{}`` when it does not exist; one-line errors."""
     if not file.is_file():
         return {}
     if sys.version_info >= (3, 11):

@@ -22,14 +22,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from types import FrameType
 
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.signals import terminate_as_exit
 
 __all__ = [
     "DEFAULT_RESOLVE_TIMEOUT",
@@ -345,7 +344,7 @@ def _run(
 
     timer = threading.Timer(limit, expire)
     timer.daemon = True
-    with proc, _sigterm_raises():
+    with proc, terminate_as_exit():
         timer.start()
         try:
             assert proc.stdout is not None
@@ -377,23 +376,6 @@ def _stop_group(proc: subprocess.Popen[str]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While uv runs, SIGTERM raises SystemExit, so the cleanup stops uv's group too."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _installed(target: Path) -> list[str]:

@@ -33,6 +33,10 @@ CREDENTIAL_KEYS = (
     "HTTP_X_FC_SECURITY_TOKEN",
 )
 
+#: A deploy-config value Serverless Devs reads from the deployer's environment at deploy
+#: time: ``${env('NAME')}`` (group 1 is the name).
+DEPLOY_TIME_ENV = re.compile(r"""\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\)\s*\}""")
+
 #: Variables FC sets in every instance; any one of them means "running on FC".
 FC_ENV = ("FC_FUNC_CODE_PATH", "FC_FUNCTION_NAME")
 

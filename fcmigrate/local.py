@@ -50,7 +50,7 @@ import h11
 
 from fcmigrate import fc
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.fc import new_instance_id, new_request_id
+from fcmigrate.fc import DEPLOY_TIME_ENV, new_instance_id, new_request_id
 from fcmigrate.server import LOCAL_BIND_NOTE, LOCAL_HOST_ENV
 
 # --- FC's numbers ---------------------------------------------------------------------
@@ -200,17 +200,13 @@ def _argv(program: Any, args: Any) -> list[str] | None:
     return parts or None
 
 
-#: A value Serverless Devs reads from the deployer's environment: ``${env('NAME')}``.
-_DEPLOY_TIME = re.compile(r"""\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\)\s*\}""")
-
-
 def _environment(config: FunctionConfig, values: Any) -> None:
     for key, value in _dict(values).items():
         if key in LAPTOP_UNSAFE_ENV:
             config.skipped_environment.append(str(key))
         elif value is not None:
             text = str(value)
-            reference = _DEPLOY_TIME.fullmatch(text.strip())
+            reference = DEPLOY_TIME_ENV.fullmatch(text.strip())
             if reference is not None:
                 # As `s deploy` would: the value comes from this environment, if it is set.
                 found = os.environ.get(reference.group(1))

@@ -26,7 +26,6 @@ DEFAULT_PORT = fc.PORT
 DEFAULT_TIMEOUT = 3
 CONFIG_NAMES = ("s.yaml", "s.yml", "template.yml", "template.yaml")
 
-_ENV_REF = re.compile(r"""^\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\)\s*\}$""")
 _VARS_REF = re.compile(r"^\$\{\s*vars\.([A-Za-z_][\w.]*)\s*\}$")
 
 
@@ -235,7 +234,7 @@ class _Reader:
         text = "" if value is None else str(value)
         if "${" not in text:
             return text
-        match = _ENV_REF.match(text.strip())
+        match = fc.DEPLOY_TIME_ENV.fullmatch(text.strip())
         if match and match.group(1) in self.environ:
             return self.environ[match.group(1)]
         match = _VARS_REF.match(text.strip())

@@ -10,13 +10,11 @@ the URLs Flask and Django build, but a literal ``href="/login"`` in a template o
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from fcmigrate.doctor.model import Finding, check, rule
-from fcmigrate.doctor.project import SKIP_DIRS, SKIP_TOP_DIRS, Project
+from fcmigrate.doctor.project import SKIP_DIRS, Project
 
 ROOT_RELATIVE_URL = rule(
     "FC307",
@@ -58,19 +56,9 @@ _LONG_LINE = 1000
 
 def _scanned(project: Project) -> Iterator[str]:
     """Template and script files of the project's own, relative and sorted."""
-    for folder, dirs, files in os.walk(project.root):
-        here = Path(folder)
-        top = here == project.root
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".")
-            and d not in _SKIP
-            and not (top and d in SKIP_TOP_DIRS)
-            and not (here / d / "pyvenv.cfg").exists()
-        )
+    for here, files in project.own_folders(_SKIP):
         parts = here.relative_to(project.root).parts
-        for name in sorted(files):
+        for name in files:
             template = name.endswith(_TEMPLATE_SUFFIXES) and (
                 "templates" in parts or name.endswith((".html", ".htm"))
             )

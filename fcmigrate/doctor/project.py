@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -130,10 +131,9 @@ class Project:
     def is_file(self, rel: str) -> bool:
         return self.path(rel).is_file()
 
-    @cached_property
-    def python_files(self) -> list[str]:
-        """The app's own ``.py`` files: no virtualenvs, vendored packages, caches or tests."""
-        found: list[str] = []
+    def own_folders(self, skip: Collection[str] = SKIP_DIRS) -> Iterator[tuple[Path, list[str]]]:
+        """(folder, its file names, sorted) for the project's own folders: no hidden ones,
+        none named in ``skip``, no virtualenvs, and no vendored top-level ``python/``."""
         for folder, dirs, files in os.walk(self.root):
             here = Path(folder)
             top = here == self.root
@@ -141,15 +141,22 @@ class Project:
                 d
                 for d in dirs
                 if not d.startswith(".")
-                and d not in SKIP_DIRS
+                and d not in skip
                 and not (top and d in SKIP_TOP_DIRS)
                 and not (d == "python" and not (here / d / "__init__.py").exists())
                 and not (here / d / "pyvenv.cfg").exists()
             )
-            for name in sorted(files):
-                if name.endswith(".py") and not _TEST_FILE.fullmatch(name):
-                    found.append((here / name).relative_to(self.root).as_posix())
-        return found
+            yield here, sorted(files)
+
+    @cached_property
+    def python_files(self) -> list[str]:
+        """The app's own ``.py`` files: no virtualenvs, vendored packages, caches or tests."""
+        return [
+            (here / name).relative_to(self.root).as_posix()
+            for here, files in self.own_folders()
+            for name in files
+            if name.endswith(".py") and not _TEST_FILE.fullmatch(name)
+        ]
 
     def trees(self) -> list[tuple[str, ast.Module]]:
         result = []

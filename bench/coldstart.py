@@ -168,8 +168,8 @@ def importtime(argv: list[str], cwd: Path, runs: int) -> dict[str, float]:
 
 #: What the master imports before it forks, on each path (the app's import not included).
 OURS = (
-    "import fcmigrate.serve, fcmigrate.loader, fcmigrate.middleware, fcmigrate.server, "
-    "fcmigrate.django_support"
+    "import fcmigrate.runtime.serve, fcmigrate.runtime.loader, fcmigrate.runtime.middleware, "
+    "fcmigrate.runtime.server, fcmigrate.runtime.django_support"
 )
 THEIRS = "import gunicorn.app.wsgiapp, gunicorn.arbiter, gunicorn.workers.sync"
 

@@ -2,7 +2,7 @@
 
 Each input is turned into a PATH_INFO (any latin-1 string, as PEP 3333 hands it over),
 an ``x-fc-base-path``, an ``x-fc-request-id``, configured base paths and the credential
-headers, and run through :func:`fcmigrate.paths.split_prefix` and :class:`FCMiddleware`.
+headers, and run through :func:`fcmigrate.runtime.paths.split_prefix` and :class:`FCMiddleware`.
 Any exception, or any broken invariant, is a crash that atheris reports with the input:
 
 * ``split_prefix``: the parts join back to the path; the prefix ends on a segment
@@ -27,8 +27,8 @@ from typing import Any
 import atheris
 
 with atheris.instrument_imports():
-    from fcmigrate.middleware import FCMiddleware
-    from fcmigrate.paths import parse_base_paths, split_prefix
+    from fcmigrate.runtime.middleware import FCMiddleware
+    from fcmigrate.runtime.paths import parse_base_paths, split_prefix
 
 CREDENTIAL_KEYS = (
     "HTTP_X_FC_ACCESS_KEY_ID",

@@ -2,7 +2,7 @@
 
 For each (repository, folder) in ``EXAMPLES``, read from local snapshots (``--mirror``, folders
 ``owner+name/repo``), the folder is exported to a scratch folder and
-:func:`fcmigrate.origins.find_origins` reads it: one line per source with the app, Python,
+:func:`fcmigrate.build.origins.find_origins` reads it: one line per source with the app, Python,
 memory, timeout, environment (secrets marked ``*``), jobs and the count of what it could not
 carry. Nothing is imported or installed.
 
@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fcmigrate.build.origins import find_origins
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.origins import find_origins
 
 EXAMPLES = [
     ("GoogleCloudPlatform/python-docs-samples", "appengine/standard_python3/hello_world"),

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from fcmigrate.vendor import python_platform, uv_binary, wheel_platforms  # noqa: E402
+from fcmigrate.build.vendor import python_platform, uv_binary, wheel_platforms  # noqa: E402
 
 RUNTIME = "custom.debian10"
 SETS: dict[str, list[str]] = {

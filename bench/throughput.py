@@ -251,7 +251,7 @@ class Server:
 
 
 def over_loopback(rounds: int, seconds: int, connections: int, parts: set[str]) -> None:
-    from fcmigrate.server import ACCESS_LOG_FORMAT, available_cpus, sizing
+    from fcmigrate.runtime.server import ACCESS_LOG_FORMAT, available_cpus, sizing
 
     workers, threads = sizing(connections, available_cpus())
     py = sys.executable

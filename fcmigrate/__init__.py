@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fcmigrate.context import Credentials, FCContext, RequestIdFilter, request_id
 from fcmigrate.errors import AppLoadError, FCMigrateError
-from fcmigrate.middleware import FCMiddleware
+from fcmigrate.runtime.context import Credentials, FCContext, RequestIdFilter, request_id
+from fcmigrate.runtime.middleware import FCMiddleware
 
 __version__ = "0.1.0"
 

@@ -275,7 +275,7 @@ def forget_tmp_modules(tmp_path: Path) -> Iterator[None]:
 @pytest.fixture
 def render_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """Record every (template, values) that wrap passes to ``render``."""
-    from fcmigrate import render, wrap
+    from fcmigrate.build import render, wrap
 
     calls: list[tuple[str, dict[str, Any]]] = []
     real_render = render.render

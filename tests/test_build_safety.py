@@ -22,10 +22,10 @@ import pytest
 import yaml
 from conftest import CliResult, run_main
 
+from fcmigrate.build.migrate import DEFAULT_PYTHON
+from fcmigrate.build.package import BUILD_MARKER, check_replaceable
+from fcmigrate.build.vendor import find_interpreter
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.migrate import DEFAULT_PYTHON
-from fcmigrate.package import BUILD_MARKER, check_replaceable
-from fcmigrate.vendor import find_interpreter
 
 TINY_APP = """\
 def app(environ, start_response):

@@ -20,7 +20,7 @@ import yaml
 from conftest import REPO, CliResult, python_env, run_bootstrap, run_main
 
 from fcmigrate import __version__
-from fcmigrate.wrap import HTTP_METHODS, RUNTIMES
+from fcmigrate.build.wrap import HTTP_METHODS, RUNTIMES
 
 FUN_BIN = REPO / ".tools" / "node_modules" / ".bin" / "fun"
 

@@ -25,10 +25,10 @@ import yaml
 from click.testing import CliRunner
 from conftest import FLASK_SAMPLE, REPO
 
-from fcmigrate import render, wrap
+from fcmigrate.build import render, wrap
+from fcmigrate.build.dockerize import ENTRYPOINT
+from fcmigrate.build.wrap import HTTP_METHODS, ContainerImage, WrapOptions
 from fcmigrate.cli import cli
-from fcmigrate.dockerize import ENTRYPOINT
-from fcmigrate.wrap import HTTP_METHODS, ContainerImage, WrapOptions
 
 SCHEMAS = Path(__file__).parent / "schemas"
 FUN_FROM_MAKE = REPO / ".tools" / "node_modules" / ".bin" / "fun"

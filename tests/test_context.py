@@ -1,4 +1,4 @@
-"""Details of :mod:`fcmigrate.context` that the middleware tests do not reach."""
+"""Details of :mod:`fcmigrate.runtime.context` that the middleware tests do not reach."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import fcmigrate
-from fcmigrate.context import (
+from fcmigrate.runtime.context import (
     CREDENTIAL_ENV,
     Credentials,
     FCContext,

@@ -1,4 +1,4 @@
-"""fcmigrate.detect: finding the app, its requirements and its Python in a project folder.
+"""fcmigrate.build.detect: finding the app, its requirements and its Python in a project folder.
 
 Every scenario is a tiny project under ``tests/detect_fixtures`` (one folder each). Static
 detection must not import them; :func:`confirm_import` imports them in a subprocess.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, REPO
 
-from fcmigrate.detect import (
+from fcmigrate.build.detect import (
     AppImportError,
     Detected,
     confirm_import,
@@ -321,7 +321,7 @@ def _raised(code: str) -> BaseException:
     ],
 )
 def test_missing_variable(code: str, variable: str | None) -> None:
-    from fcmigrate.detect import missing_variable
+    from fcmigrate.build.detect import missing_variable
 
     assert missing_variable(_raised(code)) == variable
 

@@ -30,9 +30,9 @@ import pytest
 from conftest import DJANGO_SAMPLE, Server, free_port, migrate_django, python_env
 from test_statics import FOREIGN_ENV, PREFIX, fetch, serve
 
-from fcmigrate.django_tags import TAGS_ENV, prefix_urls, render_unprefixed
+from fcmigrate.build.collectstatic import COLLECTED_DIR, collect_static
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.statics import COLLECTED_DIR, collect_static
+from fcmigrate.runtime.django_tags import TAGS_ENV, prefix_urls, render_unprefixed
 
 SHOP_FILES = {
     "manage.py": """

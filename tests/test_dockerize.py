@@ -39,8 +39,8 @@ from dockerfile_parse import DockerfileParser
 
 import fcmigrate
 from fcmigrate import __version__
-from fcmigrate.dockerize import BASE_IMAGES, ENTRYPOINT, VENDOR_DIR
-from fcmigrate.wrap import PYTHONS
+from fcmigrate.build.dockerize import BASE_IMAGES, ENTRYPOINT, VENDOR_DIR
+from fcmigrate.build.wrap import PYTHONS
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ def test_dockerize_detects_the_app_and_writes_everything(
     new = set(after) - set(before)
     assert {"Dockerfile", ".dockerignore", "s.yaml", f"{VENDOR_DIR}/requirements.txt"} <= new
     assert f"{VENDOR_DIR}/fcmigrate/__init__.py" in new
-    assert f"{VENDOR_DIR}/fcmigrate/templates/Dockerfile.tmpl" in new
+    assert f"{VENDOR_DIR}/fcmigrate/build/templates/Dockerfile.tmpl" in new
     assert "App: app:app (found in app.py)" in result.out
     assert "docker build --platform linux/amd64" in result.out
     # No --image: a placeholder, and a warning saying so.
@@ -472,7 +472,7 @@ def test_start_command_serves_the_app(
         ran.append(step[2])
     assert ran[0] == "fcmigrate.runtime_files"
     assert ran[1:] == (["fcmigrate.statics"] if kind == "django" else [])
-    assert not (site / "fcmigrate" / "templates").exists()
+    assert not (site / "fcmigrate" / "build").exists()
     assert not (site / "fcmigrate" / "statics.py").exists()
 
     # The image's environment, except PATH (the image's virtualenv is this interpreter),
@@ -552,7 +552,7 @@ def test_dockerignore_leaves_out_what_does_not_run(
         "requirements.txt",
         f"{VENDOR_DIR}/requirements.txt",
         f"{VENDOR_DIR}/fcmigrate/__init__.py",
-        f"{VENDOR_DIR}/fcmigrate/templates/bootstrap.tmpl",
+        f"{VENDOR_DIR}/fcmigrate/build/templates/bootstrap.tmpl",
         "environment.py",
         ".env.example",
         "config/.env.sample",
@@ -565,7 +565,7 @@ def test_dockerignore_and_migrate_leave_out_the_same_secrets(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Every default exclusion of migrate's copy holds in the .dockerignore, at any depth."""
-    from fcmigrate.exclude import DEFAULT_EXCLUDES, IgnoreRules
+    from fcmigrate.build.exclude import DEFAULT_EXCLUDES, IgnoreRules
 
     assert run_main(capsys, "dockerize", "--out", str(flask_project)).code == 0
     rules = ignore_rules((flask_project / ".dockerignore").read_text())
@@ -720,7 +720,7 @@ def test_vendored_fcmigrate_is_the_running_version(
     }
     got = {p.relative_to(vendored).as_posix() for p in vendored.rglob("*") if p.is_file()}
     assert got == expected
-    for rel in ("__init__.py", "middleware.py", "templates/bootstrap.tmpl"):
+    for rel in ("__init__.py", "runtime/middleware.py", "build/templates/bootstrap.tmpl"):
         assert (vendored / rel).read_bytes() == (installed / rel).read_bytes()
     out = subprocess.run(
         [sys.executable, "-m", "fcmigrate", "--version"],
@@ -738,7 +738,7 @@ def test_vendored_copy_is_refreshed_without_force(
     flask_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_main(capsys, "dockerize", "--out", str(flask_project), "--config", "none").code == 0
-    stale = flask_project / VENDOR_DIR / "fcmigrate" / "middleware.py"
+    stale = flask_project / VENDOR_DIR / "fcmigrate" / "runtime" / "middleware.py"
     stale.write_text("# old\n")
     (flask_project / "Dockerfile").unlink()
     (flask_project / ".dockerignore").unlink()

@@ -29,8 +29,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
 
-from fcmigrate.render import write_files
-from fcmigrate.wrap import WrapOptions, generate
+from fcmigrate.build.render import write_files
+from fcmigrate.build.wrap import WrapOptions, generate
 
 pytestmark = pytest.mark.slow
 

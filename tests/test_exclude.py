@@ -1,6 +1,6 @@
 """What never leaves the project: real files, real symlinks, a real zip read back.
 
-:func:`fcmigrate.package.copy_project` copies a project folder full of things a developer's
+:func:`fcmigrate.build.package.copy_project` copies a project folder full of things a developer's
 folder really holds (dotenv files, keys, credential folders, links to ``~/.ssh`` and
 ``/proc``, a FIFO, a socket, a SQLite file), then :func:`make_zip` packs the copy the way
 ``migrate`` does, and the zip is read back: what is in it is what FC would serve.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from fcmigrate.exclude import DEFAULT_EXCLUDES, IgnoreRules
-from fcmigrate.package import CopyReport, copy_project, make_zip
+from fcmigrate.build.exclude import DEFAULT_EXCLUDES, IgnoreRules
+from fcmigrate.build.package import CopyReport, copy_project, make_zip
 
 SECRETS = (
     ".env",

@@ -20,13 +20,13 @@ from urllib.parse import urlencode
 import pytest
 from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
 
-from fcmigrate.django_support import (
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.runtime.django_support import (
     csrf_origins,
     custom_domains,
     fc_hosts,
     prepare_app,
 )
-from fcmigrate.errors import FCMigrateError
 
 FC_ENV = {"FC_FUNCTION_NAME": "fn", "FC_ACCOUNT_ID": "123", "FC_REGION": "cn-hangzhou"}
 DOMAINS = {"FCMIGRATE_CUSTOM_DOMAINS": "www.example.com, *.example.org"}

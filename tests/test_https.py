@@ -24,7 +24,7 @@ import pytest
 from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
 from werkzeug.test import create_environ
 
-from fcmigrate.middleware import FCMiddleware
+from fcmigrate.runtime.middleware import FCMiddleware
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 FC_ENV = {"FC_FUNCTION_NAME": "fn", "FC_ACCOUNT_ID": "123", "FC_REGION": "cn-hangzhou"}

@@ -1,4 +1,4 @@
-"""fcmigrate.loader: a table of specs that load, a table that fail, and the Django paths.
+"""fcmigrate.runtime.loader: a table of specs that load, a table that fail, and the Django paths.
 
 Every scenario is a tiny module under ``tests/loader_fixtures``. Loaded applications are
 called through ``wsgiref.validate.validator`` and their body is checked, so a spec that
@@ -23,7 +23,7 @@ import pytest
 
 import fcmigrate
 from fcmigrate.errors import AppLoadError, FCMigrateError
-from fcmigrate.loader import AppSpec, import_string, load_app, parse_spec
+from fcmigrate.runtime.loader import AppSpec, import_string, load_app, parse_spec
 
 FIXTURES = (Path(__file__).parent / "loader_fixtures").resolve()
 DJANGO_PROJECT = FIXTURES / "djproject"
@@ -527,7 +527,7 @@ DJANGO_SCRIPT = """
 import json, os, sys
 from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
-from fcmigrate.loader import load_app
+from fcmigrate.runtime.loader import load_app
 
 app = load_app(sys.argv[1], cwd=sys.argv[2])
 environ = {"QUERY_STRING": ""}

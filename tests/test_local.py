@@ -25,9 +25,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import FLASK_SAMPLE, free_port, python_env
 
+from fcmigrate.build.wrap import WrapOptions, fun_template, s_yaml
 from fcmigrate.cli import cli
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.local import (
+from fcmigrate.local.command import (
     FAKE_ACCESS_KEY_ID,
     FAKE_ACCESS_KEY_SECRET,
     FAKE_SECURITY_TOKEN,
@@ -44,7 +45,6 @@ from fcmigrate.local import (
     new_request_id,
     start_command,
 )
-from fcmigrate.wrap import WrapOptions, fun_template, s_yaml
 
 REQUEST_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{12}")
 SECRETS = (FAKE_ACCESS_KEY_SECRET, FAKE_SECURITY_TOKEN)
@@ -990,7 +990,7 @@ def test_server_of_its_own_on_every_interface_is_served_with_a_warning(tmp_path:
 def test_every_interface_binds_move_to_the_local_host(
     binds: list[str], expected: list[str]
 ) -> None:
-    from fcmigrate.server import LOCAL_HOST_ENV, local_binds
+    from fcmigrate.runtime.server import LOCAL_HOST_ENV, local_binds
 
     assert local_binds(binds, {LOCAL_HOST_ENV: "127.0.0.1"}) == expected
     assert local_binds(binds, {}) == binds  # on FC nothing moves
@@ -1081,7 +1081,7 @@ def test_request_line_control_characters_are_escaped_in_the_console(door: Local)
 
 
 def test_printable_escapes_every_control_character() -> None:
-    from fcmigrate.local import printable
+    from fcmigrate.local.command import printable
 
     assert printable("GET /a\x1b[31m\r\n\t\x7f\x9b\u2028 é") == (
         "GET /a\\x1b[31m\\r\\n\\t\\x7f\\x9b\\u2028 é"
@@ -1172,7 +1172,7 @@ http.server.HTTPServer((host, int(os.environ["FC_SERVER_PORT"])), Handler).serve
 def fake_build(root: Path, python: str) -> Path:
     """A build folder as ``migrate --python X.Y`` leaves it: the bootstrap naming Python
     X.Y, and python/ holding the packages (here a stand-in fcmigrate)."""
-    from fcmigrate.server import LOCAL_BIND_NOTE
+    from fcmigrate.runtime.server import LOCAL_BIND_NOTE
 
     build = root / "build"
     build.mkdir()
@@ -1193,7 +1193,7 @@ def fake_build(root: Path, python: str) -> Path:
 
 
 def test_build_runs_with_its_own_python(tmp_path: Path) -> None:
-    from fcmigrate.vendor import find_interpreter
+    from fcmigrate.build.vendor import find_interpreter
 
     python310 = find_interpreter("3.10")
     if python310 is None or sys.version_info[:2] == (3, 10):
@@ -1213,8 +1213,8 @@ def test_build_runs_with_its_own_python(tmp_path: Path) -> None:
 def test_build_python_missing_here_is_said_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fcmigrate import vendor
-    from fcmigrate.local import function_python
+    from fcmigrate.build import vendor
+    from fcmigrate.local.command import function_python
 
     other = "3.12" if sys.version_info[:2] != (3, 12) else "3.13"
     build = fake_build(tmp_path, other)
@@ -1231,7 +1231,7 @@ def test_build_python_missing_here_is_said_in_one_line(
 def test_project_without_python_folder_uses_this_python(
     wrapped: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fcmigrate.local import function_python
+    from fcmigrate.local.command import function_python
 
     monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
     python, note = function_python(LocalOptions(project=wrapped), load_config(wrapped))
@@ -1260,7 +1260,7 @@ def test_project_without_python_folder_uses_this_python(
 def test_where_the_build_records_its_python(
     tmp_path: Path, files: dict[str, str], expected: tuple[str, str] | None
 ) -> None:
-    from fcmigrate.local import recorded_python
+    from fcmigrate.local.command import recorded_python
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -1269,7 +1269,7 @@ def test_where_the_build_records_its_python(
 
 @pytest.mark.slow
 def test_real_build_for_3_10_runs_with_python_3_10(tmp_path: Path) -> None:
-    from fcmigrate.vendor import find_interpreter
+    from fcmigrate.build.vendor import find_interpreter
 
     python310 = find_interpreter("3.10")
     if python310 is None or sys.version_info[:2] == (3, 10):
@@ -1329,7 +1329,7 @@ def test_expect_100_continue_gets_the_body_through(door: Local) -> None:
 def test_refused_body_is_drained_up_to_64_mb_then_the_connection_closes(door: Local) -> None:
     import socket
 
-    from fcmigrate.local import MAX_DRAIN_BYTES
+    from fcmigrate.local.command import MAX_DRAIN_BYTES
 
     size = 4 * MAX_DRAIN_BYTES
     block = b"x" * (1 << 20)

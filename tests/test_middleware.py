@@ -29,10 +29,10 @@ import pytest
 from werkzeug.test import create_environ
 
 import fcmigrate
-import fcmigrate.middleware
+import fcmigrate.runtime.middleware
 from fcmigrate import Credentials, FCContext, FCMiddleware, RequestIdFilter
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.jobs import Jobs, timer_event
+from fcmigrate.runtime.jobs import Jobs, timer_event
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 RID = "1-67adb489-15d49184-2d4fa002fa2b"
@@ -1098,7 +1098,7 @@ def test_app_reusing_one_headers_list_gets_one_request_id_each_time() -> None:
 # --------------------------------------------------------------------------- docs/middleware.md
 
 DOCS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "middleware.md"
-BEGIN = "<!-- BEGIN reference: generated from the fcmigrate/middleware.py docstring -->"
+BEGIN = "<!-- BEGIN reference: generated from the fcmigrate/runtime/middleware.py docstring -->"
 END = "<!-- END reference -->"
 
 
@@ -1117,7 +1117,7 @@ def _inline(text: str) -> str:
 
 def docstring_markdown(doc: str | None = None) -> str:
     """The middleware's module docstring as the Markdown of the reference section."""
-    lines = (doc or fcmigrate.middleware.__doc__ or "").strip().splitlines()
+    lines = (doc or fcmigrate.runtime.middleware.__doc__ or "").strip().splitlines()
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -1167,7 +1167,7 @@ def test_docs_page_has_every_docstring_paragraph() -> None:
         return " ".join(re.sub(r"[`*]|\(\)|^- ", "", text, flags=re.M).replace("::", ":").split())
 
     page = words(DOCS_PAGE.read_text(encoding="utf-8"))
-    paragraphs = (fcmigrate.middleware.__doc__ or "").strip().split("\n\n")
+    paragraphs = (fcmigrate.runtime.middleware.__doc__ or "").strip().split("\n\n")
     assert len(paragraphs) >= 8
     for paragraph in paragraphs:
         assert words(paragraph) in page, paragraph

@@ -36,16 +36,16 @@ from conftest import (
     free_port,
 )
 
-from fcmigrate import package, vendor
-from fcmigrate.cli import main
-from fcmigrate.package import (
+from fcmigrate.build import package, vendor
+from fcmigrate.build.package import (
     IgnoreRules,
     human_size,
     make_zip,
     precompile,
     remove_foreign_bytecode,
 )
-from fcmigrate.runtime_files import RUNTIME_MODULES
+from fcmigrate.build.runtime_files import RUNTIME_MODULES
+from fcmigrate.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -287,7 +287,7 @@ def test_flask_build_holds_the_app_and_its_dependencies(flask_build: Build) -> N
         "python/gunicorn/__init__.py",
         "python/click/__init__.py",  # Flask's, not fcmigrate's
         "python/fcmigrate/__init__.py",
-        "python/fcmigrate/serve.py",
+        "python/fcmigrate/runtime/serve.py",
     ):
         assert (out / path).exists(), path
     for path in (
@@ -303,8 +303,8 @@ def test_flask_build_holds_the_app_and_its_dependencies(flask_build: Build) -> N
         ".fcmigrate",
     ):
         assert not (out / path).exists(), path
-    assert (out / "python/fcmigrate/middleware.py").read_bytes() == (
-        Path(package.__file__).with_name("middleware.py").read_bytes()
+    assert (out / "python/fcmigrate/runtime/middleware.py").read_bytes() == (
+        Path(package.__file__).parent.with_name("runtime").joinpath("middleware.py").read_bytes()
     )
 
 
@@ -312,10 +312,10 @@ def test_flask_build_carries_fcmigrate_s_runtime_only(flask_build: Build) -> Non
     """No CLI, builder, local front door, doctor or templates: what `serve` imports only."""
     vendored = flask_build.out / "python" / "fcmigrate"
     carried = [p.relative_to(vendored) for p in vendored.rglob("*") if p.is_file()]
-    source = sorted(p.as_posix() for p in carried if p.parts[0] != "__pycache__")
-    assert source == sorted(f"{name}.py" for name in RUNTIME_MODULES)
-    assert all(p.suffix == ".pyc" for p in carried if p.parts[0] == "__pycache__")
-    for absent in ("local.py", "doctor", "cli.py", "cli_migrate.py", "templates", "detect.py"):
+    source = sorted(p.as_posix() for p in carried if "__pycache__" not in p.parts)
+    assert source == sorted(name.replace(".", "/") + ".py" for name in RUNTIME_MODULES)
+    assert all(p.suffix == ".pyc" for p in carried if "__pycache__" in p.parts)
+    for absent in ("local", "doctor", "cli", "build", "statics.py", "runtime_files.py"):
         assert not (vendored / absent).exists(), absent
     assert sum((vendored / name).stat().st_size for name in source) <= 150 * 1024
 
@@ -351,7 +351,7 @@ def test_bytecode_is_for_the_target_and_hash_based(flask_build: Build, bare: Bar
     pycs = bytecode_files(flask_build.out)
     assert len(pycs) > 100
     assert all(f".{tag}." in p.name for p in pycs), [p for p in pycs if tag not in p.name][:3]
-    for source in ("app.py", "python/flask/app.py", "python/fcmigrate/server.py"):
+    for source in ("app.py", "python/flask/app.py", "python/fcmigrate/runtime/server.py"):
         src = flask_build.out / source
         pyc = src.parent / "__pycache__" / f"{src.stem}.{tag}.pyc"
         header = pyc.read_bytes()[:16]
@@ -369,7 +369,7 @@ def test_bare_python_loads_every_module_of_the_build_from_pyc(
     proc = subprocess.run(
         [
             *("env", "-i", BARE_PATH, "PYTHONPATH=python:.", "PYTHONDONTWRITEBYTECODE=1"),
-            *(bare.python, "-v", "-c", "import app, fcmigrate.server, gunicorn.app.base"),
+            *(bare.python, "-v", "-c", "import app, fcmigrate.runtime.server, gunicorn.app.base"),
         ],
         cwd=flask_build.out,
         capture_output=True,

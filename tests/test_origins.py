@@ -27,9 +27,9 @@ from conftest import free_port, wait_for_port
 from test_configs import _fun_validate
 from test_configs import fun as fun_cli  # noqa: F401 - the fixture, under this name
 
-from fcmigrate import origins, wrap
+from fcmigrate.build import origins, wrap
+from fcmigrate.build.origins import aws_schedule, find_origins, gae_schedule, parse_command
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.origins import aws_schedule, find_origins, gae_schedule, parse_command
 
 SCHEMAS = Path(__file__).parent / "schemas"
 
@@ -742,7 +742,7 @@ def test_dockerize_takes_the_app_from_the_procfile(tmp_path: Path) -> None:
 
 
 def test_flags_win_over_the_file() -> None:
-    from fcmigrate.migrate import _carry_origin
+    from fcmigrate.build.migrate import _carry_origin
 
     origin = origins.Origin(
         "procfile", Path("Procfile"), memory=500, timeout=30, workers=3, threads=4

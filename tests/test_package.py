@@ -75,10 +75,10 @@ def run(args: list[str], *, cwd: Path, pythonpath: Path) -> subprocess.Completed
 def test_wheel_holds_every_template_and_py_typed(source: Path, wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     package = source / "fcmigrate"
-    templates = sorted(p for p in (package / "templates").iterdir() if p.is_file())
+    templates = sorted(p for p in (package / "build" / "templates").iterdir() if p.is_file())
     assert templates, "no templates in the checkout"
     for template in templates:
-        assert f"fcmigrate/templates/{template.name}" in names
+        assert f"fcmigrate/build/templates/{template.name}" in names
     assert "fcmigrate/py.typed" in names
     for module in package.glob("*.py"):
         assert f"fcmigrate/{module.name}" in names
@@ -120,7 +120,7 @@ def test_wheel_without_templates_would_fail(unpacked: Path, tmp_path: Path) -> N
     # The check above is real: the same wheel minus its templates cannot wrap.
     broken = tmp_path / "site"
     shutil.copytree(unpacked, broken)
-    shutil.rmtree(broken / "fcmigrate" / "templates")
+    shutil.rmtree(broken / "fcmigrate" / "build" / "templates")
     project = tmp_path / "proj"
     project.mkdir()
     (project / "pkg_hello.py").write_text(HELLO_APP)

@@ -1,10 +1,10 @@
-"""Table tests of :mod:`fcmigrate.paths`: which part of a path belongs to FC, not the app."""
+"""Table tests of :mod:`fcmigrate.runtime.paths`: which part of a path is FC's, not the app's."""
 
 from __future__ import annotations
 
 import pytest
 
-from fcmigrate.paths import (
+from fcmigrate.runtime.paths import (
     is_under,
     normalize_base_path,
     parse_base_paths,

@@ -1,4 +1,4 @@
-"""Property tests of the prefix logic: ``fcmigrate.paths`` and FCMiddleware on environs.
+"""Property tests of the prefix logic: ``fcmigrate.runtime.paths`` and FCMiddleware on environs.
 
 What must hold for every path a server can hand over (PEP 3333 strings: latin-1
 "bytes in str"), every ``x-fc-base-path`` value and every configured base path:
@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fcmigrate import FCMiddleware
-from fcmigrate.paths import normalize_base_path, parse_base_paths, split_prefix
+from fcmigrate.runtime.paths import normalize_base_path, parse_base_paths, split_prefix
 
 
 def examples(count: int) -> settings:
@@ -55,7 +55,7 @@ DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def oracle_split(path: str, base_paths: tuple[str, ...]) -> tuple[str, str]:
-    """FC's rules read segment by segment, written apart from ``fcmigrate.paths``.
+    """FC's rules read segment by segment, written apart from ``fcmigrate.runtime.paths``.
 
     ``/<yyyy-mm-dd>/proxy/<service>/<function>`` (both non-empty) at the very start
     moves; then the longest configured base path the rest is at or below moves too.

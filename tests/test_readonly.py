@@ -1,7 +1,7 @@
 """The code folder is read-only while an import is checked, as ``/code`` is on FC.
 
-The guard (:mod:`fcmigrate.readonly`) runs in real child processes of every Python fcmigrate
-builds for that is on this machine; :func:`fcmigrate.detect.confirm_import` imports the
+The guard (:mod:`fcmigrate.build.readonly`) runs in real child processes of every Python fcmigrate
+builds for that is on this machine; :func:`fcmigrate.build.detect.confirm_import` imports the
 fixture projects of ``tests/readonly_fixtures`` (copied to a temporary folder) and must leave
 them byte for byte as they were.
 """
@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_main
 
-from fcmigrate.detect import AppImportError, confirm_import, detect_app
+from fcmigrate.build.detect import AppImportError, confirm_import, detect_app
+from fcmigrate.build.readonly import fc_environment, tree_state
+from fcmigrate.build.render import write_files
+from fcmigrate.build.wrap import FC_PATH, WrapOptions, generate
 from fcmigrate.errors import AppLoadError
-from fcmigrate.readonly import fc_environment, tree_state
-from fcmigrate.render import write_files
-from fcmigrate.wrap import FC_PATH, WrapOptions, generate
 
 FIXTURES = Path(__file__).parent / "readonly_fixtures"
 
@@ -112,7 +112,7 @@ ALLOWED = {
 CHILD = """
 import errno, json, logging, os, pathlib, shutil, sqlite3, sys, tempfile
 sys.path.insert(0, sys.argv[1])
-from fcmigrate.readonly import guard
+from fcmigrate.build.readonly import guard
 OUTSIDE, LINK, TRIES = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 record = guard(os.getcwd())
 outcome = {}
@@ -186,7 +186,7 @@ def test_the_refused_write_names_the_projects_own_line(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         f"sys.path[:0] = [{str(REPO)!r}, 'python', '.']\n"
-        "from fcmigrate.readonly import guard\n"
+        "from fcmigrate.build.readonly import guard\n"
         "record = guard('.')\n"
         "import main\n"
         "print(record.denied)\n"

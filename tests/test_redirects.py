@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from werkzeug.test import create_environ
 
 from fcmigrate import FCMiddleware
-from fcmigrate.redirects import prefixed
+from fcmigrate.runtime.redirects import prefixed
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 HOST = "abc.cn-hangzhou.fc.aliyuncs.com"

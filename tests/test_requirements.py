@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from test_vendor_uv import make_wheel
 
-from fcmigrate import vendor
-from fcmigrate.detect import read_requirements as detect_read_requirements
-from fcmigrate.migrate import choose_runtime
-from fcmigrate.requirements import (
+from fcmigrate.build import vendor
+from fcmigrate.build.detect import read_requirements as detect_read_requirements
+from fcmigrate.build.migrate import choose_runtime
+from fcmigrate.build.requirements import (
     poetry_constraint,
     read_requirements,
     third_party_imports,

@@ -9,10 +9,10 @@ import textwrap
 from pathlib import Path
 
 import fcmigrate
-from fcmigrate.runtime_files import RUNTIME_MODULES, copy_runtime, runtime_files
+from fcmigrate.build.runtime_files import RUNTIME_MODULES, copy_runtime, runtime_files
 
 PACKAGE = Path(fcmigrate.__file__).parent
-ENTRY_POINTS = ("__init__", "__main__", "serve")
+ENTRY_POINTS = ("__init__", "__main__", "runtime.serve")
 
 
 def _is_optional(handler_types: ast.expr | None) -> bool:
@@ -24,10 +24,19 @@ def _is_optional(handler_types: ast.expr | None) -> bool:
     return False
 
 
+def _module(dotted: str) -> set[str]:
+    """``runtime.middleware`` -> itself and the package ``__init__``s importing it runs."""
+    parts = dotted.split(".")
+    found = {".".join([*parts[:i], "__init__"]) for i in range(len(parts))}
+    if (PACKAGE / (dotted.replace(".", "/") + ".py")).is_file():
+        found.add(dotted)
+    return found
+
+
 def fcmigrate_imports(module: str) -> set[str]:
     """fcmigrate modules ``module`` imports anywhere (in functions too), except imports
     guarded by ``except ImportError`` (optional: the runtime works without them)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PACKAGE / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8"))
     optional: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Try) and any(_is_optional(h.type) for h in node.handlers):
@@ -37,14 +46,18 @@ def fcmigrate_imports(module: str) -> set[str]:
         if id(node) in optional:
             continue
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            if node.module == "fcmigrate":
-                # `from fcmigrate import fc` names a module; `import FCMiddleware` the package.
-                found |= {a.name for a in node.names if (PACKAGE / f"{a.name}.py").is_file()}
-                found.add("__init__")
-            elif node.module.startswith("fcmigrate."):
-                found.add(node.module.split(".")[1])
+            if node.module == "fcmigrate" or node.module.startswith("fcmigrate."):
+                inner = node.module.removeprefix("fcmigrate").lstrip(".")
+                found |= _module(inner) if inner else {"__init__"}
+                # `from fcmigrate.runtime import paths` names a module, not only a name.
+                for alias in node.names:
+                    found |= _module(f"{inner}.{alias.name}" if inner else alias.name) & {
+                        f"{inner}.{alias.name}" if inner else alias.name
+                    }
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("fcmigrate.")}
+            for alias in node.names:
+                if alias.name.startswith("fcmigrate."):
+                    found |= _module(alias.name.removeprefix("fcmigrate."))
     return found
 
 
@@ -71,9 +84,11 @@ def test_copy_runtime_replaces_an_older_copy(tmp_path: Path) -> None:
     (tmp_path / "fcmigrate" / "local.py").write_text("old")
     (tmp_path / "fcmigrate-0.0.1.dist-info").mkdir()
     dest = copy_runtime(tmp_path)
-    assert sorted(p.name for p in dest.iterdir()) == sorted(f"{m}.py" for m in RUNTIME_MODULES)
+    copied = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
+    assert copied == sorted(m.replace(".", "/") + ".py" for m in RUNTIME_MODULES)
     assert not (tmp_path / "fcmigrate-0.0.1.dist-info").exists()
-    assert (dest / "middleware.py").read_bytes() == (PACKAGE / "middleware.py").read_bytes()
+    middleware = "runtime/middleware.py"
+    assert (dest / middleware).read_bytes() == (PACKAGE / middleware).read_bytes()
 
 
 #: Run in a child: fcmigrate's build side, click and PyYAML cannot be imported there.
@@ -86,15 +101,15 @@ RUNTIME = set({runtime!r})
 class Blocker(MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         top, _, rest = name.partition(".")
-        if top in ("click", "yaml") or (top == "fcmigrate" and rest and
-                                         rest.split(".")[0] not in RUNTIME):
+        if top in ("click", "yaml") or (top == "fcmigrate" and rest and rest != "runtime"
+                                         and rest not in RUNTIME):
             raise ModuleNotFoundError(f"blocked: {{name}}", name=name)
         return None
 
 sys.meta_path.insert(0, Blocker())
 for module in sorted(RUNTIME - {{"__main__", "__init__"}}):
-    importlib.import_module("fcmigrate." + module)
-from fcmigrate import FCMiddleware, FCContext, request_id
+    importlib.import_module("fcmigrate." + module.removesuffix(".__init__"))
+from fcmigrate import FCContext, FCMiddleware, request_id
 sys.argv = ["fcmigrate", *sys.argv[1:]]
 runpy.run_module("fcmigrate", run_name="__main__", alter_sys=True)
 """
@@ -129,7 +144,7 @@ def test_a_function_without_jobs_or_static_files_loads_only_what_it_uses() -> No
     code = (
         "import sys\n"
         "from fcmigrate import FCMiddleware\n"
-        "from fcmigrate.serve import build_parser\n"
+        "from fcmigrate.runtime.serve import build_parser\n"
         "FCMiddleware(lambda environ, start_response: [])\n"
         "print(sorted(m for m in sys.modules if m.startswith('fcmigrate')))\n"
     )
@@ -137,4 +152,4 @@ def test_a_function_without_jobs_or_static_files_loads_only_what_it_uses() -> No
     assert done.returncode == 0, done.stderr
     loaded = done.stdout
     for lazy in ("jobs", "staticserve", "staticmap", "django_tags", "import_errors", "loader"):
-        assert f"'fcmigrate.{lazy}'" not in loaded, lazy
+        assert f"'fcmigrate.runtime.{lazy}'" not in loaded, lazy

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import FLASK_SAMPLE, StartServer, run_bootstrap, run_main
 
-from fcmigrate.wrap import PYTHONS, scf_python
+from fcmigrate.build.wrap import PYTHONS, scf_python
 
 # Prints what scf_bootstrap handed to "python": its arguments and the environment it set.
 STUB_PYTHON = """\

@@ -1,4 +1,4 @@
-"""``fcmigrate.server`` and the ``serve`` command's settings, without starting a server.
+"""``fcmigrate.runtime.server`` and the ``serve`` command's settings, without starting a server.
 
 gunicorn's ``BaseApplication.__init__`` already runs ``load_config``, so building an
 :class:`FCApplication` is enough to see the settings gunicorn would run with.
@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from gunicorn.config import Config
 
-from fcmigrate import server
 from fcmigrate.cli import main
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.server import FCApplication, available_cpus, fc_defaults, sizing
+from fcmigrate.runtime import server
+from fcmigrate.runtime.server import FCApplication, available_cpus, fc_defaults, sizing
 
 
 def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -615,7 +615,7 @@ def test_serve_imports_the_app_without_gc_then_freezes_it(
     """gc off while the app is imported, then frozen before gunicorn forks, and back on."""
     import gc
 
-    from fcmigrate import loader
+    from fcmigrate.runtime import loader
 
     seen: list[bool] = []
     real_load = loader.load_app

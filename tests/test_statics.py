@@ -26,8 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
 
-from fcmigrate.errors import FCMigrateError
-from fcmigrate.statics import (
+from fcmigrate.build.collectstatic import (
     COLLECTED_DIR,
     collect_static,
     find_static_root,
@@ -35,6 +34,7 @@ from fcmigrate.statics import (
     static_app,
     vendor_whitenoise,
 )
+from fcmigrate.errors import FCMigrateError
 
 PREFIX = "/2016-08-15/proxy/svc/fn"
 TEN_YEARS = "max-age=315360000"
@@ -396,7 +396,7 @@ def test_unknown_static_path_reaches_django(site: Site) -> None:
 def test_storage_url_gets_the_current_prefix(script_prefix: str, url: str, expected: str) -> None:
     from django.urls import get_script_prefix, set_script_prefix
 
-    from fcmigrate.django_support import _prefixed
+    from fcmigrate.runtime.django_support import _prefixed
 
     before = get_script_prefix()
     set_script_prefix(script_prefix)

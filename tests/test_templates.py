@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from fcmigrate import __version__, render, wrap
-from fcmigrate.render import OutputFile
-from fcmigrate.wrap import WrapOptions
+from fcmigrate import __version__
+from fcmigrate.build import render, wrap
+from fcmigrate.build.render import OutputFile
+from fcmigrate.build.wrap import WrapOptions
 
-TEMPLATES = resources.files("fcmigrate").joinpath("templates")
+TEMPLATES = resources.files("fcmigrate.build").joinpath("templates")
 TEMPLATE_NAMES = sorted(p.name for p in TEMPLATES.iterdir() if p.is_file())
 
 #: Which wrap function renders which template.

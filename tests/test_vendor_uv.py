@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from fcmigrate import vendor, wheels
+from fcmigrate.build import vendor, wheels
 from fcmigrate.errors import FCMigrateError
 
 pytestmark = pytest.mark.slow

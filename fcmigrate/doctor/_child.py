@@ -10,7 +10,7 @@ prefix and a hash. Of a Flask app's database settings only SQLite file paths lea
 other database URLs may hold passwords.
 
 The code folder is read-only in this process, as ``/code`` is on FC: the parent names
-:mod:`fcmigrate.readonly`'s file, loaded here without importing fcmigrate, whose audit hook
+:mod:`fcmigrate.build.readonly`'s file, loaded here without importing fcmigrate, whose audit hook
 makes every write under the folder raise ``OSError`` (EROFS). The refused writes of a step
 that then failed are reported (``read_only``: path, event, file, line); the project's folder
 is left as it was.
@@ -150,7 +150,7 @@ def flask_sqlite(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 def wsgi_app(spec: str, root: str) -> dict[str, Any]:
     """Import the app as `fcmigrate serve` would; for a Flask app, report its config."""
-    from fcmigrate.loader import load_app
+    from fcmigrate.runtime.loader import load_app
 
     app = load_app(spec, cwd=root)
     flask_class = any(c.__module__.split(".")[0] == "flask" for c in type(app).__mro__)

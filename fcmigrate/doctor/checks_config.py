@@ -8,17 +8,17 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from fcmigrate.doctor.checks_source import timeout_hints
-from fcmigrate.doctor.checks_start import finding_place, worker_timeout
-from fcmigrate.doctor.config import DeployConfig, FunctionConfig
-from fcmigrate.doctor.model import Finding, check, rule
-from fcmigrate.doctor.project import Project
-from fcmigrate.package import (
+from fcmigrate.build.package import (
     API_UPLOAD_BYTES,
     MAX_PACKAGE_BYTES,
     IgnoreRules,
     human_size,
 )
+from fcmigrate.doctor.checks_source import timeout_hints
+from fcmigrate.doctor.checks_start import finding_place, worker_timeout
+from fcmigrate.doctor.config import DeployConfig, FunctionConfig
+from fcmigrate.doctor.model import Finding, check, rule
+from fcmigrate.doctor.project import Project
 
 CONFIG_INVALID = rule(
     "FC400",
@@ -172,7 +172,7 @@ def package_files(folder: Path, *, like_migrate: bool) -> Iterator[tuple[str, Pa
 
     Always without ``.git``, ``.s`` and what ``.fcignore`` lists. ``like_migrate``: as
     ``fcmigrate migrate`` copies a project, also without its default exclusions (caches,
-    virtualenvs, secrets: :data:`fcmigrate.exclude.DEFAULT_EXCLUDES`) and the top-level
+    virtualenvs, secrets: :data:`fcmigrate.build.exclude.DEFAULT_EXCLUDES`) and the top-level
     ``python/`` it rebuilds.
     """
     rules = _rules(folder, like_migrate)

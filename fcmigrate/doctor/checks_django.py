@@ -487,7 +487,7 @@ def _sessions_and_caches(project: Project, settings: Settings) -> Iterator[Findi
 def collected_statics(project: Project) -> str | None:
     """The folder of a migrate build where ``collectstatic`` put the files, served by the
     vendored WhiteNoise; ``None`` when the code folder is not such a build."""
-    from fcmigrate.staticserve import COLLECTED_DIR
+    from fcmigrate.runtime.staticserve import COLLECTED_DIR
 
     code = project.code_path
     if not project.migrate_build or not (code / "python" / "whitenoise").is_dir():

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fcmigrate.build.origins import choose_origin, find_origins
 from fcmigrate.doctor.model import Finding, check
 from fcmigrate.doctor.project import Project
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.jobs import JOBS_FILE, Jobs
-from fcmigrate.origins import choose_origin, find_origins
+from fcmigrate.runtime.jobs import JOBS_FILE, Jobs
 
 
 def _jobs(project: Project) -> list[str]:

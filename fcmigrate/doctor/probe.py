@@ -5,7 +5,7 @@ gives the function: the deploy config's ``environmentVariables`` plus FC's own v
 not the shell's (a developer's ``DJANGO_DEBUG=1`` must not decide what FC runs). The child
 is :mod:`fcmigrate.doctor._child`; it is started in its own session and the whole group is
 killed afterwards, so nothing the project starts at import outlives the doctor. The code
-folder is read-only in the child (:mod:`fcmigrate.readonly`), as on FC: the doctor never
+folder is read-only in the child (:mod:`fcmigrate.build.readonly`), as on FC: the doctor never
 writes into the project or a build, and the writes it refused in an import that failed are
 in :attr:`ProbeResult.read_only`.
 """
@@ -85,7 +85,7 @@ def run_probe(
         "path_back": [str(vendored)] if vendored.is_dir() else [],
         "django_settings": django_settings,
         "app_specs": list(app_specs),
-        "guard": str(resources.files("fcmigrate").joinpath("readonly.py")),
+        "guard": str(resources.files("fcmigrate.build").joinpath("readonly.py")),
     }
     source = resources.files("fcmigrate.doctor").joinpath("_child.py").read_text("utf-8")
     with tempfile.TemporaryDirectory(prefix="fcmigrate-doctor-") as tmp:

@@ -34,7 +34,7 @@ from fcmigrate.doctor.config import (
 )
 from fcmigrate.doctor.probe import ProbeResult, fc_environment, run_probe
 from fcmigrate.errors import FCMigrateError
-from fcmigrate.paths import is_under
+from fcmigrate.runtime.paths import is_under
 
 #: Folders that are never the app's own source, at any depth.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "tests", "test"})

@@ -1,0 +1,588 @@
+"""``fcmigrate migrate``: a project folder in, a folder and ``code.zip`` FC runs as is, out.
+
+The steps, each in :func:`migrate`:
+
+1. detect the app, requirements and Python version (:mod:`fcmigrate.build.detect`, no import);
+2. copy the project into a staging folder beside the destination (:mod:`fcmigrate.build.package`);
+3. vendor the requirements, gunicorn and fcmigrate into ``python/`` with uv, resolved for
+   the target Python and the runtime's glibc (:mod:`fcmigrate.build.vendor`);
+4. write the ``bootstrap`` and deploy config (:func:`fcmigrate.build.wrap.generate`);
+5. import the app with an interpreter of the target version that sees only the standard
+   library and ``python/``: what FC will do, so a missing requirement shows up now;
+6. precompile everything with that interpreter, hash-based;
+7. zip it, check the size, and only then move the folder and the zip into place.
+
+Any error removes the staging folder: nothing half-written is left, and an existing build
+is replaced only with ``force``. The user's project folder is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fcmigrate.build import package
+from fcmigrate.build.detect import SUPPORTED_PYTHONS, Detected, confirm_import, detect_app
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.build.origins import (
+    EnvValue,
+    Origin,
+    choose_origin,
+    find_origins,
+    origin_concurrency,
+)
+from fcmigrate.build.package import (
+    API_UPLOAD_BYTES,
+    CopyReport,
+    IgnoreRules,
+    bytecode_tag,
+    copy_project,
+    human_size,
+    make_zip,
+    precompile,
+    remove_foreign_bytecode,
+)
+from fcmigrate.build.readonly import fc_environment
+from fcmigrate.build.render import write_files
+from fcmigrate.build.requirements import missing_requirements_error
+from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
+from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
+
+__all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
+
+Progress = Callable[[str], None]
+
+#: custom.debian10 ships Python 3.10.9 (/var/fc/lang/python3.10).
+DEFAULT_PYTHON = "3.10"
+#: Python of each runtime where it is documented; the others are probed at start.
+RUNTIME_PYTHON = {"custom.debian10": "3.10"}
+#: The runtime for a target Python without --runtime: the one that has it, else the newest
+#: (custom.debian12, whose Python the bootstrap finds under /var/fc/lang at start).
+NEWEST_RUNTIME = "custom.debian12"
+#: A top-level python/ in the project is an old vendoring of dependencies: pip rebuilds it.
+REBUILT = ("python",)
+
+
+@dataclass
+class MigrateOptions:
+    """What :func:`migrate` is asked to do. ``wrap`` holds more :class:`WrapOptions` fields."""
+
+    project: Path
+    app: str | None = None
+    out: Path | None = None
+    zip_path: Path | None = None
+    python: str | None = None
+    #: ``None``: the runtime that has the target Python (:func:`choose_runtime`).
+    runtime: str | None = None
+    config: str = "s"
+    name: str | None = None
+    force: bool = False
+    precompile: bool = True
+    interpreter: str | None = None
+    #: Seconds uv may take; ``None``: $FCMIGRATE_RESOLVE_TIMEOUT, else 300.
+    resolve_timeout: float | None = None
+    #: Largest zip accepted; ``None``: FC's limit, :data:`fcmigrate.build.package.MAX_PACKAGE_BYTES`.
+    max_bytes: int | None = None
+    wrap: Mapping[str, Any] = field(default_factory=dict)
+    #: Which file says how the app runs today (``--from``): one of
+    #: :data:`fcmigrate.build.origins.ORIGIN_NAMES`, ``none``, or ``None`` for the first found.
+    source: str | None = None
+    #: The Zappa stage to read (``--stage``); default the first.
+    stage: str | None = None
+    #: ``--env NAME=VALUE``: given to the function (a secret by reference, see
+    #: :class:`fcmigrate.build.origins.EnvValue`) and to the import check and collectstatic.
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MigrateResult:
+    """What :func:`migrate` built, for the summary."""
+
+    detected: Detected
+    out: Path
+    zip_path: Path
+    zip_bytes: int
+    python: str
+    python_source: str
+    interpreter: str | None
+    generated: list[str]
+    copied: CopyReport
+    installed: list[str]
+    compiled: int
+    notes: list[str] = field(default_factory=list)
+    #: What the project's Procfile, app.yaml, zappa_settings.json ... said, if one was read.
+    origin: Origin | None = None
+
+
+def target_python(option: str | None, detected: Detected) -> tuple[str, str]:
+    """The Python X.Y to build for and where that came from; a clear error if unsupported."""
+    if option is not None:
+        value = option.strip()
+        if value not in SUPPORTED_PYTHONS:
+            raise FCMigrateError(
+                f"Unsupported --python {option!r}. Use one of "
+                f"{', '.join(SUPPORTED_PYTHONS)}, e.g. --python {DEFAULT_PYTHON} "
+                "(custom.debian10 runs Python 3.10)."
+            )
+        return value, "--python"
+    if detected.python is not None:
+        if detected.python not in SUPPORTED_PYTHONS:
+            raise FCMigrateError(
+                f"The project asks for Python {detected.python} ({detected.python_source}), "
+                f"but fcmigrate builds for {', '.join(SUPPORTED_PYTHONS)}. Pass "
+                f"--python {DEFAULT_PYTHON} to build for FC's Python anyway."
+            )
+        return detected.python, str(detected.python_source)
+    return DEFAULT_PYTHON, "default"
+
+
+def choose_runtime(option: str | None, python: str, python_source: str) -> tuple[str, str | None]:
+    """The runtime to build for, and a note when its Python is not documented.
+
+    Without ``option``, the runtime whose Python is ``python`` (custom.debian10 for 3.10),
+    else :data:`NEWEST_RUNTIME`. An explicit runtime known to run another Python is an error:
+    the build would not start there.
+    """
+    if option is not None:
+        known = RUNTIME_PYTHON.get(option)
+        if known is not None and known != python:
+            raise FCMigrateError(
+                f"--runtime {option} runs Python {known}, but the build is for Python {python} "
+                f"({python_source}): it would not start there. Drop --runtime (fcmigrate then "
+                f"picks {NEWEST_RUNTIME} for Python {python}), or build for Python {known} "
+                f"with --python {known}."
+            )
+        chosen = option
+    else:
+        owners = [name for name, version in RUNTIME_PYTHON.items() if version == python]
+        chosen = owners[0] if owners else NEWEST_RUNTIME
+    if chosen in RUNTIME_PYTHON:
+        return chosen, None
+    return chosen, (
+        f"FC does not document the Python of {chosen}: the bootstrap starts "
+        f"/var/fc/lang/python{python} there, else the newest Python under /var/fc/lang, else "
+        f"python3. If the function does not start, deploy a container ('fcmigrate "
+        "dockerize') or build for Python 3.10 on custom.debian10."
+    )
+
+
+def _paths(options: MigrateOptions, root: Path) -> tuple[Path, Path]:
+    out = Path(options.out).expanduser() if options.out else root / ".fcmigrate" / "build"
+    out = out.resolve()
+    zip_path = Path(options.zip_path).expanduser().resolve() if options.zip_path else None
+    zip_path = zip_path or out.parent / "code.zip"
+    if out == root or root.is_relative_to(out):
+        raise FCMigrateError(
+            f"The build folder {str(out)!r} is the project folder or holds it. Build "
+            f"elsewhere, e.g. --out {str(root / '.fcmigrate' / 'build')!r}."
+        )
+    if zip_path.is_relative_to(out):
+        raise FCMigrateError(
+            f"The zip {str(zip_path)!r} would be inside the build folder it packs. "
+            f"Put it beside it, e.g. --zip {str(out.parent / 'code.zip')!r}."
+        )
+    if zip_path.suffix != ".zip":
+        raise FCMigrateError(f"The zip path {str(zip_path)!r} must end in '.zip'.")
+    return out, zip_path
+
+
+def _check_existing(out: Path, zip_path: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise FCMigrateError(f"The build path {str(out)!r} exists and is not a folder.")
+    if zip_path.exists() and zip_path.is_dir():
+        raise FCMigrateError(
+            f"The zip path {str(zip_path)!r} is a folder. Name a file with --zip, e.g. "
+            f"--zip {str(zip_path / 'code.zip')!r}."
+        )
+    if force:
+        package.check_replaceable(out)
+        return
+    existing = [str(p) for p in (out, zip_path) if p.exists()]
+    if existing:
+        names = " and ".join(repr(p) for p in existing)
+        raise FCMigrateError(f"Not replacing the existing {names}. Use --force to replace.")
+
+
+def _mkdirs(path: Path) -> list[Path]:
+    """Create ``path`` and its missing parents; return the ones created, deepest first."""
+    created: list[Path] = []
+    current = path
+    while not current.exists():
+        created.append(current)
+        current = current.parent
+    path.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for path in folders:
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _scratch(out: Path, zip_path: Path) -> tuple[list[Path], Path, Path]:
+    """Make the parents of ``out`` and ``zip_path``, and a staging and a work folder beside
+    ``out``: (the parents created, deepest first; staging; work). Undone on error."""
+    created: list[Path] = []
+    staging: Path | None = None
+    try:
+        for folder in (out.parent, zip_path.parent):
+            created += _mkdirs(folder)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        staging.chmod(0o755)  # mkdtemp's 0700 would make the build private
+        work = Path(tempfile.mkdtemp(prefix=".fcmigrate-work-", dir=out.parent))
+    except OSError as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+        raise FCMigrateError(
+            f"Cannot create {str(exc.filename or out.parent)!r}: {exc.strerror or exc}. "
+            "Choose a folder that can be written with --out or --zip."
+        ) from None
+    return created, staging, work
+
+
+def migrate(options: MigrateOptions, progress: Progress | None = None) -> MigrateResult:
+    """Build the FC package for ``options.project``; see the module docstring for the steps.
+
+    ``progress`` receives one line at a time (pip's output among them). Raises
+    :class:`FCMigrateError` for every user mistake, having removed whatever it had written.
+    """
+    from fcmigrate.build.wrap import WrapOptions, default_name, generate
+
+    say: Progress = progress or (lambda line: None)
+    notes: list[str] = []
+    origin = _origin(options, notes)
+    detected = _detect_with_origin(options, origin, notes)
+    root = detected.root
+    if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
+        python, python_source = target_python(origin.python, detected)
+        python_source = origin.file.name
+    else:
+        if options.python is None and origin is not None and origin.python:
+            notes.append(
+                f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
+                f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
+                "project's code asks for instead. Pass --python X.Y to choose."
+            )
+        python, python_source = target_python(options.python, detected)
+    platform = str(options.wrap.get("platform", "fc"))
+    explicit = options.runtime if platform == "fc" else None
+    runtime, runtime_note = choose_runtime(explicit, python, python_source)
+    if not detected.requirements and detected.requirements_file is None:
+        unlisted = missing_requirements_error(root)
+        if unlisted is not None:
+            raise unlisted
+    out, zip_path = _paths(options, root)
+    _check_existing(out, zip_path, options.force)
+    wrap_values: dict[str, Any] = dict(options.wrap)
+    wrap_values.setdefault("python", python)
+    if origin is not None:
+        _carry_origin(origin, wrap_values)
+    if options.env:
+        given = {n: EnvValue.read(n, v, "--env").deploy_value() for n, v in options.env.items()}
+        wrap_values["environment"] = {**wrap_values.get("environment", {}), **given}
+    expected = _env_template_note(root, wrap_values.get("environment", {}))
+    if expected:
+        notes.append(expected)
+    files = generate(
+        WrapOptions(
+            app=detected.spec,
+            name=options.name or default_name(root),
+            runtime=runtime,
+            config=options.config,
+            **wrap_values,
+        )
+    )
+    if runtime_note and platform == "fc":
+        notes.append(runtime_note)
+    interpreter = find_interpreter(python, options.interpreter)
+    if interpreter is None:
+        notes.append(
+            f"No Python {python} interpreter found (looked for python{python} on PATH, "
+            "uv, pyenv, /usr/bin): the app's import was not checked and nothing was "
+            f"precompiled, so cold starts will be slower. Install Python {python} or pass "
+            "--interpreter PATH, and run again with --force."
+        )
+
+    say(f"Detected {detected.framework} app {detected.spec!r} ({detected.found_in}) in {root}")
+    say(f"Target: Python {python} ({python_source}), runtime {runtime}")
+    created, staging, work = _scratch(out, zip_path)
+    zip_tmp = zip_path.with_name(f".{zip_path.name}.tmp-{os.getpid()}")
+    try:
+        say("Copying the project ...")
+        copied = copy_project(
+            root,
+            staging,
+            exclude=[out, staging, work, zip_path, zip_tmp],
+            rules=_ignore_rules(root, origin),
+            skip_top=REBUILT,
+        )
+        say(f"Copied {copied.files} files ({human_size(copied.bytes)})")
+
+        say(f"Installing dependencies into python/ for CPython {python} (uv) ...")
+        pip = install_requirements(
+            staging / "python",
+            requirements_file=detected.requirements_file,
+            requirements=detected.requirements,
+            python_version=python,
+            runtime=runtime if platform == "fc" else platform,
+            progress=lambda line: say(f"  uv: {line}"),
+            workdir=work,
+            timeout=options.resolve_timeout,
+            build_python=interpreter,
+        )
+        notes += pip.notes
+        shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
+        copy_fcmigrate(staging / "python")
+        if wrap_values.get("static_maps"):
+            vendor_whitenoise(staging / "python", python)
+        if detected.framework == "django" and not vendor_whitenoise(staging / "python", python):
+            notes.append(
+                f"The WhiteNoise that comes with fcmigrate does not run on Python {python}, so "
+                "the function will not serve Django's static files: add a 'whitenoise' "
+                "release that does to requirements.txt, and run again with --force."
+            )
+        written = write_files(staging, files, force=True)
+        generated = [p.relative_to(staging).as_posix() for p in written]
+
+        if interpreter is not None:
+            say(f"Importing {detected.spec!r} in the build, read-only, with {interpreter} ...")
+            detected = confirm_import(
+                detected,
+                python=interpreter,
+                pythonpath=[_probe_tools(work), staging / "python", staging],
+                isolated=True,
+                code_dir=staging,
+                env=fc_environment(staging, _mkdirs_in(work, "tmp"), options.env),
+                hooks=_hooks(wrap_values),
+            )
+            if detected.framework == "django" and detected.settings_module:
+                say("Collecting Django's static files (collectstatic) ...")
+                collect_static(
+                    root,
+                    staging,
+                    detected.settings_module,
+                    interpreter,
+                    isolated=True,
+                    progress=lambda line: say(f"  {line}"),
+                    env_extra=options.env,
+                )
+        elif detected.framework == "django" and detected.settings_module:
+            # Without the target Python, collect with this one: Django and most of what
+            # settings import are pure Python. A failure is a note, not a failed build.
+            say("Collecting Django's static files (collectstatic, with this Python) ...")
+            try:
+                collect_static(
+                    root,
+                    staging,
+                    detected.settings_module,
+                    sys.executable,
+                    isolated=True,
+                    progress=lambda line: say(f"  {line}"),
+                    env_extra=options.env,
+                )
+            except FCMigrateError as exc:
+                notes.append(
+                    f"Django's static files were not collected ({exc}); the admin will have "
+                    f"no CSS. Install Python {python} or pass --interpreter PATH, and run "
+                    "again with --force."
+                )
+        compiled = 0
+        removed = remove_foreign_bytecode(staging, None)
+        if removed:
+            notes.append(f"Removed {removed} cached bytecode files of other Pythons.")
+        if options.precompile and interpreter is not None:
+            say(f"Precompiling for Python {python} (unchecked-hash) ...")
+            report = precompile(staging, interpreter, python)
+            compiled = report.compiled
+            remove_foreign_bytecode(staging, bytecode_tag(python))
+            if report.failed:
+                shown = ", ".join(report.failed[:5]) + (" ..." if len(report.failed) > 5 else "")
+                notes.append(f"{len(report.failed)} files did not compile: {shown}")
+        elif not options.precompile:
+            notes.append("Not precompiled (--no-precompile): cold starts will be slower.")
+
+        package.mark_build(staging)
+        say("Writing the zip ...")
+        zip_bytes = make_zip(staging, zip_tmp)
+        max_bytes = options.max_bytes or package.MAX_PACKAGE_BYTES
+        if zip_bytes > max_bytes:
+            raise FCMigrateError(
+                f"The package is {human_size(zip_bytes)}, over FC's limit of "
+                f"{human_size(max_bytes)}. Leave files out with a .fcignore file "
+                "in the project (e.g. a line 'data/'), or move large dependencies to a layer."
+            )
+        if zip_bytes > API_UPLOAD_BYTES:
+            notes.append(
+                f"The zip is over {human_size(API_UPLOAD_BYTES)}: the FC API takes at most "
+                "that; upload through the console or from OSS."
+            )
+        _replace(staging, out)
+        os.replace(zip_tmp, zip_path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        if zip_tmp.exists():
+            zip_tmp.unlink()
+        _remove_empty(created)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return MigrateResult(
+        detected=detected,
+        out=out,
+        zip_path=zip_path,
+        zip_bytes=zip_bytes,
+        python=python,
+        python_source=python_source,
+        interpreter=interpreter,
+        generated=generated,
+        copied=copied,
+        installed=pip.installed,
+        compiled=compiled,
+        notes=notes,
+        origin=origin,
+    )
+
+
+def _origin(options: MigrateOptions, notes: list[str]) -> Origin | None:
+    """The file that says how the app runs today (Procfile, app.yaml ...), if any."""
+    try:
+        root = Path(options.project).expanduser().resolve()
+        origins = find_origins(root, options.stage) if root.is_dir() else []
+    except PermissionError:
+        origins = []
+    origin, note = choose_origin(origins, options.source)
+    if note:
+        notes.append(note)
+    return origin
+
+
+def _detect_with_origin(
+    options: MigrateOptions, origin: Origin | None, notes: list[str]
+) -> Detected:
+    """Flags first, then what the origin says, then detection from the code."""
+    if options.app is not None or origin is None or not origin.app:
+        return detect_app(options.project, options.app)
+    try:
+        detected = detect_app(options.project, origin.app)
+    except FCMigrateError as exc:
+        notes.append(
+            f"{origin.file.name} names the app {origin.app!r}, which was not found ({exc}); "
+            "the app was detected from the code instead."
+        )
+        return detect_app(options.project, None)
+    return replace(detected, found_in=detected.found_in.replace("--app", origin.file.name, 1))
+
+
+def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:
+    """Memory, timeout, environment and jobs from the origin, where no flag set them."""
+    if origin.memory and "memory" not in wrap_values:
+        memory = max(128, -(-origin.memory // 64) * 64)  # FC: a multiple of 64 MB
+        wrap_values["memory"] = memory
+    if origin.timeout and "timeout" not in wrap_values:
+        wrap_values["timeout"] = min(max(origin.timeout, 1), 86400)
+    if (origin.workers or origin.threads) and "concurrency" not in wrap_values:
+        # What one server took at once is what one FC instance takes at once.
+        wrap_values["concurrency"] = origin_concurrency(origin)
+    if origin.env:
+        wrap_values.setdefault("environment", {e.name: e.deploy_value() for e in origin.env})
+    if origin.jobs:
+        wrap_values.setdefault("jobs", tuple(origin.jobs))
+    if origin.static:
+        wrap_values.setdefault("static_maps", tuple(f"{u}={f}" for u, f in origin.static))
+
+
+#: Files in which projects list the variables they expect, without values to keep secret.
+ENV_TEMPLATES = (".env.example", ".env.sample", ".env.template", ".env.dist", "example.env")
+
+
+def _env_template_note(root: Path, given: Mapping[str, str]) -> str | None:
+    """A note naming the variables the project's ``.env.example`` lists that nothing gave.
+
+    ``.env`` files never go into a build (they hold secrets), so on FC such variables exist
+    only if the deploy config sets them.
+    """
+    for name in ENV_TEMPLATES:
+        file = root / name
+        if not file.is_file():
+            continue
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        names = []
+        for line in lines:
+            match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+            if match and match.group(1) not in given and match.group(1) not in names:
+                names.append(match.group(1))
+        if not names:
+            return None
+        return (
+            f"{name} lists variables the app reads that the deploy config does not set: "
+            f"{', '.join(names)}. Give those it needs with --env NAME=VALUE (secrets are "
+            "written as ${env('NAME')} and read from your environment at deploy)."
+        )
+    return None
+
+
+def _ignore_rules(root: Path, origin: Origin | None) -> IgnoreRules:
+    if origin is None or not origin.exclude:
+        return IgnoreRules.from_file(root / ".fcignore")
+    # The origin's patterns first: the project's own .fcignore may bring a file back.
+    ignore_file = root / ".fcignore"
+    own = (
+        ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        if ignore_file.is_file()
+        else []
+    )
+    return IgnoreRules([*origin.exclude, *own])
+
+
+def _probe_tools(work: Path) -> Path:
+    """A folder holding all of fcmigrate, for the import check: the build carries only its
+    runtime, and the check runs ``python -m fcmigrate.build.detect`` (build side) beside it."""
+    from fcmigrate.build.runtime_files import copy_package
+
+    return copy_package(_mkdirs_in(work, "fcmigrate-tools")).parent
+
+
+def _mkdirs_in(folder: Path, name: str) -> Path:
+    (folder / name).mkdir(exist_ok=True)
+    return folder / name
+
+
+def _hooks(wrap: Mapping[str, Any]) -> list[str]:
+    """The lifecycle hooks (``'module:function'``) the bootstrap will import."""
+    names = ("on_initialize", "on_pre_stop", "on_pre_freeze")
+    return [str(wrap[name]) for name in names if wrap.get(name)]
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Move ``staging`` to ``out``; an old ``out`` is moved aside first, then deleted."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.replace(out, trash / out.name)
+    try:
+        os.replace(staging, out)
+    except OSError:
+        os.replace(trash / out.name, out)
+        raise
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def installed_summary(installed: list[str], limit: int = 8) -> str:
+    """``['Flask-3.1.3', ...]`` -> ``'Flask 3.1.3, ...'``."""
+    names = [re.sub(r"-(?=[^-]+$)", " ", item) for item in sorted(installed, key=str.lower)]
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

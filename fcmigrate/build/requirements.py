@@ -1,0 +1,415 @@
+"""Reading a project's dependency list, in the forms real projects keep it.
+
+:func:`read_requirements` looks, in this order, for:
+
+``requirements.txt`` (else a production one: ``requirements/production.txt`` ...)
+    with its ``-r`` includes (``-c``, ``-i``, ``--find-links`` and ``--hash`` lines are left
+    to uv, which reads the file itself);
+``uv.lock`` (beside a ``pyproject.toml``)
+    exported by uv itself, pinned, without the project and its dev groups;
+``Pipfile.lock``
+    the ``default`` section, pinned, with its markers;
+``pyproject.toml``
+    PEP 621 ``[project] dependencies``, else Poetry's ``[tool.poetry.dependencies]`` with
+    ``^`` and ``~`` constraints converted to ranges.
+
+Only the project's own files are read. A requirements file that is not UTF-8, or that
+installs a local folder in editable mode (``-e .``), is an :class:`FCMigrateError` with the
+fix. :func:`third_party_imports` lists what a project imports that is neither the standard
+library nor its own, for the error when no list is found at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fcmigrate.errors import FCMigrateError
+
+__all__ = [
+    "missing_requirements_error",
+    "poetry_constraint",
+    "read_requirements",
+    "requirement_lines",
+    "third_party_imports",
+]
+
+#: Requirements files, in the order they are looked for: the first one found is the list.
+REQUIREMENTS_FILES = (
+    "requirements.txt",
+    "requirements/production.txt",
+    "requirements/prod.txt",
+    "requirements-production.txt",
+    "requirements-prod.txt",
+    "requirements/base.txt",
+    "requirements/common.txt",
+)
+_INCLUDE = re.compile(r"(?:-r|--requirement)(?:\s+|=)(\S+)")
+_EDITABLE = re.compile(r"(?:-e|--editable)(?:\s+|=)(\S+)")
+#: Folders that hold no module of the app's own code.
+_SKIPPED_DIRS = frozenset(
+    {"tests", "test", "node_modules", "python", "build", "dist", "site-packages", "migrations"}
+)
+
+
+def read_requirements(root: Path) -> tuple[list[str], Path | None]:
+    """Requirement strings, and the requirements file they came from (``None``: another list).
+
+    With a file, uv reads the file itself (``-r``); the strings are for messages and checks.
+    """
+    for name in REQUIREMENTS_FILES:
+        file = root / name
+        if file.is_file():
+            return requirement_lines(file), file
+    if (root / "uv.lock").is_file() and (root / "pyproject.toml").is_file():
+        return _uv_lock(root), None
+    if (root / "Pipfile.lock").is_file():
+        return _pipfile_lock(root / "Pipfile.lock"), None
+    pyproject = read_toml(root / "pyproject.toml")
+    project = pyproject.get("project")
+    if isinstance(project, dict):
+        deps = project.get("dependencies")
+        if isinstance(deps, list) and all(isinstance(d, str) for d in deps):
+            return [d.strip() for d in deps if d.strip()], None
+    poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies")
+    if isinstance(poetry, dict):
+        return _poetry(poetry), None
+    return [], None
+
+
+def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> list[str]:
+    """The requirement lines of a requirements file and the files it includes with ``-r``.
+
+    ``strict`` (what a build for FC installs): a file that is not UTF-8, or an editable
+    line, is an :class:`FCMigrateError` with the fix. Otherwise (``wrap``, ``dockerize``,
+    ``doctor`` only read the list) undecodable bytes are replaced and editable lines skipped.
+    """
+    if strict:
+        text = _utf8(file)
+    else:
+        text = _utf8_or_replaced(file)
+    text = text.replace("\\\n", " ")
+    result: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = re.sub(r"(^|\s)#.*", "", raw).strip()
+        if not line:
+            continue
+        editable = _EDITABLE.match(line)
+        if editable:
+            if strict:
+                raise _editable_error(file, number, editable.group(1))
+            continue
+        include = _INCLUDE.match(line)
+        if include:
+            nested = file.parent / include.group(1)
+            if depth < 10 and nested.is_file():
+                result += requirement_lines(nested, depth + 1, strict=strict)
+            continue
+        if line.startswith("-"):
+            continue  # uv options (--index-url, -c ...): uv reads them from the file itself
+        # Per-requirement options (--hash) are uv's too; the strings are for messages.
+        result.append(re.sub(r"\s+--\w[\w-]*(?:[=\s]+\S+)?", "", line).strip())
+    return result
+
+
+def _utf8_or_replaced(file: Path) -> str:
+    try:
+        return _utf8(file)
+    except FCMigrateError:
+        return file.read_bytes().decode("utf-8", errors="replace")
+
+
+def _utf8(file: Path) -> str:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise FCMigrateError(
+            f"Cannot read {str(file)!r}: {exc.strerror or exc}. "
+            f"Make it readable (chmod u+r {str(file)!r})."
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        what = "UTF-16 (as PowerShell's '>' writes it)" if utf16 else "not UTF-8"
+        raise FCMigrateError(
+            f"{file.name} is {what}: byte 0x{data[exc.start]:02x} on line {line} cannot be "
+            f"read. Save it as UTF-8 (e.g. 'iconv -f latin1 -t utf-8 {file.name}', or "
+            "'pip freeze | Out-File -Encoding utf8 requirements.txt' in PowerShell)."
+        ) from None
+
+
+def _editable_error(file: Path, number: int, target: str) -> FCMigrateError:
+    local = not re.match(r"[a-z][a-z0-9+.-]*[+:]", target)
+    if local:
+        fix = (
+            "The build already holds the project's own files: remove the line and list the "
+            "project's dependencies instead"
+            if target in (".", "./")
+            else f"Remove '-e': write '{target}' (a folder inside the project), or its package "
+            "name if it is published"
+        )
+    else:
+        fix = f"Remove '-e': write '{target}'"
+    return FCMigrateError(
+        f"{file.name} line {number}: '-e {target}' installs in editable mode, which a build "
+        f"for FC cannot hold (it would point at a folder of this machine). {fix}."
+    )
+
+
+def read_toml(file: Path) -> dict[str, Any]:
+    """``file`` parsed as TOML; ``{}`` when it does not exist; one-line errors."""
+    if not file.is_file():
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - the tests run on 3.11+
+        try:
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+        except ModuleNotFoundError:
+            raise FCMigrateError(
+                f"Reading {str(file)!r} needs Python 3.11 or the 'tomli' package. "
+                "Run 'pip install tomli', or list the dependencies in requirements.txt."
+            ) from None
+    try:
+        data: dict[str, Any] = tomllib.loads(_utf8(file))
+    except tomllib.TOMLDecodeError as exc:
+        raise FCMigrateError(
+            f"{str(file)!r} is not valid TOML: {exc}. Fix the file, or move it aside."
+        ) from None
+    return data
+
+
+def _uv_lock(root: Path) -> list[str]:
+    """The locked, pinned requirements of a uv project, exported by uv (the app's only)."""
+    from fcmigrate.build.vendor import uv_binary
+
+    argv = [
+        uv_binary(),
+        "export",
+        "--frozen",
+        "--no-dev",
+        "--no-emit-project",
+        "--no-hashes",
+        "--no-header",
+        "--no-annotate",
+        "--format",
+        "requirements-txt",
+        "--color",
+        "never",
+    ]
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=dict(os.environ, UV_NO_SYNC="1"),
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise FCMigrateError(f"Cannot read uv.lock with uv: {exc}.") from None
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["uv failed"])[0]
+        raise FCMigrateError(
+            f"uv.lock cannot be read ({reason.removeprefix('error: ')}). Run 'uv lock' in the "
+            "project, or list the dependencies in requirements.txt."
+        )
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
+
+
+def _pipfile_lock(file: Path) -> list[str]:
+    try:
+        data = json.loads(_utf8(file))
+        default = data["default"]
+    except (ValueError, KeyError, TypeError):
+        raise FCMigrateError(
+            f"{file.name} is not a valid Pipfile.lock (no 'default' section). Run "
+            "'pipenv lock', or list the dependencies in requirements.txt."
+        ) from None
+    result: list[str] = []
+    for name, entry in sorted(default.items()):
+        if not isinstance(entry, dict):
+            continue
+        extras = entry.get("extras")
+        line = name + (f"[{','.join(extras)}]" if isinstance(extras, list) and extras else "")
+        if isinstance(entry.get("version"), str):
+            line += entry["version"]
+        elif isinstance(entry.get("git"), str):
+            ref = entry.get("ref")
+            line = f"{name} @ git+{entry['git']}" + (f"@{ref}" if isinstance(ref, str) else "")
+        if isinstance(entry.get("markers"), str):
+            line += f"; {entry['markers']}"
+        result.append(line)
+    return result
+
+
+def _poetry(dependencies: dict[str, Any]) -> list[str]:
+    result: list[str] = []
+    for name, value in dependencies.items():
+        if name.lower() == "python":
+            continue
+        entry = value if isinstance(value, dict) else {"version": value}
+        extras = entry.get("extras")
+        line = name + (f"[{','.join(extras)}]" if isinstance(extras, list) and extras else "")
+        if isinstance(entry.get("git"), str):
+            line = f"{name} @ git+{entry['git']}"
+            ref = entry.get("rev") or entry.get("tag") or entry.get("branch")
+            line += f"@{ref}" if isinstance(ref, str) else ""
+        elif isinstance(entry.get("version"), str):
+            line += poetry_constraint(entry["version"])
+        markers = entry.get("markers")
+        python = entry.get("python")
+        conditions = [markers] if isinstance(markers, str) else []
+        if isinstance(python, str):
+            conditions += [
+                f'python_version {op} "{v}"' for op, v in _specifiers(poetry_constraint(python))
+            ]
+        if conditions:
+            line += "; " + " and ".join(conditions)
+        result.append(line)
+    return result
+
+
+def _specifiers(spec: str) -> Iterator[tuple[str, str]]:
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        match = re.match(r"(==|!=|<=|>=|<|>|~=)\s*(\S+)", part)
+        if match:
+            yield match.group(1), match.group(2)
+
+
+def poetry_constraint(constraint: str) -> str:
+    """A Poetry version constraint as a PEP 440 specifier: ``'^1.2'`` -> ``'>=1.2,<2.0'``.
+
+    ``||`` alternatives cannot be expressed as one specifier: the first is kept.
+    """
+    parts = []
+    for clause in re.split(r"\s*,\s*|\s+(?=[<>=!^~])", constraint.split("||")[0].strip()):
+        clause = clause.strip()
+        if not clause or clause == "*":
+            continue
+        if clause.startswith("^"):
+            parts.append(_caret(clause[1:].strip()))
+        elif clause.startswith("~") and not clause.startswith("~="):
+            parts.append(_tilde(clause[1:].strip()))
+        elif re.match(r"\d", clause):
+            parts.append("==" + clause)
+        else:
+            parts.append(clause)
+    return ",".join(parts)
+
+
+def _numbers(version: str) -> list[int]:
+    return [int(p) for p in re.findall(r"\d+", version.split("-")[0])[:3]]
+
+
+def _caret(version: str) -> str:
+    numbers = _numbers(version)
+    first = next((i for i, n in enumerate(numbers) if n != 0), len(numbers) - 1)
+    upper = [*numbers[:first], numbers[first] + 1]
+    upper += [0] * (max(len(numbers), 2) - len(upper))
+    return f">={version},<{'.'.join(map(str, upper))}"
+
+
+def _tilde(version: str) -> str:
+    numbers = _numbers(version)
+    if len(numbers) == 1:
+        upper = [numbers[0] + 1]
+    else:
+        upper = [numbers[0], numbers[1] + 1]
+    upper += [0] * (max(len(numbers), 2) - len(upper))
+    return f">={version},<{'.'.join(map(str, upper))}"
+
+
+# --- what the project imports -------------------------------------------------------------
+
+
+def third_party_imports(root: Path) -> list[str]:
+    """Top-level modules the project imports that are neither stdlib nor its own, sorted.
+
+    Imports inside ``try: ... except ImportError`` are optional and left out; so are tests.
+    """
+    own = _own_modules(root)
+    found: set[str] = set()
+    for file in _python_files(root):
+        try:
+            tree = ast.parse(file.read_bytes(), filename=str(file))
+        except (SyntaxError, ValueError, OSError):
+            continue
+        optional = _optional_imports(tree)
+        for node in ast.walk(tree):
+            if node in optional:
+                continue
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    return sorted(m for m in found if m not in stdlib and m not in own and m != "fcmigrate")
+
+
+def _optional_imports(tree: ast.Module) -> set[ast.AST]:
+    optional: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        names = [ast.unparse(h.type) for h in node.handlers if h.type is not None]
+        if any("ImportError" in n or "ModuleNotFoundError" in n for n in names):
+            for stmt in node.body:
+                optional.update(ast.walk(stmt))
+    return optional
+
+
+def _own_modules(root: Path) -> set[str]:
+    own: set[str] = set()
+    for folder in (root, root / "src"):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.suffix == ".py":
+                own.add(entry.stem)
+            elif entry.is_dir() and not entry.name.startswith("."):
+                # Namespace folders count too: 'import templates.x' is the project's own.
+                if any(entry.glob("*.py")) or (entry / "__init__.py").exists():
+                    own.add(entry.name)
+    return own
+
+
+def _python_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith((".", "__"))
+            and d not in _SKIPPED_DIRS
+            and not (Path(folder, d) / "pyvenv.cfg").exists()
+        ]
+        for name in files:
+            if not name.endswith(".py") or name in ("setup.py", "conftest.py"):
+                continue
+            if name.startswith("test_") or name.endswith("_test.py"):
+                continue
+            yield Path(folder, name)
+
+
+def missing_requirements_error(root: Path) -> FCMigrateError | None:
+    """With no dependency list in ``root``: the error naming what its code imports, if any."""
+    modules = third_party_imports(root)
+    if not modules:
+        return None
+    shown = ", ".join(modules[:12]) + (" ..." if len(modules) > 12 else "")
+    return FCMigrateError(
+        f"The project lists no dependencies, but its code imports {shown}, which FC does not "
+        "have. List them (their package names, e.g. 'Flask' for flask) in requirements.txt "
+        "in the project folder, or in [project] dependencies in pyproject.toml, and run again."
+    )

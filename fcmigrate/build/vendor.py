@@ -1,0 +1,514 @@
+"""Vendoring dependencies into a build's ``python/`` folder for FC's interpreter.
+
+uv resolves and installs the requirements for the *target*: ``--python-version X.Y`` and
+``--python-platform x86_64-manylinux_2_NN`` (NN: the runtime's glibc), so environment markers,
+``Requires-Python`` and wheel tags are judged for FC's Python, whatever runs fcmigrate.
+Pure-Python source distributions are built into wheels; a package with compiled code and no
+wheel for the target is refused with the fix (:mod:`fcmigrate.build.wheels`): no C compiler is
+offered to the build, and uv rejects a wheel built for this machine. fcmigrate itself is
+copied from the running installation, so the build serves with exactly the version that
+wrote its files; of its own dependencies only gunicorn is added (``serve`` needs nothing
+else).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.build.signals import terminate_as_exit
+
+__all__ = [
+    "DEFAULT_RESOLVE_TIMEOUT",
+    "InstallResult",
+    "copy_fcmigrate",
+    "find_interpreter",
+    "install_requirements",
+    "python_platform",
+    "resolve_timeout",
+    "runtime_requirements",
+    "wheel_platforms",
+]
+
+Progress = Callable[[str], None]
+
+#: glibc minor version of each custom runtime's Debian release (10: 2.28, 11: 2.31, 12: 2.36):
+#: wheels built for a newer glibc than the runtime's would fail to load there.
+RUNTIME_GLIBC = {"custom.debian10": 28, "custom.debian11": 31, "custom.debian12": 36}
+#: manylinux2014 (glibc 2.17): what a platform without a known glibc gets.
+BASE_GLIBC = 17
+#: What ``python -m fcmigrate serve`` needs besides the standard library. The build side's
+#: tools (click, PyYAML, uv, pathspec, h11 ...) never go into a build.
+FALLBACK_REQUIREMENTS = ("gunicorn>=23",)
+#: Seconds uv may take to resolve and install, unless --resolve-timeout or the variable says.
+DEFAULT_RESOLVE_TIMEOUT = 300.0
+RESOLVE_TIMEOUT_ENV = "FCMIGRATE_RESOLVE_TIMEOUT"
+_REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: Requirements-file options whose path is read relative to the file.
+_RELATIVE_OPTION = re.compile(
+    r"(\s*(?:-r|--requirement|-c|--constraint|-f|--find-links)(?:\s+|=))(\S+)(.*)"
+)
+
+
+@dataclass
+class InstallResult:
+    """What was installed: ``['Flask-3.1.3', ...]``, and every line uv printed."""
+
+    installed: list[str] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)
+    returncode: int = 0
+    #: What the build does differently from the requirements, and why.
+    notes: list[str] = field(default_factory=list)
+
+
+def wheel_platforms(runtime: str) -> list[str]:
+    """Wheel platform tags for ``runtime``: manylinux2014 up to the runtime's glibc."""
+    platforms = ["manylinux2014_x86_64"]
+    glibc = RUNTIME_GLIBC.get(runtime)
+    if glibc is not None:
+        platforms += [f"manylinux_2_{minor}_x86_64" for minor in range(17, glibc + 1)]
+    return platforms
+
+
+def python_platform(runtime: str) -> str:
+    """uv's ``--python-platform`` for ``runtime``: ``x86_64-manylinux_2_28`` for debian10."""
+    return f"x86_64-manylinux_2_{RUNTIME_GLIBC.get(runtime, BASE_GLIBC)}"
+
+
+def runtime_requirements() -> list[str]:
+    """What the build needs of fcmigrate's dependencies (gunicorn), from its metadata."""
+    try:
+        requires = metadata.requires("fcmigrate") or []
+    except metadata.PackageNotFoundError:
+        return list(FALLBACK_REQUIREMENTS)
+    carried = {_normal(requirement_name(r)) for r in FALLBACK_REQUIREMENTS}
+    found = [
+        r.split(";")[0].strip()
+        for r in requires
+        if "extra ==" not in r and _normal(requirement_name(r)) in carried
+    ]
+    return found or list(FALLBACK_REQUIREMENTS)
+
+
+def requirement_name(requirement: str) -> str:
+    match = _REQUIREMENT_NAME.match(requirement.strip())
+    return match.group() if match else requirement.strip()
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def resolve_timeout(option: float | None, environ: Mapping[str, str] = os.environ) -> float:
+    """Seconds allowed to uv: ``option``, else $FCMIGRATE_RESOLVE_TIMEOUT, else the default."""
+    if option is not None:
+        value, source = option, "--resolve-timeout"
+    elif environ.get(RESOLVE_TIMEOUT_ENV, "").strip():
+        raw = environ[RESOLVE_TIMEOUT_ENV].strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        source = f"{RESOLVE_TIMEOUT_ENV}={raw!r}"
+    else:
+        return DEFAULT_RESOLVE_TIMEOUT
+    if not value > 0:
+        raise FCMigrateError(
+            f"{source} is not a number of seconds above 0. Use e.g. --resolve-timeout 600."
+        )
+    return float(value)
+
+
+def uv_binary() -> str:
+    """The uv executable fcmigrate depends on (the ``uv`` package), else uv on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if found:
+            return found
+    raise FCMigrateError(
+        "uv is not installed, and fcmigrate needs it to install the requirements for the "
+        "target Python. Run 'pip install uv' (or reinstall fcmigrate) and try again."
+    )
+
+
+def index_options(environ: Mapping[str, str], cwd: Path) -> list[str]:
+    """pip's index variables as uv options (uv reads only its own UV_* variables).
+
+    UV_INDEX_URL, UV_EXTRA_INDEX_URL and UV_FIND_LINKS, when set, are uv's and win.
+    """
+    options: list[str] = []
+    if environ.get("PIP_INDEX_URL") and not environ.get("UV_INDEX_URL"):
+        options += ["--index-url", environ["PIP_INDEX_URL"]]
+    if environ.get("PIP_EXTRA_INDEX_URL") and not environ.get("UV_EXTRA_INDEX_URL"):
+        for url in environ["PIP_EXTRA_INDEX_URL"].split():
+            options += ["--extra-index-url", url]
+    if environ.get("PIP_FIND_LINKS") and not environ.get("UV_FIND_LINKS"):
+        for link in environ["PIP_FIND_LINKS"].split():
+            # PIP_FIND_LINKS=wheels means the folder here, not one in uv's working folder.
+            path = cwd / link
+            options += ["--find-links", str(path) if path.exists() else link]
+    if environ.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on"):
+        options.append("--no-index")
+    return options
+
+
+def install_requirements(
+    target: Path,
+    *,
+    requirements_file: Path | None,
+    requirements: Sequence[str],
+    python_version: str,
+    runtime: str,
+    progress: Progress,
+    workdir: Path,
+    timeout: float | None = None,
+    build_python: str | None = None,
+) -> InstallResult:
+    """Install the app's requirements plus gunicorn into ``target`` for the target Python.
+
+    ``requirements_file`` is passed to uv as ``-r`` (so its options, includes, constraints
+    and hashes work); otherwise ``requirements`` are passed as they are. A requirement on
+    fcmigrate itself is left out: the running installation is copied instead. uv's output
+    is streamed to ``progress`` line by line. After ``timeout`` seconds (default
+    :func:`resolve_timeout`) uv is stopped. Raises :class:`FCMigrateError` with the reason
+    and the fix on failure (:func:`fcmigrate.build.wheels.explain`).
+    """
+    from fcmigrate.build import wheels
+
+    limit = resolve_timeout(None) if timeout is None else timeout
+    app_requirements = _app_requirement_lines(requirements_file, requirements)
+    args = _requirement_args(requirements_file, requirements, workdir)
+    own = runtime_requirements()
+    overrides, override_notes, added = wheels.server_overrides(app_requirements, own)
+    if overrides:
+        override_file = workdir / "fcmigrate-overrides.txt"
+        override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
+        args += ["--override", str(override_file)]
+    base = [
+        uv_binary(),
+        "pip",
+        "install",
+        "--target",
+        str(target),
+        # Source builds run with this interpreter: the target's when there is one, so that
+        # a build that falls back to pure Python is tagged for the target; markers,
+        # Requires-Python and wheel tags are judged for the target below.
+        "--python",
+        build_python or sys.executable,
+        "--python-version",
+        python_version,
+        "--python-platform",
+        python_platform(runtime),
+        "--color",
+        "never",
+        "--no-progress",
+        *index_options(os.environ, Path.cwd()),
+        *args,
+        *added,
+    ]
+    env = _uv_env(os.environ)
+    result = InstallResult(notes=override_notes)
+    timed_out = _run([*base, *own], env, workdir, limit, result, progress)
+    text = "\n".join(result.output)
+    retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
+    if retry is not None:
+        extra, extra_own, note = retry
+        progress(f"Trying again: {note}")
+        again = InstallResult(notes=[*override_notes, note])
+        shutil.rmtree(target, ignore_errors=True)
+        timed_out = _run([*base, *extra, *own, *extra_own], env, workdir, limit, again, progress)
+        # The second try got past the first failure: what stops it now is what to fix next.
+        result, text = again, "\n".join(again.output)
+    if timed_out:
+        raise wheels.timeout_error(text, limit)
+    if result.returncode != 0:
+        raise wheels.explain(
+            text,
+            python_version=python_version,
+            runtime=runtime,
+            app_requirements=app_requirements,
+            own_requirements=own,
+        )
+    foreign = wheels.built_here(target)
+    if foreign:
+        raise wheels.compiled_error(foreign[0], "", python_version, runtime)
+    result.installed = _installed(target)
+    return result
+
+
+#: uv's words for a source distribution that would not build, and for a resolution that
+#: found no set of versions.
+_BUILD_FAILED = re.compile(r"Failed to (?:download and )?build|Build backend failed", re.I)
+_NO_SOLUTION = re.compile(r"No solution found when resolving|requirements are unsatisfiable")
+#: Old source distributions import setuptools APIs its recent releases removed.
+LEGACY_SETUPTOOLS = "setuptools<70"
+
+
+def _retry(
+    output: str, app_requirements: Sequence[str], workdir: Path
+) -> tuple[list[str], list[str], str] | None:
+    """A second way to install what failed: (uv options, more requirements, the note).
+
+    * An old source distribution whose build fails builds with an older setuptools: it was
+      written against APIs (``convert_path``, ``setup.py test``) that newer ones removed.
+    * Requirements that pin every package (a ``pip freeze``) but conflict were installed as
+      pinned by pip's old resolver: install them so again, without resolving dependencies,
+      adding what gunicorn itself needs. The import check then shows whether anything is
+      missing.
+    """
+    from fcmigrate.build import wheels
+
+    # A build that wanted a compiler fails the same way with any setuptools.
+    if _BUILD_FAILED.search(output) and NO_COMPILER not in output:
+        constraints = workdir / "fcmigrate-build-constraints.txt"
+        constraints.write_text(LEGACY_SETUPTOOLS + "\n", encoding="utf-8")
+        note = (
+            "An old source distribution did not build with today's setuptools; it was built "
+            f"with {LEGACY_SETUPTOOLS}, as when it was released."
+        )
+        return ["--build-constraint", str(constraints)], [], note
+    if _NO_SOLUTION.search(output) and wheels.all_pinned(app_requirements):
+        pinned = {wheels.canonical(line) for line in app_requirements}
+        extra_own = [] if "packaging" in pinned else ["packaging"]
+        note = (
+            "Your requirements pin every package but conflict with each other (pip's old "
+            "resolver let that pass): they were installed as pinned, without resolving "
+            "dependencies (uv --no-deps), and the import check tells if anything is missing."
+        )
+        return ["--no-deps"], extra_own, note
+    return None
+
+
+#: Offered to builds of source distributions as their C and C++ compiler: no such program
+#: exists, so a package that needs one fails (or falls back to pure Python) instead of
+#: compiling for this machine's Python and glibc.
+NO_COMPILER = "fcmigrate-no-compiler"
+
+
+def _uv_env(environ: Mapping[str, str]) -> dict[str, str]:
+    env = dict(environ, PYTHONUNBUFFERED="1", NO_COLOR="1", CC=NO_COMPILER, CXX=NO_COMPILER)
+    for name in ("UV_PYTHON", "UV_SYSTEM_PYTHON", "PIP_TARGET", "PIP_PREFIX"):
+        env.pop(name, None)
+    return env
+
+
+def _run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    limit: float,
+    result: InstallResult,
+    progress: Progress,
+) -> bool:
+    """Run uv in its own process group, streaming its lines; ``True`` if it ran out of time.
+
+    Ctrl-C, SIGTERM and the time limit stop the whole group: uv and the builds it started.
+    """
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise FCMigrateError(f"Cannot run uv ({argv[0]}): {exc.strerror or exc}.") from None
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        _stop_group(proc)
+
+    timer = threading.Timer(limit, expire)
+    timer.daemon = True
+    with proc, terminate_as_exit():
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                result.output.append(line)
+                if not line.startswith("Using "):
+                    # "Using CPython 3.11 interpreter": the one that builds pure-Python
+                    # sources, not the target; saying it would only confuse.
+                    progress(line)
+            result.returncode = proc.wait()
+        except BaseException:
+            _stop_group(proc)
+            raise
+        finally:
+            timer.cancel()
+    return expired.is_set()
+
+
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to ``proc``'s process group, SIGKILL if it is still there after 5 seconds."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _installed(target: Path) -> list[str]:
+    """``['Flask-3.1.3', ...]`` from the ``*.dist-info`` folders in ``target``."""
+    found: list[str] = []
+    for info in sorted(target.glob("*.dist-info")):
+        try:
+            meta = metadata.Distribution.at(info).metadata
+        except OSError:
+            continue
+        if meta["Name"] and meta["Version"]:
+            found.append(f"{meta['Name']}-{meta['Version']}")
+    return found
+
+
+def _app_requirement_lines(
+    requirements_file: Path | None, requirements: Sequence[str]
+) -> list[str]:
+    if requirements_file is None:
+        return list(requirements)
+    from fcmigrate.build.requirements import requirement_lines
+
+    # Strict: uv would fail on these with a message that does not say the fix.
+    return requirement_lines(requirements_file, strict=True)
+
+
+def _requirement_args(
+    requirements_file: Path | None, requirements: Sequence[str], workdir: Path
+) -> list[str]:
+    if requirements_file is None:
+        return [r for r in requirements if _normal(requirement_name(r)) != "fcmigrate"]
+    lines = requirements_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    if not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
+        return ["-r", str(requirements_file)]
+    # Rewrite the file without fcmigrate; includes and local wheel folders keep working from
+    # their original folder, as pip resolves them relative to the file.
+    kept: list[str] = []
+    for line in lines:
+        if _normal(requirement_name(line)) == "fcmigrate":
+            continue
+        option = _RELATIVE_OPTION.match(line)
+        if option and not os.path.isabs(option.group(2)) and "://" not in option.group(2):
+            line = option.group(1) + str(requirements_file.parent / option.group(2))
+            line += option.group(3)
+        kept.append(line)
+    fd, name = tempfile.mkstemp(prefix="requirements-", suffix=".txt", dir=workdir)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(kept) + "\n")
+    return ["-r", name]
+
+
+def copy_fcmigrate(target: Path) -> Path:
+    """Copy fcmigrate's runtime (:mod:`fcmigrate.build.runtime_files`, no bytecode) into ``target``."""
+    from fcmigrate.build.runtime_files import copy_runtime
+
+    return copy_runtime(target)
+
+
+# --- the target interpreter --------------------------------------------------------------
+
+
+def find_interpreter(version: str, explicit: str | None = None) -> str | None:
+    """A CPython ``version`` interpreter on this machine, or ``None``.
+
+    ``explicit`` (``--interpreter``) must be one. Otherwise: this interpreter if its version
+    matches; ``pythonX.Y`` on PATH; ``uv python find X.Y``; pyenv's
+    ``$PYENV_ROOT/versions/X.Y.*``; ``/usr/bin``, ``/usr/local/bin``. Each is run once to check
+    its version (a pyenv shim may exist and still fail).
+    """
+    if explicit:
+        found = _version_of(explicit)
+        if found != version:
+            what = f"Python {found}" if found else "not a working CPython interpreter"
+            raise FCMigrateError(
+                f"--interpreter {explicit!r} is {what}, but the target is {version}. "
+                f"Pass a Python {version} interpreter, e.g. --interpreter /usr/bin/python{version}."
+            )
+        return explicit
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
+        return sys.executable
+    for candidate in _candidates(version):
+        if _version_of(candidate) == version:
+            return candidate
+    return None
+
+
+def _candidates(version: str) -> list[str]:
+    found: list[str] = []
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        found.append(on_path)
+    try:
+        uv: str | None = uv_binary()
+    except FCMigrateError:
+        uv = None
+    if uv:
+        try:
+            proc = subprocess.run(
+                [uv, "python", "find", "--no-python-downloads", version],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            if proc.returncode == 0 and proc.stdout.strip():
+                found.append(proc.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    pattern = os.path.join(pyenv_root, "versions", f"{version}.*", "bin", f"python{version}")
+    found += sorted(glob.glob(pattern), key=_patch_level, reverse=True)
+    found += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    return [c for i, c in enumerate(found) if c not in found[:i] and os.access(c, os.X_OK)]
+
+
+def _patch_level(path: str) -> tuple[int, ...]:
+    name = Path(path).parent.parent.name
+    return tuple(int(p) if p.isdigit() else -1 for p in name.split("."))
+
+
+def _version_of(python: str) -> str | None:
+    code = "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])"
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    parts = proc.stdout.split()
+    if proc.returncode != 0 or len(parts) != 2 or parts[0] != "cpython":
+        return None
+    return parts[1]

@@ -1,0 +1,435 @@
+"""Why a requirement could not be installed for the target, and what to do about it.
+
+:func:`explain` turns uv's output into one :class:`FCMigrateError` that names the package,
+the reason and the fix: a name the index does not know, a release that needs a newer Python,
+an unreachable index, a resolver conflict (condensed to one line), an app pin of gunicorn
+below fcmigrate's own, or a package with compiled code and no wheel for the target
+(:func:`compiled_error`, with the nearest release that has one, looked up on PyPI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.tags import Tag, compatible_tags, cpython_tags
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from fcmigrate.errors import FCMigrateError
+
+__all__ = [
+    "BINARY_TWINS",
+    "SERVERS",
+    "built_here",
+    "compiled_error",
+    "explain",
+    "nearest_release",
+    "timeout_error",
+]
+
+#: Packages whose wheels are published under another name.
+BINARY_TWINS = {
+    "psycopg2": "psycopg2-binary",
+    "pycrypto": "pycryptodome",
+    "mysqlclient": "PyMySQL (pure Python; call pymysql.install_as_MySQLdb())",
+    "mysql-python": "PyMySQL (pure Python; call pymysql.install_as_MySQLdb())",
+}
+#: Servers a build does not need: fcmigrate serves the app with its own gunicorn.
+SERVERS = frozenset({"uwsgi", "gunicorn", "mod-wsgi", "meinheld", "bjoern", "waitress"})
+#: fcmigrate's gunicorn floor, and why it is there.
+GUNICORN_WHY = "older releases lack the request-smuggling fixes (CVE-2024-1135, CVE-2024-6827)"
+PYPI_JSON = "https://pypi.org/pypi/{name}/json"
+LOOKUP_TIMEOUT = 5.0
+
+_BUILD_FAILED = re.compile(r"Failed to (?:download and )?build `([^`=\s]+)==([^`\s]+)`")
+_NOT_FOUND = re.compile(
+    r"Because ([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the (?:package registry|provided "
+    r"package locations)"
+)
+_NEEDS_PYTHON = re.compile(
+    r"([A-Za-z0-9][A-Za-z0-9._-]*)\S* (?:depends? on Python|requires? Python|only supports )"
+    r"\s*>=\s*(\d+\.\d+)"
+)
+_FETCH = re.compile(r"Failed to fetch: `?(\S+?)`?$", re.MULTILINE)
+_NETWORK = re.compile(
+    r"tcp connect error|dns error|Connection refused|timed out|client error \(Connect\)|"
+    r"Request failed after|Could not connect|error sending request",
+    re.IGNORECASE,
+)
+_COMPILER = re.compile(
+    r"fcmigrate-no-compiler|is not compatible with|compiler|gcc|cc1|Python\.h|"
+    r"pg_config|mysql_config|cargo|rustc|meson|cmake",
+    re.IGNORECASE,
+)
+
+
+def _target(python_version: str) -> str:
+    return f"CPython {python_version} on manylinux x86_64"
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement.strip())
+    return match.group() if match else requirement.strip()
+
+
+def _parse(output: str) -> tuple[list[str], list[str], list[str]]:
+    """uv's ``error:`` lines, ``cause:`` blocks (continuations joined) and ``hint:`` lines."""
+    errors: list[str] = []
+    causes: list[str] = []
+    hints: list[str] = []
+    current: list[str] | None = None
+    for raw in output.splitlines():
+        line = raw.strip()
+        cause = re.match(r"(?:cause|Caused by):\s*(.*)", line)
+        if raw.startswith("error:"):
+            errors.append(raw[len("error:") :].strip())
+            current = None
+        elif cause:
+            causes.append(cause.group(1))
+            current = causes
+        elif raw.startswith("hint:"):
+            hints.append(raw[len("hint:") :].strip())
+            current = None
+        elif current is causes and raw.startswith("       ") and line:
+            causes[-1] += " " + line
+        else:
+            current = None
+    return errors, causes, hints
+
+
+def explain(
+    output: str,
+    *,
+    python_version: str,
+    runtime: str,
+    app_requirements: Sequence[str],
+    own_requirements: Sequence[str],
+) -> FCMigrateError:
+    """One error, with the fix, for uv's failed ``output``."""
+    errors, causes, hints = _parse(output)
+    built = _BUILD_FAILED.search(output)
+    if built is not None:
+        name, version = built.group(1), built.group(2)
+        name = _name(_requirement_for(name, app_requirements) or name)
+        flat = re.sub(r"\s+", " ", output)
+        if _COMPILER.search(flat) or canonicalize_name(name) in SERVERS | set(BINARY_TWINS):
+            return compiled_error(name, version, python_version, runtime)
+        return FCMigrateError(
+            f"Building {name} {version} from its source distribution failed "
+            f"({_build_reason(output)}). Pin a release of {name} that ships a wheel, or "
+            "build in a container with 'fcmigrate dockerize'."
+        )
+    conflict = " ".join(causes)
+    if "No solution found" in " ".join(errors):
+        return _resolution_error(
+            conflict, hints, python_version, app_requirements, own_requirements
+        )
+    fetch = _FETCH.search(output)
+    if fetch is not None and _NETWORK.search(output):
+        url = fetch.group(1)
+        index = url.split("/simple/")[0] + "/simple/" if "/simple/" in url else url
+        return FCMigrateError(
+            f"The package index {index} cannot be reached ({(causes or errors)[-1]}). Check "
+            "the network, or the index URL (-i/--index-url in requirements.txt, "
+            "PIP_INDEX_URL or UV_INDEX_URL)."
+        )
+    mismatch = re.search(r"Hash mismatch for `([^`]+)`", output)
+    if mismatch is not None:
+        return FCMigrateError(
+            f"{mismatch.group(1)} does not match the --hash lines of your requirements: the "
+            "hashes are for other files (another release, or another platform's wheel). "
+            "Update them (e.g. 'uv pip compile --generate-hashes') and run again."
+        )
+    reason = "; ".join([*errors, *causes]) or (output.strip().splitlines() or ["uv failed"])[-1]
+    return FCMigrateError(
+        f"The requirements could not be installed for {_target(python_version)}: {reason}"
+    )
+
+
+def _resolution_error(
+    conflict: str,
+    hints: Sequence[str],
+    python_version: str,
+    app_requirements: Sequence[str],
+    own_requirements: Sequence[str],
+) -> FCMigrateError:
+    missing = _NOT_FOUND.search(conflict)
+    if missing is not None:
+        name = missing.group(1)
+        asked = _requirement_for(name, app_requirements)
+        shown = f"{name!r}" + (f" ({asked!r})" if asked and asked != name else "")
+        return FCMigrateError(
+            f"No package {shown} on the package index. Check the name in your requirements "
+            "(or the index they are installed from)."
+        )
+    app_gunicorn = _requirement_for("gunicorn", app_requirements)
+    own_gunicorn = _requirement_for("gunicorn", own_requirements) or "gunicorn>=23"
+    if app_gunicorn and re.search(r"\bgunicorn\b", conflict, re.IGNORECASE):
+        return gunicorn_error(app_gunicorn, own_gunicorn)
+    needs = _NEEDS_PYTHON.findall(" ".join([conflict, *hints]))
+    current = tuple(int(p) for p in python_version.split("."))
+    newer = [(n, v) for n, v in needs if tuple(int(p) for p in v.split(".")) > current]
+    if newer:
+        name = newer[0][0]
+        lowest = min((v for n, v in newer if n == name), key=lambda v: [*map(int, v.split("."))])
+        asked = _requirement_for(name, app_requirements)
+        shown = f"{asked!r}" if asked else repr(name)
+        name = _name(asked) if asked else name
+        return FCMigrateError(
+            f"{shown} has no release for Python {python_version}: the releases it allows need "
+            f"Python {lowest} or newer. Build for it with --python {lowest} (fcmigrate then "
+            "picks custom.debian12, or use a container), or pin an older release of "
+            f"{name} in your requirements."
+        )
+    condensed = re.sub(r"\s+", " ", conflict).strip() or "no combination of releases fits"
+    return FCMigrateError(
+        f"The requirements conflict for {_target(python_version)}: {condensed} Change one of "
+        "the pins named there."
+    )
+
+
+#: Servers with compiled code that a build leaves out (fcmigrate serves with gunicorn).
+DROPPED_SERVERS = frozenset({"uwsgi", "mod-wsgi", "meinheld", "bjoern"})
+#: gunicorn releases from fcmigrate's floor on: an app pin that allows none of them clashes.
+_GUNICORN_RELEASES = ("23.0.0", "24.1.1", "25.0.0", "26.0.0", "27.0.1", "28.0.0", "30.0.0")
+
+
+#: Packages whose binary twin installs the same import name: taken in their place, since
+#: the source package needs a compiler and libpq headers on Linux.
+DROP_IN_TWINS = {"psycopg2": "psycopg2-binary"}
+
+
+def canonical(line: str) -> str:
+    """The normalized project name a requirement line names (``""`` for an option line)."""
+    return canonicalize_name(_name(line)) if line.strip() and line.strip()[0].isalnum() else ""
+
+
+def all_pinned(requirements: Sequence[str]) -> bool:
+    """Whether every requirement is pinned to one version (``name==1.2.3``): a freeze."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pinned = 0
+    for line in requirements:
+        text = line.split(" #")[0].strip()
+        if not text or text.startswith(("-", "#")):
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            return False
+        specs = list(requirement.specifier)
+        if len(specs) != 1 or specs[0].operator not in ("==", "==="):
+            return False
+        pinned += 1
+    return pinned > 0
+
+
+def server_overrides(
+    app_requirements: Sequence[str], own_requirements: Sequence[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """uv ``--override`` lines for the app's server pins and drop-in twins, a note for each,
+    and the requirements that take a dropped package's place.
+
+    The app pins its server for where it runs today (a Procfile's gunicorn or uwsgi); the
+    build never runs it. A gunicorn pin below fcmigrate's floor gives way to the floor, and
+    a compiled server the build does not need is left out (an override whose marker is
+    never true), instead of failing the build on a package the function never imports.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    overrides: list[str] = []
+    notes: list[str] = []
+    added: list[str] = []
+    own_gunicorn = _requirement_for("gunicorn", own_requirements) or "gunicorn>=23"
+    for line in app_requirements:
+        try:
+            requirement = Requirement(line.split(" #")[0].strip())
+        except InvalidRequirement:
+            continue
+        key = canonicalize_name(requirement.name)
+        if key == "gunicorn" and requirement.specifier:
+            allowed = any(requirement.specifier.contains(v) for v in _GUNICORN_RELEASES)
+            if not allowed and own_gunicorn not in overrides:
+                overrides.append(own_gunicorn)
+                notes.append(
+                    f"Your requirements pin {str(requirement)!r}; the build has {own_gunicorn} "
+                    f"instead, the server fcmigrate runs, as {GUNICORN_WHY}. Where the app "
+                    "runs outside FC, the pin still applies: raise it there too."
+                )
+        elif key in DROPPED_SERVERS:
+            overrides.append(f'{requirement.name} ; sys_platform == "fcmigrate-never"')
+            notes.append(
+                f"Left {str(requirement)!r} out of the build: it is a server with compiled "
+                "code, and on FC fcmigrate serves the app with gunicorn."
+            )
+        elif key in DROP_IN_TWINS:
+            twin = f"{DROP_IN_TWINS[key]}{requirement.specifier}"
+            overrides.append(f'{requirement.name} ; sys_platform == "fcmigrate-never"')
+            added.append(twin)
+            notes.append(
+                f"Installed {twin!r} for {str(requirement)!r}: the same module as prebuilt "
+                f"wheels, where {requirement.name} itself needs a compiler and libpq here."
+            )
+    return overrides, notes, added
+
+
+def gunicorn_error(app: str, own: str) -> FCMigrateError:
+    return FCMigrateError(
+        f"Your requirements pin {app!r}, but gunicorn is fcmigrate's requirement: it serves "
+        f"the app with {own}, as {GUNICORN_WHY}. Remove the gunicorn line from your "
+        "requirements, or allow gunicorn>=23."
+    )
+
+
+def _requirement_for(name: str, requirements: Sequence[str]) -> str | None:
+    wanted = canonicalize_name(name)
+    for line in requirements:
+        if canonicalize_name(_name(line)) == wanted:
+            return line.split(";")[0].strip()
+    return None
+
+
+def _build_reason(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.startswith("      ")]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or ["no output"])[-1][:300]
+
+
+def compiled_error(name: str, version: str, python_version: str, runtime: str) -> FCMigrateError:
+    """The package has compiled code and no wheel for the target: say why and the fixes."""
+    from fcmigrate.build.vendor import RUNTIME_GLIBC
+
+    glibc = RUNTIME_GLIBC.get(runtime)
+    where = f"FC's glibc (2.{glibc} on {runtime})" if glibc else "FC's glibc"
+    shown = f"{name} {version}" if version else name
+    fixes: list[str] = []
+    key = canonicalize_name(name)
+    if key in SERVERS:
+        fixes.append(
+            f"remove {name} from your requirements: the build does not need a server, "
+            "fcmigrate serves the app with its own gunicorn"
+        )
+    if key in BINARY_TWINS:
+        fixes.append(f"replace it with {BINARY_TWINS[key]}")
+    nearest = None
+    if key not in SERVERS and version:
+        nearest = nearest_release(name, version, python_version, runtime)
+    if nearest is not None:
+        fixes.append(f"pin {name}=={nearest}, the nearest release with such a wheel")
+    fixes.append("or build a container image with 'fcmigrate dockerize'")
+    return FCMigrateError(
+        f"{shown} has no wheel for {_target(python_version)}, only source code to compile: "
+        "that would need a C compiler here, and the result may not run on "
+        f"{where}. Fix: {'; '.join(fixes)}."
+    )
+
+
+def target_tags(python_version: str, runtime: str) -> set[Tag]:
+    """Every wheel tag FC's CPython ``python_version`` on ``runtime`` can load."""
+    from fcmigrate.build.vendor import wheel_platforms
+
+    version = tuple(int(p) for p in python_version.split("."))
+    platforms = [
+        *reversed(wheel_platforms(runtime)),
+        "manylinux2010_x86_64",
+        "manylinux1_x86_64",
+    ]
+    return {
+        *cpython_tags(version, platforms=platforms),
+        *compatible_tags(version, platforms=platforms),
+    }
+
+
+def nearest_release(
+    name: str, version: str, python_version: str, runtime: str, *, url: str | None = None
+) -> str | None:
+    """The release of ``name`` nearest to ``version`` with a wheel the target loads.
+
+    The first such release after ``version``, else the last one before it. Asks PyPI's JSON
+    API with a short timeout; ``None`` when it cannot be asked (offline, another index).
+    """
+    if os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or os.environ.get("UV_NO_INDEX"):
+        return None
+    address = (url or PYPI_JSON).format(name=canonicalize_name(name))
+    try:
+        with urllib.request.urlopen(address, timeout=LOOKUP_TIMEOUT) as response:  # noqa: S310
+            data = json.load(response)
+        releases = data["releases"]
+        pinned = Version(version)
+    except (OSError, ValueError, KeyError, TypeError, InvalidVersion, urllib.error.URLError):
+        return None
+    tags = target_tags(python_version, runtime)
+    usable: list[Version] = []
+    for raw, files in releases.items():
+        try:
+            release = Version(raw)
+        except InvalidVersion:
+            continue
+        if release.is_prerelease or not isinstance(files, list):
+            continue
+        if any(_loads(f, tags) for f in files if isinstance(f, dict)):
+            usable.append(release)
+    later = sorted(v for v in usable if v > pinned)
+    if later:
+        return str(later[0])
+    earlier = sorted(v for v in usable if v < pinned)
+    return str(earlier[-1]) if earlier else None
+
+
+def _loads(file: dict[str, object], tags: set[Tag]) -> bool:
+    filename = file.get("filename")
+    if file.get("yanked") or not isinstance(filename, str) or not filename.endswith(".whl"):
+        return False
+    try:
+        wheel_tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return False
+    return not tags.isdisjoint(wheel_tags)
+
+
+def built_here(target: Path) -> list[str]:
+    """Names of installed packages whose wheel was built for this machine (``linux_*``) with
+    compiled code in it.
+
+    A source build whose C extension is optional (SQLAlchemy 1.x, PyYAML) falls back to pure
+    Python without a compiler, but its wheel keeps the platform tag: it holds no compiled
+    file, so it runs anywhere the target Python does.
+    """
+    found = []
+    for wheel in sorted(target.glob("*.dist-info/WHEEL")):
+        text = wheel.read_text(encoding="utf-8", errors="replace")
+        tags = re.findall(r"^Tag:\s*\S+-\S+-(\S+)$", text, re.MULTILINE)
+        if any(tag.startswith("linux_") for tag in tags) and _has_compiled_files(wheel.parent):
+            found.append(wheel.parent.name.split("-")[0])
+    return found
+
+
+def _has_compiled_files(dist_info: Path) -> bool:
+    """Whether the distribution's RECORD lists a shared library (``.so``)."""
+    record = dist_info / "RECORD"
+    if not record.is_file():
+        return True  # cannot tell: assume the worst
+    for line in record.read_text(encoding="utf-8", errors="replace").splitlines():
+        name = line.split(",", 1)[0]
+        if name.endswith(".so") or ".so." in name or name.endswith(".pyd"):
+            return True
+    return False
+
+
+def timeout_error(output: str, limit: float) -> FCMigrateError:
+    """uv ran out of time: say what it was doing, and the two ways out."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    steps = [line for line in lines if not line.startswith("Using ")]
+    last = f" (last step: {steps[-1]!r})" if steps else ""
+    return FCMigrateError(
+        f"Installing the requirements took more than {limit:g} seconds and was stopped{last}. "
+        "A resolver this slow is backtracking through many releases: pin the packages in "
+        "your requirements more tightly, or allow more time with --resolve-timeout SECONDS "
+        "(or FCMIGRATE_RESOLVE_TIMEOUT)."
+    )

@@ -1,0 +1,1 @@
+"""``fcmigrate local``: FC's front door on the developer's machine, without Docker."""

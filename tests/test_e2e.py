@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
+from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
 
 from fcmigrate.build.render import write_files
 from fcmigrate.build.wrap import WrapOptions, generate

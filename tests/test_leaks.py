@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import (
+from helpers import (
     DJANGO_SAMPLE,
     FLASK_SAMPLE,
     StartServer,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from conftest import REPO, python_env
+from helpers import REPO, python_env
 
 pytestmark = pytest.mark.slow
 

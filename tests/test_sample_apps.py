@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, location_path
+from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, location_path
 
 webtest = pytest.importorskip("webtest")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import brotli
 import pytest
-from conftest import DJANGO_SAMPLE, Server, free_port, migrate_django, python_env
+from helpers import DJANGO_SAMPLE, Server, free_port, migrate_django, python_env
 from test_statics import FOREIGN_ENV, PREFIX, fetch, serve
 
 from fcmigrate.build.collectstatic import COLLECTED_DIR, collect_static

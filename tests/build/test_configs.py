@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FLASK_SAMPLE, REPO
+from helpers import FLASK_SAMPLE, REPO
 
 from fcmigrate.build import render, wrap
 from fcmigrate.build.dockerize import ENTRYPOINT

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
+from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, Server, launch, migrate_django, python_env
 
 from fcmigrate.build.collectstatic import (
     COLLECTED_DIR,

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_main
+from helpers import REPO, run_main
 
 from fcmigrate.build.detect import AppImportError, confirm_import, detect_app
 from fcmigrate.build.readonly import fc_environment, tree_state

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, StartServer, launch, running, wrap_sample
+from helpers import FLASK_SAMPLE, Server, StartServer, launch, running, wrap_sample
 
 pytestmark = pytest.mark.slow
 

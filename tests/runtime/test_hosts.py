@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
+from helpers import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
 
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.runtime.django_support import (

@@ -22,7 +22,7 @@ from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, launch, wrap_sample
+from helpers import FLASK_SAMPLE, Server, launch, wrap_sample
 
 from fcmigrate import FCMiddleware
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FLASK_SAMPLE, free_port, python_env
+from helpers import FLASK_SAMPLE, free_port, python_env
 
 from fcmigrate.build.wrap import WrapOptions, fun_template, s_yaml
 from fcmigrate.cli import cli

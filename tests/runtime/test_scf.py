@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import FLASK_SAMPLE, StartServer, run_bootstrap, run_main
+from helpers import FLASK_SAMPLE, StartServer, run_bootstrap, run_main
 
 from fcmigrate.build.wrap import PYTHONS, scf_python
 

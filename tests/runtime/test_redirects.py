@@ -11,7 +11,7 @@ from typing import Any
 from wsgiref.validate import validator
 
 import pytest
-from conftest import StartServer
+from helpers import StartServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import create_environ

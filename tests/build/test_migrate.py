@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from helpers import (
     DJANGO_SAMPLE,
     FLASK_SAMPLE,
     TINY_WHEEL_BODY,

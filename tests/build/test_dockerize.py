@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import (
+from helpers import (
     DJANGO_SAMPLE,
     FLASK_SAMPLE,
     TINY_WHEEL_BODY,

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, REPO
+from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, REPO
 
 from fcmigrate.build.detect import (
     AppImportError,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
+from helpers import DJANGO_SAMPLE, Server, launch, migrate_django, python_env, running
 from werkzeug.test import create_environ
 
 from fcmigrate.runtime.middleware import FCMiddleware

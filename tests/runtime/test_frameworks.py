@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import location_path
+from helpers import location_path
 
 with warnings.catch_warnings():
     # webob, under webtest, still imports the stdlib cgi module (deprecated in 3.11).

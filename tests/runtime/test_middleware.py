@@ -26,6 +26,7 @@ from wsgiref.util import FileWrapper
 from wsgiref.validate import validator
 
 import pytest
+from helpers import DJANGO_SAMPLE, REPO
 from werkzeug.test import create_environ
 
 import fcmigrate
@@ -1097,7 +1098,7 @@ def test_app_reusing_one_headers_list_gets_one_request_id_each_time() -> None:
 
 # --------------------------------------------------------------------------- docs/middleware.md
 
-DOCS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "middleware.md"
+DOCS_PAGE = REPO / "docs" / "middleware.md"
 BEGIN = "<!-- BEGIN reference: generated from the fcmigrate/runtime/middleware.py docstring -->"
 END = "<!-- END reference -->"
 
@@ -1282,7 +1283,7 @@ def test_documented_django_wsgi_py_works(tmp_path: Path) -> None:
         for b in _python_blocks(DOCS_PAGE.read_text(encoding="utf-8"))
         if "get_wsgi_application()" in b
     ]
-    site = Path(__file__).resolve().parent.parent / "sample_apps" / "django_site"
+    site = DJANGO_SAMPLE
     harness = f"""import os, sys
 sys.path.insert(0, {str(site)!r})
 os.environ["DJANGO_DB_PATH"] = {str(tmp_path / "db.sqlite3")!r}

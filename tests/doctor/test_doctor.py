@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import setuptools
 import tomllib
-from conftest import DJANGO_SAMPLE, FLASK_SAMPLE, REPO, python_env, run_main
+from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, REPO, TESTS, python_env, run_main
 
 from fcmigrate.cli import main
 from fcmigrate.doctor import (
@@ -1196,7 +1196,7 @@ def test_a_write_only_the_import_shows_is_reported(tmp_path: Path) -> None:
 
 def test_a_refused_write_the_app_survives_is_not_reported(tmp_path: Path) -> None:
     root = _project(tmp_path, "clean", BASE)
-    shutil.copy(Path(__file__).parent / "readonly_fixtures" / "writes_if_it_can" / "app.py", root)
+    shutil.copy(TESTS / "build" / "readonly_fixtures" / "writes_if_it_can" / "app.py", root)
     before = _hashes(root)
 
     assert diagnose(root).findings == []
@@ -1205,7 +1205,7 @@ def test_a_refused_write_the_app_survives_is_not_reported(tmp_path: Path) -> Non
 
 def test_doctor_leaves_a_project_that_logs_beside_its_code_as_it_was(tmp_path: Path) -> None:
     root = _project(tmp_path, "clean", BASE)
-    shutil.copy(Path(__file__).parent / "readonly_fixtures" / "writes_logs" / "app.py", root)
+    shutil.copy(TESTS / "build" / "readonly_fixtures" / "writes_logs" / "app.py", root)
     before = _hashes(root)
 
     findings = diagnose(root).findings

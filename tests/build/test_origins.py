@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from conftest import free_port, wait_for_port
+from helpers import free_port, wait_for_port
 from test_configs import _fun_validate
 from test_configs import fun as fun_cli  # noqa: F401 - the fixture, under this name
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CliResult, run_main
+from helpers import CliResult, run_main
 
 from fcmigrate.build.migrate import DEFAULT_PYTHON
 from fcmigrate.build.package import BUILD_MARKER, check_replaceable

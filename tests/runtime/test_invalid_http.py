@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FLASK_SAMPLE, Server, free_port, launch, wrap_sample
+from helpers import FLASK_SAMPLE, Server, free_port, launch, wrap_sample
 
 pytestmark = pytest.mark.slow
 

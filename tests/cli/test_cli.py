@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, CliResult, python_env, run_bootstrap, run_main
+from helpers import REPO, CliResult, python_env, run_bootstrap, run_main
 
 from fcmigrate import __version__
 from fcmigrate.build.wrap import HTTP_METHODS, RUNTIMES

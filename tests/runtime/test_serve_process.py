@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import StartServer, free_port, python_env
+from helpers import StartServer, free_port, python_env
 
 pytestmark = pytest.mark.slow
 

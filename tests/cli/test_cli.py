@@ -311,6 +311,7 @@ def test_every_generated_file_says_who_wrote_it(
     assert cli(capsys, monkeypatch, project, "wrap", "cli_hello:app").code == 0
     out = project / "fun"
     out.mkdir()
+    monkeypatch.syspath_prepend(str(project))  # as `python -m fcmigrate` run in the project
     assert (
         cli(
             capsys, monkeypatch, project, "wrap", "cli_hello:app", "--config", "fun", "-o", str(out)

@@ -53,10 +53,6 @@ printf 'arg=%s\\n' "$@"
 """
 
 
-# wrap imports the user's app in-process.
-pytestmark = pytest.mark.usefixtures("forget_tmp_modules")
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project folder holding a tiny WSGI app ``cli_hello:app`` and a factory package."""

@@ -233,6 +233,49 @@ def test_wrap_hook_that_writes_at_import_is_named(tmp_path: Path) -> None:
     assert tree(project) == before
 
 
+def test_wrap_runs_gunicorn_conf_read_only_as_serve_will(tmp_path: Path) -> None:
+    project = make_project(tmp_path, PLAIN_APP)
+    (project / "gunicorn.conf.py").write_text('open("gunicorn.pid", "w").write("1")\nworkers = 2\n')
+    before = tree(project)
+
+    result = fcmigrate("wrap", "app:app", cwd=project)
+
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "Error: Importing 'gunicorn.conf.py' writes 'gunicorn.pid' (gunicorn.conf.py line 1), "
+        + READ_ONLY
+    ]
+    assert tree(project) == before
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param(
+            "app:VERSION",
+            "'app:VERSION' is a 'str' object, not a WSGI application. "
+            "Use 'app:name' to name the application object.",
+            id="not-an-app",
+        ),
+        pytest.param(
+            "app:helper",
+            "'app:helper' cannot be called as app(environ, start_response); its signature is "
+            "helper(x). If it is an application factory, use 'app:helper()'.",
+            id="not-a-wsgi-callable",
+        ),
+    ],
+)
+def test_wrap_of_something_not_an_app_is_one_line(tmp_path: Path, spec: str, message: str) -> None:
+    project = make_project(tmp_path, 'VERSION = "1.0"\n\n\ndef helper(x):\n    return x\n')
+    before = tree(project)
+
+    result = fcmigrate("wrap", spec, cwd=project)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"Error: {message}"]
+    assert tree(project) == before
+
+
 # --------------------------------------------------------------------------- dockerize, doctor
 
 

@@ -426,7 +426,8 @@ def default_name(project_dir: Path) -> str:
 
 
 def check_app(folder: Path, app: str, hooks: Sequence[str] = ()) -> None:
-    """Import ``app`` and ``hooks`` from ``folder`` as the bootstrap will, before wrap writes.
+    """Import ``app`` and ``hooks`` from ``folder`` as the bootstrap will, before wrap writes
+    (and run the folder's ``gunicorn.conf.py``, as ``serve`` does at every start).
 
     The import runs in a child interpreter with ``folder`` read-only, as ``/code`` is on FC
     (:func:`fcmigrate.build.detect.confirm_import`): an app that writes beside its code at

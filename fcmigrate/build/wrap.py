@@ -12,8 +12,12 @@ pass a :class:`ContainerImage` to :func:`deploy_config`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import sys
+import sysconfig
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,3 +423,44 @@ def generate(options: WrapOptions) -> list[OutputFile]:
 
 def default_name(project_dir: Path) -> str:
     return function_name(project_dir.resolve().name)
+
+
+def check_app(folder: Path, app: str, hooks: Sequence[str] = ()) -> None:
+    """Import ``app`` and ``hooks`` from ``folder`` as the bootstrap will, before wrap writes
+    (and run the folder's ``gunicorn.conf.py``, as ``serve`` does at every start).
+
+    The import runs in a child interpreter with ``folder`` read-only, as ``/code`` is on FC
+    (:func:`fcmigrate.build.detect.confirm_import`): an app that writes beside its code at
+    import fails here with the path, and leaves nothing behind. The child sees this process's
+    ``sys.path`` ahead of the standard library (the folder ``python -m`` was run from,
+    ``PYTHONPATH``), then ``folder`` and its ``src/`` as the loader adds them. A folder that
+    does not exist yet holds no code: an empty one stands in for it, and the error names
+    ``folder``.
+    """
+    from fcmigrate.build.detect import Detected, confirm_import
+
+    with tempfile.TemporaryDirectory(prefix="fcmigrate-wrap-") as empty:
+        root = folder.resolve() if folder.is_dir() else Path(empty).resolve()
+        detected = Detected(spec=app, framework="wsgi", root=root)
+        try:
+            confirm_import(detected, pythonpath=_leading_sys_path(), hooks=hooks)
+        except FCMigrateError as exc:
+            if root == folder.resolve():
+                raise
+            shown = str(exc).replace(str(root), str(folder.resolve()))
+            raise type(exc)(shown, exit_code=exc.exit_code) from None
+
+
+def _leading_sys_path() -> list[str]:
+    """This process's ``sys.path`` entries before the standard library's, made absolute."""
+    stdlib = {
+        os.path.realpath(p) for p in (sysconfig.get_path("stdlib"), os.path.dirname(os.__file__))
+    }
+    archive = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    leading: list[str] = []
+    for entry in sys.path:
+        full = os.path.abspath(entry or os.curdir)
+        if os.path.realpath(full) in stdlib or os.path.basename(full) == archive:
+            break
+        leading.append(full)
+    return leading

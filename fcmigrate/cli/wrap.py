@@ -10,6 +10,7 @@ import click
 from fcmigrate.build.wrap import (
     PYTHONS,
     WrapOptions,
+    check_app,
     default_name,
     generate,
 )
@@ -64,12 +65,12 @@ def wrap(
 ) -> None:
     """Write a bootstrap (and s.yaml) that runs APP on FC's custom runtime.
 
-    APP is imported first, so a mistake shows up before anything is written. Without APP,
+    APP is imported first, in a child process with the folder read-only as on FC, so a
+    mistake shows up before anything is written. Without APP,
     the app is detected in the --out folder (see `fcmigrate migrate`).
     """
     from fcmigrate.build.render import write_files
     from fcmigrate.errors import FCMigrateError
-    from fcmigrate.runtime.loader import import_string, load_app
 
     if platform == "scf" and config not in (None, "none"):
         raise FCMigrateError(
@@ -100,18 +101,8 @@ def wrap(
     )
     files = generate(options)
     # The bootstrap starts in the --out folder: resolve the app and hooks from there too.
-    root = str(out.resolve())
-    try:
-        load_app(app, cwd=root)
-    except FCMigrateError:
-        raise
-    except (Exception, SystemExit) as exc:  # raised by the app's own code
-        from fcmigrate.runtime.import_errors import import_failure
-
-        raise import_failure(exc, app) from None
-    for hook in (on_initialize, on_pre_stop, on_pre_freeze):
-        if hook:
-            import_string(hook, cwd=root)
+    hooks = [hook for hook in (on_initialize, on_pre_stop, on_pre_freeze) if hook]
+    check_app(out, app, hooks)
     written = write_files(out, files, force=force)
 
     for path in written:

@@ -53,10 +53,6 @@ printf 'arg=%s\\n' "$@"
 """
 
 
-# wrap imports the user's app in-process.
-pytestmark = pytest.mark.usefixtures("forget_tmp_modules")
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project folder holding a tiny WSGI app ``cli_hello:app`` and a factory package."""
@@ -311,6 +307,7 @@ def test_every_generated_file_says_who_wrote_it(
     assert cli(capsys, monkeypatch, project, "wrap", "cli_hello:app").code == 0
     out = project / "fun"
     out.mkdir()
+    monkeypatch.syspath_prepend(str(project))  # as `python -m fcmigrate` run in the project
     assert (
         cli(
             capsys, monkeypatch, project, "wrap", "cli_hello:app", "--config", "fun", "-o", str(out)

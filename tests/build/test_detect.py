@@ -1,4 +1,4 @@
-"""fcmigrate.build.detect: finding the app, its requirements and its Python in a project folder.
+"""fcmigrate.build.detect and facts: the app, its requirements and its Python in a project folder.
 
 Every scenario is a tiny project under ``tests/detect_fixtures`` (one folder each). Static
 detection must not import them; :func:`confirm_import` imports them in a subprocess.
@@ -14,15 +14,8 @@ from pathlib import Path
 import pytest
 from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, REPO
 
-from fcmigrate.build.detect import (
-    AppImportError,
-    Detected,
-    confirm_import,
-    detect_app,
-    lowest_allowed,
-    read_python_version,
-    read_requirements,
-)
+from fcmigrate.build.detect import AppImportError, Detected, confirm_import, detect_app
+from fcmigrate.build.facts import lowest_allowed, read_python_version, read_requirements
 from fcmigrate.errors import AppLoadError, FCMigrateError
 
 FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
@@ -321,7 +314,7 @@ def _raised(code: str) -> BaseException:
     ],
 )
 def test_missing_variable(code: str, variable: str | None) -> None:
-    from fcmigrate.build.detect import missing_variable
+    from fcmigrate.runtime.import_errors import missing_variable
 
     assert missing_variable(_raised(code)) == variable
 

@@ -111,6 +111,15 @@ def confirm_import(
         stderr = _shown_in(stderr, folder, root)
     sys.stderr.write(stderr if stderr.endswith("\n") or not stderr else stderr + "\n")
     sys.stderr.flush()
+    failure = reply.failure()
+    if not result and failure is not None:
+        # The child never got to answer: the import ended the interpreter (os._exit, a
+        # crash in a C extension), which ends the function's start on FC as well.
+        raise AppImportError(
+            f"Importing {detected.spec!r} ended the import check before it could answer "
+            f"({failure}). Code that exits or crashes the interpreter at import stops the "
+            "function from starting on FC too: fix it, and run again."
+        )
     variable = result.get("missing_env")
     if not (isinstance(variable, str) and variable.isidentifier()):
         variable = None

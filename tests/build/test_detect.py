@@ -335,6 +335,22 @@ def test_import_failure_shows_the_users_traceback(capfd: pytest.CaptureFixture[s
     assert "RuntimeError: import_fails fixture: boom in the user's module" in err
 
 
+def test_an_import_that_ends_the_interpreter(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "app.py").write_text(
+        "import os, sys\n\nsys.stderr.write('closing down\\n')\nos._exit(4)\napp = None\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path))
+    assert str(info.value) == (
+        "Importing 'app:app' ended the import check before it could answer (it exited with "
+        "status 4: closing down). Code that exits or crashes the interpreter at import stops "
+        "the function from starting on FC too: fix it, and run again."
+    )
+    assert "closing down" in capfd.readouterr().err
+
+
 def test_syntax_error_in_an_entry_file(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__\n")
     detected = detect_app(tmp_path)

@@ -334,12 +334,8 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         _collect_statics(build)
         _compile(build)
         _zip(build)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
-        if zip_tmp.exists():
-            zip_tmp.unlink()
-        _remove_empty(created)
+    except BaseException:  # Ctrl-C, and SIGTERM under signals.terminate_as_exit, too
+        _discard(build)
         raise
     shutil.rmtree(work, ignore_errors=True)
     return MigrateResult(
@@ -357,6 +353,16 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
         notes=plan.notes,
         origin=plan.origin,
     )
+
+
+def _discard(build: _Build) -> None:
+    """Remove all a failed build wrote: staging and work folders, the zip being written,
+    the parent folders it made."""
+    shutil.rmtree(build.staging, ignore_errors=True)
+    shutil.rmtree(build.work, ignore_errors=True)
+    if build.zip_tmp.exists():
+        build.zip_tmp.unlink()
+    _remove_empty(build.created)
 
 
 def _plan(options: MigrateOptions, say: Progress) -> _Plan:

@@ -351,6 +351,16 @@ def test_an_import_that_ends_the_interpreter(
     assert "closing down" in capfd.readouterr().err
 
 
+def test_an_import_that_hangs_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import time\n\ntime.sleep(60)\napp = None\n")
+    with pytest.raises(FCMigrateError) as info:
+        confirm_import(detect_app(tmp_path), timeout=2)
+    assert str(info.value) == (
+        "Importing 'app:app' did not finish within 2 s. "
+        "Move slow work (database connections, downloads) out of import time."
+    )
+
+
 def test_syntax_error_in_an_entry_file(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__\n")
     detected = detect_app(tmp_path)

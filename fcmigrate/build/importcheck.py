@@ -57,9 +57,9 @@ def confirm_import(
     (:mod:`fcmigrate.build.child`'s protocol), so fcmigrate must be importable there: from
     its environment, or from ``pythonpath``. ``isolated`` starts it with ``-s -S``: no
     site-packages, only ``pythonpath`` and the standard library, the way a bare interpreter
-    on FC sees a vendored build. ``code_dir`` (default: the
-    project) is the folder the import runs in, as FC runs ``/code``; ``env`` replaces this
-    process's environment; ``hooks`` (``'module:function'``) are imported after the app.
+    on FC sees a vendored build. ``code_dir`` (default: the project) is the folder the
+    import runs in, as FC runs ``/code``; ``env`` replaces this process's environment;
+    ``hooks`` (``'module:function'``) are imported after the app.
 
     The code folder is read-only there, as on FC (:mod:`fcmigrate.build.readonly`): a write
     under it raises ``OSError`` in the child, and if the import then fails, the one-line error

@@ -19,10 +19,11 @@ merged in again, the project's winning. With django-compressor in ``INSTALLED_AP
 folder when ``COMPRESS_ROOT`` points outside the build). Then WhiteNoise's compressor adds
 ``.gz`` (and ``.br`` with ``brotli`` installed) files, unless the storage made them already.
 
-**At serve time** (:mod:`fcmigrate.runtime.django_support`, with :mod:`fcmigrate.runtime.staticserve`,
-which is all of this a build carries) the folder is found again, first match wins:
-``FCMIGRATE_STATIC_ROOT`` (:data:`STATIC_ROOT_ENV`), ``fcmigrate-static/`` in the current
-folder (the bootstrap runs from the build), then ``STATIC_ROOT``. :func:`static_app` puts
+**At serve time** (:mod:`fcmigrate.runtime.django_support`, with
+:mod:`fcmigrate.runtime.staticserve`, which is all of this a build carries) the folder is
+found again, first match wins: ``FCMIGRATE_STATIC_ROOT`` (:data:`STATIC_ROOT_ENV`),
+``fcmigrate-static/`` in the current folder (the bootstrap runs from the build), then
+``STATIC_ROOT``. :func:`static_app` puts
 WhiteNoise in front of the app, *inside* :class:`~fcmigrate.FCMiddleware`: it sees the path
 without FC's prefix, so ``/static/...`` and ``/2016-08-15/proxy/<svc>/<fn>/static/...`` are the
 same file. Hash-named files (``ManifestStaticFilesStorage``) are cached for ten years
@@ -58,13 +59,17 @@ __all__ = [
 Progress = Callable[[str], None]
 
 COLLECT_TIMEOUT = 300.0
-# Run with ``python -c``: it needs nothing but Django and the project, so the target
-# interpreter of a build does not have to be able to import fcmigrate. The result file is
-# rewritten before each step, so a failure leaves the name of the step that failed.
+# Run with ``python -c`` (:mod:`fcmigrate.build.child`'s protocol, spoken by hand): it needs
+# nothing but Django and the project, so the target interpreter of a build does not have to
+# be able to import fcmigrate. The answer is rewritten before each step, so a failure leaves
+# the name of the step that failed.
 _DRIVER = r"""
 import json, os, sys
-build, settings_module, fallback, result_file = sys.argv[1:5]
-sys.path[:0] = sys.argv[5:]
+with open(sys.argv[1], encoding="utf-8") as file:
+    request = json.load(file)
+build, settings_module = request["build"], request["settings_module"]
+fallback, result_file = request["fallback"], sys.argv[2]
+sys.path[:0] = request["paths"]
 os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
 result = {}
 
@@ -155,10 +160,7 @@ def collect_static(
     :class:`FCMigrateError` when ``collectstatic`` fails; its output goes to ``progress``.
     """
     # Build-time only: the serve path imports this module and needs none of these.
-    import subprocess
-    import tempfile
-
-    from fcmigrate.build.detect import read_result
+    from fcmigrate.build.child import run_child
     from fcmigrate.build.readonly import tree_state
 
     say: Progress = progress or (lambda line: None)
@@ -168,51 +170,40 @@ def collect_static(
         paths.append(str(build / "python"))
     paths.append(str(build))
     env = dict(os.environ, **(env_extra or {}))
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
-    env.pop("PYTHONHOME", None)
     env.pop(STATIC_ROOT_ENV, None)
-    flags = ["-s", "-S"] if isolated else []
     before = tree_state(build)
-    with tempfile.TemporaryDirectory(prefix="fcmigrate-collect-") as tmp:
-        result_file = Path(tmp) / "result.json"
-        argv = [python, *flags, "-c", _DRIVER, str(build), settings_module]
-        argv += [COLLECTED_DIR, str(result_file), *paths]
-        try:
-            proc = subprocess.run(
-                argv,
-                cwd=build,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise FCMigrateError(
-                f"collectstatic for {settings_module!r} did not finish within {timeout:.0f} s. "
-                "Move slow work (database connections, downloads) out of the settings module."
-            ) from None
-        except OSError as exc:
-            raise FCMigrateError(
-                f"Cannot run {python!r} for collectstatic: {exc.strerror or exc}."
-            ) from None
-        for line in (proc.stdout + proc.stderr).splitlines():
-            if line.strip():
-                say(line)
-        result = read_result(result_file)
+    reply = run_child(
+        ["-c", _DRIVER],
+        {
+            "build": str(build),
+            "settings_module": settings_module,
+            "fallback": COLLECTED_DIR,
+            "paths": paths,
+        },
+        cwd=build,
+        env=env,
+        timeout=timeout,
+        doing=f"collectstatic for {settings_module!r}",
+        purpose="for collectstatic",
+        slow_advice="Move slow work (database connections, downloads) out of the settings module.",
+        python=python,
+        isolated=isolated,
+    )
+    for line in (reply.stdout + reply.stderr).splitlines():
+        if line.strip():
+            say(line)
+    result = reply.answer
     kept = Path(result["root"]) if "root" in result else None
     removed = remove_new_files(build, before, kept)
     if removed:
         shown = ", ".join(removed[:5]) + (" ..." if len(removed) > 5 else "")
         say(f"Left out what the settings wrote at build time, outside the static files: {shown}")
     failed = result.get("step", "settings")
-    if proc.returncode != 0 or failed != "done":
+    if reply.returncode != 0 or failed != "done":
         command = "compress" if failed == "compress" else "collectstatic --noinput"
         raise FCMigrateError(
             f"{command.split()[0]} failed for {settings_module!r} in {str(project_root)!r}: "
-            f"{_last_line(proc.stderr) or f'exit status {proc.returncode}'}. Fix the "
+            f"{_last_line(reply.stderr) or f'exit status {reply.returncode}'}. Fix the "
             f"settings so that 'python manage.py {command}' works there "
             "(environment variables it needs can be given with the same names here)."
         )

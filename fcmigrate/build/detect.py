@@ -19,23 +19,18 @@ Flask and plain WSGI
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
-Dependencies
-    ``requirements.txt`` (with its ``-r`` includes), ``uv.lock``, ``Pipfile.lock``, or
-    ``pyproject.toml`` (PEP 621 or Poetry): :mod:`fcmigrate.build.requirements`.
-Python version
-    ``.python-version`` (``3.10`` or ``3.10.13``), else the lowest of 3.10-3.13 that
-    ``requires-python`` in ``pyproject.toml`` allows.
+Dependencies and Python version
+    read by :mod:`fcmigrate.build.facts` (``requirements.txt``, ``pyproject.toml``,
+    ``.python-version`` ...) and put into :class:`Detected`.
 
 One candidate is the answer; two or more raise :class:`~fcmigrate.errors.FCMigrateError`
 listing them and showing ``--app``; none raises one that says what was looked for. With
 ``app`` given, that spec is used as it is and only the framework is guessed; an app that is
 not in the project but installed by a requirement (``httpbin:app``) says so in ``found_in``.
 
-:func:`confirm_import` then imports the app in a **subprocess** (the project's imports may
-fail, hang or have side effects), with the folder it runs in read-only as ``/code`` is on FC
-(:mod:`fcmigrate.build.readonly`), reports the framework of the object it got, and on an
-exception inside the user's code prints the user's traceback and raises
-:class:`AppImportError`. ``detect_app(path, check=True)`` does both.
+:func:`~fcmigrate.build.importcheck.confirm_import` then imports the app in a child
+interpreter, with the folder it runs in read-only as ``/code`` is on FC, and reports the
+framework of the object it got. ``detect_app(path, check=True)`` does both.
 
 The API is stable: ``detect_app(path, app=None) -> Detected`` is what ``migrate``,
 ``wrap`` and ``dockerize`` call when APP is omitted.
@@ -45,24 +40,21 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import json
 import os
-import re
-import subprocess
-import sys
-import tempfile
-import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from fcmigrate.build.facts import (
+    SUPPORTED_PYTHONS,
+    read_python_version,
+    read_requirements,
+    read_text,
+    requirement_providing,
+)
+from fcmigrate.build.importcheck import confirm_import
 from fcmigrate.errors import AppImportError, AppLoadError, FCMigrateError
-from fcmigrate.runtime.import_errors import import_failed as _import_failed
-from fcmigrate.runtime.import_errors import import_failure as import_failure
-from fcmigrate.runtime.import_errors import missing_variable, user_traceback
 from fcmigrate.runtime.loader import has_module, parse_spec
-from fcmigrate.build.readonly import tree_state
 
 __all__ = [
     "ENTRY_FILES",
@@ -71,10 +63,6 @@ __all__ = [
     "Detected",
     "confirm_import",
     "detect_app",
-    "lowest_allowed",
-    "read_python_version",
-    "read_requirements",
-    "requirement_providing",
 ]
 
 #: Top-level files that may hold a Flask or plain WSGI app, in the order they are reported.
@@ -87,11 +75,6 @@ _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
 )
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
-_PYTHON_VERSION_LINE = re.compile(r"(?:cpython-|python)?(\d+)\.(\d+)(?:\.\d+)?\S*")
-_SPECIFIER = re.compile(r"\s*(===|~=|==|!=|<=|>=|<|>)\s*([0-9][0-9a-zA-Z.*+!-]*)\s*")
-#: Python versions fcmigrate can build for; requires-python picks the lowest it allows.
-SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
-IMPORT_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -200,19 +183,9 @@ def _project_root(path: str | Path) -> Path:
     return root.resolve()
 
 
-def _read_text(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise FCMigrateError(
-            f"Cannot read {str(file)!r}: {exc.strerror or exc}. "
-            f"Make it readable (chmod u+r {str(file)!r})."
-        ) from None
-
-
 def _parse(file: Path) -> ast.Module | None:
     try:
-        return ast.parse(_read_text(file), filename=str(file))
+        return ast.parse(read_text(file), filename=str(file))
     except (SyntaxError, ValueError):
         # Not ours to report: importing it shows the user the error in their own terms.
         return None
@@ -225,120 +198,6 @@ def _module_file(root: Path, module: str) -> Path | None:
             if file.is_file():
                 return file
     return None
-
-
-# --- requirements and Python version ---------------------------------------------------
-
-
-def read_requirements(root: Path) -> tuple[list[str], Path | None]:
-    """Requirement strings, and the requirements file they came from (``None``: another list).
-
-    See :mod:`fcmigrate.build.requirements` for the lists read, in order.
-    """
-    from fcmigrate.build.requirements import read_requirements as read
-
-    return read(root)
-
-
-def _pyproject(root: Path) -> dict[str, Any]:
-    from fcmigrate.build.requirements import read_toml
-
-    return read_toml(root / "pyproject.toml")
-
-
-def read_python_version(root: Path) -> tuple[str | None, str | None]:
-    """``('X.Y', where it came from)`` from ``.python-version`` or ``requires-python``."""
-    file = root / ".python-version"
-    if file.is_file():
-        for raw in _read_text(file).splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            match = _PYTHON_VERSION_LINE.fullmatch(line)
-            if match:
-                return f"{match.group(1)}.{match.group(2)}", ".python-version"
-            break
-    pyproject = _pyproject(root)
-    project = pyproject.get("project")
-    requires = project.get("requires-python") if isinstance(project, dict) else None
-    if isinstance(requires, str) and requires.strip():
-        version = lowest_allowed(requires)
-        if version is not None:
-            return version, f"requires-python {requires.strip()!r} in pyproject.toml"
-    tool = pyproject.get("tool")
-    poetry = tool.get("poetry") if isinstance(tool, dict) else None
-    dependencies = poetry.get("dependencies") if isinstance(poetry, dict) else None
-    python = dependencies.get("python") if isinstance(dependencies, dict) else None
-    if isinstance(python, str) and python.strip():
-        from fcmigrate.build.requirements import poetry_constraint
-
-        version = lowest_allowed(poetry_constraint(python))
-        if version is not None:
-            return version, f"python {python.strip()!r} in pyproject.toml [tool.poetry]"
-    return _runtime_txt(root)
-
-
-def _runtime_txt(root: Path) -> tuple[str | None, str | None]:
-    """Heroku's ``runtime.txt`` (``python-3.12.4``), when it names a Python fcmigrate builds
-    for: an older one there is where the app ran, not what it needs."""
-    file = root / "runtime.txt"
-    if file.is_file():
-        match = re.fullmatch(r"\s*python-(3)\.(\d+)(?:\.\d+)?\s*", _read_text(file))
-        if match and f"3.{match.group(2)}" in SUPPORTED_PYTHONS:
-            return f"3.{match.group(2)}", "runtime.txt"
-    return None, None
-
-
-def lowest_allowed(requires_python: str) -> str | None:
-    """The lowest of :data:`SUPPORTED_PYTHONS` the specifier allows.
-
-    When it allows none of them, the allowed version nearest to them (the highest below,
-    else the lowest above), so that an error can name it; ``None`` if it allows no 3.x.
-    """
-
-    def allowed(minor: int) -> bool:
-        # A minor version is allowed when some patch release of it is.
-        return any(_allows(requires_python, (3, minor, patch)) for patch in range(100))
-
-    supported = [int(v.split(".")[1]) for v in SUPPORTED_PYTHONS]
-    for minor in [*supported, *range(supported[0] - 1, -1, -1), *range(supported[-1] + 1, 40)]:
-        if allowed(minor):
-            return f"3.{minor}"
-    return None
-
-
-def _allows(specifier: str, version: tuple[int, int, int]) -> bool:
-    for clause in filter(None, (c.strip() for c in specifier.split(","))):
-        match = _SPECIFIER.fullmatch(clause)
-        if match is None:
-            return True  # not ours to judge; pip will
-        op, text = match.groups()
-        wildcard = text.endswith(".*")
-        parts = tuple(int(p) for p in re.findall(r"\d+", text.removesuffix(".*"))[:3])
-        if not _compare(op, version, parts, wildcard):
-            return False
-    return True
-
-
-def _compare(op: str, version: tuple[int, ...], parts: tuple[int, ...], wildcard: bool) -> bool:
-    if wildcard or op == "~=":
-        prefix = parts if wildcard else parts[:-1]
-        same = version[: len(prefix)] == prefix
-        if op == "!=":
-            return not same
-        if op == "~=":
-            return same and version >= parts + (0,) * (3 - len(parts))
-        return same
-    padded = parts + (0,) * (3 - len(parts))
-    return {
-        "==": version == padded,
-        "===": version == padded,
-        "!=": version != padded,
-        ">=": version >= padded,
-        "<=": version <= padded,
-        ">": version > padded,
-        "<": version < padded,
-    }[op]
 
 
 # --- Django -----------------------------------------------------------------------------
@@ -858,302 +717,6 @@ def _explicit(
     return _Candidate(text, framework, found_in, parsed.module)
 
 
-def requirement_providing(module: str, requirements: Sequence[str]) -> str | None:
-    """The name of the requirement that installs ``module``'s top-level package, if one does.
-
-    An app may be an installed package rather than a module of the project (``httpbin:app``
-    with ``httpbin`` in requirements.txt). A requirement provides the module when its
-    distribution name is the module's name (compared as PEP 503 names, so ``Flask-Cors``
-    provides ``flask_cors``), or when that distribution is installed here and its metadata
-    says it provides the module (``PyYAML`` provides ``yaml``). Nothing is imported.
-    """
-    # Imported here: the import check runs this module with only a build's python/ folder.
-    from importlib import metadata
-
-    from packaging.utils import canonicalize_name
-
-    top = module.partition(".")[0]
-    wanted = {canonicalize_name(top)}
-    wanted.update(canonicalize_name(d) for d in metadata.packages_distributions().get(top, []))
-    for line in requirements:
-        name = _requirement_name(line)
-        if name is not None and canonicalize_name(name) in wanted:
-            return name
-    return None
-
-
-def _requirement_name(line: str) -> str | None:
-    """The distribution a requirement line installs: ``name[extra]>=1``, ``name @ URL``, a
-    VCS URL with ``#egg=name``, or a path or URL of a wheel or source archive."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
-
-    try:
-        return Requirement(line).name
-    except InvalidRequirement:
-        pass
-    egg = re.search(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)", line)
-    if egg:
-        return egg.group(1)
-    file = line.split(";")[0].strip().rstrip("/").rpartition("/")[2]
-    try:
-        return str(parse_wheel_filename(file)[0])
-    except InvalidWheelFilename:
-        pass
-    try:
-        return str(parse_sdist_filename(file)[0])
-    except InvalidSdistFilename:
-        return None
-
-
 def _sets_django_settings(tree: ast.Module) -> bool:
     names = {name for node in tree.body for name, _ in _assignments(node)}
     return bool(names & {"INSTALLED_APPS", "ROOT_URLCONF"})
-
-
-# --- importing in a subprocess ----------------------------------------------------------
-
-
-def confirm_import(
-    detected: Detected,
-    *,
-    python: str | None = None,
-    pythonpath: Sequence[str | Path] = (),
-    isolated: bool = False,
-    timeout: float = IMPORT_TIMEOUT,
-    code_dir: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    hooks: Sequence[str] = (),
-) -> Detected:
-    """Import ``detected.spec`` in a subprocess; return ``detected`` with the real framework.
-
-    ``python`` (default: this interpreter) runs ``python -m fcmigrate.build.detect``, so fcmigrate
-    must be importable there: from its environment, or from ``pythonpath``. ``isolated``
-    starts it with ``-s -S``: no site-packages, only ``pythonpath`` and the standard library,
-    the way a bare interpreter on FC sees a vendored build. ``code_dir`` (default: the
-    project) is the folder the import runs in, as FC runs ``/code``; ``env`` replaces this
-    process's environment; ``hooks`` (``'module:function'``) are imported after the app.
-
-    The code folder is read-only there, as on FC (:mod:`fcmigrate.build.readonly`): a write under
-    it raises ``OSError`` in the child, and if the import then fails, the one-line error
-    names the file. No bytecode is written. A spec mistake raises
-    :class:`~fcmigrate.errors.AppLoadError`; an exception in the user's code is printed
-    (their traceback) and raises :class:`AppImportError`.
-    """
-    root = detected.root
-    folder = root if code_dir is None else Path(code_dir)
-    env = dict(os.environ if env is None else env)
-    env.pop("PYTHONHOME", None)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    paths = [str(Path(p)) for p in pythonpath]
-    if isolated:
-        env["PYTHONPATH"] = os.pathsep.join(paths)
-    elif paths:
-        env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    flags = ["-B", "-s", "-S"] if isolated else ["-B"]
-    with tempfile.TemporaryDirectory(prefix="fcmigrate-probe-") as tmp:
-        result_file = Path(tmp) / "result.json"
-        argv = [python or sys.executable, *flags, "-m", "fcmigrate.build.detect"]
-        argv += ["--probe", str(folder), detected.spec, str(result_file), *hooks]
-        # A write the audit hook cannot see (a subprocess, a C library) still shows here.
-        before = tree_state(folder) if code_dir is not None else {}
-        try:
-            proc = subprocess.run(
-                argv,
-                cwd=folder,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise FCMigrateError(
-                f"Importing {detected.spec!r} did not finish within {timeout:.0f} s. "
-                "Move slow work (database connections, downloads) out of import time."
-            ) from None
-        except OSError as exc:
-            raise FCMigrateError(
-                f"Cannot run {argv[0]!r} to import the app: {exc.strerror or exc}."
-            ) from None
-        result = read_result(result_file)
-        changed = changed_path(before, tree_state(folder)) if code_dir is not None else None
-    denied = result.get("read_only")
-    if isinstance(denied, dict):
-        raise AppImportError(read_only_error(str(result.get("spec") or detected.spec), denied))
-    if changed is not None:
-        raise AppImportError(read_only_error(detected.spec, {"path": changed}))
-    if proc.returncode == 0 and "framework" in result:
-        return dataclasses.replace(
-            detected,
-            framework=str(result["framework"]),
-            settings_module=result.get("settings") or detected.settings_module,
-            confirmed=True,
-        )
-    if "error" in result:
-        raise AppLoadError(str(result["error"]))
-    stderr = proc.stderr.decode("utf-8", "replace")
-    if "No module named 'fcmigrate'" in stderr and "fcmigrate.build.detect" in stderr:
-        raise FCMigrateError(
-            f"{argv[0]!r} cannot import fcmigrate, so it cannot check the app. "
-            "Install fcmigrate for that interpreter, or pass it on pythonpath."
-        )
-    if folder != root:
-        stderr = _shown_in(stderr, folder, root)
-    sys.stderr.write(stderr if stderr.endswith("\n") or not stderr else stderr + "\n")
-    sys.stderr.flush()
-    variable = result.get("missing_env")
-    if not (isinstance(variable, str) and variable.isidentifier()):
-        variable = None
-    spec = str(result.get("spec") or detected.spec)
-    package = result.get("failed_in")
-    if variable is None and isinstance(package, str) and package.isidentifier():
-        version = result.get("python")
-        shown_version = version if isinstance(version, str) else None
-        raise AppImportError(_package_failed(spec, package, folder, shown_version))
-    raise AppImportError(_import_failed(spec, variable))
-
-
-def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
-    """The import failed inside a vendored package, not in the project's code."""
-    target = f"Python {version}" if version else "the target Python"
-    dist = _distribution_of(folder / "python", package)
-    shown = f"{dist[0]} {dist[1]}" if dist else package
-    name = dist[0] if dist else package
-    return (
-        f"Importing {spec!r} failed inside the installed package {shown!r}, not in your code "
-        f"(traceback above): that release may not run on {target}. Pin a newer release of "
-        f"{name} in your requirements (one that supports {target}), and run again."
-    )
-
-
-def _distribution_of(site: Path, package: str) -> tuple[str, str] | None:
-    """(name, version) of the distribution in ``site`` that installs top-level ``package``."""
-    for record in site.glob("*.dist-info/RECORD"):
-        text = record.read_text(encoding="utf-8", errors="replace")
-        if re.search(rf"^{re.escape(package)}(/|\.py,)", text, re.MULTILINE):
-            name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
-            return name, rest
-    return None
-
-
-def _shown_in(text: str, folder: Path, root: Path) -> str:
-    """``text`` with paths of the project's own files in ``folder`` shown in ``root``."""
-    pattern = re.escape(str(folder) + os.sep) + r"(?!python" + re.escape(os.sep) + ")"
-    return re.sub(pattern, lambda _: str(root) + os.sep, text)
-
-
-def changed_path(
-    before: Mapping[str, tuple[int, int, int]], after: Mapping[str, tuple[int, int, int]]
-) -> str | None:
-    """The first path (sorted) added, removed or changed between two :func:`tree_state`."""
-    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
-    return changed[0] if changed else None
-
-
-#: How the one-line error says what an audit event did to a path.
-_WRITE_VERBS = {
-    "open": "writes",
-    "os.mkdir": "creates the folder",
-    "sqlite3.connect": "creates the SQLite database",
-    "sqlite3.write": "writes to the SQLite database",
-    "os.remove": "removes",
-    "os.rmdir": "removes",
-    "shutil.rmtree": "removes",
-    "os.rename": "moves",
-    "os.replace": "moves",
-    "shutil.move": "moves",
-}
-
-
-def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
-    """The one line for an import that wrote under the code folder."""
-    verb = _WRITE_VERBS.get(str(denied.get("event")), "writes to")
-    where = f" ({denied['file']} line {denied['line']})" if denied.get("file") else ""
-    return (
-        f"Importing {spec!r} {verb} {denied['path']!r}{where}, but the code folder is "
-        "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "
-        "take its path from an environment variable, or keep data that must last on NAS or OSS."
-    )
-
-
-def read_result(file: Path) -> dict[str, Any]:
-    """The JSON object a child process left in ``file``; ``{}`` if it left none or no object."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _framework_of_object(obj: Any) -> str:
-    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(obj).__mro__}
-    if "flask.app.Flask" in names:
-        return "flask"
-    if "django.core.handlers.wsgi.WSGIHandler" in names:
-        return "django"
-    return "wsgi"
-
-
-def _probe(root: str, spec: str, result_file: str, *hooks: str) -> int:
-    """Child side of :func:`confirm_import`: with ``root`` read-only, import the app and
-    the hooks, write what the app is (or what went wrong) to ``result_file``."""
-    from fcmigrate.runtime.loader import import_string, load_app
-    from fcmigrate.build.readonly import guard
-
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    record = guard(root)
-    denied = record.denied
-    result: dict[str, Any] = {}
-    current, step_start = spec, 0
-
-    def save(code: int) -> int:
-        # Only a refused write of the step that failed: one it survived fails on FC neither.
-        if code and len(denied) > step_start:
-            result["read_only"] = dataclasses.asdict(denied[step_start])
-        result["spec"] = current
-        Path(result_file).write_text(json.dumps(result), encoding="utf-8")
-        return code
-
-    try:
-        app = load_app(spec, cwd=root)
-        for current in hooks:
-            step_start = len(denied)
-            if not callable(import_string(current, cwd=root)):
-                raise AppLoadError(f"Hook {current!r} is not callable. Name a function.")
-        conf = os.path.join(root, "gunicorn.conf.py")
-        if os.path.isfile(conf):
-            # `serve` runs the project's gunicorn.conf.py at every start, as gunicorn does.
-            import runpy
-
-            current, step_start = "gunicorn.conf.py", len(denied)
-            runpy.run_path(conf)
-    except AppLoadError as exc:
-        result["error"] = str(exc)
-        return save(3)
-    except (Exception, SystemExit) as exc:
-        record.blame(exc)
-        sys.stderr.write(user_traceback(exc))
-        variable = missing_variable(exc)
-        if variable is not None:
-            result["missing_env"] = variable
-        frames = traceback.extract_tb(exc.__traceback__)
-        result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        vendored = os.path.join(root, "python") + os.sep
-        if frames and frames[-1].filename.startswith(vendored):
-            top = frames[-1].filename[len(vendored) :].split(os.sep)[0]
-            result["failed_in"] = top.removesuffix(".py")
-        return save(1)
-    result["framework"] = _framework_of_object(app)
-    result["settings"] = os.environ.get(_SETTINGS_ENV)
-    return save(0)
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--probe"]:
-    sys.exit(_probe(*sys.argv[2:]))

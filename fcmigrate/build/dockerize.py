@@ -140,7 +140,7 @@ def image_spec(spec: str, project: Path, requirements: Sequence[str] = ()) -> st
 
     The app's module must be in the project folder, the only code the image gets, or be
     installed by one of ``requirements`` (``httpbin:app`` with ``httpbin`` listed; see
-    :func:`fcmigrate.build.detect.requirement_providing`). A Django project folder given as a path
+    :func:`fcmigrate.build.facts.requirement_providing`). A Django project folder given as a path
     becomes a path relative to the project. Nothing is imported: the app's dependencies
     need not be installed on this machine.
     """
@@ -165,7 +165,7 @@ def image_spec(spec: str, project: Path, requirements: Sequence[str] = ()) -> st
     base = project.joinpath(*module.split("."))
     in_src = src_folder(project, module.partition(".")[0]) is not None
     if not (base.with_suffix(".py").is_file() or base.is_dir() or in_src):
-        from fcmigrate.build.detect import requirement_providing
+        from fcmigrate.build.facts import requirement_providing
 
         if requirement_providing(module, requirements) is not None:
             return text  # an installed package: pip puts it into the image

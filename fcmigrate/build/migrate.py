@@ -1,19 +1,29 @@
 """``fcmigrate migrate``: a project folder in, a folder and ``code.zip`` FC runs as is, out.
 
-The steps, each in :func:`migrate`:
+:func:`migrate` plans, then runs one function per step in a staging folder:
 
-1. detect the app, requirements and Python version (:mod:`fcmigrate.build.detect`, no import);
-2. copy the project into a staging folder beside the destination (:mod:`fcmigrate.build.package`);
-3. vendor the requirements, gunicorn and fcmigrate into ``python/`` with uv, resolved for
-   the target Python and the runtime's glibc (:mod:`fcmigrate.build.vendor`);
-4. write the ``bootstrap`` and deploy config (:func:`fcmigrate.build.wrap.generate`);
-5. import the app with an interpreter of the target version that sees only the standard
-   library and ``python/``: what FC will do, so a missing requirement shows up now;
-6. precompile everything with that interpreter, hash-based;
-7. zip it, check the size, and only then move the folder and the zip into place.
+0. :func:`_plan`: detect the app, requirements and Python version
+   (:mod:`fcmigrate.build.detect`, no import), choose the runtime, check the output paths
+   and render the generated files, all before anything is written;
+1. :func:`_stage`: copy the project into a staging folder beside the destination
+   (:mod:`fcmigrate.build.package`);
+2. :func:`_vendor`: vendor the requirements, gunicorn and fcmigrate into ``python/`` with
+   uv, resolved for the target Python and the runtime's glibc (:mod:`fcmigrate.build.vendor`);
+3. :func:`_write_generated`: write the ``bootstrap`` and deploy config
+   (:func:`fcmigrate.build.wrap.generate`);
+4. :func:`_check_import`: import the app with an interpreter of the target version that
+   sees only the standard library and ``python/``: what FC will do, so a missing
+   requirement shows up now (:mod:`fcmigrate.build.importcheck`);
+5. :func:`_collect_statics`: Django's ``collectstatic`` inside the build
+   (:mod:`fcmigrate.build.collectstatic`);
+6. :func:`_compile`: precompile everything with that interpreter, hash-based;
+7. :func:`_zip`: zip it, check the size, and only then move the folder and the zip into
+   place.
 
-Any error removes the staging folder: nothing half-written is left, and an existing build
-is replaced only with ``force``. The user's project folder is only read.
+The steps share a :class:`_Build` (the :class:`_Plan`, the staging and work folders, and
+what each step adds). Any error, or SIGTERM, removes the staging folder: nothing
+half-written is left, and an existing build is replaced only with ``force``. The user's
+project folder is only read.
 """
 
 from __future__ import annotations
@@ -29,8 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.build import package
-from fcmigrate.build.detect import SUPPORTED_PYTHONS, Detected, confirm_import, detect_app
-from fcmigrate.errors import FCMigrateError
+from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
+from fcmigrate.build.detect import Detected, detect_app
+from fcmigrate.build.facts import SUPPORTED_PYTHONS
+from fcmigrate.build.importcheck import confirm_import
 from fcmigrate.build.origins import (
     EnvValue,
     Origin,
@@ -50,10 +62,10 @@ from fcmigrate.build.package import (
     remove_foreign_bytecode,
 )
 from fcmigrate.build.readonly import fc_environment
-from fcmigrate.build.render import write_files
+from fcmigrate.build.render import OutputFile, write_files
 from fcmigrate.build.requirements import missing_requirements_error
-from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
+from fcmigrate.errors import FCMigrateError
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
 
@@ -88,7 +100,8 @@ class MigrateOptions:
     interpreter: str | None = None
     #: Seconds uv may take; ``None``: $FCMIGRATE_RESOLVE_TIMEOUT, else 300.
     resolve_timeout: float | None = None
-    #: Largest zip accepted; ``None``: FC's limit, :data:`fcmigrate.build.package.MAX_PACKAGE_BYTES`.
+    #: Largest zip accepted; ``None``: FC's limit,
+    #: :data:`fcmigrate.build.package.MAX_PACKAGE_BYTES`.
     max_bytes: int | None = None
     wrap: Mapping[str, Any] = field(default_factory=dict)
     #: Which file says how the app runs today (``--from``): one of
@@ -249,30 +262,119 @@ def _scratch(out: Path, zip_path: Path) -> tuple[list[Path], Path, Path]:
     return created, staging, work
 
 
+@dataclass
+class _Plan:
+    """What :func:`_plan` decides before anything is written."""
+
+    options: MigrateOptions
+    say: Progress
+    notes: list[str]
+    origin: Origin | None
+    detected: Detected
+    python: str
+    python_source: str
+    platform: str
+    runtime: str
+    out: Path
+    zip_path: Path
+    wrap_values: dict[str, Any]
+    files: list[OutputFile]
+    interpreter: str | None
+
+    @property
+    def root(self) -> Path:
+        return self.detected.root
+
+
+@dataclass
+class _Build:
+    """The folders the steps of :func:`migrate` write in, and what each step adds."""
+
+    plan: _Plan
+    #: Parents of the build and the zip that did not exist, deepest first.
+    created: list[Path]
+    staging: Path
+    work: Path
+    zip_tmp: Path
+    detected: Detected
+    copied: CopyReport = field(default_factory=CopyReport)
+    installed: list[str] = field(default_factory=list)
+    generated: list[str] = field(default_factory=list)
+    compiled: int = 0
+    zip_bytes: int = 0
+
+    @property
+    def say(self) -> Progress:
+        return self.plan.say
+
+    @property
+    def notes(self) -> list[str]:
+        return self.plan.notes
+
+    @property
+    def vendored(self) -> Path:
+        return self.staging / "python"
+
+
 def migrate(options: MigrateOptions, progress: Progress | None = None) -> MigrateResult:
     """Build the FC package for ``options.project``; see the module docstring for the steps.
 
     ``progress`` receives one line at a time (pip's output among them). Raises
     :class:`FCMigrateError` for every user mistake, having removed whatever it had written.
     """
+    plan = _plan(options, progress or (lambda line: None))
+    created, staging, work = _scratch(plan.out, plan.zip_path)
+    zip_tmp = plan.zip_path.with_name(f".{plan.zip_path.name}.tmp-{os.getpid()}")
+    build = _Build(plan, created, staging, work, zip_tmp, detected=plan.detected)
+    try:
+        _stage(build)
+        _vendor(build)
+        _write_generated(build)
+        _check_import(build)
+        _collect_statics(build)
+        _compile(build)
+        _zip(build)
+    except BaseException:  # Ctrl-C, and SIGTERM under signals.terminate_as_exit, too
+        _discard(build)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return MigrateResult(
+        detected=build.detected,
+        out=plan.out,
+        zip_path=plan.zip_path,
+        zip_bytes=build.zip_bytes,
+        python=plan.python,
+        python_source=plan.python_source,
+        interpreter=plan.interpreter,
+        generated=build.generated,
+        copied=build.copied,
+        installed=build.installed,
+        compiled=build.compiled,
+        notes=plan.notes,
+        origin=plan.origin,
+    )
+
+
+def _discard(build: _Build) -> None:
+    """Remove all a failed build wrote: staging and work folders, the zip being written,
+    the parent folders it made."""
+    shutil.rmtree(build.staging, ignore_errors=True)
+    shutil.rmtree(build.work, ignore_errors=True)
+    if build.zip_tmp.exists():
+        build.zip_tmp.unlink()
+    _remove_empty(build.created)
+
+
+def _plan(options: MigrateOptions, say: Progress) -> _Plan:
+    """Detect the app, choose the Python and runtime, check the output paths and render the
+    generated files: every mistake the options or the project can hold, before a write."""
     from fcmigrate.build.wrap import WrapOptions, default_name, generate
 
-    say: Progress = progress or (lambda line: None)
     notes: list[str] = []
     origin = _origin(options, notes)
     detected = _detect_with_origin(options, origin, notes)
     root = detected.root
-    if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
-        python, python_source = target_python(origin.python, detected)
-        python_source = origin.file.name
-    else:
-        if options.python is None and origin is not None and origin.python:
-            notes.append(
-                f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
-                f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
-                "project's code asks for instead. Pass --python X.Y to choose."
-            )
-        python, python_source = target_python(options.python, detected)
+    python, python_source = _target_python(options, origin, detected, notes)
     platform = str(options.wrap.get("platform", "fc"))
     explicit = options.runtime if platform == "fc" else None
     runtime, runtime_note = choose_runtime(explicit, python, python_source)
@@ -282,13 +384,7 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             raise unlisted
     out, zip_path = _paths(options, root)
     _check_existing(out, zip_path, options.force)
-    wrap_values: dict[str, Any] = dict(options.wrap)
-    wrap_values.setdefault("python", python)
-    if origin is not None:
-        _carry_origin(origin, wrap_values)
-    if options.env:
-        given = {n: EnvValue.read(n, v, "--env").deploy_value() for n, v in options.env.items()}
-        wrap_values["environment"] = {**wrap_values.get("environment", {}), **given}
+    wrap_values = _wrap_values(options, origin, python)
     expected = _env_template_note(root, wrap_values.get("environment", {}))
     if expected:
         notes.append(expected)
@@ -311,145 +407,199 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
             f"precompiled, so cold starts will be slower. Install Python {python} or pass "
             "--interpreter PATH, and run again with --force."
         )
-
     say(f"Detected {detected.framework} app {detected.spec!r} ({detected.found_in}) in {root}")
     say(f"Target: Python {python} ({python_source}), runtime {runtime}")
-    created, staging, work = _scratch(out, zip_path)
-    zip_tmp = zip_path.with_name(f".{zip_path.name}.tmp-{os.getpid()}")
-    try:
-        say("Copying the project ...")
-        copied = copy_project(
-            root,
-            staging,
-            exclude=[out, staging, work, zip_path, zip_tmp],
-            rules=_ignore_rules(root, origin),
-            skip_top=REBUILT,
-        )
-        say(f"Copied {copied.files} files ({human_size(copied.bytes)})")
-
-        say(f"Installing dependencies into python/ for CPython {python} (uv) ...")
-        pip = install_requirements(
-            staging / "python",
-            requirements_file=detected.requirements_file,
-            requirements=detected.requirements,
-            python_version=python,
-            runtime=runtime if platform == "fc" else platform,
-            progress=lambda line: say(f"  uv: {line}"),
-            workdir=work,
-            timeout=options.resolve_timeout,
-            build_python=interpreter,
-        )
-        notes += pip.notes
-        shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
-        copy_fcmigrate(staging / "python")
-        if wrap_values.get("static_maps"):
-            vendor_whitenoise(staging / "python", python)
-        if detected.framework == "django" and not vendor_whitenoise(staging / "python", python):
-            notes.append(
-                f"The WhiteNoise that comes with fcmigrate does not run on Python {python}, so "
-                "the function will not serve Django's static files: add a 'whitenoise' "
-                "release that does to requirements.txt, and run again with --force."
-            )
-        written = write_files(staging, files, force=True)
-        generated = [p.relative_to(staging).as_posix() for p in written]
-
-        if interpreter is not None:
-            say(f"Importing {detected.spec!r} in the build, read-only, with {interpreter} ...")
-            detected = confirm_import(
-                detected,
-                python=interpreter,
-                pythonpath=[_probe_tools(work), staging / "python", staging],
-                isolated=True,
-                code_dir=staging,
-                env=fc_environment(staging, _mkdirs_in(work, "tmp"), options.env),
-                hooks=_hooks(wrap_values),
-            )
-            if detected.framework == "django" and detected.settings_module:
-                say("Collecting Django's static files (collectstatic) ...")
-                collect_static(
-                    root,
-                    staging,
-                    detected.settings_module,
-                    interpreter,
-                    isolated=True,
-                    progress=lambda line: say(f"  {line}"),
-                    env_extra=options.env,
-                )
-        elif detected.framework == "django" and detected.settings_module:
-            # Without the target Python, collect with this one: Django and most of what
-            # settings import are pure Python. A failure is a note, not a failed build.
-            say("Collecting Django's static files (collectstatic, with this Python) ...")
-            try:
-                collect_static(
-                    root,
-                    staging,
-                    detected.settings_module,
-                    sys.executable,
-                    isolated=True,
-                    progress=lambda line: say(f"  {line}"),
-                    env_extra=options.env,
-                )
-            except FCMigrateError as exc:
-                notes.append(
-                    f"Django's static files were not collected ({exc}); the admin will have "
-                    f"no CSS. Install Python {python} or pass --interpreter PATH, and run "
-                    "again with --force."
-                )
-        compiled = 0
-        removed = remove_foreign_bytecode(staging, None)
-        if removed:
-            notes.append(f"Removed {removed} cached bytecode files of other Pythons.")
-        if options.precompile and interpreter is not None:
-            say(f"Precompiling for Python {python} (unchecked-hash) ...")
-            report = precompile(staging, interpreter, python)
-            compiled = report.compiled
-            remove_foreign_bytecode(staging, bytecode_tag(python))
-            if report.failed:
-                shown = ", ".join(report.failed[:5]) + (" ..." if len(report.failed) > 5 else "")
-                notes.append(f"{len(report.failed)} files did not compile: {shown}")
-        elif not options.precompile:
-            notes.append("Not precompiled (--no-precompile): cold starts will be slower.")
-
-        package.mark_build(staging)
-        say("Writing the zip ...")
-        zip_bytes = make_zip(staging, zip_tmp)
-        max_bytes = options.max_bytes or package.MAX_PACKAGE_BYTES
-        if zip_bytes > max_bytes:
-            raise FCMigrateError(
-                f"The package is {human_size(zip_bytes)}, over FC's limit of "
-                f"{human_size(max_bytes)}. Leave files out with a .fcignore file "
-                "in the project (e.g. a line 'data/'), or move large dependencies to a layer."
-            )
-        if zip_bytes > API_UPLOAD_BYTES:
-            notes.append(
-                f"The zip is over {human_size(API_UPLOAD_BYTES)}: the FC API takes at most "
-                "that; upload through the console or from OSS."
-            )
-        _replace(staging, out)
-        os.replace(zip_tmp, zip_path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
-        if zip_tmp.exists():
-            zip_tmp.unlink()
-        _remove_empty(created)
-        raise
-    shutil.rmtree(work, ignore_errors=True)
-    return MigrateResult(
-        detected=detected,
-        out=out,
-        zip_path=zip_path,
-        zip_bytes=zip_bytes,
-        python=python,
-        python_source=python_source,
-        interpreter=interpreter,
-        generated=generated,
-        copied=copied,
-        installed=pip.installed,
-        compiled=compiled,
+    return _Plan(
+        options=options,
+        say=say,
         notes=notes,
         origin=origin,
+        detected=detected,
+        python=python,
+        python_source=python_source,
+        platform=platform,
+        runtime=runtime,
+        out=out,
+        zip_path=zip_path,
+        wrap_values=wrap_values,
+        files=files,
+        interpreter=interpreter,
     )
+
+
+def _target_python(
+    options: MigrateOptions, origin: Origin | None, detected: Detected, notes: list[str]
+) -> tuple[str, str]:
+    """:func:`target_python`, with the Python the origin runs when no flag names one."""
+    if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
+        python, _ = target_python(origin.python, detected)
+        return python, origin.file.name
+    if options.python is None and origin is not None and origin.python:
+        notes.append(
+            f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
+            f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
+            "project's code asks for instead. Pass --python X.Y to choose."
+        )
+    return target_python(options.python, detected)
+
+
+def _wrap_values(options: MigrateOptions, origin: Origin | None, python: str) -> dict[str, Any]:
+    """The :class:`WrapOptions` fields: the flags, then the origin's, then ``--env``."""
+    wrap_values: dict[str, Any] = dict(options.wrap)
+    wrap_values.setdefault("python", python)
+    if origin is not None:
+        _carry_origin(origin, wrap_values)
+    if options.env:
+        given = {n: EnvValue.read(n, v, "--env").deploy_value() for n, v in options.env.items()}
+        wrap_values["environment"] = {**wrap_values.get("environment", {}), **given}
+    return wrap_values
+
+
+def _stage(build: _Build) -> None:
+    """Step 1: copy the project into the staging folder, minus what is not deployed."""
+    plan = build.plan
+    build.say("Copying the project ...")
+    build.copied = copy_project(
+        plan.root,
+        build.staging,
+        exclude=[plan.out, build.staging, build.work, plan.zip_path, build.zip_tmp],
+        rules=_ignore_rules(plan.root, plan.origin),
+        skip_top=REBUILT,
+    )
+    build.say(f"Copied {build.copied.files} files ({human_size(build.copied.bytes)})")
+
+
+def _vendor(build: _Build) -> None:
+    """Step 2: resolve and install the requirements into ``python/`` for the target, then
+    fcmigrate's runtime and, when the app needs it, WhiteNoise."""
+    plan, python = build.plan, build.plan.python
+    build.say(f"Installing dependencies into python/ for CPython {python} (uv) ...")
+    pip = install_requirements(
+        build.vendored,
+        requirements_file=plan.detected.requirements_file,
+        requirements=plan.detected.requirements,
+        python_version=python,
+        runtime=plan.runtime if plan.platform == "fc" else plan.platform,
+        progress=lambda line: build.say(f"  uv: {line}"),
+        workdir=build.work,
+        timeout=plan.options.resolve_timeout,
+        build_python=plan.interpreter,
+    )
+    build.notes.extend(pip.notes)
+    build.installed = pip.installed
+    shutil.rmtree(build.vendored / "bin", ignore_errors=True)
+    copy_fcmigrate(build.vendored)
+    if plan.wrap_values.get("static_maps"):
+        vendor_whitenoise(build.vendored, python)
+    if build.detected.framework == "django" and not vendor_whitenoise(build.vendored, python):
+        build.notes.append(
+            f"The WhiteNoise that comes with fcmigrate does not run on Python {python}, so "
+            "the function will not serve Django's static files: add a 'whitenoise' "
+            "release that does to requirements.txt, and run again with --force."
+        )
+
+
+def _write_generated(build: _Build) -> None:
+    """Step 3: write the bootstrap and the deploy config rendered by :func:`_plan`."""
+    written = write_files(build.staging, build.plan.files, force=True)
+    build.generated = [p.relative_to(build.staging).as_posix() for p in written]
+
+
+def _check_import(build: _Build) -> None:
+    """Step 4: import the app as FC will: the target interpreter, isolated, the build
+    read-only, FC's environment. Skipped without a target interpreter (a note says so)."""
+    plan, interpreter = build.plan, build.plan.interpreter
+    if interpreter is None:
+        return
+    build.say(f"Importing {build.detected.spec!r} in the build, read-only, with {interpreter} ...")
+    build.detected = confirm_import(
+        build.detected,
+        python=interpreter,
+        pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
+        isolated=True,
+        code_dir=build.staging,
+        env=fc_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
+        hooks=_hooks(plan.wrap_values),
+    )
+
+
+def _collect_statics(build: _Build) -> None:
+    """Step 5: Django's ``collectstatic`` inside the build. Without the target interpreter
+    it runs with this one, and a failure is a note rather than a failed build: Django and
+    most of what settings import are pure Python."""
+    plan = build.plan
+    settings = build.detected.settings_module
+    if build.detected.framework != "django" or not settings:
+        return
+    if plan.interpreter is not None:
+        build.say("Collecting Django's static files (collectstatic) ...")
+        collect_static(
+            plan.root,
+            build.staging,
+            settings,
+            plan.interpreter,
+            isolated=True,
+            progress=lambda line: build.say(f"  {line}"),
+            env_extra=plan.options.env,
+        )
+        return
+    build.say("Collecting Django's static files (collectstatic, with this Python) ...")
+    try:
+        collect_static(
+            plan.root,
+            build.staging,
+            settings,
+            sys.executable,
+            isolated=True,
+            progress=lambda line: build.say(f"  {line}"),
+            env_extra=plan.options.env,
+        )
+    except FCMigrateError as exc:
+        build.notes.append(
+            f"Django's static files were not collected ({exc}); the admin will have "
+            f"no CSS. Install Python {plan.python} or pass --interpreter PATH, and run "
+            "again with --force."
+        )
+
+
+def _compile(build: _Build) -> None:
+    """Step 6: drop bytecode of other Pythons, precompile for the target (unchecked-hash)."""
+    plan, python = build.plan, build.plan.python
+    removed = remove_foreign_bytecode(build.staging, None)
+    if removed:
+        build.notes.append(f"Removed {removed} cached bytecode files of other Pythons.")
+    if plan.options.precompile and plan.interpreter is not None:
+        build.say(f"Precompiling for Python {python} (unchecked-hash) ...")
+        report = precompile(build.staging, plan.interpreter, python)
+        build.compiled = report.compiled
+        remove_foreign_bytecode(build.staging, bytecode_tag(python))
+        if report.failed:
+            shown = ", ".join(report.failed[:5]) + (" ..." if len(report.failed) > 5 else "")
+            build.notes.append(f"{len(report.failed)} files did not compile: {shown}")
+    elif not plan.options.precompile:
+        build.notes.append("Not precompiled (--no-precompile): cold starts will be slower.")
+
+
+def _zip(build: _Build) -> None:
+    """Step 7: zip the build, check the size, then move the folder and the zip into place."""
+    plan = build.plan
+    package.mark_build(build.staging)
+    build.say("Writing the zip ...")
+    build.zip_bytes = make_zip(build.staging, build.zip_tmp)
+    max_bytes = plan.options.max_bytes or package.MAX_PACKAGE_BYTES
+    if build.zip_bytes > max_bytes:
+        raise FCMigrateError(
+            f"The package is {human_size(build.zip_bytes)}, over FC's limit of "
+            f"{human_size(max_bytes)}. Leave files out with a .fcignore file "
+            "in the project (e.g. a line 'data/'), or move large dependencies to a layer."
+        )
+    if build.zip_bytes > API_UPLOAD_BYTES:
+        build.notes.append(
+            f"The zip is over {human_size(API_UPLOAD_BYTES)}: the FC API takes at most "
+            "that; upload through the console or from OSS."
+        )
+    _replace(build.staging, plan.out)
+    os.replace(build.zip_tmp, plan.zip_path)
 
 
 def _origin(options: MigrateOptions, notes: list[str]) -> Origin | None:
@@ -548,7 +698,8 @@ def _ignore_rules(root: Path, origin: Origin | None) -> IgnoreRules:
 
 def _probe_tools(work: Path) -> Path:
     """A folder holding all of fcmigrate, for the import check: the build carries only its
-    runtime, and the check runs ``python -m fcmigrate.build.detect`` (build side) beside it."""
+    runtime, and the check runs ``python -m fcmigrate.build.importcheck`` (build side) beside
+    it."""
     from fcmigrate.build.runtime_files import copy_package
 
     return copy_package(_mkdirs_in(work, "fcmigrate-tools")).parent

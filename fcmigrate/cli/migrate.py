@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from fcmigrate.build.detect import SUPPORTED_PYTHONS
+from fcmigrate.build.facts import SUPPORTED_PYTHONS
 from fcmigrate.build.origins import ORIGIN_NAMES
 from fcmigrate.build.signals import terminate_as_exit
 from fcmigrate.cli.options import (

@@ -1,13 +1,14 @@
 """Run by ``fcmigrate doctor`` in a child process: import the project, report what it set.
 
-The parent runs this file's source with ``python -c`` in the project's folder and FC's
-environment, so a settings file that raises, loops or calls ``sys.exit`` costs a finding,
-not the doctor. Nothing from fcmigrate is imported before the project's own code, except
-the loader when a Flask app is imported. The result is JSON written to a file (the project
-may print anything on stdout); it is rewritten after each step so that a step that hangs
-leaves the earlier ones readable. SECRET_KEY never leaves this process: only its length,
-prefix and a hash. Of a Flask app's database settings only SQLite file paths leave it:
-other database URLs may hold passwords.
+The parent runs this file's source with ``python -c`` (:mod:`fcmigrate.build.child`'s
+protocol: the request file is ``sys.argv[1]``, the answer file ``sys.argv[2]``) in the
+project's folder and FC's environment, so a settings file that raises, loops or calls
+``sys.exit`` costs a finding, not the doctor. Nothing from fcmigrate is imported before the
+project's own code, except the loader when a Flask app is imported. The result is JSON
+written to a file (the project may print anything on stdout); it is rewritten after each
+step so that a step that hangs leaves the earlier ones readable. SECRET_KEY never leaves
+this process: only its length, prefix and a hash. Of a Flask app's database settings only
+SQLite file paths leave it: other database URLs may hold passwords.
 
 The code folder is read-only in this process, as ``/code`` is on FC: the parent names
 :mod:`fcmigrate.build.readonly`'s file, loaded here without importing fcmigrate, whose audit hook

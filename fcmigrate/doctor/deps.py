@@ -37,7 +37,7 @@ def normalize(name: str) -> str:
 
 def requirement_names(folder: Path) -> frozenset[str]:
     """The normalized names the project lists as requirements (none when unreadable)."""
-    from fcmigrate.build.detect import read_requirements
+    from fcmigrate.build.facts import read_requirements
 
     try:
         requirements, _ = read_requirements(folder)

@@ -3,27 +3,24 @@
 One child per project, with a timeout, in the project's code folder and the environment FC
 gives the function: the deploy config's ``environmentVariables`` plus FC's own variables,
 not the shell's (a developer's ``DJANGO_DEBUG=1`` must not decide what FC runs). The child
-is :mod:`fcmigrate.doctor._child`; it is started in its own session and the whole group is
-killed afterwards, so nothing the project starts at import outlives the doctor. The code
-folder is read-only in the child (:mod:`fcmigrate.build.readonly`), as on FC: the doctor never
-writes into the project or a build, and the writes it refused in an import that failed are
-in :attr:`ProbeResult.read_only`.
+is :mod:`fcmigrate.doctor._child`, run through :mod:`fcmigrate.build.child`: in its own
+session, the whole group killed afterwards, so nothing the project starts at import
+outlives the doctor. The code folder is read-only in the child
+(:mod:`fcmigrate.build.readonly`), as on FC: the doctor never writes into the project or a
+build, and the writes it refused in an import that failed are in
+:attr:`ProbeResult.read_only`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from fcmigrate.build.child import run_child
 from fcmigrate.doctor.config import DEFAULT_PORT, DEFAULT_TIMEOUT, FunctionConfig
 
 #: Seconds the child may take to import the project (cold Django imports take ~1 s).
@@ -85,51 +82,21 @@ def run_probe(
         "path_back": [str(vendored)] if vendored.is_dir() else [],
         "django_settings": django_settings,
         "app_specs": list(app_specs),
-        "guard": str(resources.files("fcmigrate.build").joinpath("readonly.py")),
     }
     source = resources.files("fcmigrate.doctor").joinpath("_child.py").read_text("utf-8")
-    with tempfile.TemporaryDirectory(prefix="fcmigrate-doctor-") as tmp:
-        request_path = Path(tmp, "request.json")
-        result_path = Path(tmp, "result.json")
-        request_path.write_text(json.dumps(request), encoding="utf-8")
-        proc = subprocess.Popen(
-            [sys.executable, "-B", "-c", source, str(request_path), str(result_path)],
-            cwd=code_dir,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        timed_out = False
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            output, _ = proc.communicate()
-        finally:
-            _kill_group(proc)
-        raw = _read_json(result_path)
-    return _result(raw, timed_out, timeout, proc.returncode, output, request)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    if hasattr(os, "killpg"):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    elif proc.poll() is None:  # pragma: no cover - Windows
-        proc.kill()
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    reply = run_child(
+        ["-c", source],
+        request,
+        cwd=code_dir,
+        env=env,
+        timeout=timeout,
+        doing="Importing the project",
+        purpose="to import the project",
+        read_only=code_dir,
+        merge_output=True,
+        raise_on_timeout=False,
+    )
+    return _result(reply.answer, reply.timed_out, timeout, reply.returncode, reply.stdout, request)
 
 
 def _result(
@@ -137,7 +104,7 @@ def _result(
     timed_out: bool,
     timeout: float,
     returncode: int | None,
-    output: bytes,
+    output: str,
     request: dict[str, Any],
 ) -> ProbeResult:
     result = ProbeResult(django=raw.get("django"), apps=dict(raw.get("apps") or {}))
@@ -151,7 +118,7 @@ def _result(
     if timed_out:
         failure = f"did not finish importing in {timeout:g} s"
     elif pending is not None:
-        tail = output.decode("utf-8", "replace").strip().splitlines()
+        tail = output.strip().splitlines()
         failure = f"the import process exited with status {returncode}" + (
             f": {tail[-1][:200]}" if tail else ""
         )

@@ -1,4 +1,4 @@
-"""fcmigrate.build.detect: finding the app, its requirements and its Python in a project folder.
+"""fcmigrate.build.detect and facts: the app, its requirements and its Python in a project folder.
 
 Every scenario is a tiny project under ``tests/detect_fixtures`` (one folder each). Static
 detection must not import them; :func:`confirm_import` imports them in a subprocess.
@@ -14,15 +14,8 @@ from pathlib import Path
 import pytest
 from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, REPO
 
-from fcmigrate.build.detect import (
-    AppImportError,
-    Detected,
-    confirm_import,
-    detect_app,
-    lowest_allowed,
-    read_python_version,
-    read_requirements,
-)
+from fcmigrate.build.detect import AppImportError, Detected, confirm_import, detect_app
+from fcmigrate.build.facts import lowest_allowed, read_python_version, read_requirements
 from fcmigrate.errors import AppLoadError, FCMigrateError
 
 FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
@@ -321,7 +314,7 @@ def _raised(code: str) -> BaseException:
     ],
 )
 def test_missing_variable(code: str, variable: str | None) -> None:
-    from fcmigrate.build.detect import missing_variable
+    from fcmigrate.runtime.import_errors import missing_variable
 
     assert missing_variable(_raised(code)) == variable
 
@@ -340,6 +333,32 @@ def test_import_failure_shows_the_users_traceback(capfd: pytest.CaptureFixture[s
     assert "Traceback (most recent call last):" in err
     assert f'File "{FIXTURES / "import_fails" / "app.py"}", line 6' in err
     assert "RuntimeError: import_fails fixture: boom in the user's module" in err
+
+
+def test_an_import_that_ends_the_interpreter(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "app.py").write_text(
+        "import os, sys\n\nsys.stderr.write('closing down\\n')\nos._exit(4)\napp = None\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path))
+    assert str(info.value) == (
+        "Importing 'app:app' ended the import check before it could answer (it exited with "
+        "status 4: closing down). Code that exits or crashes the interpreter at import stops "
+        "the function from starting on FC too: fix it, and run again."
+    )
+    assert "closing down" in capfd.readouterr().err
+
+
+def test_an_import_that_hangs_is_stopped(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import time\n\ntime.sleep(60)\napp = None\n")
+    with pytest.raises(FCMigrateError) as info:
+        confirm_import(detect_app(tmp_path), timeout=2)
+    assert str(info.value) == (
+        "Importing 'app:app' did not finish within 2 s. "
+        "Move slow work (database connections, downloads) out of import time."
+    )
 
 
 def test_syntax_error_in_an_entry_file(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

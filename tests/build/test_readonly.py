@@ -1,7 +1,7 @@
 """The code folder is read-only while an import is checked, as ``/code`` is on FC.
 
 The guard (:mod:`fcmigrate.build.readonly`) runs in real child processes of every Python fcmigrate
-builds for that is on this machine; :func:`fcmigrate.build.detect.confirm_import` imports the
+builds for that is on this machine; :func:`fcmigrate.build.importcheck.confirm_import` imports the
 fixture projects of ``tests/readonly_fixtures`` (copied to a temporary folder) and must leave
 them byte for byte as they were.
 """

@@ -11,7 +11,7 @@ import pytest
 from test_vendor_uv import make_wheel
 
 from fcmigrate.build import vendor
-from fcmigrate.build.detect import read_requirements as detect_read_requirements
+from fcmigrate.build.facts import read_requirements as detect_read_requirements
 from fcmigrate.build.migrate import choose_runtime
 from fcmigrate.build.requirements import (
     poetry_constraint,

@@ -239,6 +239,20 @@ def test_without_staticfiles_app_nothing_is_collected(tmp_path: Path) -> None:
     assert not (build / COLLECTED_DIR).exists()
 
 
+def test_settings_that_hang_give_one_clear_error(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    write_settings(
+        build, "INSTALLED_APPS = ['django.contrib.staticfiles']\nimport time\ntime.sleep(60)\n"
+    )
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings", timeout=2)
+    assert str(excinfo.value) == (
+        "collectstatic for 'tinysite.settings' did not finish within 2 s. Move slow work "
+        "(database connections, downloads) out of the settings module."
+    )
+    assert not (build / COLLECTED_DIR).exists()
+
+
 def test_settings_that_fail_give_one_clear_error(tmp_path: Path) -> None:
     build = tmp_path / "build"
     write_settings(

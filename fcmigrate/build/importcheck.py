@@ -1,0 +1,263 @@
+"""Importing the app as FC will, in a child interpreter, before anything is deployed.
+
+:func:`confirm_import` runs ``python -m fcmigrate.build.importcheck`` through
+:mod:`fcmigrate.build.child` (the project's imports may fail, hang or have side effects),
+with the folder it runs in read-only as ``/code`` is on FC (:mod:`fcmigrate.build.readonly`).
+It reports the framework of the object it got; an exception inside the user's code prints
+the user's traceback and raises :class:`~fcmigrate.errors.AppImportError`, a write under the
+code folder raises one that names the file, a spec mistake raises
+:class:`~fcmigrate.errors.AppLoadError`.
+
+This module is also the child's program, so at import it needs only the standard library
+and the parts of fcmigrate a build's import check carries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fcmigrate.build.child import install_guard, read_request, run_child, write_answer
+from fcmigrate.build.readonly import tree_state
+from fcmigrate.errors import AppImportError, AppLoadError, FCMigrateError
+from fcmigrate.runtime.import_errors import import_failed as _import_failed
+from fcmigrate.runtime.import_errors import missing_variable, user_traceback
+
+if TYPE_CHECKING:
+    from fcmigrate.build.detect import Detected
+
+__all__ = ["IMPORT_TIMEOUT", "changed_path", "confirm_import", "read_only_error"]
+
+IMPORT_TIMEOUT = 120.0
+#: The program the child runs (``python -m``): this module.
+CHILD_MODULE = "fcmigrate.build.importcheck"
+_SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+
+
+def confirm_import(
+    detected: Detected,
+    *,
+    python: str | None = None,
+    pythonpath: Sequence[str | Path] = (),
+    isolated: bool = False,
+    timeout: float = IMPORT_TIMEOUT,
+    code_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    hooks: Sequence[str] = (),
+) -> Detected:
+    """Import ``detected.spec`` in a subprocess; return ``detected`` with the real framework.
+
+    ``python`` (default: this interpreter) runs ``python -m fcmigrate.build.importcheck``
+    (:mod:`fcmigrate.build.child`'s protocol), so fcmigrate must be importable there: from
+    its environment, or from ``pythonpath``. ``isolated`` starts it with ``-s -S``: no
+    site-packages, only ``pythonpath`` and the standard library, the way a bare interpreter
+    on FC sees a vendored build. ``code_dir`` (default: the project) is the folder the
+    import runs in, as FC runs ``/code``; ``env`` replaces this process's environment;
+    ``hooks`` (``'module:function'``) are imported after the app.
+
+    The code folder is read-only there, as on FC (:mod:`fcmigrate.build.readonly`): a write
+    under it raises ``OSError`` in the child, and if the import then fails, the one-line error
+    names the file. No bytecode is written. A spec mistake raises
+    :class:`~fcmigrate.errors.AppLoadError`; an exception in the user's code is printed
+    (their traceback) and raises :class:`AppImportError`.
+    """
+    root = detected.root
+    folder = root if code_dir is None else Path(code_dir)
+    # A write the audit hook cannot see (a subprocess, a C library) still shows here.
+    before = tree_state(folder) if code_dir is not None else {}
+    reply = run_child(
+        ["-m", CHILD_MODULE],
+        {"root": str(folder), "spec": detected.spec, "hooks": list(hooks)},
+        cwd=folder,
+        env=os.environ if env is None else env,
+        timeout=timeout,
+        doing=f"Importing {detected.spec!r}",
+        purpose="to import the app",
+        slow_advice="Move slow work (database connections, downloads) out of import time.",
+        python=python,
+        isolated=isolated,
+        pythonpath=list(pythonpath),
+        read_only=folder,
+    )
+    result = reply.answer
+    changed = changed_path(before, tree_state(folder)) if code_dir is not None else None
+    denied = result.get("read_only")
+    if isinstance(denied, dict):
+        raise AppImportError(read_only_error(str(result.get("spec") or detected.spec), denied))
+    if changed is not None:
+        raise AppImportError(read_only_error(detected.spec, {"path": changed}))
+    if reply.returncode == 0 and "framework" in result:
+        return dataclasses.replace(
+            detected,
+            framework=str(result["framework"]),
+            settings_module=result.get("settings") or detected.settings_module,
+            confirmed=True,
+        )
+    if "error" in result:
+        raise AppLoadError(str(result["error"]))
+    stderr = reply.stderr
+    if "No module named 'fcmigrate'" in stderr and CHILD_MODULE in stderr:
+        raise FCMigrateError(
+            f"{python or sys.executable!r} cannot import fcmigrate, so it cannot check the app. "
+            "Install fcmigrate for that interpreter, or pass it on pythonpath."
+        )
+    if folder != root:
+        stderr = _shown_in(stderr, folder, root)
+    sys.stderr.write(stderr if stderr.endswith("\n") or not stderr else stderr + "\n")
+    sys.stderr.flush()
+    failure = reply.failure()
+    if not result and failure is not None:
+        # The child never got to answer: the import ended the interpreter (os._exit, a
+        # crash in a C extension), which ends the function's start on FC as well.
+        raise AppImportError(
+            f"Importing {detected.spec!r} ended the import check before it could answer "
+            f"({failure}). Code that exits or crashes the interpreter at import stops the "
+            "function from starting on FC too: fix it, and run again."
+        )
+    variable = result.get("missing_env")
+    if not (isinstance(variable, str) and variable.isidentifier()):
+        variable = None
+    spec = str(result.get("spec") or detected.spec)
+    package = result.get("failed_in")
+    if variable is None and isinstance(package, str) and package.isidentifier():
+        version = result.get("python")
+        shown_version = version if isinstance(version, str) else None
+        raise AppImportError(_package_failed(spec, package, folder, shown_version))
+    raise AppImportError(_import_failed(spec, variable))
+
+
+def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
+    """The import failed inside a vendored package, not in the project's code."""
+    target = f"Python {version}" if version else "the target Python"
+    dist = _distribution_of(folder / "python", package)
+    shown = f"{dist[0]} {dist[1]}" if dist else package
+    name = dist[0] if dist else package
+    return (
+        f"Importing {spec!r} failed inside the installed package {shown!r}, not in your code "
+        f"(traceback above): that release may not run on {target}. Pin a newer release of "
+        f"{name} in your requirements (one that supports {target}), and run again."
+    )
+
+
+def _distribution_of(site: Path, package: str) -> tuple[str, str] | None:
+    """(name, version) of the distribution in ``site`` that installs top-level ``package``."""
+    for record in site.glob("*.dist-info/RECORD"):
+        text = record.read_text(encoding="utf-8", errors="replace")
+        if re.search(rf"^{re.escape(package)}(/|\.py,)", text, re.MULTILINE):
+            name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
+            return name, rest
+    return None
+
+
+def _shown_in(text: str, folder: Path, root: Path) -> str:
+    """``text`` with paths of the project's own files in ``folder`` shown in ``root``."""
+    pattern = re.escape(str(folder) + os.sep) + r"(?!python" + re.escape(os.sep) + ")"
+    return re.sub(pattern, lambda _: str(root) + os.sep, text)
+
+
+def changed_path(
+    before: Mapping[str, tuple[int, int, int]], after: Mapping[str, tuple[int, int, int]]
+) -> str | None:
+    """The first path (sorted) added, removed or changed between two :func:`tree_state`."""
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    return changed[0] if changed else None
+
+
+#: How the one-line error says what an audit event did to a path.
+_WRITE_VERBS = {
+    "open": "writes",
+    "os.mkdir": "creates the folder",
+    "sqlite3.connect": "creates the SQLite database",
+    "sqlite3.write": "writes to the SQLite database",
+    "os.remove": "removes",
+    "os.rmdir": "removes",
+    "shutil.rmtree": "removes",
+    "os.rename": "moves",
+    "os.replace": "moves",
+    "shutil.move": "moves",
+}
+
+
+def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
+    """The one line for an import that wrote under the code folder."""
+    verb = _WRITE_VERBS.get(str(denied.get("event")), "writes to")
+    where = f" ({denied['file']} line {denied['line']})" if denied.get("file") else ""
+    return (
+        f"Importing {spec!r} {verb} {denied['path']!r}{where}, but the code folder is "
+        "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "
+        "take its path from an environment variable, or keep data that must last on NAS or OSS."
+    )
+
+
+def _framework_of_object(obj: Any) -> str:
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(obj).__mro__}
+    if "flask.app.Flask" in names:
+        return "flask"
+    if "django.core.handlers.wsgi.WSGIHandler" in names:
+        return "django"
+    return "wsgi"
+
+
+def _probe(request: Mapping[str, Any]) -> int:
+    """Child side of :func:`confirm_import`: with the code folder read-only, import the app
+    and the hooks, and answer what the app is (or what went wrong)."""
+    from fcmigrate.runtime.loader import import_string, load_app
+
+    root, spec, hooks = str(request["root"]), str(request["spec"]), list(request["hooks"])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    record = install_guard(request)
+    denied = record.denied
+    result: dict[str, Any] = {}
+    current, step_start = spec, 0
+
+    def save(code: int) -> int:
+        # Only a refused write of the step that failed: one it survived fails on FC neither.
+        if code and len(denied) > step_start:
+            result["read_only"] = dataclasses.asdict(denied[step_start])
+        result["spec"] = current
+        write_answer(result)
+        return code
+
+    try:
+        app = load_app(spec, cwd=root)
+        for current in hooks:
+            step_start = len(denied)
+            if not callable(import_string(current, cwd=root)):
+                raise AppLoadError(f"Hook {current!r} is not callable. Name a function.")
+        conf = os.path.join(root, "gunicorn.conf.py")
+        if os.path.isfile(conf):
+            # `serve` runs the project's gunicorn.conf.py at every start, as gunicorn does.
+            import runpy
+
+            current, step_start = "gunicorn.conf.py", len(denied)
+            runpy.run_path(conf)
+    except AppLoadError as exc:
+        result["error"] = str(exc)
+        return save(3)
+    except (Exception, SystemExit) as exc:
+        record.blame(exc)
+        sys.stderr.write(user_traceback(exc))
+        variable = missing_variable(exc)
+        if variable is not None:
+            result["missing_env"] = variable
+        frames = traceback.extract_tb(exc.__traceback__)
+        result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        vendored = os.path.join(root, "python") + os.sep
+        if frames and frames[-1].filename.startswith(vendored):
+            top = frames[-1].filename[len(vendored) :].split(os.sep)[0]
+            result["failed_in"] = top.removesuffix(".py")
+        return save(1)
+    result["framework"] = _framework_of_object(app)
+    result["settings"] = os.environ.get(_SETTINGS_ENV)
+    return save(0)
+
+
+if __name__ == "__main__":
+    sys.exit(_probe(read_request()))

@@ -46,24 +46,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fcmigrate.build.facts import (
-    SUPPORTED_PYTHONS,
     read_python_version,
     read_requirements,
     read_text,
     requirement_providing,
 )
 from fcmigrate.build.importcheck import confirm_import
-from fcmigrate.errors import AppImportError, AppLoadError, FCMigrateError
+from fcmigrate.errors import AppLoadError, FCMigrateError
 from fcmigrate.runtime.loader import has_module, parse_spec
 
-__all__ = [
-    "ENTRY_FILES",
-    "SUPPORTED_PYTHONS",
-    "AppImportError",
-    "Detected",
-    "confirm_import",
-    "detect_app",
-]
+__all__ = ["ENTRY_FILES", "Detected", "detect_app"]
 
 #: Top-level files that may hold a Flask or plain WSGI app, in the order they are reported.
 #: index.py is what Function Compute's own Flask templates use.

@@ -35,9 +35,7 @@ from importlib import metadata, resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from fcmigrate.errors import FCMigrateError
 from fcmigrate.build.exclude import dockerignore_lines
-from fcmigrate.runtime.loader import parse_spec, src_folder
 from fcmigrate.build.render import OutputFile, render
 from fcmigrate.build.wrap import (
     PYTHONS,
@@ -47,6 +45,8 @@ from fcmigrate.build.wrap import (
     deploy_config,
     function_name,
 )
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.runtime.loader import parse_spec, src_folder
 
 #: Official Docker images, pinned to a full version (Debian 12 "bookworm", slim variant).
 #: Bump them together; each tag must exist on Docker Hub.

@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fcmigrate.errors import FCMigrateError
 from fcmigrate.build.exclude import IgnoreRules
+from fcmigrate.errors import FCMigrateError
 
 __all__ = [
     "BUILD_MARKER",

@@ -227,9 +227,9 @@ def fc_environment(
     config value read at deploy time (``${env('NAME')}``) comes from this environment, as
     ``s deploy`` takes it; ``extra`` (``migrate --env``) is added last.
     """
+    from fcmigrate.build.wrap import FC_PATH
     from fcmigrate.local.command import FC_DEFAULT_PORT, load_config
     from fcmigrate.local.command import fc_environment as function_environment
-    from fcmigrate.build.wrap import FC_PATH
 
     base = {
         "PATH": FC_PATH,

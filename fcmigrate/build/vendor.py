@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from fcmigrate.errors import FCMigrateError
 from fcmigrate.build.signals import terminate_as_exit
+from fcmigrate.errors import FCMigrateError
 
 __all__ = [
     "DEFAULT_RESOLVE_TIMEOUT",
@@ -428,7 +428,8 @@ def _requirement_args(
 
 
 def copy_fcmigrate(target: Path) -> Path:
-    """Copy fcmigrate's runtime (:mod:`fcmigrate.build.runtime_files`, no bytecode) into ``target``."""
+    """Copy fcmigrate's runtime (:mod:`fcmigrate.build.runtime_files`, no bytecode) into
+    ``target``."""
     from fcmigrate.build.runtime_files import copy_runtime
 
     return copy_runtime(target)

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fcmigrate import fc
-from fcmigrate.errors import FCMigrateError
-from fcmigrate.runtime.jobs import JOBS_FILE, job_payload
 from fcmigrate.build.origins import Job
 from fcmigrate.build.render import OutputFile, render, yaml_flow_list, yaml_scalar
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.runtime.jobs import JOBS_FILE, job_payload
 
 #: Every method, so HEAD and CORS preflights (OPTIONS) are not refused by the trigger.
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
@@ -430,14 +430,15 @@ def check_app(folder: Path, app: str, hooks: Sequence[str] = ()) -> None:
     (and run the folder's ``gunicorn.conf.py``, as ``serve`` does at every start).
 
     The import runs in a child interpreter with ``folder`` read-only, as ``/code`` is on FC
-    (:func:`fcmigrate.build.detect.confirm_import`): an app that writes beside its code at
+    (:func:`fcmigrate.build.importcheck.confirm_import`): an app that writes beside its code at
     import fails here with the path, and leaves nothing behind. The child sees this process's
     ``sys.path`` ahead of the standard library (the folder ``python -m`` was run from,
     ``PYTHONPATH``), then ``folder`` and its ``src/`` as the loader adds them. A folder that
     does not exist yet holds no code: an empty one stands in for it, and the error names
     ``folder``.
     """
-    from fcmigrate.build.detect import Detected, confirm_import
+    from fcmigrate.build.detect import Detected
+    from fcmigrate.build.importcheck import confirm_import
 
     with tempfile.TemporaryDirectory(prefix="fcmigrate-wrap-") as empty:
         root = folder.resolve() if folder.is_dir() else Path(empty).resolve()

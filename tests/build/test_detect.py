@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from helpers import DJANGO_SAMPLE, FLASK_SAMPLE, REPO
 
-from fcmigrate.build.detect import AppImportError, Detected, confirm_import, detect_app
+from fcmigrate.build.detect import Detected, detect_app
 from fcmigrate.build.facts import lowest_allowed, read_python_version, read_requirements
-from fcmigrate.errors import AppLoadError, FCMigrateError
+from fcmigrate.build.importcheck import confirm_import
+from fcmigrate.errors import AppImportError, AppLoadError, FCMigrateError
 
 FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
 

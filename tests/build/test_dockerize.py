@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dockerfile_parse import DockerfileParser
 from helpers import (
     DJANGO_SAMPLE,
     FLASK_SAMPLE,
@@ -35,7 +36,6 @@ from helpers import (
     python_env,
     run_main,
 )
-from dockerfile_parse import DockerfileParser
 
 import fcmigrate
 from fcmigrate import __version__

@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from helpers import REPO, run_main
 
-from fcmigrate.build.detect import AppImportError, confirm_import, detect_app
+from fcmigrate.build.detect import detect_app
+from fcmigrate.build.importcheck import confirm_import
 from fcmigrate.build.readonly import fc_environment, tree_state
 from fcmigrate.build.render import write_files
 from fcmigrate.build.wrap import FC_PATH, WrapOptions, generate
-from fcmigrate.errors import AppLoadError
+from fcmigrate.errors import AppImportError, AppLoadError
 
 FIXTURES = Path(__file__).parent / "readonly_fixtures"
 

@@ -16,7 +16,8 @@ child with bytecode writes off (``-B``), or importing would try to write ``__pyc
 At import this module needs only the standard library and nothing else of fcmigrate, so a
 child process may load it from its file before it imports the project.
 :func:`fc_environment`, the parent's side, reads the deploy config with
-:mod:`fcmigrate.local.command`.
+:mod:`fcmigrate.deployconfig` and gives the environment FC would
+(:func:`fcmigrate.deployconfig.fc_environment`).
 """
 
 from __future__ import annotations
@@ -227,9 +228,9 @@ def fc_environment(
     config value read at deploy time (``${env('NAME')}``) comes from this environment, as
     ``s deploy`` takes it; ``extra`` (``migrate --env``) is added last.
     """
-    from fcmigrate.local.command import FC_DEFAULT_PORT, load_config
-    from fcmigrate.local.command import fc_environment as function_environment
     from fcmigrate.build.wrap import FC_PATH
+    from fcmigrate.deployconfig import fc_environment as function_environment
+    from fcmigrate.deployconfig import load_config
 
     base = {
         "PATH": FC_PATH,
@@ -237,8 +238,7 @@ def fc_environment(
         "TMPDIR": str(home),
         "LANG": "C.UTF-8",
     }
-    env = function_environment(load_config(code_dir), code_dir, FC_DEFAULT_PORT, base)
-    env.pop("FCMIGRATE_PYTHON", None)
+    env = function_environment(load_config(code_dir), code_dir, base=base)
     env.update(extra or {})
     env["PYTHONPATH"] = os.pathsep.join([str(code_dir / "python"), str(code_dir)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -27,24 +27,18 @@ from helpers import FLASK_SAMPLE, free_port, python_env
 
 from fcmigrate.build.wrap import WrapOptions, fun_template, s_yaml
 from fcmigrate.cli import cli
-from fcmigrate.errors import FCMigrateError
-from fcmigrate.local.command import (
+from fcmigrate.deployconfig import (
     FAKE_ACCESS_KEY_ID,
     FAKE_ACCESS_KEY_SECRET,
     FAKE_SECURITY_TOKEN,
-    MAX_BODY_BYTES,
-    MAX_HEADER_BYTES,
-    MAX_PATH_BYTES,
-    Console,
-    FrontDoor,
     FunctionConfig,
-    LocalOptions,
-    Refused,
-    fc_environment,
     load_config,
-    new_request_id,
-    start_command,
 )
+from fcmigrate.errors import FCMigrateError
+from fcmigrate.fc import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_PATH_BYTES, new_request_id
+from fcmigrate.local.command import Console, LocalOptions
+from fcmigrate.local.frontdoor import FrontDoor, Refused
+from fcmigrate.local.function import function_environment, start_command
 
 REQUEST_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{12}")
 SECRETS = (FAKE_ACCESS_KEY_SECRET, FAKE_SECURITY_TOKEN)
@@ -870,7 +864,7 @@ def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
 def test_environment_overrides_real_credentials(tmp_path: Path) -> None:
     config = FunctionConfig(service="s", function="f", environment={"MODE": "prod"})
     base = {"PATH": "/usr/bin", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "real-secret"}
-    env = fc_environment(config, tmp_path, 4321, base)
+    env = function_environment(config, tmp_path, 4321, base)
     assert env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == FAKE_ACCESS_KEY_SECRET
     assert env["FC_SERVER_PORT"] == env["FC_CUSTOM_LISTEN_PORT"] == "4321"
     assert env["PATH"] == "/usr/bin" and env["MODE"] == "prod"
@@ -1081,7 +1075,7 @@ def test_request_line_control_characters_are_escaped_in_the_console(door: Local)
 
 
 def test_printable_escapes_every_control_character() -> None:
-    from fcmigrate.local.command import printable
+    from fcmigrate.local.frontdoor import printable
 
     assert printable("GET /a\x1b[31m\r\n\t\x7f\x9b\u2028 é") == (
         "GET /a\\x1b[31m\\r\\n\\t\\x7f\\x9b\\u2028 é"
@@ -1214,7 +1208,7 @@ def test_build_python_missing_here_is_said_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fcmigrate.build import vendor
-    from fcmigrate.local.command import function_python
+    from fcmigrate.local.function import function_python
 
     other = "3.12" if sys.version_info[:2] != (3, 12) else "3.13"
     build = fake_build(tmp_path, other)
@@ -1231,7 +1225,7 @@ def test_build_python_missing_here_is_said_in_one_line(
 def test_project_without_python_folder_uses_this_python(
     wrapped: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fcmigrate.local.command import function_python
+    from fcmigrate.local.function import function_python
 
     monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
     python, note = function_python(LocalOptions(project=wrapped), load_config(wrapped))
@@ -1260,7 +1254,7 @@ def test_project_without_python_folder_uses_this_python(
 def test_where_the_build_records_its_python(
     tmp_path: Path, files: dict[str, str], expected: tuple[str, str] | None
 ) -> None:
-    from fcmigrate.local.command import recorded_python
+    from fcmigrate.local.function import recorded_python
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -1329,7 +1323,7 @@ def test_expect_100_continue_gets_the_body_through(door: Local) -> None:
 def test_refused_body_is_drained_up_to_64_mb_then_the_connection_closes(door: Local) -> None:
     import socket
 
-    from fcmigrate.local.command import MAX_DRAIN_BYTES
+    from fcmigrate.local.frontdoor import MAX_DRAIN_BYTES
 
     size = 4 * MAX_DRAIN_BYTES
     block = b"x" * (1 << 20)

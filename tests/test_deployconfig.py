@@ -14,14 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from fcmigrate.build.readonly import fc_environment as build_environment
 from fcmigrate.build.render import write_files
 from fcmigrate.build.wrap import (
     CONFIGS,
     ContainerImage,
     WrapOptions,
     deploy_config,
+    fun_template,
     function_config,
     generate,
+    s_yaml,
 )
 from fcmigrate.deployconfig import (
     FAKE_ACCESS_KEY_SECRET,
@@ -34,7 +37,9 @@ from fcmigrate.deployconfig import (
     read_configs,
     unresolved,
 )
+from fcmigrate.doctor.probe import probe_environment
 from fcmigrate.errors import FCMigrateError
+from fcmigrate.local.function import function_environment
 
 #: Every field wrap writes; ``file``, ``line`` and ``*_line`` say where it was read.
 WRITTEN_FIELDS = (
@@ -214,6 +219,30 @@ def test_fc_environment_is_fcs_not_this_machines(tmp_path: Path) -> None:
     assert is_unresolved(kept["SECRET_KEY"]) and kept["FC_SERVER_PORT"] == "8080"
 
 
+def test_local_doctor_and_build_give_the_function_the_same_environment(tmp_path: Path) -> None:
+    """One fc_environment: ``local``'s child, the doctor's import probe and migrate's import
+    check all see the variables FC would give this function."""
+    options = WrapOptions(
+        app="app:app", name="shop", memory=2048, timeout=45, environment={"MODE": "prod"}
+    )
+    write_files(tmp_path, generate(options))
+    config = load_config(tmp_path)
+
+    seen = {
+        "local": function_environment(config, tmp_path, 9000, base={}),
+        "doctor": probe_environment(tmp_path, config),
+        "build": build_environment(tmp_path, tmp_path / "tmp"),
+    }
+
+    def fc_part(env: dict[str, str]) -> dict[str, str]:
+        names = [n for n in env if n.startswith(("FC_", "ALIBABA_CLOUD_")) or n == "MODE"]
+        return {n: env[n] for n in names if n != "FC_INSTANCE_ID"}
+
+    assert fc_part(seen["local"]) == fc_part(seen["doctor"]) == fc_part(seen["build"])
+    assert fc_part(seen["doctor"])["FC_FUNCTION_MEMORY_SIZE"] == "2048"
+    assert (seen["build"]["FC_TIMEOUT"], seen["build"]["MODE"]) == ("45", "prod")
+
+
 def test_without_a_config_the_function_is_wraps_default(tmp_path: Path) -> None:
     project = tmp_path / "My Shop"
     project.mkdir()
@@ -262,3 +291,81 @@ def test_the_runtime_does_not_import_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.strip() == "[]"
+
+
+# --- what local reads (moved from tests/local) ------------------------------------------
+
+
+def test_config_from_wraps_s_yaml(tmp_path: Path) -> None:
+    options = WrapOptions(
+        app="app:app", name="shop", region="cn-shenzhen", timeout=30, memory=512, concurrency=4
+    )
+    (tmp_path / "s.yaml").write_text(s_yaml(options).content)
+    config = load_config(tmp_path)
+    assert (config.service, config.function, config.region) == ("shop", "shop", "cn-shenzhen")
+    assert (config.timeout, config.memory, config.concurrency) == (30, 512, 4)
+    assert config.methods == ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+    assert config.command == ["/code/bootstrap"]
+    assert config.environment["FCMIGRATE_CONCURRENCY"] == "4"
+    assert config.skipped_environment == ["PATH", "PYTHONPATH"]
+    assert not config.initializer and not config.pre_stop
+
+
+def test_config_from_fc2_s_yaml(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        """\
+edition: 1.0.0
+services:
+  web:
+    component: devsapp/fc
+    props:
+      region: ${env('FCM_TEST_REGION', 'cn-beijing')}
+      service: {name: legacy-svc}
+      function:
+        name: legacy-fn
+        runtime: custom
+        timeout: 9
+        memorySize: 256
+        caPort: 8080
+        initializer: index.init
+        environmentVariables: {MODE: prod}
+      triggers:
+        - name: http
+          type: http
+          config: {authType: anonymous, methods: [get, post]}
+"""
+    )
+    config = load_config(tmp_path)
+    assert (config.service, config.function, config.region) == (
+        "legacy-svc",
+        "legacy-fn",
+        "cn-beijing",
+    )
+    assert (config.timeout, config.memory, config.port) == (9, 256, 8080)
+    assert config.methods == ("GET", "POST")
+    assert config.initializer and not config.pre_stop
+    assert config.initializer_handler == "index.init"
+    assert config.environment == {"MODE": "prod"}
+
+
+def test_config_from_fun_template(tmp_path: Path) -> None:
+    options = WrapOptions(app="app:app", name="funsite", config="fun", timeout=15)
+    (tmp_path / "template.yml").write_text(fun_template(options).content)
+    config = load_config(tmp_path)
+    assert (config.service, config.function, config.timeout) == ("funsite", "funsite", 15)
+    assert config.methods is not None and "OPTIONS" in config.methods
+    assert config.skipped_environment == ["PYTHONPATH"]
+    assert config.source == "template.yml (fun)"
+
+
+def test_config_defaults_without_a_file(tmp_path: Path) -> None:
+    project = tmp_path / "my site"
+    project.mkdir()
+    config = load_config(project)
+    assert (config.function, config.timeout, config.methods) == ("my-site", 60, None)
+
+
+def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text("resources: [unclosed\n")
+    with pytest.raises(FCMigrateError, match=r"Cannot read .*s\.yaml"):
+        load_config(tmp_path)

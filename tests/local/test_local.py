@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import FLASK_SAMPLE, free_port, python_env
 
-from fcmigrate.build.wrap import WrapOptions, fun_template, s_yaml
+from fcmigrate.build.wrap import WrapOptions, s_yaml
 from fcmigrate.cli import cli
 from fcmigrate.deployconfig import (
     FAKE_ACCESS_KEY_ID,
@@ -702,69 +702,7 @@ def test_help_lists_the_options() -> None:
         assert option in result.output
 
 
-# --- reading the deploy config (in-process) -------------------------------------------
-
-
-def test_config_from_wraps_s_yaml(tmp_path: Path) -> None:
-    options = WrapOptions(
-        app="app:app", name="shop", region="cn-shenzhen", timeout=30, memory=512, concurrency=4
-    )
-    (tmp_path / "s.yaml").write_text(s_yaml(options).content)
-    config = load_config(tmp_path)
-    assert (config.service, config.function, config.region) == ("shop", "shop", "cn-shenzhen")
-    assert (config.timeout, config.memory, config.concurrency) == (30, 512, 4)
-    assert config.methods == ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
-    assert config.command == ["/code/bootstrap"]
-    assert config.environment["FCMIGRATE_CONCURRENCY"] == "4"
-    assert config.skipped_environment == ["PATH", "PYTHONPATH"]
-    assert not config.initializer and not config.pre_stop
-
-
-def test_config_from_fc2_s_yaml(tmp_path: Path) -> None:
-    (tmp_path / "s.yaml").write_text(
-        """\
-edition: 1.0.0
-services:
-  web:
-    component: devsapp/fc
-    props:
-      region: ${env('FCM_TEST_REGION', 'cn-beijing')}
-      service: {name: legacy-svc}
-      function:
-        name: legacy-fn
-        runtime: custom
-        timeout: 9
-        memorySize: 256
-        caPort: 8080
-        initializer: index.init
-        environmentVariables: {MODE: prod}
-      triggers:
-        - name: http
-          type: http
-          config: {authType: anonymous, methods: [get, post]}
-"""
-    )
-    config = load_config(tmp_path)
-    assert (config.service, config.function, config.region) == (
-        "legacy-svc",
-        "legacy-fn",
-        "cn-beijing",
-    )
-    assert (config.timeout, config.memory, config.port) == (9, 256, 8080)
-    assert config.methods == ("GET", "POST")
-    assert config.initializer and not config.pre_stop
-    assert config.initializer_handler == "index.init"
-    assert config.environment == {"MODE": "prod"}
-
-
-def test_config_from_fun_template(tmp_path: Path) -> None:
-    options = WrapOptions(app="app:app", name="funsite", config="fun", timeout=15)
-    (tmp_path / "template.yml").write_text(fun_template(options).content)
-    config = load_config(tmp_path)
-    assert (config.service, config.function, config.timeout) == ("funsite", "funsite", 15)
-    assert config.methods is not None and "OPTIONS" in config.methods
-    assert config.skipped_environment == ["PYTHONPATH"]
-    assert config.source == "template.yml (fun)"
+# --- the start command and environment from the deploy config (in-process) -------------
 
 
 CONTAINER_FC3 = """\
@@ -846,19 +784,6 @@ def test_missing_start_file_named_by_the_config_is_an_error(tmp_path: Path) -> N
     (tmp_path / "s.yaml").write_text(s_yaml(WrapOptions(app="app:app", name="site")).content)
     with pytest.raises(FCMigrateError, match=r"does not exist\. Write it with: fcmigrate wrap"):
         start_command(LocalOptions(project=tmp_path), load_config(tmp_path))
-
-
-def test_config_defaults_without_a_file(tmp_path: Path) -> None:
-    project = tmp_path / "my site"
-    project.mkdir()
-    config = load_config(project)
-    assert (config.function, config.timeout, config.methods) == ("my-site", 60, None)
-
-
-def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "s.yaml").write_text("resources: [unclosed\n")
-    with pytest.raises(FCMigrateError, match=r"Cannot read .*s\.yaml"):
-        load_config(tmp_path)
 
 
 def test_environment_overrides_real_credentials(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ FAKE_ACCOUNT_ID = "1000000000000000"
 
 #: Prefix of an environment value only known at deploy time (``${env('NAME')}`` with
 #: ``NAME`` unset here); the config's own text follows it.
-UNRESOLVED_PREFIX = "fcmigrate-doctor-unresolved:"
+UNRESOLVED_PREFIX = "fcmigrate-unresolved:"
 
 _KIND_LABELS = {"fc3": "fc3", "fc2": "fc, FC 2.0", "fun": "fun"}
 
@@ -433,7 +433,7 @@ class _Reader:
         text, complete = self.substitute(value)
         return text if complete and text else default
 
-    def int(self, value: Any, default: int) -> int:
+    def number(self, value: Any, default: int) -> int:
         if isinstance(value, bool) or value is None:
             return default
         if isinstance(value, int):
@@ -460,7 +460,7 @@ class _Reader:
                 func.environment_lines[str(key)] = line
 
     def timeout(self, func: FunctionConfig, value: Any, path: tuple[object, ...]) -> None:
-        timeout = self.int(value, -1)
+        timeout = self.number(value, -1)
         if timeout >= 0:
             func.timeout = timeout
             func.timeout_line = self.lines.get(path)
@@ -475,13 +475,13 @@ class _Reader:
         if handler:
             func.initializer = True
             func.initializer_handler = str(handler)
-            func.initializer_timeout = self.int(timeout, 0) or None
+            func.initializer_timeout = self.number(timeout, 0) or None
 
     def pre_stop(self, func: FunctionConfig, hook: Any) -> None:
         hook = _dict(hook)
         if hook.get("handler"):
             func.pre_stop = True
-            func.pre_stop_timeout = self.int(hook.get("timeout"), 0) or None
+            func.pre_stop_timeout = self.number(hook.get("timeout"), 0) or None
 
     def mounts(self, *configs: Any) -> list[str]:
         dirs = []
@@ -519,8 +519,8 @@ class _Reader:
             region=self.text(props.get("region"), DEFAULT_REGION),
             handler=self.text(props.get("handler"), DEFAULT_HANDLER),
             code_dir=self.code_dir(props.get("code")),
-            memory=self.int(props.get("memorySize"), DEFAULT_MEMORY),
-            concurrency=self.int(props.get("instanceConcurrency"), DEFAULT_CONCURRENCY),
+            memory=self.number(props.get("memorySize"), DEFAULT_MEMORY),
+            concurrency=self.number(props.get("instanceConcurrency"), DEFAULT_CONCURRENCY),
         )
         self.runtime(func, props.get("runtime"), DEFAULT_RUNTIME, (*base, "runtime"))
         if func.is_container:
@@ -531,7 +531,7 @@ class _Reader:
             if command is not None or ccc.get("command") is not None:
                 func.command = (command or []) + (_argv(ccc.get("command")) or []) or None
                 func.command_line = self.line(*path, "entrypoint") or self.line(*path, "command")
-            func.port = self.int(ccc.get("port"), fc.PORT)
+            func.port = self.number(ccc.get("port"), fc.PORT)
         else:
             crc = _dict(props.get("customRuntimeConfig"))
             path = (*base, "customRuntimeConfig")
@@ -539,7 +539,7 @@ class _Reader:
             if command:
                 func.command = command + (_argv(crc.get("args")) or [])
                 func.command_line = self.line(*path, "command")
-            func.port = self.int(crc.get("port"), fc.PORT)
+            func.port = self.number(crc.get("port"), fc.PORT)
         self.timeout(func, props.get("timeout"), (*base, "timeout"))
         self.environment(func, props.get("environmentVariables"), (*base, "environmentVariables"))
         lifecycle = _dict(props.get("instanceLifecycleConfig"))
@@ -593,9 +593,9 @@ class _Reader:
             region=self.text(props.get("region"), DEFAULT_REGION),
             handler=self.text(function.get("handler"), DEFAULT_HANDLER),
             code_dir=self.code_dir(function.get("codeUri")),
-            memory=self.int(function.get("memorySize"), DEFAULT_MEMORY_FC2),
-            concurrency=self.int(function.get("instanceConcurrency"), DEFAULT_CONCURRENCY),
-            port=self.int(function.get("caPort"), fc.PORT),
+            memory=self.number(function.get("memorySize"), DEFAULT_MEMORY_FC2),
+            concurrency=self.number(function.get("instanceConcurrency"), DEFAULT_CONCURRENCY),
+            port=self.number(function.get("caPort"), fc.PORT),
         )
         self.runtime(func, function.get("runtime"), "custom", (*base, "runtime"))
         key_name = "customContainerConfig" if func.is_container else "customRuntimeConfig"
@@ -657,9 +657,9 @@ class _Reader:
             line=self.line("Resources", service, key),
             handler=self.text(props.get("Handler"), DEFAULT_HANDLER),
             code_dir=self.code_dir(props.get("CodeUri")),
-            memory=self.int(props.get("MemorySize"), DEFAULT_MEMORY_FC2),
-            concurrency=self.int(props.get("InstanceConcurrency"), DEFAULT_CONCURRENCY),
-            port=self.int(props.get("CAPort"), fc.PORT),
+            memory=self.number(props.get("MemorySize"), DEFAULT_MEMORY_FC2),
+            concurrency=self.number(props.get("InstanceConcurrency"), DEFAULT_CONCURRENCY),
+            port=self.number(props.get("CAPort"), fc.PORT),
         )
         self.runtime(func, props.get("Runtime"), "custom", (*base, "Runtime"))
         if func.is_container:

@@ -33,9 +33,20 @@ CREDENTIAL_KEYS = (
     "HTTP_X_FC_SECURITY_TOKEN",
 )
 
+#: FC's limits on a synchronous call: request headers in all, path with query, request
+#: body, response body. Over them FC answers 400 (request) or 502 (response).
+MAX_HEADER_BYTES = 8 * 1024
+MAX_PATH_BYTES = 4 * 1024
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
 #: A deploy-config value Serverless Devs reads from the deployer's environment at deploy
-#: time: ``${env('NAME')}`` (group 1 is the name).
-DEPLOY_TIME_ENV = re.compile(r"""\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\)\s*\}""")
+#: time: ``${env('NAME')}`` or ``${env('NAME', 'default')}`` (group 1 is the name, group 2
+#: the default, ``None`` when there is none).
+DEPLOY_TIME_ENV = re.compile(
+    r"""\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*"""
+    r"""(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}"""
+)
 
 #: Variables FC sets in every instance; any one of them means "running on FC".
 FC_ENV = ("FC_FUNC_CODE_PATH", "FC_FUNCTION_NAME")

@@ -284,3 +284,11 @@ def build_tiny_wheel(folder: Path) -> Path:
         for name, text in files.items():
             wheel.writestr(name, text)
     return wheels
+
+
+def write_bootstrap(project: Path, script: str) -> None:
+    """An executable ``bootstrap`` running ``script`` in ``project`` (made if missing)."""
+    project.mkdir(exist_ok=True)
+    bootstrap = project / "bootstrap"
+    bootstrap.write_text("#!/bin/bash\n" + script + "\n")
+    bootstrap.chmod(0o755)

@@ -9,7 +9,7 @@ import pytest
 
 import fcmigrate
 from fcmigrate import fc
-from fcmigrate.local.command import new_request_id as local_request_id
+from fcmigrate.local.frontdoor import new_request_id as local_request_id
 from fcmigrate.runtime.middleware import new_request_id as middleware_request_id
 
 PACKAGE = Path(fcmigrate.__file__).parent

@@ -61,7 +61,7 @@ from fcmigrate.build.package import (
     precompile,
     remove_foreign_bytecode,
 )
-from fcmigrate.build.readonly import fc_environment
+from fcmigrate.build.readonly import import_environment
 from fcmigrate.build.render import OutputFile, write_files
 from fcmigrate.build.requirements import missing_requirements_error
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
@@ -518,7 +518,7 @@ def _check_import(build: _Build) -> None:
         pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
         isolated=True,
         code_dir=build.staging,
-        env=fc_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
+        env=import_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
         hooks=_hooks(plan.wrap_values),
     )
 

@@ -15,8 +15,9 @@ child with bytecode writes off (``-B``), or importing would try to write ``__pyc
 
 At import this module needs only the standard library and nothing else of fcmigrate, so a
 child process may load it from its file before it imports the project.
-:func:`fc_environment`, the parent's side, reads the deploy config with
-:mod:`fcmigrate.local.command`.
+:func:`import_environment`, the parent's side, reads the deploy config with
+:mod:`fcmigrate.deployconfig` and gives the environment FC would
+(:func:`fcmigrate.deployconfig.fc_environment`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["Denied", "Guard", "fc_environment", "guard", "tree_state"]
+__all__ = ["Denied", "Guard", "guard", "import_environment", "tree_state"]
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 #: Audit events that change the file system, and the positions of their path arguments.
@@ -215,7 +216,7 @@ def tree_state(root: str | os.PathLike[str]) -> dict[str, tuple[int, int, int]]:
     return state
 
 
-def fc_environment(
+def import_environment(
     code_dir: Path, home: Path, extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The environment FC starts the function with, for a build in ``code_dir``.
@@ -228,8 +229,8 @@ def fc_environment(
     ``s deploy`` takes it; ``extra`` (``migrate --env``) is added last.
     """
     from fcmigrate.build.wrap import FC_PATH
-    from fcmigrate.local.command import FC_DEFAULT_PORT, load_config
-    from fcmigrate.local.command import fc_environment as function_environment
+    from fcmigrate.deployconfig import fc_environment as function_environment
+    from fcmigrate.deployconfig import load_config
 
     base = {
         "PATH": FC_PATH,
@@ -237,8 +238,7 @@ def fc_environment(
         "TMPDIR": str(home),
         "LANG": "C.UTF-8",
     }
-    env = function_environment(load_config(code_dir), code_dir, FC_DEFAULT_PORT, base)
-    env.pop("FCMIGRATE_PYTHON", None)
+    env = function_environment(load_config(code_dir), code_dir, base=base)
     env.update(extra or {})
     env["PYTHONPATH"] = os.pathsep.join([str(code_dir / "python"), str(code_dir)])
     env["PYTHONDONTWRITEBYTECODE"] = "1"

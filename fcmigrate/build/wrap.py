@@ -25,6 +25,15 @@ from pathlib import Path
 from fcmigrate import fc
 from fcmigrate.build.origins import Job
 from fcmigrate.build.render import OutputFile, render, yaml_flow_list, yaml_scalar
+from fcmigrate.deployconfig import (
+    WRAP_CONCURRENCY,
+    WRAP_MEMORY,
+    WRAP_TIMEOUT,
+    FunctionConfig,
+    Trigger,
+)
+from fcmigrate.deployconfig import default_name as default_name  # wrap's name for it
+from fcmigrate.deployconfig import function_name as function_name
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.runtime.jobs import JOBS_FILE, job_payload
 
@@ -51,14 +60,6 @@ FC_PATH = (
 _NAME_OK = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 #: A region ID: cn-hangzhou, ap-southeast-1, cn-shanghai-finance-1.
 _REGION_OK = re.compile(r"[a-z]{2}(?:-[a-z0-9]+)+")
-
-
-def function_name(value: str) -> str:
-    """A valid FC function name from a folder name: letters, digits, ``_``, ``-``."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-")
-    if not name or not (name[0].isalpha() or name[0] == "_"):
-        name = "app-" + name if name else "app"
-    return name[:64].rstrip("-") or "app"
 
 
 def check_region(region: str) -> str:
@@ -93,9 +94,9 @@ class WrapOptions:
     runtime: str = "custom.debian10"
     config: str = "s"
     region: str = "cn-hangzhou"
-    concurrency: int = 8
-    memory: int = 1024
-    timeout: int = 60
+    concurrency: int = WRAP_CONCURRENCY
+    memory: int = WRAP_MEMORY
+    timeout: int = WRAP_TIMEOUT
     base_paths: Sequence[str] = ()
     event_route: str | None = None
     on_initialize: str | None = None
@@ -201,32 +202,105 @@ def _container_values(
     }
 
 
-def _lifecycle(options: WrapOptions, style: str) -> str:
+#: Handlers FC requires for the hooks; a custom runtime ignores them.
+INITIALIZER_HANDLER = "index.initialize"
+PRE_STOP_HANDLER = "index.preStop"
+#: Longest hook timeouts wrap writes (FC's limits for the initializer and pre-stop).
+MAX_INITIALIZER_TIMEOUT = 300
+MAX_PRE_STOP_TIMEOUT = 90
+#: fun's schema stops instance concurrency at 100.
+MAX_FUN_CONCURRENCY = 100
+
+
+def base_environment(
+    concurrency: int, style: str, container: ContainerImage | None = None
+) -> dict[str, str]:
+    """The variables every deploy config wrap writes sets (the templates spell them out).
+
+    A container has its own PATH and search path; fun's custom runtime finds FC's Python
+    by itself.
+    """
+    env: dict[str, str] = {}
+    if container is None:
+        if style != "fun":
+            env["PATH"] = FC_PATH
+        env["PYTHONPATH"] = "/code/python:/opt/python:/code"
+    env["FCMIGRATE_CONCURRENCY"] = str(concurrency)
+    env["FCMIGRATE_TRUST_FC_HOSTS"] = "1"
+    return env
+
+
+def function_config(
+    options: WrapOptions, style: str, container: ContainerImage | None = None
+) -> FunctionConfig:
+    """The function the deploy config of ``style`` (fc3, fc2 or fun) describes: what the
+    templates render, and what :mod:`fcmigrate.deployconfig` reads back."""
+    concurrency = options.concurrency
+    if style == "fun":
+        concurrency = min(concurrency, MAX_FUN_CONCURRENCY)
+    environment = base_environment(concurrency, style, container)
+    for name, value in options.environment.items():
+        if style == "fun" and value.startswith("${env("):
+            continue  # fun has no deploy-time variables: set them by hand
+        environment[name] = value
+    if container is not None:
+        runtime, command = CONTAINER_RUNTIME, [*container.entrypoint, *container.command]
+    elif style == "fun":
+        # fun's schema knows no custom.debian* runtime; FC starts /code/bootstrap.
+        runtime, command = "custom", None
+    else:
+        runtime, command = options.runtime, ["/code/bootstrap"]
+    config = FunctionConfig(
+        service=options.name,
+        function=options.name,
+        kind=style,
+        region=options.region,
+        runtime=runtime,
+        timeout=options.timeout,
+        memory=options.memory,
+        concurrency=concurrency,
+        command=command,
+        environment=environment,
+        triggers=[Trigger("http", list(HTTP_METHODS))],
+    )
+    if options.on_initialize:
+        config.initializer = True
+        config.initializer_handler = INITIALIZER_HANDLER
+        config.initializer_timeout = min(options.timeout, MAX_INITIALIZER_TIMEOUT)
+    if options.on_pre_stop and style != "fun":  # fun's schema knows the initializer only
+        config.pre_stop = True
+        config.pre_stop_timeout = min(options.timeout, MAX_PRE_STOP_TIMEOUT)
+    return config
+
+
+def _lifecycle(config: FunctionConfig, options: WrapOptions, style: str) -> str:
     """FC only calls the hooks a function's config names: YAML for those wrap was given.
 
     Appended to the ``instanceConcurrency`` line of each template (``""`` when there are
     no hooks). The handler is required by FC but means nothing to a custom runtime.
     """
-    init_timeout = min(options.timeout, 300)
-    stop_timeout = min(options.timeout, 90)
     lines: list[str] = []
     if style == "fc3":
         hooks = [
-            ("initializer", "index.initialize", init_timeout, options.on_initialize),
-            ("preStop", "index.preStop", stop_timeout, options.on_pre_stop),
+            ("initializer", config.initializer_handler, config.initializer_timeout),
+            ("preStop", PRE_STOP_HANDLER, config.pre_stop_timeout),
         ]
-        if any(h[3] for h in hooks):
+        if config.initializer or config.pre_stop:
             lines.append("instanceLifecycleConfig:")
-            for key, handler, timeout, given in hooks:
-                if given:
+            for key, handler, timeout in hooks:
+                if timeout is not None:
                     lines += [f"  {key}:", f"    handler: {handler}", f"    timeout: {timeout}"]
         indent = " " * 6
     elif style == "fc2":
-        if options.on_initialize:
-            lines += ["initializer: index.initialize", f"initializationTimeout: {init_timeout}"]
+        if config.initializer:
+            lines += [
+                f"initializer: {config.initializer_handler}",
+                f"initializationTimeout: {config.initializer_timeout}",
+            ]
+        stop_timeout = min(options.timeout, MAX_PRE_STOP_TIMEOUT)
         instance_hooks = [
-            ("preStop", "index.preStop", options.on_pre_stop),
-            ("preFreeze", "index.preFreeze", options.on_pre_freeze),
+            ("preStop", PRE_STOP_HANDLER, config.pre_stop),
+            ("preFreeze", "index.preFreeze", bool(options.on_pre_freeze)),
         ]
         if any(h[2] for h in instance_hooks):
             lines.append("instanceLifecycleConfig:")
@@ -239,8 +313,11 @@ def _lifecycle(options: WrapOptions, style: str) -> str:
                     ]
         indent = " " * 8
     else:  # fun's schema knows the initializer only
-        if options.on_initialize:
-            lines += ["Initializer: index.initialize", f"InitializationTimeout: {init_timeout}"]
+        if config.initializer:
+            lines += [
+                f"Initializer: {config.initializer_handler}",
+                f"InitializationTimeout: {config.initializer_timeout}",
+            ]
         indent = " " * 8
     return "".join("\n" + indent + line for line in lines)
 
@@ -303,25 +380,28 @@ def jobs_file(options: WrapOptions) -> OutputFile:
     return OutputFile(JOBS_FILE, json.dumps({"jobs": jobs}, indent=2) + "\n")
 
 
-def _common(options: WrapOptions, style: str) -> dict[str, object]:
-    """Values every deploy config template takes (``style``: fc3, fc2 or fun)."""
+def _common(
+    options: WrapOptions, style: str, container: ContainerImage | None = None
+) -> dict[str, object]:
+    """Values every deploy config template takes (``style``: fc3, fc2 or fun), from the
+    :class:`~fcmigrate.deployconfig.FunctionConfig` the file describes."""
+    config = function_config(options, style, container)
     values: dict[str, object] = {
-        "function_name": options.name,
+        "function_name": config.function,
         "description": yaml_scalar(f"{options.app} served by fcmigrate"),
-        "timeout": options.timeout,
-        "memory": options.memory,
-        "methods": yaml_flow_list(HTTP_METHODS),
-        "lifecycle": _lifecycle(options, style),
+        "timeout": config.timeout,
+        "memory": config.memory,
+        "concurrency": config.concurrency,
+        "methods": yaml_flow_list(config.methods or HTTP_METHODS),
+        "lifecycle": _lifecycle(config, options, style),
         "extra_env": _extra_env(options, style),
         "timers": _timers(options, style),
     }
     if style == "fun":
-        values["service_name"] = options.name
-        values["concurrency"] = min(options.concurrency, 100)  # fun's schema stops at 100
+        values["service_name"] = config.service
     else:
-        values["name"] = options.name
-        values["region"] = yaml_scalar(options.region)
-        values["concurrency"] = options.concurrency
+        values["name"] = config.service
+        values["region"] = yaml_scalar(config.region)
     return values
 
 
@@ -357,7 +437,7 @@ def scf_bootstrap(options: WrapOptions) -> OutputFile:
 
 def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
     """Serverless Devs ``s.yaml`` for the ``fc3`` component (FC 3.0)."""
-    values = _common(options, "fc3")
+    values = _common(options, "fc3", container)
     if container is None:
         content = render("s.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
@@ -369,7 +449,7 @@ def s_yaml(options: WrapOptions, container: ContainerImage | None = None) -> Out
 
 def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
     """Serverless Devs ``s.yaml`` for the ``fc`` component (FC 2.0)."""
-    values = _common(options, "fc2")
+    values = _common(options, "fc2", container)
     if container is None:
         content = render("s.fc2.yaml.tmpl", runtime=options.runtime, path=FC_PATH, **values)
     else:
@@ -381,7 +461,7 @@ def fc2_yaml(options: WrapOptions, container: ContainerImage | None = None) -> O
 
 def fun_template(options: WrapOptions, container: ContainerImage | None = None) -> OutputFile:
     """``template.yml`` for ``fun`` (FC 2.0's older tool; InstanceConcurrency at most 100)."""
-    values = _common(options, "fun")
+    values = _common(options, "fun", container)
     if container is None:
         content = render("template.yml.tmpl", **values)
     else:
@@ -419,10 +499,6 @@ def generate(options: WrapOptions) -> list[OutputFile]:
     if options.jobs:
         files.append(jobs_file(options))
     return files
-
-
-def default_name(project_dir: Path) -> str:
-    return function_name(project_dir.resolve().name)
 
 
 def check_app(folder: Path, app: str, hooks: Sequence[str] = ()) -> None:

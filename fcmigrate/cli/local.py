@@ -7,13 +7,9 @@ from pathlib import Path
 
 import click
 
-from fcmigrate.local.command import (
-    FC_HEALTH_CHECK_SECONDS,
-    IDLE_TIMEOUT_SECONDS,
-    URL_STYLES,
-    LocalOptions,
-    run,
-)
+from fcmigrate.local.command import LocalOptions, run
+from fcmigrate.local.frontdoor import IDLE_TIMEOUT_SECONDS, URL_STYLES
+from fcmigrate.local.function import FC_HEALTH_CHECK_SECONDS
 
 
 @click.command()

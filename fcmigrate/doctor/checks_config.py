@@ -14,9 +14,9 @@ from fcmigrate.build.package import (
     IgnoreRules,
     human_size,
 )
+from fcmigrate.deployconfig import DeployConfig, FunctionConfig
 from fcmigrate.doctor.checks_source import timeout_hints
 from fcmigrate.doctor.checks_start import finding_place, worker_timeout
-from fcmigrate.doctor.config import DeployConfig, FunctionConfig
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
 
@@ -86,9 +86,9 @@ def check_configs(project: Project) -> Iterator[Finding]:
             continue
         for function in config.functions:
             yield from _methods(function)
-            if function.runtime == "custom":
+            if function.runtime == "custom" and function.runtime_line is not None:
                 yield OLD_RUNTIME.finding(
-                    f"Function {function.name!r} uses runtime 'custom' (Debian 9, Python 3.7).",
+                    f"Function {function.function!r} uses runtime 'custom' (Debian 9, Python 3.7).",
                     file=function.file,
                     line=function.runtime_line,
                     fix=_key(config.kind, "runtime") + ": custom.debian10   # Python 3.10",
@@ -109,7 +109,7 @@ def _methods(function: FunctionConfig) -> Iterator[Finding]:
         if missing:
             methods = trigger.methods + missing
             yield TRIGGER_METHODS.finding(
-                f"HTTP trigger {trigger.name!r} of {function.name!r} allows "
+                f"HTTP trigger {trigger.name!r} of {function.function!r} allows "
                 f"{', '.join(trigger.methods) or 'no method'} but not {' or '.join(missing)}.",
                 file=function.file,
                 line=trigger.methods_line or trigger.line,
@@ -124,7 +124,8 @@ def _forced_download(config: DeployConfig) -> Iterator[Finding]:
         if function.triggers:
             trigger = function.triggers[0]
             yield FORCED_DOWNLOAD.finding(
-                f"{config.file} has an HTTP trigger for {function.name!r} but no custom domain.",
+                f"{config.file} has an HTTP trigger for {function.function!r} "
+                "but no custom domain.",
                 file=config.file,
                 line=trigger.line,
                 fix=_domain_fix(config, function),
@@ -143,9 +144,9 @@ def _domain_fix(config: DeployConfig, function: FunctionConfig) -> str:
             "Resources:\n  www.example.com:   # your domain, CNAME to FC\n"
             "    Type: 'Aliyun::Serverless::CustomDomain'\n    Properties:\n"
             "      Protocol: HTTP\n      RouteConfig:\n        Routes:\n          '/*':\n"
-            f"            ServiceName: <service>\n            FunctionName: {function.name}"
+            f"            ServiceName: <service>\n            FunctionName: {function.function}"
         )
-    return FORCED_DOWNLOAD.fix.replace("functionName: app", f"functionName: {function.name}")
+    return FORCED_DOWNLOAD.fix.replace("functionName: app", f"functionName: {function.function}")
 
 
 #: A zip's bytes per file besides the data: local header, central directory entry (plus the

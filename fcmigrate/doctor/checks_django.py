@@ -348,7 +348,7 @@ def _hosts(project: Project, settings: Settings) -> Iterator[Finding]:
     trusted = project.trusts_fc_hosts
     trust_where = ""
     if trusted is not None:
-        line = trusted.env_lines.get("FCMIGRATE_TRUST_FC_HOSTS")
+        line = trusted.environment_lines.get("FCMIGRATE_TRUST_FC_HOSTS")
         trust_where = f"{trusted.file}:{line}" if line else trusted.file
     hosts = settings.values["allowed_hosts"]
     remote = [h for h in hosts if not _is_local(h)]

@@ -281,7 +281,7 @@ def random_keys(project: Project) -> list[RandomKey]:
 def _unset(project: Project, key: RandomKey) -> bool:
     """Whether FC would run the random value: nothing it falls back from is set."""
     function = project.main_function
-    env = function.env if function else {}
+    env = function.environment if function else {}
     return not any(name in env for name in key.fallback_of)
 
 

@@ -276,7 +276,7 @@ def check_start_files(project: Project) -> Iterator[Finding]:
         if not expected.is_file():
             rel = project.rel(expected)
             yield BOOTSTRAP_MISSING.finding(
-                f"Function {function.name!r} runs /code/{name}, but {rel!r} does not exist.",
+                f"Function {function.function!r} runs /code/{name}, but {rel!r} does not exist.",
                 file=function.file,
                 line=function.command_line or function.runtime_line or function.line,
             )

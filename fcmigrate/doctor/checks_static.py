@@ -43,7 +43,7 @@ _SQLITE_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
 
 def _env(project: Project) -> Mapping[str, str]:
     function = project.main_function
-    return function.env if function else {}
+    return function.environment if function else {}
 
 
 def _imported(project: Project) -> bool:

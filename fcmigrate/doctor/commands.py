@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from fcmigrate.doctor.config import DEFAULT_PORT
+from fcmigrate import fc
 
 #: A gunicorn-style app spec: ``module``, ``module:name``, ``module:factory(...)``.
 _SPEC = re.compile(r"[A-Za-z_][\w.]*(:[A-Za-z_].*)?")
@@ -61,7 +61,7 @@ class StartCommand:
     line: int | None
     argv: tuple[str, ...]
     cwd: str = ""
-    ports: frozenset[int] = frozenset({DEFAULT_PORT})
+    ports: frozenset[int] = frozenset({fc.PORT})
     env: Mapping[str, str] = field(default_factory=dict)
 
     @property

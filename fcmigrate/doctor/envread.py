@@ -13,8 +13,8 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fcmigrate.deployconfig import UNRESOLVED_PREFIX
 from fcmigrate.doctor import pysource
-from fcmigrate.doctor.config import UNRESOLVED_PREFIX
 
 #: Strings django-environ and python-decouple read as true when cast to bool.
 _TRUE_TEXTS = frozenset({"1", "true", "yes", "y", "on", "ok", "t"})

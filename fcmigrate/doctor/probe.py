@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.build.child import run_child
-from fcmigrate.doctor.config import DEFAULT_PORT, DEFAULT_TIMEOUT, FunctionConfig
+from fcmigrate.deployconfig import FunctionConfig, default_function, fc_environment
 
 #: Seconds the child may take to import the project (cold Django imports take ~1 s).
 PROBE_TIMEOUT = 20.0
@@ -39,24 +39,13 @@ class ProbeResult:
     read_only: list[dict[str, Any]] = field(default_factory=list)
 
 
-def fc_environment(code_dir: Path, function: FunctionConfig | None) -> dict[str, str]:
-    """The environment FC would give ``function``, with local paths for ``/code``."""
-    env = {name: os.environ[name] for name in _SHELL_ENV if name in os.environ}
-    port = str(function.port if function else DEFAULT_PORT)
-    env.update(
-        {
-            "FC_FUNC_CODE_PATH": f"{code_dir}{os.sep}",
-            "FC_FUNCTION_NAME": function.name if function else "app",
-            "FC_REGION": "cn-hangzhou",
-            "FC_SERVER_PORT": port,
-            "FC_CUSTOM_LISTEN_PORT": port,
-            "FC_RUNTIME": (function.runtime if function else None) or "custom.debian10",
-            "FC_TIMEOUT": str(function.timeout if function else DEFAULT_TIMEOUT),
-        }
-    )
-    if function:
-        # PATH and PYTHONPATH name FC's folders; the child builds sys.path itself.
-        env.update({k: v for k, v in function.env.items() if k not in ("PATH", "PYTHONPATH")})
+def probe_environment(code_dir: Path, function: FunctionConfig | None) -> dict[str, str]:
+    """The environment FC would give ``function`` (:func:`fcmigrate.deployconfig.fc_environment`),
+    with local paths for ``/code`` and only the shell's basics (PATH, HOME, locale)."""
+    shell = {name: os.environ[name] for name in _SHELL_ENV if name in os.environ}
+    function = function or default_function(code_dir)
+    # A value set at deploy time is set on FC: the import sees its placeholder.
+    env = fc_environment(function, code_dir, base=shell, keep_unresolved=True)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # never leave __pycache__ in the user's folder
     env["PYTHONUNBUFFERED"] = "1"
     return env

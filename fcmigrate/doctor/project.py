@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from fcmigrate import fc
+from fcmigrate.deployconfig import (
+    DeployConfig,
+    FunctionConfig,
+    all_functions,
+    is_unresolved,
+    read_configs,
+)
 from fcmigrate.doctor import deps, pysource
 from fcmigrate.doctor.commands import (
     Launch,
@@ -24,15 +32,7 @@ from fcmigrate.doctor.commands import (
     dockerfile_commands,
     procfile_commands,
 )
-from fcmigrate.doctor.config import (
-    DEFAULT_PORT,
-    UNRESOLVED_PREFIX,
-    DeployConfig,
-    FunctionConfig,
-    all_functions,
-    load_configs,
-)
-from fcmigrate.doctor.probe import ProbeResult, fc_environment, run_probe
+from fcmigrate.doctor.probe import ProbeResult, probe_environment, run_probe
 from fcmigrate.errors import FCMigrateError
 from fcmigrate.runtime.paths import is_under
 
@@ -197,7 +197,7 @@ class Project:
 
     @cached_property
     def configs(self) -> list[DeployConfig]:
-        return load_configs(self.root)
+        return read_configs(self.root)
 
     @cached_property
     def functions(self) -> list[FunctionConfig]:
@@ -237,12 +237,10 @@ class Project:
         """
         found: dict[str, EnvValue] = {}
         for function in self.functions:
-            for key, value in function.env.items():
+            for key, value in function.environment.items():
                 digest = hashlib.sha256(value.encode("utf-8")).hexdigest()
-                line = function.env_lines.get(key)
-                found.setdefault(
-                    digest, EnvValue(function.file, line, value.startswith(UNRESOLVED_PREFIX))
-                )
+                line = function.environment_lines.get(key)
+                found.setdefault(digest, EnvValue(function.file, line, is_unresolved(value)))
         return found
 
     @cached_property
@@ -321,8 +319,8 @@ class Project:
         for rel in self.bootstraps:
             folder = rel.rpartition("/")[0]
             users = self.starters(rel)
-            ports = frozenset(f.port for f in users) or frozenset({DEFAULT_PORT})
-            env = users[0].env if users else {}
+            ports = frozenset(f.port for f in users) or frozenset({fc.PORT})
+            env = users[0].environment if users else {}
             text = self.text(rel) or ""
             if self.bootstrap_is_python(rel):
                 commands.append(StartCommand(rel, 1, ("python3", rel), folder, ports, env))
@@ -338,13 +336,13 @@ class Project:
                         tuple(function.command),
                         self.rel(function.code_dir) if function.code_dir else "",
                         frozenset({function.port}),
-                        function.env,
+                        function.environment,
                     )
                 )
         if self.is_file("Dockerfile"):
             containers = [f for f in self.functions if f.is_container]
-            ports = frozenset(f.port for f in containers) or frozenset({DEFAULT_PORT})
-            env = containers[0].env if containers else {}
+            ports = frozenset(f.port for f in containers) or frozenset({fc.PORT})
+            env = containers[0].environment if containers else {}
             for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
                 commands.append(StartCommand("Dockerfile", line, tuple(argv), "", ports, env))
         # A Procfile is Heroku's; FC runs what the deploy config says.
@@ -373,8 +371,8 @@ class Project:
     def django_settings(self) -> str | None:
         """The settings module FC would use, from the config, manage.py or a wsgi.py."""
         function = self.main_function
-        if function and function.env.get("DJANGO_SETTINGS_MODULE"):
-            return function.env["DJANGO_SETTINGS_MODULE"]
+        if function and function.environment.get("DJANGO_SETTINGS_MODULE"):
+            return function.environment["DJANGO_SETTINGS_MODULE"]
         base = self.code_dir
         candidates = [f"{base}/manage.py" if base else "manage.py"]
         for command in self.start_commands:
@@ -454,7 +452,7 @@ class Project:
 
     @cached_property
     def probe(self) -> ProbeResult:
-        env = fc_environment(self.code_path, self.main_function)
+        env = probe_environment(self.code_path, self.main_function)
         result = run_probe(
             self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
         )

@@ -22,7 +22,7 @@ from helpers import REPO, run_main
 
 from fcmigrate.build.detect import detect_app
 from fcmigrate.build.importcheck import confirm_import
-from fcmigrate.build.readonly import fc_environment, tree_state
+from fcmigrate.build.readonly import import_environment, tree_state
 from fcmigrate.build.render import write_files
 from fcmigrate.build.wrap import FC_PATH, WrapOptions, generate
 from fcmigrate.errors import AppImportError, AppLoadError
@@ -343,7 +343,7 @@ def test_fc_environment_is_the_deploy_configs_not_the_shells(
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     home = tmp_path / "tmp"
 
-    env = fc_environment(code, home)
+    env = import_environment(code, home)
 
     assert "VIRTUAL_ENV" not in env
     assert env["PATH"] == FC_PATH

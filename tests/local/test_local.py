@@ -23,28 +23,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import FLASK_SAMPLE, free_port, python_env
+from helpers import FLASK_SAMPLE, free_port, python_env, write_bootstrap
 
-from fcmigrate.build.wrap import WrapOptions, fun_template, s_yaml
 from fcmigrate.cli import cli
-from fcmigrate.errors import FCMigrateError
-from fcmigrate.local.command import (
+from fcmigrate.deployconfig import (
     FAKE_ACCESS_KEY_ID,
     FAKE_ACCESS_KEY_SECRET,
     FAKE_SECURITY_TOKEN,
-    MAX_BODY_BYTES,
-    MAX_HEADER_BYTES,
-    MAX_PATH_BYTES,
-    Console,
-    FrontDoor,
-    FunctionConfig,
-    LocalOptions,
-    Refused,
-    fc_environment,
     load_config,
-    new_request_id,
-    start_command,
 )
+from fcmigrate.fc import MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_PATH_BYTES, new_request_id
+from fcmigrate.local.command import LocalOptions
 
 REQUEST_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{12}")
 SECRETS = (FAKE_ACCESS_KEY_SECRET, FAKE_SECURITY_TOKEN)
@@ -629,13 +618,6 @@ def test_invoke_without_an_event_route_fails(app_project: Path) -> None:
 # --- start-up failures ----------------------------------------------------------------
 
 
-def write_bootstrap(project: Path, script: str) -> None:
-    project.mkdir(exist_ok=True)
-    bootstrap = project / "bootstrap"
-    bootstrap.write_text("#!/bin/bash\n" + script + "\n")
-    bootstrap.chmod(0o755)
-
-
 def test_health_check_fails_for_a_server_on_127_0_0_1(tmp_path: Path) -> None:
     write_bootstrap(
         tmp_path / "fn", 'exec python3 -m http.server --bind 127.0.0.1 "$FC_SERVER_PORT"'
@@ -708,215 +690,13 @@ def test_help_lists_the_options() -> None:
         assert option in result.output
 
 
-# --- reading the deploy config (in-process) -------------------------------------------
-
-
-def test_config_from_wraps_s_yaml(tmp_path: Path) -> None:
-    options = WrapOptions(
-        app="app:app", name="shop", region="cn-shenzhen", timeout=30, memory=512, concurrency=4
-    )
-    (tmp_path / "s.yaml").write_text(s_yaml(options).content)
-    config = load_config(tmp_path)
-    assert (config.service, config.function, config.region) == ("shop", "shop", "cn-shenzhen")
-    assert (config.timeout, config.memory, config.concurrency) == (30, 512, 4)
-    assert config.methods == ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
-    assert config.command == ["/code/bootstrap"]
-    assert config.environment["FCMIGRATE_CONCURRENCY"] == "4"
-    assert config.skipped_environment == ["PATH", "PYTHONPATH"]
-    assert not config.initializer and not config.pre_stop
-
-
-def test_config_from_fc2_s_yaml(tmp_path: Path) -> None:
-    (tmp_path / "s.yaml").write_text(
-        """\
-edition: 1.0.0
-services:
-  web:
-    component: devsapp/fc
-    props:
-      region: ${env('FCM_TEST_REGION', 'cn-beijing')}
-      service: {name: legacy-svc}
-      function:
-        name: legacy-fn
-        runtime: custom
-        timeout: 9
-        memorySize: 256
-        caPort: 8080
-        initializer: index.init
-        environmentVariables: {MODE: prod}
-      triggers:
-        - name: http
-          type: http
-          config: {authType: anonymous, methods: [get, post]}
-"""
-    )
-    config = load_config(tmp_path)
-    assert (config.service, config.function, config.region) == (
-        "legacy-svc",
-        "legacy-fn",
-        "cn-beijing",
-    )
-    assert (config.timeout, config.memory, config.port) == (9, 256, 8080)
-    assert config.methods == ("GET", "POST")
-    assert config.initializer and not config.pre_stop
-    assert config.initializer_handler == "index.init"
-    assert config.environment == {"MODE": "prod"}
-
-
-def test_config_from_fun_template(tmp_path: Path) -> None:
-    options = WrapOptions(app="app:app", name="funsite", config="fun", timeout=15)
-    (tmp_path / "template.yml").write_text(fun_template(options).content)
-    config = load_config(tmp_path)
-    assert (config.service, config.function, config.timeout) == ("funsite", "funsite", 15)
-    assert config.methods is not None and "OPTIONS" in config.methods
-    assert config.skipped_environment == ["PYTHONPATH"]
-    assert config.source == "template.yml (fun)"
-
-
-CONTAINER_FC3 = """\
-edition: 3.0.0
-name: boxed
-resources:
-  boxed:
-    component: fc3
-    props:
-      functionName: boxed
-      runtime: custom-container
-      customContainerConfig:
-        image: registry.example.com/ns/boxed:1
-        port: 9000
-        entrypoint: ["python", "-m", "fcmigrate", "serve"]
-        command: ["app:app"]
-"""
-
-CONTAINER_FC2 = """\
-edition: 1.0.0
-services:
-  boxed:
-    component: fc
-    props:
-      service: {name: boxed}
-      function:
-        name: boxed
-        runtime: custom-container
-        customContainerConfig:
-          image: registry.example.com/ns/boxed:1
-          command: '["python3", "-m", "fcmigrate", "serve"]'
-          args: '["app:app", "--event-route", "/events"]'
-"""
-
-CUSTOM_RUNTIME = """\
-edition: 3.0.0
-name: site
-resources:
-  site:
-    component: fc3
-    props:
-      functionName: site
-      runtime: custom.debian10
-      customRuntimeConfig:
-        command: [/var/fc/lang/python3.10/bin/python3]
-        args: [/code/main.py, --port, "9000"]
-"""
-
-
-@pytest.mark.parametrize(
-    ("s_yaml_text", "expected"),
-    [
-        (CONTAINER_FC3, ["-m", "fcmigrate", "serve", "app:app"]),
-        (CONTAINER_FC2, ["-m", "fcmigrate", "serve", "app:app", "--event-route", "/events"]),
-        (CUSTOM_RUNTIME, ["{project}/main.py", "--port", "9000"]),
-    ],
-    ids=["fc3-container", "fc2-container-json-strings", "fc3-custom-runtime-command"],
-)
-def test_start_command_from_the_config(
-    tmp_path: Path, s_yaml_text: str, expected: list[str]
-) -> None:
-    (tmp_path / "s.yaml").write_text(s_yaml_text)
-    config = load_config(tmp_path)
-    argv, _ = start_command(LocalOptions(project=tmp_path), config)
-    # The image's (or FC's) Python is not here: the one running fcmigrate stands in.
-    assert argv == [sys.executable, *(part.format(project=tmp_path) for part in expected)]
-
-
-def test_start_command_prefers_app_then_bootstrap(tmp_path: Path) -> None:
-    write_bootstrap(tmp_path, "exit 0")
-    config = FunctionConfig(service="s", function="f")
-    argv, shown = start_command(LocalOptions(project=tmp_path), config)
-    assert (argv, shown) == ([str(tmp_path / "bootstrap")], "./bootstrap")
-    argv, _ = start_command(LocalOptions(project=tmp_path, app="app:app"), config)
-    assert argv == [sys.executable, "-m", "fcmigrate", "serve", "app:app"]
-
-
-def test_missing_start_file_named_by_the_config_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "s.yaml").write_text(s_yaml(WrapOptions(app="app:app", name="site")).content)
-    with pytest.raises(FCMigrateError, match=r"does not exist\. Write it with: fcmigrate wrap"):
-        start_command(LocalOptions(project=tmp_path), load_config(tmp_path))
-
-
-def test_config_defaults_without_a_file(tmp_path: Path) -> None:
-    project = tmp_path / "my site"
-    project.mkdir()
-    config = load_config(project)
-    assert (config.function, config.timeout, config.methods) == ("my-site", 60, None)
-
-
-def test_broken_config_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "s.yaml").write_text("resources: [unclosed\n")
-    with pytest.raises(FCMigrateError, match=r"Cannot read .*s\.yaml"):
-        load_config(tmp_path)
-
-
-def test_environment_overrides_real_credentials(tmp_path: Path) -> None:
-    config = FunctionConfig(service="s", function="f", environment={"MODE": "prod"})
-    base = {"PATH": "/usr/bin", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "real-secret"}
-    env = fc_environment(config, tmp_path, 4321, base)
-    assert env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == FAKE_ACCESS_KEY_SECRET
-    assert env["FC_SERVER_PORT"] == env["FC_CUSTOM_LISTEN_PORT"] == "4321"
-    assert env["PATH"] == "/usr/bin" and env["MODE"] == "prod"
-    assert env["FCMIGRATE_PYTHON"] == sys.executable
+# --- the start command and environment from the deploy config (in-process) -------------
 
 
 def test_request_ids_have_fc3_shape() -> None:
     ids = {new_request_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(REQUEST_ID.fullmatch(rid) for rid in ids)
-
-
-@pytest.mark.parametrize(
-    ("url_style", "target", "expected"),
-    [
-        ("both", "/whoami", ("fcapp", None, "LATEST")),
-        (
-            "both",
-            "/2016-08-15/proxy/svc/fn/a?b=1",
-            ("proxy", "/2016-08-15/proxy/svc/fn/", "LATEST"),
-        ),
-        ("both", "/2016-08-15/proxy/svc/fn", ("proxy", "/2016-08-15/proxy/svc/fn/", "LATEST")),
-        ("both", "/2016-08-15/proxy/svc.v2/fn/", ("proxy", "/2016-08-15/proxy/svc.v2/fn/", "v2")),
-        ("both", "/2016-08-15/proxy/svc/fn-other/", "FunctionNotFound"),
-        ("both", "/2016-08-15/proxy/nope/fn/", "ServiceNotFound"),
-        ("proxy", "/whoami", "PathNotSupported"),
-        ("proxy", "/2016-08-15/proxy/svc/fn/x", ("proxy", "/2016-08-15/proxy/svc/fn/", "LATEST")),
-        ("fcapp", "/2016-08-15/proxy/svc/fn/x", ("fcapp", None, "LATEST")),
-    ],
-)
-def test_routes_by_url_style(url_style: str, target: str, expected: object) -> None:
-    config = FunctionConfig(service="svc", function="fn")
-    console = Console(sys.stdout.buffer, sys.stdout.buffer, sys.stderr.buffer)
-    door = FrontDoor(
-        ("127.0.0.1", 0), config=config, function_port=1, console=console, url_style=url_style
-    )
-    try:
-        if isinstance(expected, str):
-            with pytest.raises(Refused) as refused:
-                door.route(target)
-            assert (refused.value.status, refused.value.code) == (404, expected)
-        else:
-            route = door.route(target)
-            assert (route.style, route.base_path, route.qualifier) == expected
-    finally:
-        door.server_close()
 
 
 # --- hardening: the function behind the front door only ---------------------------------
@@ -1080,14 +860,6 @@ def test_request_line_control_characters_are_escaped_in_the_console(door: Local)
     assert not any(line.startswith("b HTTP/1.1") for line in out.splitlines())
 
 
-def test_printable_escapes_every_control_character() -> None:
-    from fcmigrate.local.command import printable
-
-    assert printable("GET /a\x1b[31m\r\n\t\x7f\x9b\u2028 é") == (
-        "GET /a\\x1b[31m\\r\\n\\t\\x7f\\x9b\\u2028 é"
-    )
-
-
 # --- hardening: slow clients --------------------------------------------------------------
 
 
@@ -1214,7 +986,7 @@ def test_build_python_missing_here_is_said_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fcmigrate.build import vendor
-    from fcmigrate.local.command import function_python
+    from fcmigrate.local.function import function_python
 
     other = "3.12" if sys.version_info[:2] != (3, 12) else "3.13"
     build = fake_build(tmp_path, other)
@@ -1231,7 +1003,7 @@ def test_build_python_missing_here_is_said_in_one_line(
 def test_project_without_python_folder_uses_this_python(
     wrapped: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fcmigrate.local.command import function_python
+    from fcmigrate.local.function import function_python
 
     monkeypatch.delenv("FCMIGRATE_PYTHON", raising=False)
     python, note = function_python(LocalOptions(project=wrapped), load_config(wrapped))
@@ -1241,30 +1013,6 @@ def test_project_without_python_folder_uses_this_python(
     assert function_python(LocalOptions(project=wrapped), load_config(wrapped))[0] == (
         "/opt/my/python"
     )
-
-
-@pytest.mark.parametrize(
-    ("files", "expected"),
-    [
-        ({"bootstrap": "[ -x /var/fc/lang/python3.12/bin/python3 ]"}, ("3.12", "bootstrap")),
-        ({"s.yaml": CUSTOM_RUNTIME}, ("3.10", "s.yaml (fc3)'s command")),
-        (
-            {"s.yaml": CONTAINER_FC3.replace("custom-container", "custom.debian10")},
-            ("3.10", "runtime custom.debian10 in s.yaml (fc3)"),
-        ),
-        ({"s.yaml": CONTAINER_FC3}, None),
-        ({}, None),
-    ],
-    ids=["bootstrap", "start-command", "runtime", "container-runtime", "nothing"],
-)
-def test_where_the_build_records_its_python(
-    tmp_path: Path, files: dict[str, str], expected: tuple[str, str] | None
-) -> None:
-    from fcmigrate.local.command import recorded_python
-
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    assert recorded_python(tmp_path, load_config(tmp_path)) == expected
 
 
 @pytest.mark.slow
@@ -1329,7 +1077,7 @@ def test_expect_100_continue_gets_the_body_through(door: Local) -> None:
 def test_refused_body_is_drained_up_to_64_mb_then_the_connection_closes(door: Local) -> None:
     import socket
 
-    from fcmigrate.local.command import MAX_DRAIN_BYTES
+    from fcmigrate.local.frontdoor import MAX_DRAIN_BYTES
 
     size = 4 * MAX_DRAIN_BYTES
     block = b"x" * (1 << 20)

@@ -48,9 +48,6 @@ PLATFORMS = ("fc", "scf")
 #: Python versions fcmigrate runs on (X.Y).
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
-#: The port FC (CAPort) and SCF send requests to.
-PORT = fc.PORT
-
 #: PATH for FC's custom runtimes: FC's Python is installed under /var/fc/lang.
 FC_PATH = (
     "/var/fc/lang/python3.10/bin:/var/fc/lang/python3.11/bin:/var/fc/lang/python3.12/bin:"
@@ -430,7 +427,7 @@ def scf_bootstrap(options: WrapOptions) -> OutputFile:
         app=shlex.quote(options.app),
         serve_args=args,
         interpreter=scf_python(check_python(options.python)),
-        port=PORT,
+        port=fc.PORT,
     )
     return OutputFile("scf_bootstrap", content, 0o755)
 

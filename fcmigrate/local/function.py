@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 #: How long FC waits for the port before "health check failed".
 FC_HEALTH_CHECK_SECONDS = 120.0
-FC_DEFAULT_PORT = fc.PORT
 #: Seconds the child gets between SIGTERM and SIGKILL (FC's own grace is not published).
 STOP_GRACE_SECONDS = 10.0
 
@@ -243,7 +242,7 @@ class FunctionProcess:
         lines = [
             headline,
             f"On FC this is FunctionNotStarted: the server must listen on 0.0.0.0:$FC_SERVER_PORT "
-            f"({self.port} here, {FC_DEFAULT_PORT} on FC unless customRuntimeConfig.port says "
+            f"({self.port} here, {fc.PORT} on FC unless customRuntimeConfig.port says "
             "otherwise).",
         ]
         return "\n".join(lines + self._tail())
@@ -253,7 +252,7 @@ class FunctionProcess:
             f"The function listens on 127.0.0.1:{self.port} only (found after {waited:.1f} s).",
             "It answers on this machine, but FC connects from outside the instance and would "
             f'fail with "FunctionNotStarted: Function instance health check failed on port '
-            f'{FC_DEFAULT_PORT} in {FC_HEALTH_CHECK_SECONDS:g} seconds".',
+            f'{fc.PORT} in {FC_HEALTH_CHECK_SECONDS:g} seconds".',
             "Listen on every interface: --bind 0.0.0.0:$FC_SERVER_PORT (gunicorn), "
             "app.run(host='0.0.0.0', ...) or runserver 0.0.0.0:$FC_SERVER_PORT.",
         ]

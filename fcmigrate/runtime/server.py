@@ -37,7 +37,6 @@ from fcmigrate.fc import running_on_fc
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-DEFAULT_PORT = fc.PORT
 DEFAULT_CONCURRENCY = 8
 
 #: gunicorn's access log, with FC's request ID (from the response, so local runs show one too).

@@ -220,19 +220,33 @@ def install_requirements(
         "--no-progress",
         *index_options(os.environ, Path.cwd()),
         *args,
-        *added,
     ]
     env = _uv_env(os.environ)
     result = InstallResult(notes=override_notes)
-    timed_out = _run([*base, *own], env, workdir, limit, result, progress)
+    timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
     text = "\n".join(result.output)
+    moved = (
+        None
+        if timed_out or result.returncode == 0
+        else wheels.twins_for_target(text, added, python_version, runtime)
+    )
+    if moved is not None:
+        added, note = moved
+        progress(f"Trying again: {note}")
+        override_notes = [*override_notes, note]
+        result = InstallResult(notes=override_notes)
+        shutil.rmtree(target, ignore_errors=True)
+        timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
+        text = "\n".join(result.output)
     retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
     if retry is not None:
         extra, extra_own, note = retry
         progress(f"Trying again: {note}")
         again = InstallResult(notes=[*override_notes, note])
         shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run([*base, *extra, *own, *extra_own], env, workdir, limit, again, progress)
+        timed_out = _run(
+            [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
+        )
         # The second try got past the first failure: what stops it now is what to fix next.
         result, text = again, "\n".join(again.output)
     if timed_out:

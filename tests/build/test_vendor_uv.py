@@ -576,6 +576,29 @@ def test_psycopg2_becomes_its_binary_twin(tmp_path: Path, links: Path) -> None:
     assert any("'psycopg2-binary==2.9.9' for 'psycopg2==2.9.9'" in n for n in result.notes)
 
 
+def test_a_twin_without_the_pinned_release_takes_the_nearest_with_a_wheel(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg2==2.7.3: the binary twin's first release was 2.7.4, and the first with a wheel
+    # for CPython 3.10 came later still.
+    make_sdist(links, "psycopg2", "2.7.3", mode="compile")
+    make_wheel(links, "psycopg2-binary", "2.7.4", tag="cp36-cp36m-manylinux1_x86_64")
+    make_wheel(links, "psycopg2-binary", "2.9.2")
+    releases = {
+        "2.7.4": [{"filename": "psycopg2_binary-2.7.4-cp36-cp36m-manylinux1_x86_64.whl"}],
+        "2.9.2": [{"filename": "psycopg2_binary-2.9.2-cp310-cp310-manylinux2014_x86_64.whl"}],
+    }
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(tmp_path, [*no_index(links), "psycopg2==2.7.3"])
+    assert "VERSION = '2.9.2'" in (target / "psycopg2_binary" / "__init__.py").read_text()
+    assert result.notes[-1] == (
+        "Installed 'psycopg2-binary==2.9.2' for 'psycopg2==2.7.3': psycopg2-binary has no "
+        "2.7.3 with a wheel for CPython 3.10 on manylinux x86_64, and 2.9.2 is the nearest "
+        "release that has one."
+    )
+
+
 def test_an_old_sdist_builds_with_an_older_setuptools(tmp_path: Path, links: Path) -> None:
     make_wheel(links, "setuptools", "80.0.0")
     make_wheel(links, "setuptools", "69.5.1")

@@ -963,3 +963,23 @@ def test_a_procfile_does_not_add_a_second_candidate(tmp_path: Path) -> None:
         },
     )
     assert detect_app(tmp_path).found_in == "wsgi.py"
+
+
+def test_a_django_project_one_folder_down_with_the_dependencies_at_the_root(
+    tmp_path: Path,
+) -> None:
+    # The repository lists the dependencies; the Django project is the one folder below.
+    shutil.copytree(FIXTURES / "django_project", tmp_path / "site")
+    (tmp_path / "site" / "requirements.txt").unlink(missing_ok=True)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\ndependencies = ["Django>=4.2"]\n'
+    )
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.framework) == ("site", "django")
+    assert detected.found_in == "site/manage.py, with the dependencies at the project's root"
+    assert detected.requirements == ["Django>=4.2"]
+
+    # With requirements of its own beside manage.py, the folder is a project: it is named.
+    (tmp_path / "site" / "requirements.txt").write_text("Django>=4.2\n")
+    with pytest.raises(FCMigrateError, match=r"manage\.py is in 'site/': give that folder"):
+        detect_app(tmp_path)

@@ -129,7 +129,29 @@ def confirm_import(
         version = result.get("python")
         shown_version = version if isinstance(version, str) else None
         raise AppImportError(_package_failed(spec, package, folder, shown_version))
+    missing = result.get("missing_module")
+    if variable is None and isinstance(missing, str) and missing:
+        left_out = _left_out_group(detected.root, missing)
+        if left_out is not None:
+            raise AppImportError(_group_left_out(spec, missing, *left_out))
     raise AppImportError(_import_failed(spec, variable))
+
+
+def _left_out_group(root: Path, module: str) -> tuple[str, str] | None:
+    from fcmigrate.build.requirements import left_out_group_providing
+
+    return left_out_group_providing(root, module)
+
+
+def _group_left_out(spec: str, module: str, requirement: str, where: str) -> str:
+    """The import needs a package that only a development group of pyproject.toml lists."""
+    return (
+        f"Importing {spec!r} failed: there is no module named {module!r} (traceback above). "
+        f"{requirement!r} installs it, but it is listed in pyproject.toml's {where}, which a "
+        "build leaves out, as 'uv sync --no-dev' does. Move it to [project] dependencies if "
+        "the app needs it on FC, or import it only in development (e.g. add it to "
+        "INSTALLED_APPS only when DEBUG is on)."
+    )
 
 
 def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
@@ -247,6 +269,8 @@ def _probe(request: Mapping[str, Any]) -> int:
         variable = missing_variable(exc)
         if variable is not None:
             result["missing_env"] = variable
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            result["missing_module"] = exc.name
         frames = traceback.extract_tb(exc.__traceback__)
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep

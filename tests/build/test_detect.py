@@ -983,3 +983,40 @@ def test_a_django_project_one_folder_down_with_the_dependencies_at_the_root(
     (tmp_path / "site" / "requirements.txt").write_text("Django>=4.2\n")
     with pytest.raises(FCMigrateError, match=r"manage\.py is in 'site/': give that folder"):
         detect_app(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "where"),
+    [
+        (
+            '[dependency-groups]\ndev = ["pytest>=8", "Devonly-Helper>=1.4,<2"]\n',
+            "dependency group 'dev'",
+        ),
+        (
+            '[tool.poetry.group.test.dependencies]\ndevonly-helper = "^1.4"\n',
+            "Poetry group 'test'",
+        ),
+    ],
+)
+def test_an_import_of_a_development_group_names_the_group(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], pyproject: str, where: str
+) -> None:
+    # The app imports a package only a development group installs (a uv sync or poetry
+    # install environment has it; a build, like `uv sync --no-dev`, does not).
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\ndependencies = []\n\n' + pyproject
+    )
+    (tmp_path / "app.py").write_text(
+        "import devonly_helper\n\n\ndef app(environ, start_response):\n    return []\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path))
+    shown = "Devonly-Helper>=1.4,<2" if "dependency" in where else "devonly-helper"
+    assert str(info.value) == (
+        "Importing 'app:app' failed: there is no module named 'devonly_helper' (traceback "
+        f"above). {shown!r} installs it, but it is listed in pyproject.toml's {where}, which "
+        "a build leaves out, as 'uv sync --no-dev' does. Move it to [project] dependencies if "
+        "the app needs it on FC, or import it only in development (e.g. add it to "
+        "INSTALLED_APPS only when DEBUG is on)."
+    )
+    assert "ModuleNotFoundError: No module named 'devonly_helper'" in capfd.readouterr().err

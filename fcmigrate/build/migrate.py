@@ -435,12 +435,28 @@ def _target_python(
         python, _ = target_python(origin.python, detected)
         return python, origin.file.name
     if options.python is None and origin is not None and origin.python:
+        newest = SUPPORTED_PYTHONS[-1]
+        if detected.python is None and _version_key(origin.python) > _version_key(newest):
+            notes.append(
+                f"{origin.file.name} runs Python {origin.python}, newer than fcmigrate builds "
+                f"for ({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the "
+                "nearest. Pass --python X.Y to choose."
+            )
+            return newest, f"{origin.file.name}, Python {origin.python} -> {newest}"
         notes.append(
             f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
             f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
             "project's code asks for instead. Pass --python X.Y to choose."
         )
     return target_python(options.python, detected)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"3.14"`` as ``(3, 14)``, for comparing; ``()`` for what is not a version."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return ()
 
 
 def _wrap_values(options: MigrateOptions, origin: Origin | None, python: str) -> dict[str, Any]:

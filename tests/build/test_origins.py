@@ -863,3 +863,27 @@ def test_bad_env_option_is_one_line(tmp_path: Path) -> None:
         "Error: Invalid --env 'FC_REGION=x'. Use NAME=VALUE with a name of letters, digits and "
         "'_' that does not start with FC_ (FC keeps those), e.g. --env DEBUG=0."
     ]
+
+
+def test_an_origin_newer_than_any_built_python_builds_for_the_newest(tmp_path: Path) -> None:
+    from fcmigrate.build import migrate
+    from fcmigrate.build.detect import detect_app
+    from fcmigrate.build.facts import SUPPORTED_PYTHONS
+
+    _write(tmp_path, {"app.yaml": "runtime: python399\n", "main.py": "app = None\n"})
+    [origin] = find_origins(tmp_path)
+    options = migrate.MigrateOptions(project=tmp_path)
+    notes: list[str] = []
+    python, source = migrate._target_python(options, origin, detect_app(tmp_path), notes)
+    newest = SUPPORTED_PYTHONS[-1]
+    assert (python, source) == (newest, f"app.yaml, Python 3.99 -> {newest}")
+    assert notes == [
+        f"app.yaml runs Python 3.99, newer than fcmigrate builds for "
+        f"({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the nearest. Pass "
+        "--python X.Y to choose."
+    ]
+
+    # An older one than any it builds for: the Python the project's code asks for.
+    _write(tmp_path, {"app.yaml": "runtime: python38\n"})
+    [origin] = find_origins(tmp_path)
+    assert migrate._target_python(options, origin, detect_app(tmp_path), [])[1] == "default"

@@ -92,6 +92,9 @@ class Detected:
     python_source: str | None = None
     found_in: str = ""
     confirmed: bool = False
+    #: What the import check saw that the user should know (a setting that acts differently
+    #: on FC).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ def confirm_import(
             framework=str(result["framework"]),
             settings_module=result.get("settings") or detected.settings_module,
             confirmed=True,
+            notes=tuple(_notes(result)),
         )
     if "error" in result:
         raise AppLoadError(str(result["error"]))
@@ -152,6 +153,20 @@ def _group_left_out(spec: str, module: str, requirement: str, where: str) -> str
         "the app needs it on FC, or import it only in development (e.g. add it to "
         "INSTALLED_APPS only when DEBUG is on)."
     )
+
+
+def _notes(result: Mapping[str, Any]) -> list[str]:
+    """Notes for what the child saw in the imported app."""
+    notes = []
+    if result.get("ssl_redirect") is True:
+        notes.append(
+            "Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door and the "
+            "function sees plain HTTP; fcmigrate sets the scheme from X-Forwarded-Proto when "
+            "FC sends it, which is not documented. Without it every request redirects to "
+            "itself: check that request.is_secure() is true behind your trigger, or turn the "
+            "setting off on FC."
+        )
+    return notes
 
 
 def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
@@ -217,6 +232,16 @@ def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
     )
 
 
+def _django_setting(name: str) -> object:
+    """A setting of the Django project the child imported (``None`` when unreadable)."""
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, None)
+    except Exception:  # settings that fail here already loaded for the app: not ours to judge
+        return None
+
+
 def _framework_of_object(obj: Any) -> str:
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(obj).__mro__}
     if "flask.app.Flask" in names:
@@ -280,6 +305,8 @@ def _probe(request: Mapping[str, Any]) -> int:
         return save(1)
     result["framework"] = _framework_of_object(app)
     result["settings"] = os.environ.get(_SETTINGS_ENV)
+    if result["framework"] == "django":
+        result["ssl_redirect"] = _django_setting("SECURE_SSL_REDIRECT") is True
     return save(0)
 
 

@@ -537,6 +537,7 @@ def _check_import(build: _Build) -> None:
         env=fc_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
         hooks=_hooks(plan.wrap_values),
     )
+    build.notes.extend(build.detected.notes)
 
 
 def _collect_statics(build: _Build) -> None:

@@ -1020,3 +1020,16 @@ def test_an_import_of_a_development_group_names_the_group(
         "INSTALLED_APPS only when DEBUG is on)."
     )
     assert "ModuleNotFoundError: No module named 'devonly_helper'" in capfd.readouterr().err
+
+
+def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
+    # FC's front door speaks HTTPS; the function sees HTTP unless X-Forwarded-Proto says so.
+    shutil.copytree(FIXTURES / "django_project", tmp_path / "site")
+    assert confirm_import(detect_app(tmp_path / "site")).notes == ()
+    with (tmp_path / "site" / "proj" / "settings.py").open("a") as settings:
+        settings.write("SECURE_SSL_REDIRECT = True\n")
+    detected = confirm_import(detect_app(tmp_path / "site"))
+    assert detected.confirmed
+    [note] = detected.notes
+    assert note.startswith("Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door")
+    assert "every request redirects to itself" in note

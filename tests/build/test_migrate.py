@@ -1179,3 +1179,14 @@ def test_variables_an_env_example_lists_are_named(tmp_path: Path, bare: Bare) ->
         "Note: .env.example lists variables the app reads that the deploy config does not "
         "set: SECRET_KEY, SENTRY_DSN. Give those it needs with --env NAME=VALUE"
     ) in proc.stdout
+
+
+def test_django_ssl_redirect_is_noted_in_the_summary(tmp_path: Path, bare: Bare) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(DJANGO_SAMPLE, project)
+    with (project / "mysite" / "settings.py").open("a") as settings:
+        settings.write("\nSECURE_SSL_REDIRECT = True\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version, "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Note: Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS" in proc.stdout

@@ -268,7 +268,7 @@ SECOND = [
     App(
         "run-helloworld",
         "GoogleCloudPlatform/python-docs-samples",
-        "Flask, Cloud Run Dockerfile with gunicorn CMD",
+        "Flask, Cloud Run Dockerfile (python:3.14) with gunicorn CMD",
         subdir="run/helloworld",
     ),
     App(
@@ -281,7 +281,7 @@ SECOND = [
     App(
         "gae-django",
         "GoogleCloudPlatform/python-docs-samples",
-        "Django 5, App Engine main.py alias, django-environ, Secret Manager",
+        "Django 6, App Engine main.py alias, django-environ, Secret Manager",
         subdir="appengine/standard_python3/django",
         protected="/admin/",
         form="/admin/login/",

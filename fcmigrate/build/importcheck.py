@@ -50,6 +50,7 @@ def confirm_import(
     code_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     hooks: Sequence[str] = (),
+    left_out: Mapping[str, str] | None = None,
 ) -> Detected:
     """Import ``detected.spec`` in a subprocess; return ``detected`` with the real framework.
 
@@ -59,7 +60,8 @@ def confirm_import(
     site-packages, only ``pythonpath`` and the standard library, the way a bare interpreter
     on FC sees a vendored build. ``code_dir`` (default: the project) is the folder the
     import runs in, as FC runs ``/code``; ``env`` replaces this process's environment;
-    ``hooks`` (``'module:function'``) are imported after the app.
+    ``hooks`` (``'module:function'``) are imported after the app. ``left_out`` maps the
+    project paths the build did not copy to why: an import that fails on one of them says so.
 
     The code folder is read-only there, as on FC (:mod:`fcmigrate.build.readonly`): a write
     under it raises ``OSError`` in the child, and if the import then fails, the one-line error
@@ -125,6 +127,10 @@ def confirm_import(
     if not (isinstance(variable, str) and variable.isidentifier()):
         variable = None
     spec = str(result.get("spec") or detected.spec)
+    if variable is None:
+        file_error = _file_error(spec, result, folder, root, left_out or {})
+        if file_error is not None:
+            raise AppImportError(file_error)
     package = result.get("failed_in")
     if variable is None and isinstance(package, str) and package.isidentifier():
         version = result.get("python")
@@ -132,9 +138,9 @@ def confirm_import(
         raise AppImportError(_package_failed(spec, package, folder, shown_version))
     missing = result.get("missing_module")
     if variable is None and isinstance(missing, str) and missing:
-        left_out = _left_out_group(detected.root, missing)
-        if left_out is not None:
-            raise AppImportError(_group_left_out(spec, missing, *left_out))
+        group = _left_out_group(detected.root, missing)
+        if group is not None:
+            raise AppImportError(_group_left_out(spec, missing, *group))
     raise AppImportError(_import_failed(spec, variable))
 
 
@@ -167,6 +173,38 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             "setting off on FC."
         )
     return notes
+
+
+def _file_error(
+    spec: str, result: Mapping[str, Any], folder: Path, root: Path, left_out: Mapping[str, str]
+) -> str | None:
+    """The one line for an import that failed on a file: one the build left out, or one a
+    missing file of the project (not a release of the package that opened it)."""
+    message = str(result.get("message") or "")
+    filename = result.get("filename")
+    rel = None
+    if isinstance(filename, str) and filename:
+        opened = Path(filename) if os.path.isabs(filename) else folder / filename
+        try:
+            rel = opened.resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            rel = None
+    for path, why in left_out.items():
+        named = rel is not None and (rel == path or rel.startswith(path + "/"))
+        name = path.rsplit("/", 1)[-1]
+        if named or ("." in name and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", message)):
+            return (
+                f"Importing {spec!r} failed, and the error names {path!r} (traceback above), "
+                f"which the build leaves out ({why}). If the app cannot start without it, "
+                f"ship it with the line '!{path}' in .fcignore."
+            )
+    if rel is not None and result.get("missing_file") and not (root / rel).exists():
+        return (
+            f"Importing {spec!r} failed: it opens {rel!r}, which is not in the project "
+            "(traceback above). Put the file there before migrating (one that a setup step "
+            "downloads too), or take its path from an environment variable."
+        )
+    return None
 
 
 def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
@@ -296,6 +334,10 @@ def _probe(request: Mapping[str, Any]) -> int:
             result["missing_env"] = variable
         if isinstance(exc, ModuleNotFoundError) and exc.name:
             result["missing_module"] = exc.name
+        result["message"] = str(exc)[:2000]
+        if isinstance(exc, OSError) and isinstance(exc.filename, (str, bytes)):
+            result["filename"] = os.fsdecode(exc.filename)
+            result["missing_file"] = isinstance(exc, FileNotFoundError)
         frames = traceback.extract_tb(exc.__traceback__)
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep

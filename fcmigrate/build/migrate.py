@@ -536,6 +536,7 @@ def _check_import(build: _Build) -> None:
         code_dir=build.staging,
         env=fc_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
         hooks=_hooks(plan.wrap_values),
+        left_out={item.path: item.why for item in build.copied.left_out},
     )
     build.notes.extend(build.detected.notes)
 

@@ -1033,3 +1033,47 @@ def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
     [note] = detected.notes
     assert note.startswith("Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door")
     assert "every request redirects to itself" in note
+
+
+def test_a_file_missing_from_the_project_is_not_blamed_on_the_package_that_opens_it(
+    tmp_path: Path,
+) -> None:
+    # A data file the app hands to an installed package (a GeoIP reader's shape), absent.
+    (tmp_path / "python" / "datareader").mkdir(parents=True)
+    (tmp_path / "python" / "datareader" / "__init__.py").write_text(
+        "def open_database(path):\n    return open(path, 'rb')\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "import os\nimport datareader\n\n"
+        "HERE = os.path.dirname(os.path.abspath(__file__))\n"
+        "READER = datareader.open_database(os.path.join(HERE, 'data', 'cities.mmdb'))\n"
+        "app = None\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[tmp_path / "python"])
+    assert str(info.value) == (
+        "Importing 'app:app' failed: it opens 'data/cities.mmdb', which is not in the project "
+        "(traceback above). Put the file there before migrating (one that a setup step "
+        "downloads too), or take its path from an environment variable."
+    )
+
+
+def test_an_import_that_needs_a_file_the_build_left_out_names_it(tmp_path: Path) -> None:
+    project, build = tmp_path / "project", tmp_path / "build"
+    for folder in (project, build):
+        folder.mkdir()
+        (folder / "app.py").write_text(
+            "import os\n\n"
+            "if not os.path.isfile(os.path.join(os.path.dirname(__file__), '.env')):\n"
+            "    raise RuntimeError('No local .env found: no secrets.')\n"
+            "app = None\n"
+        )
+    (project / ".env").write_text("SECRET_KEY=x\n")
+    why = "dotenv file: local secrets; give settings to the function as environment variables"
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(project), code_dir=build, left_out={".env": why})
+    assert str(info.value) == (
+        "Importing 'app:app' failed, and the error names '.env' (traceback above), which the "
+        f"build leaves out ({why}). If the app cannot start without it, ship it with the line "
+        "'!.env' in .fcignore."
+    )

@@ -1190,3 +1190,24 @@ def test_django_ssl_redirect_is_noted_in_the_summary(tmp_path: Path, bare: Bare)
     proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version, "-q")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Note: Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS" in proc.stdout
+
+
+def test_an_app_that_needs_its_dotenv_file_is_told_the_build_left_it_out(
+    tmp_path: Path, bare: Bare
+) -> None:
+    project = tiny_project(tmp_path)
+    (project / ".env").write_text("GREETING=hello\n")
+    with (project / "app.py").open("a") as f:
+        f.write(
+            "\nimport os\n"
+            "if not os.path.isfile(os.path.join(os.path.dirname(__file__), '.env')):\n"
+            "    raise RuntimeError('No local .env file found')\n"
+        )
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert proc.stderr.rstrip().splitlines()[-1].startswith(
+        "Error: Importing 'app:app' failed, and the error names '.env' (traceback above), "
+        "which the build leaves out (dotenv file: local secrets;"
+    )
+    assert_nothing_written(tmp_path, out)

@@ -1206,8 +1206,12 @@ def test_an_app_that_needs_its_dotenv_file_is_told_the_build_left_it_out(
     out = tmp_path / "build"
     proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
     assert proc.returncode == 1
-    assert proc.stderr.rstrip().splitlines()[-1].startswith(
-        "Error: Importing 'app:app' failed, and the error names '.env' (traceback above), "
-        "which the build leaves out (dotenv file: local secrets;"
+    assert (
+        proc.stderr.rstrip()
+        .splitlines()[-1]
+        .startswith(
+            "Error: Importing 'app:app' failed, and the error names '.env' (traceback above), "
+            "which the build leaves out (dotenv file: local secrets;"
+        )
     )
     assert_nothing_written(tmp_path, out)

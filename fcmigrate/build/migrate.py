@@ -41,7 +41,7 @@ from typing import Any
 from fcmigrate.build import package
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
-from fcmigrate.build.facts import SUPPORTED_PYTHONS
+from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
 from fcmigrate.build.importcheck import confirm_import
 from fcmigrate.build.origins import (
     EnvValue,
@@ -153,6 +153,10 @@ def target_python(option: str | None, detected: Detected) -> tuple[str, str]:
                 f"--python {DEFAULT_PYTHON} to build for FC's Python anyway."
             )
         return detected.python, str(detected.python_source)
+    from_markers = python_from_markers(detected.requirements)
+    if from_markers is not None:
+        version, line = from_markers
+        return version, f"the requirement {line!r}"
     return DEFAULT_PYTHON, "default"
 
 

@@ -135,7 +135,7 @@ def confirm_import(
     if variable is None and isinstance(package, str) and package.isidentifier():
         version = result.get("python")
         shown_version = version if isinstance(version, str) else None
-        raise AppImportError(_package_failed(spec, package, folder, shown_version))
+        raise AppImportError(_package_failed(spec, package, folder, shown_version, result))
     missing = result.get("missing_module")
     if variable is None and isinstance(missing, str) and missing:
         group = _left_out_group(detected.root, missing)
@@ -207,12 +207,46 @@ def _file_error(
     return None
 
 
-def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
-    """The import failed inside a vendored package, not in the project's code."""
+#: What a package says when a shared library of the system is missing (ImageMagick for Wand,
+#: libmagic, cairo): no pin of the package helps there.
+_SYSTEM_LIBRARY = re.compile(
+    r"shared librar|cannot open shared object|lib[\w.+-]*\.so\b|library not found|"
+    r"no library called|could not find library|failed to find library",
+    re.IGNORECASE,
+)
+
+
+def _package_failed(
+    spec: str, package: str, folder: Path, version: str | None, result: Mapping[str, Any]
+) -> str:
+    """The import failed inside a vendored package, not in the project's code: a system
+    library it loads is missing, it raised an error of its own (credentials, settings, a
+    service), or (a built-in error such as AttributeError) its release may not run on the
+    target Python."""
     target = f"Python {version}" if version else "the target Python"
-    dist = _distribution_of(folder / "python", package)
+    failed_file = result.get("failed_file")
+    dist = _distribution_of(folder / "python", package, failed_file)
     shown = f"{dist[0]} {dist[1]}" if dist else package
     name = dist[0] if dist else package
+    message = str(result.get("message") or "")
+    error_class = str(result.get("error_class") or "")
+    if _SYSTEM_LIBRARY.search(message):
+        return (
+            f"Importing {spec!r} failed inside the installed package {shown!r} (traceback "
+            "above): it loads a shared library of the system that is not here, and FC's "
+            "runtime has only what its Debian image has. Build a container image with "
+            "'fcmigrate dockerize' and install the library there, or use a package that "
+            "bundles it in its wheel."
+        )
+    if result.get("os_error") or not error_class.startswith("builtins."):
+        return (
+            f"Importing {spec!r} failed inside the installed package {shown!r}, with its "
+            f"error {error_class.removeprefix('builtins.')} (traceback above): the package "
+            "refused what the app asks of it at import (credentials, a setting, a service "
+            "to connect to), as its message says. Give the app what it needs (--env NAME="
+            "VALUE reaches the import check and the function), or move that call out of "
+            "import time."
+        )
     return (
         f"Importing {spec!r} failed inside the installed package {shown!r}, not in your code "
         f"(traceback above): that release may not run on {target}. Pin a newer release of "
@@ -220,13 +254,22 @@ def _package_failed(spec: str, package: str, folder: Path, version: str | None) 
     )
 
 
-def _distribution_of(site: Path, package: str) -> tuple[str, str] | None:
-    """(name, version) of the distribution in ``site`` that installs top-level ``package``."""
-    for record in site.glob("*.dist-info/RECORD"):
-        text = record.read_text(encoding="utf-8", errors="replace")
-        if re.search(rf"^{re.escape(package)}(/|\.py,)", text, re.MULTILINE):
-            name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
-            return name, rest
+def _distribution_of(
+    site: Path, package: str, failed_file: object = None
+) -> tuple[str, str] | None:
+    """(name, version) of the distribution in ``site`` that installs the file that failed
+    (exact, so a namespace package such as ``google`` names the right one), else the one
+    that installs top-level ``package``."""
+    records = sorted(site.glob("*.dist-info/RECORD"))
+    patterns = [rf"^{re.escape(package)}(/|\.py,)"]
+    if isinstance(failed_file, str) and failed_file:
+        patterns.insert(0, rf"^{re.escape(failed_file)},")
+    for pattern in patterns:
+        for record in records:
+            text = record.read_text(encoding="utf-8", errors="replace")
+            if re.search(pattern, text, re.MULTILINE):
+                name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
+                return name, rest
     return None
 
 
@@ -342,8 +385,11 @@ def _probe(request: Mapping[str, Any]) -> int:
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep
         if frames and frames[-1].filename.startswith(vendored):
-            top = frames[-1].filename[len(vendored) :].split(os.sep)[0]
-            result["failed_in"] = top.removesuffix(".py")
+            inside = frames[-1].filename[len(vendored) :]
+            result["failed_in"] = inside.split(os.sep)[0].removesuffix(".py")
+            result["failed_file"] = inside.replace(os.sep, "/")
+        result["error_class"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        result["os_error"] = isinstance(exc, OSError)
         return save(1)
     result["framework"] = _framework_of_object(app)
     result["settings"] = os.environ.get(_SETTINGS_ENV)

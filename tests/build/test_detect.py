@@ -1077,3 +1077,61 @@ def test_an_import_that_needs_a_file_the_build_left_out_names_it(tmp_path: Path)
         f"build leaves out ({why}). If the app cannot start without it, ship it with the line "
         "'!.env' in .fcignore."
     )
+
+
+def _vendored(site: Path, dist: str, files: dict[str, str]) -> None:
+    """``files`` installed in ``site`` as the distribution ``dist`` (``name-version``)."""
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    info = site / f"{dist}.dist-info"
+    info.mkdir(parents=True)
+    (info / "RECORD").write_text("".join(f"{name},,\n" for name in files))
+
+
+def test_an_error_a_package_raises_itself_is_not_blamed_on_its_release(tmp_path: Path) -> None:
+    # A client library that wants credentials at import, in a namespace package shared
+    # with another distribution: the error names the one whose file raised.
+    site = tmp_path / "python"
+    _vendored(site, "nsp_alpha-1.0", {"nsp/alpha/__init__.py": ""})
+    _vendored(
+        site,
+        "nsp_omega-2.0",
+        {
+            "nsp/omega/__init__.py": (
+                "class CredentialsError(Exception):\n    pass\n\n\n"
+                "def client():\n    raise CredentialsError('no default credentials')\n"
+            )
+        },
+    )
+    (tmp_path / "app.py").write_text(
+        "from nsp import omega\n\nCLIENT = omega.client()\napp = None\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert str(info.value) == (
+        "Importing 'app:app' failed inside the installed package 'nsp_omega 2.0', with its "
+        "error nsp.omega.CredentialsError (traceback above): the package refused what the app "
+        "asks of it at import (credentials, a setting, a service to connect to), as its "
+        "message says. Give the app what it needs (--env NAME=VALUE reaches the import check "
+        "and the function), or move that call out of import time."
+    )
+
+
+def test_a_missing_system_library_is_named_as_such(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "imagebind-0.6.13",
+        {"imagebind/__init__.py": "raise ImportError('MagickWand shared library not found.')\n"},
+    )
+    (tmp_path / "app.py").write_text("import imagebind\n\napp = None\n")
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert str(info.value) == (
+        "Importing 'app:app' failed inside the installed package 'imagebind 0.6.13' (traceback "
+        "above): it loads a shared library of the system that is not here, and FC's runtime "
+        "has only what its Debian image has. Build a container image with 'fcmigrate "
+        "dockerize' and install the library there, or use a package that bundles it in its "
+        "wheel."
+    )

@@ -103,7 +103,8 @@ def confirm_import(
             notes=tuple(_notes(result)),
         )
     if "error" in result:
-        raise AppLoadError(str(result["error"]))
+        # Said of the project, not of the build's staging folder the check ran in.
+        raise AppLoadError(str(result["error"]).replace(str(folder), str(root)))
     stderr = reply.stderr
     if "No module named 'fcmigrate'" in stderr and CHILD_MODULE in stderr:
         raise FCMigrateError(

@@ -645,6 +645,7 @@ def _detect_with_origin(
         return detect_app(options.project, options.app)
     try:
         detected = detect_app(options.project, origin.app)
+        _check_origin_module(detected)
     except FCMigrateError as exc:
         notes.append(
             f"{origin.file.name} names the app {origin.app!r}, which was not found ({exc}); "
@@ -652,6 +653,19 @@ def _detect_with_origin(
         )
         return detect_app(options.project, None)
     return replace(detected, found_in=detected.found_in.replace("--app", origin.file.name, 1))
+
+
+def _check_origin_module(detected: Detected) -> None:
+    """Raise when the module of the app an origin names is neither in the project nor
+    installed by a requirement: App Engine's default ``main:app`` in a folder that has
+    ``main_mysql.py`` and ``main_postgres.py`` but no ``main.py``."""
+    if detected.found_in != "--app":
+        return  # a Django project, or a module a requirement installs
+    from fcmigrate.runtime.loader import has_module, parse_spec, src_folder
+
+    top = parse_spec(detected.spec).module.partition(".")[0]
+    if not has_module(detected.root, top) and src_folder(detected.root, top) is None:
+        raise FCMigrateError(f"there is no {top}.py or {top}/ in the project")
 
 
 def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:

@@ -1135,3 +1135,12 @@ def test_a_missing_system_library_is_named_as_such(tmp_path: Path) -> None:
         "dockerize' and install the library there, or use a package that bundles it in its "
         "wheel."
     )
+
+
+def test_a_spec_naming_no_module_is_said_of_the_project_not_the_build(tmp_path: Path) -> None:
+    project, build = tmp_path / "project", tmp_path / "project" / ".fcmigrate" / "build"
+    build.mkdir(parents=True)
+    with pytest.raises(AppLoadError) as info:
+        confirm_import(detect_app(project, app="nomodule:app"), code_dir=build)
+    assert str(project) in str(info.value)
+    assert ".fcmigrate" not in str(info.value)

@@ -887,3 +887,29 @@ def test_an_origin_newer_than_any_built_python_builds_for_the_newest(tmp_path: P
     _write(tmp_path, {"app.yaml": "runtime: python38\n"})
     [origin] = find_origins(tmp_path)
     assert migrate._target_python(options, origin, detect_app(tmp_path), [])[1] == "default"
+
+
+def test_app_engines_default_app_that_is_not_there_falls_back_to_detection(
+    tmp_path: Path,
+) -> None:
+    from fcmigrate.build import migrate
+
+    # No entrypoint: App Engine runs main:app, but this sample has main_mysql.py and
+    # main_postgres.py, one per database, and no main.py.
+    _write(tmp_path, {"app.yaml": "runtime: python313\n"})
+    for name in ("main_mysql.py", "main_postgres.py"):
+        (tmp_path / name).write_text("def app(environ, start_response):\n    return []\n")
+    [origin] = find_origins(tmp_path)
+    assert origin.app == "main:app"
+    notes: list[str] = []
+    options = migrate.MigrateOptions(project=tmp_path)
+    with pytest.raises(FCMigrateError, match=r"^No WSGI app found in "):
+        migrate._detect_with_origin(options, origin, notes)
+    assert notes == [
+        "app.yaml names the app 'main:app', which was not found (there is no main.py or main/ "
+        "in the project); the app was detected from the code instead."
+    ]
+
+    # With a main.py, the default is the app.
+    (tmp_path / "main.py").write_text("def app(environ, start_response):\n    return []\n")
+    assert migrate._detect_with_origin(options, origin, []).spec == "main:app"

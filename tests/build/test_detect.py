@@ -312,12 +312,24 @@ def _raised(code: str) -> BaseException:
             "SECRET_KEY",
         ),
         ("raise RuntimeError('boom')", None),
+        # An app's own words, for a variable that is not set; not when it is set (PATH).
+        ("raise Exception('FCM_UNSET_DB_USER needs to be set.')", "FCM_UNSET_DB_USER"),
+        ("raise ValueError('FCM_UNSET_API_TOKEN is required')", "FCM_UNSET_API_TOKEN"),
+        ("raise Exception('HOME_PATH_X must be set: see README')", "HOME_PATH_X"),
+        ("raise Exception('ValueError is not set right')", None),
     ],
 )
 def test_missing_variable(code: str, variable: str | None) -> None:
     from fcmigrate.runtime.import_errors import missing_variable
 
     assert missing_variable(_raised(code)) == variable
+
+
+def test_an_apps_own_words_name_no_variable_that_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fcmigrate.runtime.import_errors import missing_variable
+
+    monkeypatch.setenv("FCM_SET_DB_USER", "app")
+    assert missing_variable(_raised("raise Exception('FCM_SET_DB_USER needs to be set.')")) is None
 
 
 def test_import_failure_shows_the_users_traceback(capfd: pytest.CaptureFixture[str]) -> None:

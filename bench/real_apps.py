@@ -22,7 +22,8 @@ It prints one line per step and a Markdown table for ``docs/real-apps.md``.
 
     .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
 
-``--group second`` runs the second group of apps (``SECOND``) instead of the first.
+``--group second`` runs the second group of apps (``SECOND``) instead of the first;
+``--group samples --migrate-only`` migrates more Google Cloud samples, one line each.
 
 ``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
 (for ``unshare -m``) and the target Pythons on PATH (``python3.10`` ...).
@@ -289,7 +290,41 @@ SECOND = [
         setup=[["manage.py", "migrate", "--noinput"]],
     ),
 ]
-GROUPS = {"first": APPS, "second": SECOND}
+#: More Google Cloud samples, migrated only (``--group samples --migrate-only``): one line each.
+SAMPLE_FOLDERS = [
+    *(
+        f"appengine/flexible/{name}"
+        for name in (
+            "hello_world", "hello_world_django", "django_cloudsql", "static_files", "websockets",
+            "numpy", "scipy", "analytics", "datastore", "metadata", "pubsub", "storage", "tasks",
+            "twilio", "multiple_services/gateway-service",
+        )
+    ),
+    *(
+        f"appengine/standard_python3/{name}"
+        for name in (
+            "custom-server", "warmup", "redis", "cloudsql", "pubsub", "spanner", "bigquery",
+            "migration/urlfetch", "bundled-services/mail/wsgi", "bundled-services/mail/django",
+            "bundled-services/deferred/flask", "building-an-app/building-an-app-4",
+        )
+    ),
+    *(
+        f"run/{name}"
+        for name in (
+            "django", "idp-sql", "logging-manual", "system-package", "image-processing",
+            "pubsub", "hello-broken", "service-auth", "mcp-server",
+        )
+    ),
+    "cloud-sql/postgres/sqlalchemy",
+    "endpoints/getting-started",
+    "eventarc/audit-storage",
+    "eventarc/audit_iam",
+]  # fmt: skip
+SAMPLES = [
+    App(folder, "GoogleCloudPlatform/python-docs-samples", "Google Cloud sample", folder)
+    for folder in SAMPLE_FOLDERS
+]
+GROUPS = {"first": APPS, "second": SECOND, "samples": SAMPLES}
 
 
 @dataclass
@@ -583,14 +618,14 @@ def serve_and_walk(build: Path, app: App, result: Result, logs: Path) -> None:
             text=True,
             timeout=300,
         )
-        (logs / f"{app.name}.setup.log").write_text(run.stdout + run.stderr)
+        (logs / f"{app.name.replace('/', '_')}.setup.log").write_text(run.stdout + run.stderr)
         if run.returncode != 0:
             result.steps["setup"] = f"FAIL {' '.join(step)}"
             return
     script = (
         'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && cd "$1" && exec ./bootstrap'
     )
-    log = open(logs / f"{app.name}.serve.log", "wb")
+    log = open(logs / f"{app.name.replace('/', '_')}.serve.log", "wb")
     proc = subprocess.Popen(
         ["unshare", "-m", "sh", "-c", script, "sh", str(build)],
         env=env,
@@ -635,22 +670,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def run_app(mirror: Path, app: App, scratch: Path, logs: Path) -> Result:
+def run_app(
+    mirror: Path, app: App, scratch: Path, logs: Path, *, migrate_only: bool = False
+) -> Result:
     result = Result(app)
-    project = scratch / app.name
+    slug = app.name.replace("/", "_")
+    project = scratch / slug
     project.mkdir()
     result.commit = export(mirror, app, project)
     if app.subdir:
         project = project / app.subdir
     started = time.monotonic()
-    tmp = scratch / f"{app.name}-tmp"
+    tmp = scratch / f"{slug}-tmp"
     tmp.mkdir()
     env_args = [f"--env={k}={v.format(tmp=tmp)}" for k, v in app.env.items()]
     proc = subprocess.run(
         [*FCMIGRATE, "migrate", str(project), *env_args], capture_output=True, text=True
     )
     result.seconds = time.monotonic() - started
-    (logs / f"{app.name}.migrate.log").write_text(proc.stdout + proc.stderr)
+    (logs / f"{slug}.migrate.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         errors = [
             line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error")
@@ -662,11 +700,12 @@ def run_app(mirror: Path, app: App, scratch: Path, logs: Path) -> Result:
     result.migrate = "ok"
     zip_path = project / ".fcmigrate" / "code.zip"
     result.zip_bytes = zip_path.stat().st_size if zip_path.exists() else 0
-    serve_and_walk(project / ".fcmigrate" / "build", app, result, logs)
+    if not migrate_only:
+        serve_and_walk(project / ".fcmigrate" / "build", app, result, logs)
     return result
 
 
-def table(results: list[Result]) -> str:
+def table(results: list[Result], *, migrate_only: bool = False) -> str:
     lines = [
         "| app | shape | commit | app's own settings | migrate | time | code.zip | Python "
         "| walk | no workaround |",
@@ -681,8 +720,12 @@ def table(results: list[Result]) -> str:
             f"{r.zip_bytes / 1e6:.1f} MB | {r.python} | {walk_text} | "
             f"{'yes' if r.no_workaround else 'no'} |"
         )
-    count = sum(r.no_workaround for r in results)
-    lines.append(f"\n{count} of {len(results)} with no workaround.")
+    if migrate_only:
+        count = sum(r.migrate == "ok" for r in results)
+        lines.append(f"\n{count} of {len(results)} migrate (not served).")
+    else:
+        count = sum(r.no_workaround for r in results)
+        lines.append(f"\n{count} of {len(results)} with no workaround.")
     return "\n".join(lines)
 
 
@@ -692,6 +735,9 @@ def main() -> int:
     parser.add_argument("--group", choices=sorted(GROUPS), default="first")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--migrate-only", action="store_true", help="migrate, but neither serve nor walk"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="real-apps-"))
@@ -702,7 +748,7 @@ def main() -> int:
     for app in GROUPS[args.group]:
         if args.only and app.name not in args.only:
             continue
-        result = run_app(args.mirror, app, scratch, logs)
+        result = run_app(args.mirror, app, scratch, logs, migrate_only=args.migrate_only)
         results.append(result)
         print(
             f"{app.name}: migrate {result.migrate} ({result.seconds:.0f} s) "
@@ -710,7 +756,7 @@ def main() -> int:
             flush=True,
         )
     print()
-    print(table(results))
+    print(table(results, migrate_only=args.migrate_only))
     print(f"\nlogs: {logs}")
     if args.json:
         args.json.write_text(

@@ -913,3 +913,29 @@ def test_app_engines_default_app_that_is_not_there_falls_back_to_detection(
     # With a main.py, the default is the app.
     (tmp_path / "main.py").write_text("def app(environ, start_response):\n    return []\n")
     assert migrate._detect_with_origin(options, origin, []).spec == "main:app"
+
+
+def test_placeholder_values_are_left_out_and_named(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "app.yaml": """
+                runtime: python313
+                env_variables:
+                  REDIS_HOST: your-redis-host
+                  CLOUD_SQL_PASSWORD: YOUR-PASSWORD
+                  PROJECT: <project-id>
+                  GREETING: hello
+                  YOURS: yours truly
+            """,
+        },
+    )
+    [origin] = find_origins(tmp_path)
+    assert {e.name: e.value for e in origin.env} == {"GREETING": "hello", "YOURS": "yours truly"}
+    left_out = [line for line in origin.not_carried if "placeholder" in line]
+    assert len(left_out) == 3
+    assert left_out[0] == (
+        "the variable 'REDIS_HOST' (app.yaml:2): 'your-redis-host' is a placeholder for your "
+        "value, so it is left out (the app's own default applies); give the real one with "
+        "--env REDIS_HOST=VALUE."
+    )

@@ -65,7 +65,7 @@ from fcmigrate.build.readonly import fc_environment
 from fcmigrate.build.render import OutputFile, write_files
 from fcmigrate.build.requirements import missing_requirements_error
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
-from fcmigrate.errors import FCMigrateError
+from fcmigrate.errors import AppImportError, FCMigrateError
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
 
@@ -532,17 +532,37 @@ def _check_import(build: _Build) -> None:
     if interpreter is None:
         return
     build.say(f"Importing {build.detected.spec!r} in the build, read-only, with {interpreter} ...")
-    build.detected = confirm_import(
-        build.detected,
-        python=interpreter,
-        pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
-        isolated=True,
-        code_dir=build.staging,
-        env=fc_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
-        hooks=_hooks(plan.wrap_values),
-        left_out={item.path: item.why for item in build.copied.left_out},
-    )
+    try:
+        build.detected = confirm_import(
+            build.detected,
+            python=interpreter,
+            pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
+            isolated=True,
+            code_dir=build.staging,
+            env=fc_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
+            hooks=_hooks(plan.wrap_values),
+            left_out={item.path: item.why for item in build.copied.left_out},
+        )
+    except AppImportError as exc:
+        hint = _placeholder_hint(plan.origin, str(exc))
+        if hint is None:
+            raise
+        raise AppImportError(f"{exc} {hint}") from None
     build.notes.extend(build.detected.notes)
+
+
+def _placeholder_hint(origin: Origin | None, message: str) -> str | None:
+    """When the import failed for want of a variable the origin held only a placeholder
+    for, the sentence that says so."""
+    if origin is None:
+        return None
+    for name, value in origin.placeholders.items():
+        if f"'{name}'" in message:
+            return (
+                f"{origin.file.name} has only the placeholder {value!r} for it: give the real "
+                f"value with --env {name}=VALUE."
+            )
+    return None
 
 
 def _collect_statics(build: _Build) -> None:

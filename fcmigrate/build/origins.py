@@ -138,6 +138,8 @@ class Origin:
     not_carried: list[str] = field(default_factory=list)
     #: Commands the user must still run (Heroku's ``release:``, steps before the server).
     steps: list[str] = field(default_factory=list)
+    #: Variables left out because their value is a placeholder: ``{name: value}``.
+    placeholders: dict[str, str] = field(default_factory=dict)
 
     def where(self, line: int | None = None) -> str:
         return f"{self.file.name}:{line}" if line else self.file.name
@@ -906,6 +908,7 @@ def _carry_env(origin: Origin, values: object, line: int | None) -> None:
                 f"so it is left out (the app's own default applies); give the real one with "
                 f"--env {key}=VALUE."
             )
+            origin.placeholders[key] = value
             continue
         env = EnvValue.read(key, value, where)
         origin.env = [e for e in origin.env if e.name != key] + [env]

@@ -1215,3 +1215,31 @@ def test_an_app_that_needs_its_dotenv_file_is_told_the_build_left_it_out(
         )
     )
     assert_nothing_written(tmp_path, out)
+
+
+def test_a_variable_the_origin_held_a_placeholder_for_is_named_so(
+    tmp_path: Path, bare: Bare
+) -> None:
+    project = tiny_project(tmp_path)
+    (project / "app.yaml").write_text(
+        "runtime: python310\nenv_variables:\n  API_TOKEN: your-token\n"
+    )
+    (project / "main.py").write_text("import os\n\nTOKEN = os.environ['API_TOKEN']\n" + TINY_APP)
+    (project / "app.py").unlink()
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.rstrip()
+        .splitlines()[-1]
+        .endswith(
+            "environmentVariables. app.yaml has only the placeholder 'your-token' for it: give the "
+            "real value with --env API_TOKEN=VALUE."
+        )
+    )
+    assert_nothing_written(tmp_path, out)
+    given = run_cli(
+        "migrate", str(project), "--out", str(out), "--python", bare.version,
+        "--env", "API_TOKEN=t0k3n",
+    )  # fmt: skip
+    assert given.returncode == 0, given.stderr

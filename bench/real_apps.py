@@ -22,6 +22,9 @@ It prints one line per step and a Markdown table for ``docs/real-apps.md``.
 
     .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
 
+``--group second`` runs the second group of apps (``SECOND``) instead of the first;
+``--group samples --migrate-only`` migrates more Google Cloud samples, one line each.
+
 ``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
 (for ``unshare -m``) and the target Pythons on PATH (``python3.10`` ...).
 """
@@ -62,6 +65,8 @@ class App:
     subdir: str = ""
     #: A page that needs a login: its redirect must stay under the prefix.
     protected: str | None = None
+    #: The first page walked (an API without a home page: one of its pages).
+    home: str = "/"
     #: A page with a form to post back (fields filled with dummy text).
     form: str | None = None
     #: Settings the app's own docs ask for (not workarounds of fcmigrate): given to
@@ -170,6 +175,158 @@ APPS = [
 ]
 
 
+#: A second group, tried after the first was fixed: ``--group second``.
+SECOND = [
+    App(
+        "bluelog",
+        "greyli/bluelog",
+        "Flask book app (2020), wsgi.py + Procfile, .flaskenv, frozen pins",
+        protected="/admin/settings",
+        form="/auth/login",
+        env={"FLASK_CONFIG": "production", "DATABASE_URL": "sqlite:///{tmp}/bluelog.db"},
+        setup=[["-m", "flask", "forge"]],
+    ),
+    App(
+        "albumy",
+        "greyli/albumy",
+        "Flask book app (2020), factory, no Procfile, Pillow, Whoosh",
+        protected="/upload",
+        form="/auth/login",
+        env={"FLASK_CONFIG": "production", "DATABASE_URL": "sqlite:///{tmp}/albumy.db"},
+        setup=[["-m", "flask", "forge"]],
+    ),
+    App(
+        "flasky",
+        "miguelgrinberg/flasky",
+        "Flask book app, -r chain to heroku.txt, Procfile, config from env",
+        protected="/edit-profile",
+        form="/auth/login",
+        env={
+            "FLASK_CONFIG": "heroku",
+            "SERVER_NAME": HOST,
+            "DATABASE_URL": "sqlite:///{tmp}/flasky.db",
+            "FLASK_APP": "flasky.py",
+        },
+        setup=[["-m", "flask", "deploy"]],
+    ),
+    App(
+        "django-on-docker",
+        "testdrivenio/django-on-docker",
+        "Django 4.2 in a subfolder, Dockerfile, settings from env",
+        subdir="app",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DJANGO_ALLOWED_HOSTS": f"{HOST} 127.0.0.1",
+            "SQL_DATABASE": "{tmp}/db.sqlite3",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "django-realworld",
+        "gothinkster/django-realworld-example-app",
+        "Django 1.10 DRF API (2017), settings hard-coded",
+        home="/api/articles",
+        protected="/api/user",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "styleguide",
+        "HackSoftware/Django-Styleguide-Example",
+        "Django + DRF + Celery, settings package, Procfile release, runtime.txt",
+        home="/admin/login/",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "DJANGO_SETTINGS_MODULE": "config.django.production",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "ALLOWED_HOSTS": HOST,
+            "DATABASE_URL": "sqlite:///{tmp}/styleguide.db",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "wiwik",
+        "dsoftwareinc/wiwik",
+        "Django 5.2 forum, uv.lock at the root, app in forum/, requires-python ~=3.13",
+        protected="/questions/ask",
+        form="/userauth/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DJANGO_ALLOWED_HOSTS": f"{HOST} 127.0.0.1",
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_CACHE_URL": "redis://127.0.0.1:6379/0",
+        },
+        setup=[["forum/manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "gae-building-an-app",
+        "GoogleCloudPlatform/python-docs-samples",
+        "Flask, App Engine app.yaml (runtime python314, static handler)",
+        subdir="appengine/standard_python3/building-an-app/building-an-app-1",
+    ),
+    App(
+        "run-helloworld",
+        "GoogleCloudPlatform/python-docs-samples",
+        "Flask, Cloud Run Dockerfile (python:3.14) with gunicorn CMD",
+        subdir="run/helloworld",
+    ),
+    App(
+        "run-markdown-editor",
+        "GoogleCloudPlatform/python-docs-samples",
+        "Flask, app two folders down, calls another service",
+        subdir="run/markdown-preview/editor",
+        env={"EDITOR_UPSTREAM_RENDER_URL": "http://127.0.0.1:9/"},
+    ),
+    App(
+        "gae-django",
+        "GoogleCloudPlatform/python-docs-samples",
+        "Django 6, App Engine main.py alias, django-environ, Secret Manager",
+        subdir="appengine/standard_python3/django",
+        protected="/admin/",
+        form="/admin/login/",
+        env={"SECRET_KEY": "real-apps-walk-secret", "DATABASE_URL": "sqlite:///{tmp}/gae.db"},
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+]
+#: More Google Cloud samples, migrated only (``--group samples --migrate-only``): one line each.
+SAMPLE_FOLDERS = [
+    *(
+        f"appengine/flexible/{name}"
+        for name in (
+            "hello_world", "hello_world_django", "django_cloudsql", "static_files", "websockets",
+            "numpy", "scipy", "analytics", "datastore", "metadata", "pubsub", "storage", "tasks",
+            "twilio", "multiple_services/gateway-service",
+        )
+    ),
+    *(
+        f"appengine/standard_python3/{name}"
+        for name in (
+            "custom-server", "warmup", "redis", "cloudsql", "pubsub", "spanner", "bigquery",
+            "migration/urlfetch", "bundled-services/mail/wsgi", "bundled-services/mail/django",
+            "bundled-services/deferred/flask", "building-an-app/building-an-app-4",
+        )
+    ),
+    *(
+        f"run/{name}"
+        for name in (
+            "django", "idp-sql", "logging-manual", "system-package", "image-processing",
+            "pubsub", "hello-broken", "service-auth", "mcp-server",
+        )
+    ),
+    "cloud-sql/postgres/sqlalchemy",
+    "endpoints/getting-started",
+    "eventarc/audit-storage",
+    "eventarc/audit_iam",
+]  # fmt: skip
+SAMPLES = [
+    App(folder, "GoogleCloudPlatform/python-docs-samples", "Google Cloud sample", folder)
+    for folder in SAMPLE_FOLDERS
+]
+GROUPS = {"first": APPS, "second": SECOND, "samples": SAMPLES}
+
+
 @dataclass
 class Result:
     app: App
@@ -206,10 +363,40 @@ def export(mirror: Path, app: App, into: Path) -> str:
             *([app.subdir] if app.subdir else []),
         ],
         capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    )
+    if archive.returncode == 0:
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    else:
+        _export_present(git_dir, app.subdir, into)
     return commit
+
+
+def _export_present(git_dir: Path, subdir: str, into: Path) -> None:
+    """Write the tree file by file, leaving out the large blobs a snapshot does not hold."""
+    listing = subprocess.run(
+        ["git", "-C", str(git_dir), "ls-tree", "-r", "-z", "HEAD", *([subdir] if subdir else [])],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for entry in filter(None, listing.split("\0")):
+        meta, path = entry.split("\t", 1)
+        mode, kind, sha = meta.split()
+        if kind != "blob":
+            continue
+        blob = subprocess.run(
+            ["git", "-C", str(git_dir), "cat-file", "blob", sha], capture_output=True
+        )
+        if blob.returncode != 0:
+            print(f"  (not in the snapshot, left out: {path})", flush=True)
+            continue
+        target = into / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if mode == "120000":
+            target.symlink_to(blob.stdout.decode())
+        else:
+            target.write_bytes(blob.stdout)
+            if mode == "100755":
+                target.chmod(0o755)
 
 
 def free_port() -> int:
@@ -337,7 +524,7 @@ def follow(client: Client, path: str, steps: int = 6) -> tuple[int, str, bytes, 
 
 def walk(client: Client, app: App) -> dict[str, str]:
     steps: dict[str, str] = {}
-    status, path, body, escaped = follow(client, PREFIX + "/")
+    status, path, body, escaped = follow(client, PREFIX + app.home)
     if escaped:
         steps["home"] = f"FAIL redirect left the prefix: {escaped}"
     else:
@@ -431,14 +618,14 @@ def serve_and_walk(build: Path, app: App, result: Result, logs: Path) -> None:
             text=True,
             timeout=300,
         )
-        (logs / f"{app.name}.setup.log").write_text(run.stdout + run.stderr)
+        (logs / f"{app.name.replace('/', '_')}.setup.log").write_text(run.stdout + run.stderr)
         if run.returncode != 0:
             result.steps["setup"] = f"FAIL {' '.join(step)}"
             return
     script = (
         'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && cd "$1" && exec ./bootstrap'
     )
-    log = open(logs / f"{app.name}.serve.log", "wb")
+    log = open(logs / f"{app.name.replace('/', '_')}.serve.log", "wb")
     proc = subprocess.Popen(
         ["unshare", "-m", "sh", "-c", script, "sh", str(build)],
         env=env,
@@ -483,22 +670,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def run_app(mirror: Path, app: App, scratch: Path, logs: Path) -> Result:
+def run_app(
+    mirror: Path, app: App, scratch: Path, logs: Path, *, migrate_only: bool = False
+) -> Result:
     result = Result(app)
-    project = scratch / app.name
+    slug = app.name.replace("/", "_")
+    project = scratch / slug
     project.mkdir()
     result.commit = export(mirror, app, project)
     if app.subdir:
         project = project / app.subdir
     started = time.monotonic()
-    tmp = scratch / f"{app.name}-tmp"
+    tmp = scratch / f"{slug}-tmp"
     tmp.mkdir()
     env_args = [f"--env={k}={v.format(tmp=tmp)}" for k, v in app.env.items()]
     proc = subprocess.run(
         [*FCMIGRATE, "migrate", str(project), *env_args], capture_output=True, text=True
     )
     result.seconds = time.monotonic() - started
-    (logs / f"{app.name}.migrate.log").write_text(proc.stdout + proc.stderr)
+    (logs / f"{slug}.migrate.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         errors = [
             line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("Error")
@@ -510,11 +700,12 @@ def run_app(mirror: Path, app: App, scratch: Path, logs: Path) -> Result:
     result.migrate = "ok"
     zip_path = project / ".fcmigrate" / "code.zip"
     result.zip_bytes = zip_path.stat().st_size if zip_path.exists() else 0
-    serve_and_walk(project / ".fcmigrate" / "build", app, result, logs)
+    if not migrate_only:
+        serve_and_walk(project / ".fcmigrate" / "build", app, result, logs)
     return result
 
 
-def table(results: list[Result]) -> str:
+def table(results: list[Result], *, migrate_only: bool = False) -> str:
     lines = [
         "| app | shape | commit | app's own settings | migrate | time | code.zip | Python "
         "| walk | no workaround |",
@@ -529,16 +720,24 @@ def table(results: list[Result]) -> str:
             f"{r.zip_bytes / 1e6:.1f} MB | {r.python} | {walk_text} | "
             f"{'yes' if r.no_workaround else 'no'} |"
         )
-    count = sum(r.no_workaround for r in results)
-    lines.append(f"\n{count} of {len(results)} with no workaround.")
+    if migrate_only:
+        count = sum(r.migrate == "ok" for r in results)
+        lines.append(f"\n{count} of {len(results)} migrate (not served).")
+    else:
+        count = sum(r.no_workaround for r in results)
+        lines.append(f"\n{count} of {len(results)} with no workaround.")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--group", choices=sorted(GROUPS), default="first")
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--migrate-only", action="store_true", help="migrate, but neither serve nor walk"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="real-apps-"))
@@ -546,10 +745,10 @@ def main() -> int:
     logs = scratch / "logs"
     logs.mkdir()
     results = []
-    for app in APPS:
+    for app in GROUPS[args.group]:
         if args.only and app.name not in args.only:
             continue
-        result = run_app(args.mirror, app, scratch, logs)
+        result = run_app(args.mirror, app, scratch, logs, migrate_only=args.migrate_only)
         results.append(result)
         print(
             f"{app.name}: migrate {result.migrate} ({result.seconds:.0f} s) "
@@ -557,7 +756,7 @@ def main() -> int:
             flush=True,
         )
     print()
-    print(table(results))
+    print(table(results, migrate_only=args.migrate_only))
     print(f"\nlogs: {logs}")
     if args.json:
         args.json.write_text(

@@ -92,6 +92,9 @@ class Detected:
     python_source: str | None = None
     found_in: str = ""
     confirmed: bool = False
+    #: What the import check saw that the user should know (a setting that acts differently
+    #: on FC).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,12 @@ def detect_app(
     version, version_source = read_python_version(root)
     if app is None:
         candidates = _candidates(root, _django_candidate(root))
-        chosen = _choose(root, candidates or _procfile_candidates(root, requirements))
+        chosen = _choose(
+            root,
+            candidates
+            or _procfile_candidates(root, requirements)
+            or _django_below(root, requirements),
+        )
     else:
         try:
             django = _django_candidate(root)
@@ -672,6 +680,21 @@ def _manage_py_below(root: Path) -> str | None:
     except FCMigrateError:
         return None
     return found[0] + "/"
+
+
+def _django_below(root: Path, requirements: Sequence[str]) -> list[_Candidate]:
+    """The Django project one folder down (``forum/manage.py``) when the dependencies are
+    listed at the root and not beside it: the repository is the project, and the folder is
+    where its code is imported from (a folder spec, as ``--app forum`` gives it). A folder
+    with its own requirements is a project of its own: :func:`_choose` names it instead."""
+    below = _manage_py_below(root)
+    if below is None or not requirements:
+        return []
+    if read_requirements(root / below)[0]:
+        return []
+    folder = below.rstrip("/")
+    found_in = f"{below}manage.py, with the dependencies at the project's root"
+    return [_Candidate(folder, "django", found_in, folder)]
 
 
 def _inherit(entry: _Candidate, candidates: list[_Candidate]) -> _Candidate:

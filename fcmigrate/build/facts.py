@@ -28,6 +28,7 @@ from fcmigrate.errors import FCMigrateError
 __all__ = [
     "SUPPORTED_PYTHONS",
     "lowest_allowed",
+    "python_from_markers",
     "read_python_version",
     "read_requirements",
     "read_text",
@@ -213,3 +214,58 @@ def _requirement_name(line: str) -> str | None:
         return str(parse_sdist_filename(file)[0])
     except InvalidSdistFilename:
         return None
+
+
+def python_from_markers(requirements: Sequence[str]) -> tuple[str, str] | None:
+    """The lowest supported Python for which every package of ``requirements`` is installed,
+    judged by their environment markers, and the line that raises it there; ``None`` when
+    the lowest supported Python already has them all, or no Python does.
+
+    ``Django==6.0.5; python_version >= "3.12"`` and nothing else naming Django means the
+    app has Django only from Python 3.12 on: a build for an older Python would lack it. A
+    package with a line for older Pythons too (a lock's ``numpy==2.2.6; python_version <
+    "3.11"`` beside ``numpy==2.3.1; python_version >= "3.11"``) sets no floor, and one no
+    supported Python installs (a backport for Python 2, a Windows-only package) is left out.
+    """
+    from packaging.markers import default_environment
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    lines: dict[str, list[tuple[str, set[str]]]] = {}
+    for line in requirements:
+        text = line.split(" #")[0].strip()
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        versions = set(SUPPORTED_PYTHONS)
+        if requirement.marker is not None:
+            environment = {str(k): str(v) for k, v in default_environment().items()}
+            environment.update(sys_platform="linux", platform_system="Linux")
+            versions = {
+                v
+                for v in SUPPORTED_PYTHONS
+                if requirement.marker.evaluate(
+                    {**environment, "python_version": v, "python_full_version": f"{v}.0"}
+                )
+            }
+        lines.setdefault(canonicalize_name(requirement.name), []).append((text, versions))
+    lowest = SUPPORTED_PYTHONS[0]
+    for version in SUPPORTED_PYTHONS:
+        missing = [
+            entries
+            for entries in lines.values()
+            if any(v for _, v in entries) and not any(version in v for _, v in entries)
+        ]
+        if not missing:
+            if version == lowest:
+                return None
+            raising = [
+                text
+                for entries in lines.values()
+                if not any(lowest in v for _, v in entries)
+                for text, versions in entries
+                if version in versions
+            ]
+            return version, raising[0]
+    return None

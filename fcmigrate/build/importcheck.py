@@ -50,6 +50,7 @@ def confirm_import(
     code_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     hooks: Sequence[str] = (),
+    left_out: Mapping[str, str] | None = None,
 ) -> Detected:
     """Import ``detected.spec`` in a subprocess; return ``detected`` with the real framework.
 
@@ -59,7 +60,8 @@ def confirm_import(
     site-packages, only ``pythonpath`` and the standard library, the way a bare interpreter
     on FC sees a vendored build. ``code_dir`` (default: the project) is the folder the
     import runs in, as FC runs ``/code``; ``env`` replaces this process's environment;
-    ``hooks`` (``'module:function'``) are imported after the app.
+    ``hooks`` (``'module:function'``) are imported after the app. ``left_out`` maps the
+    project paths the build did not copy to why: an import that fails on one of them says so.
 
     The code folder is read-only there, as on FC (:mod:`fcmigrate.build.readonly`): a write
     under it raises ``OSError`` in the child, and if the import then fails, the one-line error
@@ -98,9 +100,11 @@ def confirm_import(
             framework=str(result["framework"]),
             settings_module=result.get("settings") or detected.settings_module,
             confirmed=True,
+            notes=tuple(_notes(result)),
         )
     if "error" in result:
-        raise AppLoadError(str(result["error"]))
+        # Said of the project, not of the build's staging folder the check ran in.
+        raise AppLoadError(str(result["error"]).replace(str(folder), str(root)))
     stderr = reply.stderr
     if "No module named 'fcmigrate'" in stderr and CHILD_MODULE in stderr:
         raise FCMigrateError(
@@ -124,20 +128,126 @@ def confirm_import(
     if not (isinstance(variable, str) and variable.isidentifier()):
         variable = None
     spec = str(result.get("spec") or detected.spec)
+    if variable is None:
+        file_error = _file_error(spec, result, folder, root, left_out or {})
+        if file_error is not None:
+            raise AppImportError(file_error)
     package = result.get("failed_in")
     if variable is None and isinstance(package, str) and package.isidentifier():
         version = result.get("python")
         shown_version = version if isinstance(version, str) else None
-        raise AppImportError(_package_failed(spec, package, folder, shown_version))
+        raise AppImportError(_package_failed(spec, package, folder, shown_version, result))
+    missing = result.get("missing_module")
+    if variable is None and isinstance(missing, str) and missing:
+        group = _left_out_group(detected.root, missing)
+        if group is not None:
+            raise AppImportError(_group_left_out(spec, missing, *group))
     raise AppImportError(_import_failed(spec, variable))
 
 
-def _package_failed(spec: str, package: str, folder: Path, version: str | None) -> str:
-    """The import failed inside a vendored package, not in the project's code."""
+def _left_out_group(root: Path, module: str) -> tuple[str, str] | None:
+    from fcmigrate.build.requirements import left_out_group_providing
+
+    return left_out_group_providing(root, module)
+
+
+def _group_left_out(spec: str, module: str, requirement: str, where: str) -> str:
+    """The import needs a package that only a development group of pyproject.toml lists."""
+    return (
+        f"Importing {spec!r} failed: there is no module named {module!r} (traceback above). "
+        f"{requirement!r} installs it, but it is listed in pyproject.toml's {where}, which a "
+        "build leaves out, as 'uv sync --no-dev' does. Move it to [project] dependencies if "
+        "the app needs it on FC, or import it only in development (e.g. add it to "
+        "INSTALLED_APPS only when DEBUG is on)."
+    )
+
+
+def _notes(result: Mapping[str, Any]) -> list[str]:
+    """Notes for what the child saw in the imported app."""
+    notes = []
+    if result.get("ssl_redirect") is True:
+        notes.append(
+            "Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door and the "
+            "function sees plain HTTP; fcmigrate sets the scheme from X-Forwarded-Proto when "
+            "FC sends it, which is not documented. Without it every request redirects to "
+            "itself: check that request.is_secure() is true behind your trigger, or turn the "
+            "setting off on FC."
+        )
+    return notes
+
+
+def _file_error(
+    spec: str, result: Mapping[str, Any], folder: Path, root: Path, left_out: Mapping[str, str]
+) -> str | None:
+    """The one line for an import that failed on a file: one the build left out, or one a
+    missing file of the project (not a release of the package that opened it)."""
+    message = str(result.get("message") or "")
+    filename = result.get("filename")
+    rel = None
+    if isinstance(filename, str) and filename:
+        opened = Path(filename) if os.path.isabs(filename) else folder / filename
+        try:
+            rel = opened.resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            rel = None
+    for path, why in left_out.items():
+        named = rel is not None and (rel == path or rel.startswith(path + "/"))
+        name = path.rsplit("/", 1)[-1]
+        if named or ("." in name and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", message)):
+            return (
+                f"Importing {spec!r} failed, and the error names {path!r} (traceback above), "
+                f"which the build leaves out ({why}). If the app cannot start without it, "
+                f"ship it with the line '!{path}' in .fcignore."
+            )
+    if rel is not None and result.get("missing_file") and not (root / rel).exists():
+        return (
+            f"Importing {spec!r} failed: it opens {rel!r}, which is not in the project "
+            "(traceback above). Put the file there before migrating (one that a setup step "
+            "downloads too), or take its path from an environment variable."
+        )
+    return None
+
+
+#: What a package says when a shared library of the system is missing (ImageMagick for Wand,
+#: libmagic, cairo): no pin of the package helps there.
+_SYSTEM_LIBRARY = re.compile(
+    r"shared librar|cannot open shared object|lib[\w.+-]*\.so\b|library not found|"
+    r"no library called|could not find library|failed to find library",
+    re.IGNORECASE,
+)
+
+
+def _package_failed(
+    spec: str, package: str, folder: Path, version: str | None, result: Mapping[str, Any]
+) -> str:
+    """The import failed inside a vendored package, not in the project's code: a system
+    library it loads is missing, it raised an error of its own (credentials, settings, a
+    service), or (a built-in error such as AttributeError) its release may not run on the
+    target Python."""
     target = f"Python {version}" if version else "the target Python"
-    dist = _distribution_of(folder / "python", package)
+    failed_file = result.get("failed_file")
+    dist = _distribution_of(folder / "python", package, failed_file)
     shown = f"{dist[0]} {dist[1]}" if dist else package
     name = dist[0] if dist else package
+    message = str(result.get("message") or "")
+    error_class = str(result.get("error_class") or "")
+    if _SYSTEM_LIBRARY.search(message):
+        return (
+            f"Importing {spec!r} failed inside the installed package {shown!r} (traceback "
+            "above): it loads a shared library of the system that is not here, and FC's "
+            "runtime has only what its Debian image has. Build a container image with "
+            "'fcmigrate dockerize' and install the library there, or use a package that "
+            "bundles it in its wheel."
+        )
+    if result.get("os_error") or not error_class.startswith("builtins."):
+        return (
+            f"Importing {spec!r} failed inside the installed package {shown!r}, with its "
+            f"error {error_class.removeprefix('builtins.')} (traceback above): the package "
+            "refused what the app asks of it at import (credentials, a setting, a service "
+            "to connect to), as its message says. Give the app what it needs (--env NAME="
+            "VALUE reaches the import check and the function), or move that call out of "
+            "import time."
+        )
     return (
         f"Importing {spec!r} failed inside the installed package {shown!r}, not in your code "
         f"(traceback above): that release may not run on {target}. Pin a newer release of "
@@ -145,13 +255,22 @@ def _package_failed(spec: str, package: str, folder: Path, version: str | None) 
     )
 
 
-def _distribution_of(site: Path, package: str) -> tuple[str, str] | None:
-    """(name, version) of the distribution in ``site`` that installs top-level ``package``."""
-    for record in site.glob("*.dist-info/RECORD"):
-        text = record.read_text(encoding="utf-8", errors="replace")
-        if re.search(rf"^{re.escape(package)}(/|\.py,)", text, re.MULTILINE):
-            name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
-            return name, rest
+def _distribution_of(
+    site: Path, package: str, failed_file: object = None
+) -> tuple[str, str] | None:
+    """(name, version) of the distribution in ``site`` that installs the file that failed
+    (exact, so a namespace package such as ``google`` names the right one), else the one
+    that installs top-level ``package``."""
+    records = sorted(site.glob("*.dist-info/RECORD"))
+    patterns = [rf"^{re.escape(package)}(/|\.py,)"]
+    if isinstance(failed_file, str) and failed_file:
+        patterns.insert(0, rf"^{re.escape(failed_file)},")
+    for pattern in patterns:
+        for record in records:
+            text = record.read_text(encoding="utf-8", errors="replace")
+            if re.search(pattern, text, re.MULTILINE):
+                name, _, rest = record.parent.name.removesuffix(".dist-info").partition("-")
+                return name, rest
     return None
 
 
@@ -193,6 +312,16 @@ def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
         "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "
         "take its path from an environment variable, or keep data that must last on NAS or OSS."
     )
+
+
+def _django_setting(name: str) -> object:
+    """A setting of the Django project the child imported (``None`` when unreadable)."""
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, None)
+    except Exception:  # settings that fail here already loaded for the app: not ours to judge
+        return None
 
 
 def _framework_of_object(obj: Any) -> str:
@@ -247,15 +376,26 @@ def _probe(request: Mapping[str, Any]) -> int:
         variable = missing_variable(exc)
         if variable is not None:
             result["missing_env"] = variable
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            result["missing_module"] = exc.name
+        result["message"] = str(exc)[:2000]
+        if isinstance(exc, OSError) and isinstance(exc.filename, (str, bytes)):
+            result["filename"] = os.fsdecode(exc.filename)
+            result["missing_file"] = isinstance(exc, FileNotFoundError)
         frames = traceback.extract_tb(exc.__traceback__)
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep
         if frames and frames[-1].filename.startswith(vendored):
-            top = frames[-1].filename[len(vendored) :].split(os.sep)[0]
-            result["failed_in"] = top.removesuffix(".py")
+            inside = frames[-1].filename[len(vendored) :]
+            result["failed_in"] = inside.split(os.sep)[0].removesuffix(".py")
+            result["failed_file"] = inside.replace(os.sep, "/")
+        result["error_class"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        result["os_error"] = isinstance(exc, OSError)
         return save(1)
     result["framework"] = _framework_of_object(app)
     result["settings"] = os.environ.get(_SETTINGS_ENV)
+    if result["framework"] == "django":
+        result["ssl_redirect"] = _django_setting("SECURE_SSL_REDIRECT") is True
     return save(0)
 
 

@@ -41,7 +41,7 @@ from typing import Any
 from fcmigrate.build import package
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
-from fcmigrate.build.facts import SUPPORTED_PYTHONS
+from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
 from fcmigrate.build.importcheck import confirm_import
 from fcmigrate.build.origins import (
     EnvValue,
@@ -65,7 +65,7 @@ from fcmigrate.build.readonly import import_environment
 from fcmigrate.build.render import OutputFile, write_files
 from fcmigrate.build.requirements import missing_requirements_error
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
-from fcmigrate.errors import FCMigrateError
+from fcmigrate.errors import AppImportError, FCMigrateError
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
 
@@ -153,6 +153,10 @@ def target_python(option: str | None, detected: Detected) -> tuple[str, str]:
                 f"--python {DEFAULT_PYTHON} to build for FC's Python anyway."
             )
         return detected.python, str(detected.python_source)
+    from_markers = python_from_markers(detected.requirements)
+    if from_markers is not None:
+        version, line = from_markers
+        return version, f"the requirement {line!r}"
     return DEFAULT_PYTHON, "default"
 
 
@@ -435,12 +439,28 @@ def _target_python(
         python, _ = target_python(origin.python, detected)
         return python, origin.file.name
     if options.python is None and origin is not None and origin.python:
+        newest = SUPPORTED_PYTHONS[-1]
+        if detected.python is None and _version_key(origin.python) > _version_key(newest):
+            notes.append(
+                f"{origin.file.name} runs Python {origin.python}, newer than fcmigrate builds "
+                f"for ({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the "
+                "nearest. Pass --python X.Y to choose."
+            )
+            return newest, f"{origin.file.name}, Python {origin.python} -> {newest}"
         notes.append(
             f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
             f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
             "project's code asks for instead. Pass --python X.Y to choose."
         )
     return target_python(options.python, detected)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """``"3.14"`` as ``(3, 14)``, for comparing; ``()`` for what is not a version."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return ()
 
 
 def _wrap_values(options: MigrateOptions, origin: Origin | None, python: str) -> dict[str, Any]:
@@ -512,15 +532,37 @@ def _check_import(build: _Build) -> None:
     if interpreter is None:
         return
     build.say(f"Importing {build.detected.spec!r} in the build, read-only, with {interpreter} ...")
-    build.detected = confirm_import(
-        build.detected,
-        python=interpreter,
-        pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
-        isolated=True,
-        code_dir=build.staging,
-        env=import_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
-        hooks=_hooks(plan.wrap_values),
-    )
+    try:
+        build.detected = confirm_import(
+            build.detected,
+            python=interpreter,
+            pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
+            isolated=True,
+            code_dir=build.staging,
+            env=import_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
+            hooks=_hooks(plan.wrap_values),
+            left_out={item.path: item.why for item in build.copied.left_out},
+        )
+    except AppImportError as exc:
+        hint = _placeholder_hint(plan.origin, str(exc))
+        if hint is None:
+            raise
+        raise AppImportError(f"{exc} {hint}") from None
+    build.notes.extend(build.detected.notes)
+
+
+def _placeholder_hint(origin: Origin | None, message: str) -> str | None:
+    """When the import failed for want of a variable the origin held only a placeholder
+    for, the sentence that says so."""
+    if origin is None:
+        return None
+    for name, value in origin.placeholders.items():
+        if f"'{name}'" in message:
+            return (
+                f"{origin.file.name} has only the placeholder {value!r} for it: give the real "
+                f"value with --env {name}=VALUE."
+            )
+    return None
 
 
 def _collect_statics(build: _Build) -> None:
@@ -623,6 +665,7 @@ def _detect_with_origin(
         return detect_app(options.project, options.app)
     try:
         detected = detect_app(options.project, origin.app)
+        _check_origin_module(detected)
     except FCMigrateError as exc:
         notes.append(
             f"{origin.file.name} names the app {origin.app!r}, which was not found ({exc}); "
@@ -630,6 +673,19 @@ def _detect_with_origin(
         )
         return detect_app(options.project, None)
     return replace(detected, found_in=detected.found_in.replace("--app", origin.file.name, 1))
+
+
+def _check_origin_module(detected: Detected) -> None:
+    """Raise when the module of the app an origin names is neither in the project nor
+    installed by a requirement: App Engine's default ``main:app`` in a folder that has
+    ``main_mysql.py`` and ``main_postgres.py`` but no ``main.py``."""
+    if detected.found_in != "--app":
+        return  # a Django project, or a module a requirement installs
+    from fcmigrate.runtime.loader import has_module, parse_spec, src_folder
+
+    top = parse_spec(detected.spec).module.partition(".")[0]
+    if not has_module(detected.root, top) and src_folder(detected.root, top) is None:
+        raise FCMigrateError(f"there is no {top}.py or {top}/ in the project")
 
 
 def _carry_origin(origin: Origin, wrap_values: dict[str, Any]) -> None:

@@ -138,6 +138,8 @@ class Origin:
     not_carried: list[str] = field(default_factory=list)
     #: Commands the user must still run (Heroku's ``release:``, steps before the server).
     steps: list[str] = field(default_factory=list)
+    #: Variables left out because their value is a placeholder: ``{name: value}``.
+    placeholders: dict[str, str] = field(default_factory=dict)
 
     def where(self, line: int | None = None) -> str:
         return f"{self.file.name}:{line}" if line else self.file.name
@@ -878,6 +880,13 @@ def _yaml(file: Path) -> tuple[Any, dict[str, int]]:
     return data, lines
 
 
+#: A value a sample's config holds for the user to replace: ``your-redis-port``,
+#: ``YOUR-PASSWORD``, ``<project-id>``, ``change-me``.
+_PLACEHOLDER = re.compile(
+    r"(?:[Yy]our|YOUR)[-_][\w.-]+|<[^<>]+>|(?i:change[-_]?me|replace[-_]?me|x{4,}|todo)"
+)
+
+
 def _carry_env(origin: Origin, values: object, line: int | None) -> None:
     if not isinstance(values, dict):
         return
@@ -892,6 +901,14 @@ def _carry_env(origin: Origin, values: object, line: int | None) -> None:
             )
             continue
         if _MACHINE_ENV.fullmatch(key.upper()):
+            continue
+        if isinstance(value, str) and _PLACEHOLDER.fullmatch(value.strip()):
+            origin.not_carried.append(
+                f"the variable {key!r} ({where}): {value!r} is a placeholder for your value, "
+                f"so it is left out (the app's own default applies); give the real one with "
+                f"--env {key}=VALUE."
+            )
+            origin.placeholders[key] = value
             continue
         env = EnvValue.read(key, value, where)
         origin.env = [e for e in origin.env if e.name != key] + [env]

@@ -34,6 +34,7 @@ from typing import Any
 from fcmigrate.errors import FCMigrateError
 
 __all__ = [
+    "left_out_group_providing",
     "missing_requirements_error",
     "poetry_constraint",
     "read_requirements",
@@ -413,3 +414,47 @@ def missing_requirements_error(root: Path) -> FCMigrateError | None:
         "have. List them (their package names, e.g. 'Flask' for flask) in requirements.txt "
         "in the project folder, or in [project] dependencies in pyproject.toml, and run again."
     )
+
+
+def left_out_group_providing(root: Path, module: str) -> tuple[str, str] | None:
+    """``(requirement, where)`` when ``module`` is installed by a development group of the
+    project's ``pyproject.toml`` (``[dependency-groups]``, uv's ``dev-dependencies``,
+    Poetry's groups), which a build leaves out as ``uv sync --no-dev`` does: the reason an
+    import that works in a ``uv sync`` or ``poetry install`` environment fails in the build.
+    """
+    from fcmigrate.build.facts import requirement_providing
+
+    try:
+        data = read_toml(root / "pyproject.toml")
+    except FCMigrateError:
+        return None
+    groups: dict[str, object] = {}
+    dependency_groups = data.get("dependency-groups")
+    if isinstance(dependency_groups, dict):
+        groups.update({f"dependency group {k!r}": v for k, v in dependency_groups.items()})
+    tool = _table(data, "tool")
+    uv = _table(tool, "uv")
+    if "dev-dependencies" in uv:
+        groups["[tool.uv] dev-dependencies"] = uv["dev-dependencies"]
+    poetry = _table(tool, "poetry")
+    if isinstance(poetry.get("dev-dependencies"), dict):
+        groups["[tool.poetry.dev-dependencies]"] = list(poetry["dev-dependencies"])
+    poetry_groups = poetry.get("group")
+    if isinstance(poetry_groups, dict):
+        for name, group in poetry_groups.items():
+            if isinstance(group, dict) and isinstance(group.get("dependencies"), dict):
+                groups[f"Poetry group {name!r}"] = list(group["dependencies"])
+    for where, lines in groups.items():
+        if not isinstance(lines, list):
+            continue
+        texts = [line for line in lines if isinstance(line, str)]
+        provider = requirement_providing(module, texts)
+        if provider is not None:
+            line = next((t for t in texts if t.startswith(provider)), provider)
+            return line, where
+    return None
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}

@@ -220,19 +220,33 @@ def install_requirements(
         "--no-progress",
         *index_options(os.environ, Path.cwd()),
         *args,
-        *added,
     ]
     env = _uv_env(os.environ)
     result = InstallResult(notes=override_notes)
-    timed_out = _run([*base, *own], env, workdir, limit, result, progress)
+    timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
     text = "\n".join(result.output)
+    moved = (
+        None
+        if timed_out or result.returncode == 0
+        else wheels.twins_for_target(text, added, python_version, runtime)
+    )
+    if moved is not None:
+        added, note = moved
+        progress(f"Trying again: {note}")
+        override_notes = [*override_notes, note]
+        result = InstallResult(notes=override_notes)
+        shutil.rmtree(target, ignore_errors=True)
+        timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
+        text = "\n".join(result.output)
     retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
     if retry is not None:
         extra, extra_own, note = retry
         progress(f"Trying again: {note}")
         again = InstallResult(notes=[*override_notes, note])
         shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run([*base, *extra, *own, *extra_own], env, workdir, limit, again, progress)
+        timed_out = _run(
+            [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
+        )
         # The second try got past the first failure: what stops it now is what to fix next.
         result, text = again, "\n".join(again.output)
     if timed_out:
@@ -267,10 +281,11 @@ def _retry(
 
     * An old source distribution whose build fails builds with an older setuptools: it was
       written against APIs (``convert_path``, ``setup.py test``) that newer ones removed.
-    * Requirements that pin every package (a ``pip freeze``) but conflict were installed as
-      pinned by pip's old resolver: install them so again, without resolving dependencies,
-      adding what gunicorn itself needs. The import check then shows whether anything is
-      missing.
+    * Requirements that pin every package (a ``pip freeze``, or a list of top-level pins)
+      but conflict were installed as pinned by pip's old resolver, with the dependencies it
+      did not list: the pins now win the same way (uv ``--override``: each pin replaces
+      what any package asks of that name) and the rest is resolved around them. Servers and
+      drop-in twins keep :func:`fcmigrate.build.wheels.server_overrides`' handling.
     """
     from fcmigrate.build import wheels
 
@@ -284,15 +299,35 @@ def _retry(
         )
         return ["--build-constraint", str(constraints)], [], note
     if _NO_SOLUTION.search(output) and wheels.all_pinned(app_requirements):
-        pinned = {wheels.canonical(line) for line in app_requirements}
-        extra_own = [] if "packaging" in pinned else ["packaging"]
+        pins = workdir / "fcmigrate-pins-win.txt"
+        pins.write_text("\n".join(_winning_pins(app_requirements)) + "\n", encoding="utf-8")
         note = (
             "Your requirements pin every package but conflict with each other (pip's old "
-            "resolver let that pass): they were installed as pinned, without resolving "
-            "dependencies (uv --no-deps), and the import check tells if anything is missing."
+            "resolver let that pass): your pins were kept over what the packages ask for "
+            "(uv --override), as pip installed them, and the rest of their dependencies was "
+            "resolved around them; the import check tells if anything is amiss."
         )
-        return ["--no-deps"], extra_own, note
+        return ["--override", str(pins)], [], note
     return None
+
+
+def _winning_pins(app_requirements: Sequence[str]) -> list[str]:
+    """The app's pins as uv overrides, minus the servers and twins handled elsewhere."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from fcmigrate.build import wheels
+
+    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS}
+    pins = []
+    for line in app_requirements:
+        text = line.split(" #")[0].split(" --hash")[0].strip()
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if wheels.canonical(requirement.name) not in handled:
+            pins.append(str(requirement))
+    return pins
 
 
 #: Offered to builds of source distributions as their C and C++ compiler: no such program

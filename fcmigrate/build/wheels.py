@@ -31,6 +31,7 @@ __all__ = [
     "explain",
     "nearest_release",
     "timeout_error",
+    "twins_for_target",
 ]
 
 #: Packages whose wheels are published under another name.
@@ -277,6 +278,51 @@ def server_overrides(
                 f"wheels, where {requirement.name} itself needs a compiler and libpq here."
             )
     return overrides, notes, added
+
+
+def twins_for_target(
+    output: str, added: Sequence[str], python_version: str, runtime: str
+) -> tuple[list[str], str] | None:
+    """A drop-in twin pinned to a release it lacks for the target, moved to the nearest one.
+
+    ``psycopg2==2.7.3`` becomes ``psycopg2-binary==2.7.3``, but the twin may have no such
+    release (its first was 2.7.4) or no wheel of it for the target's Python. The pin was
+    the app's choice of the source package, which the build replaced: the twin's nearest
+    release with a wheel the target loads (:func:`nearest_release`) keeps it as close as
+    can be. The new requirement list and a note, or ``None`` when no twin is to blame or
+    PyPI cannot be asked.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for index, line in enumerate(added):
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        pins = [s.version for s in requirement.specifier if s.operator == "=="]
+        if len(pins) != 1 or not _blamed(requirement.name, output):
+            continue
+        nearest = nearest_release(requirement.name, pins[0], python_version, runtime)
+        if nearest is None or nearest == pins[0]:
+            continue
+        source = next((k for k, v in DROP_IN_TWINS.items() if v == requirement.name), "")
+        moved = f"{requirement.name}=={nearest}"
+        note = (
+            f"Installed {moved!r} for '{source}=={pins[0]}': {requirement.name} has no "
+            f"{pins[0]} with a wheel for {_target(python_version)}, and {nearest} is the "
+            "nearest release that has one."
+        )
+        return [*added[:index], moved, *added[index + 1 :]], note
+    return None
+
+
+def _blamed(name: str, output: str) -> bool:
+    """Whether uv's failure names the package ``name`` (in any spelling)."""
+    key = canonicalize_name(name)
+    return any(
+        canonicalize_name(word) == key
+        for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*(?=[=<>!~ `:]|$)", output)
+    )
 
 
 def gunicorn_error(app: str, own: str) -> FCMigrateError:

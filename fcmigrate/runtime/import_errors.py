@@ -43,6 +43,13 @@ _MISSING_VARIABLE = (
     re.compile(r"^(\w+) not found\. Declare it as envvar"),
 )
 
+#: How an app says it itself: an upper-case name with an underscore, then "needs to be set",
+#: "must be set", "is not set", "is required" ...
+_APP_SAYS_UNSET = re.compile(
+    r"\b([A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]) (?:needs to be set|must be set|is not set|"
+    r"was not set|isn't set|not set|is required|is missing|missing)\b"
+)
+
 
 def missing_variable(exc: BaseException) -> str | None:
     """The environment variable whose absence ``exc`` reports, if that is what it reports.
@@ -61,6 +68,10 @@ def missing_variable(exc: BaseException) -> str | None:
         match = pattern.search(message)
         if match:
             return match.group(1)
+    # An app's own words ("DB_USER needs to be set."), when no such variable is set.
+    match = _APP_SAYS_UNSET.search(message)
+    if match and not os.environ.get(match.group(1)):
+        return match.group(1)
     return None
 
 

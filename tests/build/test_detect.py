@@ -312,12 +312,24 @@ def _raised(code: str) -> BaseException:
             "SECRET_KEY",
         ),
         ("raise RuntimeError('boom')", None),
+        # An app's own words, for a variable that is not set; not when it is set (PATH).
+        ("raise Exception('FCM_UNSET_DB_USER needs to be set.')", "FCM_UNSET_DB_USER"),
+        ("raise ValueError('FCM_UNSET_API_TOKEN is required')", "FCM_UNSET_API_TOKEN"),
+        ("raise Exception('HOME_PATH_X must be set: see README')", "HOME_PATH_X"),
+        ("raise Exception('ValueError is not set right')", None),
     ],
 )
 def test_missing_variable(code: str, variable: str | None) -> None:
     from fcmigrate.runtime.import_errors import missing_variable
 
     assert missing_variable(_raised(code)) == variable
+
+
+def test_an_apps_own_words_name_no_variable_that_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fcmigrate.runtime.import_errors import missing_variable
+
+    monkeypatch.setenv("FCM_SET_DB_USER", "app")
+    assert missing_variable(_raised("raise Exception('FCM_SET_DB_USER needs to be set.')")) is None
 
 
 def test_import_failure_shows_the_users_traceback(capfd: pytest.CaptureFixture[str]) -> None:
@@ -963,3 +975,184 @@ def test_a_procfile_does_not_add_a_second_candidate(tmp_path: Path) -> None:
         },
     )
     assert detect_app(tmp_path).found_in == "wsgi.py"
+
+
+def test_a_django_project_one_folder_down_with_the_dependencies_at_the_root(
+    tmp_path: Path,
+) -> None:
+    # The repository lists the dependencies; the Django project is the one folder below.
+    shutil.copytree(FIXTURES / "django_project", tmp_path / "site")
+    (tmp_path / "site" / "requirements.txt").unlink(missing_ok=True)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\ndependencies = ["Django>=4.2"]\n'
+    )
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.framework) == ("site", "django")
+    assert detected.found_in == "site/manage.py, with the dependencies at the project's root"
+    assert detected.requirements == ["Django>=4.2"]
+
+    # With requirements of its own beside manage.py, the folder is a project: it is named.
+    (tmp_path / "site" / "requirements.txt").write_text("Django>=4.2\n")
+    with pytest.raises(FCMigrateError, match=r"manage\.py is in 'site/': give that folder"):
+        detect_app(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "where"),
+    [
+        (
+            '[dependency-groups]\ndev = ["pytest>=8", "Devonly-Helper>=1.4,<2"]\n',
+            "dependency group 'dev'",
+        ),
+        (
+            '[tool.poetry.group.test.dependencies]\ndevonly-helper = "^1.4"\n',
+            "Poetry group 'test'",
+        ),
+    ],
+)
+def test_an_import_of_a_development_group_names_the_group(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], pyproject: str, where: str
+) -> None:
+    # The app imports a package only a development group installs (a uv sync or poetry
+    # install environment has it; a build, like `uv sync --no-dev`, does not).
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "site"\nversion = "1"\ndependencies = []\n\n' + pyproject
+    )
+    (tmp_path / "app.py").write_text(
+        "import devonly_helper\n\n\ndef app(environ, start_response):\n    return []\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path))
+    shown = "Devonly-Helper>=1.4,<2" if "dependency" in where else "devonly-helper"
+    assert str(info.value) == (
+        "Importing 'app:app' failed: there is no module named 'devonly_helper' (traceback "
+        f"above). {shown!r} installs it, but it is listed in pyproject.toml's {where}, which "
+        "a build leaves out, as 'uv sync --no-dev' does. Move it to [project] dependencies if "
+        "the app needs it on FC, or import it only in development (e.g. add it to "
+        "INSTALLED_APPS only when DEBUG is on)."
+    )
+    assert "ModuleNotFoundError: No module named 'devonly_helper'" in capfd.readouterr().err
+
+
+def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
+    # FC's front door speaks HTTPS; the function sees HTTP unless X-Forwarded-Proto says so.
+    shutil.copytree(FIXTURES / "django_project", tmp_path / "site")
+    assert confirm_import(detect_app(tmp_path / "site")).notes == ()
+    with (tmp_path / "site" / "proj" / "settings.py").open("a") as settings:
+        settings.write("SECURE_SSL_REDIRECT = True\n")
+    detected = confirm_import(detect_app(tmp_path / "site"))
+    assert detected.confirmed
+    [note] = detected.notes
+    assert note.startswith("Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door")
+    assert "every request redirects to itself" in note
+
+
+def test_a_file_missing_from_the_project_is_not_blamed_on_the_package_that_opens_it(
+    tmp_path: Path,
+) -> None:
+    # A data file the app hands to an installed package (a GeoIP reader's shape), absent.
+    (tmp_path / "python" / "datareader").mkdir(parents=True)
+    (tmp_path / "python" / "datareader" / "__init__.py").write_text(
+        "def open_database(path):\n    return open(path, 'rb')\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "import os\nimport datareader\n\n"
+        "HERE = os.path.dirname(os.path.abspath(__file__))\n"
+        "READER = datareader.open_database(os.path.join(HERE, 'data', 'cities.mmdb'))\n"
+        "app = None\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[tmp_path / "python"])
+    assert str(info.value) == (
+        "Importing 'app:app' failed: it opens 'data/cities.mmdb', which is not in the project "
+        "(traceback above). Put the file there before migrating (one that a setup step "
+        "downloads too), or take its path from an environment variable."
+    )
+
+
+def test_an_import_that_needs_a_file_the_build_left_out_names_it(tmp_path: Path) -> None:
+    project, build = tmp_path / "project", tmp_path / "build"
+    for folder in (project, build):
+        folder.mkdir()
+        (folder / "app.py").write_text(
+            "import os\n\n"
+            "if not os.path.isfile(os.path.join(os.path.dirname(__file__), '.env')):\n"
+            "    raise RuntimeError('No local .env found: no secrets.')\n"
+            "app = None\n"
+        )
+    (project / ".env").write_text("SECRET_KEY=x\n")
+    why = "dotenv file: local secrets; give settings to the function as environment variables"
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(project), code_dir=build, left_out={".env": why})
+    assert str(info.value) == (
+        "Importing 'app:app' failed, and the error names '.env' (traceback above), which the "
+        f"build leaves out ({why}). If the app cannot start without it, ship it with the line "
+        "'!.env' in .fcignore."
+    )
+
+
+def _vendored(site: Path, dist: str, files: dict[str, str]) -> None:
+    """``files`` installed in ``site`` as the distribution ``dist`` (``name-version``)."""
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    info = site / f"{dist}.dist-info"
+    info.mkdir(parents=True)
+    (info / "RECORD").write_text("".join(f"{name},,\n" for name in files))
+
+
+def test_an_error_a_package_raises_itself_is_not_blamed_on_its_release(tmp_path: Path) -> None:
+    # A client library that wants credentials at import, in a namespace package shared
+    # with another distribution: the error names the one whose file raised.
+    site = tmp_path / "python"
+    _vendored(site, "nsp_alpha-1.0", {"nsp/alpha/__init__.py": ""})
+    _vendored(
+        site,
+        "nsp_omega-2.0",
+        {
+            "nsp/omega/__init__.py": (
+                "class CredentialsError(Exception):\n    pass\n\n\n"
+                "def client():\n    raise CredentialsError('no default credentials')\n"
+            )
+        },
+    )
+    (tmp_path / "app.py").write_text(
+        "from nsp import omega\n\nCLIENT = omega.client()\napp = None\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert str(info.value) == (
+        "Importing 'app:app' failed inside the installed package 'nsp_omega 2.0', with its "
+        "error nsp.omega.CredentialsError (traceback above): the package refused what the app "
+        "asks of it at import (credentials, a setting, a service to connect to), as its "
+        "message says. Give the app what it needs (--env NAME=VALUE reaches the import check "
+        "and the function), or move that call out of import time."
+    )
+
+
+def test_a_missing_system_library_is_named_as_such(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "imagebind-0.6.13",
+        {"imagebind/__init__.py": "raise ImportError('MagickWand shared library not found.')\n"},
+    )
+    (tmp_path / "app.py").write_text("import imagebind\n\napp = None\n")
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert str(info.value) == (
+        "Importing 'app:app' failed inside the installed package 'imagebind 0.6.13' (traceback "
+        "above): it loads a shared library of the system that is not here, and FC's runtime "
+        "has only what its Debian image has. Build a container image with 'fcmigrate "
+        "dockerize' and install the library there, or use a package that bundles it in its "
+        "wheel."
+    )
+
+
+def test_a_spec_naming_no_module_is_said_of_the_project_not_the_build(tmp_path: Path) -> None:
+    project, build = tmp_path / "project", tmp_path / "project" / ".fcmigrate" / "build"
+    build.mkdir(parents=True)
+    with pytest.raises(AppLoadError) as info:
+        confirm_import(detect_app(project, app="nomodule:app"), code_dir=build)
+    assert str(project) in str(info.value)
+    assert ".fcmigrate" not in str(info.value)

@@ -1179,3 +1179,67 @@ def test_variables_an_env_example_lists_are_named(tmp_path: Path, bare: Bare) ->
         "Note: .env.example lists variables the app reads that the deploy config does not "
         "set: SECRET_KEY, SENTRY_DSN. Give those it needs with --env NAME=VALUE"
     ) in proc.stdout
+
+
+def test_django_ssl_redirect_is_noted_in_the_summary(tmp_path: Path, bare: Bare) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(DJANGO_SAMPLE, project)
+    with (project / "mysite" / "settings.py").open("a") as settings:
+        settings.write("\nSECURE_SSL_REDIRECT = True\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version, "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Note: Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS" in proc.stdout
+
+
+def test_an_app_that_needs_its_dotenv_file_is_told_the_build_left_it_out(
+    tmp_path: Path, bare: Bare
+) -> None:
+    project = tiny_project(tmp_path)
+    (project / ".env").write_text("GREETING=hello\n")
+    with (project / "app.py").open("a") as f:
+        f.write(
+            "\nimport os\n"
+            "if not os.path.isfile(os.path.join(os.path.dirname(__file__), '.env')):\n"
+            "    raise RuntimeError('No local .env file found')\n"
+        )
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.rstrip()
+        .splitlines()[-1]
+        .startswith(
+            "Error: Importing 'app:app' failed, and the error names '.env' (traceback above), "
+            "which the build leaves out (dotenv file: local secrets;"
+        )
+    )
+    assert_nothing_written(tmp_path, out)
+
+
+def test_a_variable_the_origin_held_a_placeholder_for_is_named_so(
+    tmp_path: Path, bare: Bare
+) -> None:
+    project = tiny_project(tmp_path)
+    (project / "app.yaml").write_text(
+        "runtime: python310\nenv_variables:\n  API_TOKEN: your-token\n"
+    )
+    (project / "main.py").write_text("import os\n\nTOKEN = os.environ['API_TOKEN']\n" + TINY_APP)
+    (project / "app.py").unlink()
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.rstrip()
+        .splitlines()[-1]
+        .endswith(
+            "environmentVariables. app.yaml has only the placeholder 'your-token' for it: give the "
+            "real value with --env API_TOKEN=VALUE."
+        )
+    )
+    assert_nothing_written(tmp_path, out)
+    given = run_cli(
+        "migrate", str(project), "--out", str(out), "--python", bare.version,
+        "--env", "API_TOKEN=t0k3n",
+    )  # fmt: skip
+    assert given.returncode == 0, given.stderr

@@ -863,3 +863,79 @@ def test_bad_env_option_is_one_line(tmp_path: Path) -> None:
         "Error: Invalid --env 'FC_REGION=x'. Use NAME=VALUE with a name of letters, digits and "
         "'_' that does not start with FC_ (FC keeps those), e.g. --env DEBUG=0."
     ]
+
+
+def test_an_origin_newer_than_any_built_python_builds_for_the_newest(tmp_path: Path) -> None:
+    from fcmigrate.build import migrate
+    from fcmigrate.build.detect import detect_app
+    from fcmigrate.build.facts import SUPPORTED_PYTHONS
+
+    _write(tmp_path, {"app.yaml": "runtime: python399\n", "main.py": "app = None\n"})
+    [origin] = find_origins(tmp_path)
+    options = migrate.MigrateOptions(project=tmp_path)
+    notes: list[str] = []
+    python, source = migrate._target_python(options, origin, detect_app(tmp_path), notes)
+    newest = SUPPORTED_PYTHONS[-1]
+    assert (python, source) == (newest, f"app.yaml, Python 3.99 -> {newest}")
+    assert notes == [
+        f"app.yaml runs Python 3.99, newer than fcmigrate builds for "
+        f"({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the nearest. Pass "
+        "--python X.Y to choose."
+    ]
+
+    # An older one than any it builds for: the Python the project's code asks for.
+    _write(tmp_path, {"app.yaml": "runtime: python38\n"})
+    [origin] = find_origins(tmp_path)
+    assert migrate._target_python(options, origin, detect_app(tmp_path), [])[1] == "default"
+
+
+def test_app_engines_default_app_that_is_not_there_falls_back_to_detection(
+    tmp_path: Path,
+) -> None:
+    from fcmigrate.build import migrate
+
+    # No entrypoint: App Engine runs main:app, but this sample has main_mysql.py and
+    # main_postgres.py, one per database, and no main.py.
+    _write(tmp_path, {"app.yaml": "runtime: python313\n"})
+    for name in ("main_mysql.py", "main_postgres.py"):
+        (tmp_path / name).write_text("def app(environ, start_response):\n    return []\n")
+    [origin] = find_origins(tmp_path)
+    assert origin.app == "main:app"
+    notes: list[str] = []
+    options = migrate.MigrateOptions(project=tmp_path)
+    with pytest.raises(FCMigrateError, match=r"^No WSGI app found in "):
+        migrate._detect_with_origin(options, origin, notes)
+    assert notes == [
+        "app.yaml names the app 'main:app', which was not found (there is no main.py or main/ "
+        "in the project); the app was detected from the code instead."
+    ]
+
+    # With a main.py, the default is the app.
+    (tmp_path / "main.py").write_text("def app(environ, start_response):\n    return []\n")
+    assert migrate._detect_with_origin(options, origin, []).spec == "main:app"
+
+
+def test_placeholder_values_are_left_out_and_named(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "app.yaml": """
+                runtime: python313
+                env_variables:
+                  REDIS_HOST: your-redis-host
+                  CLOUD_SQL_PASSWORD: YOUR-PASSWORD
+                  PROJECT: <project-id>
+                  GREETING: hello
+                  YOURS: yours truly
+            """,
+        },
+    )
+    [origin] = find_origins(tmp_path)
+    assert {e.name: e.value for e in origin.env} == {"GREETING": "hello", "YOURS": "yours truly"}
+    left_out = [line for line in origin.not_carried if "placeholder" in line]
+    assert len(left_out) == 3
+    assert left_out[0] == (
+        "the variable 'REDIS_HOST' (app.yaml:2): 'your-redis-host' is a placeholder for your "
+        "value, so it is left out (the app's own default applies); give the real one with "
+        "--env REDIS_HOST=VALUE."
+    )

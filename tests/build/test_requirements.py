@@ -254,3 +254,52 @@ def test_a_production_requirements_file_when_there_is_no_requirements_txt(
         ["Django>=4.2", "gunicorn>=23"],
         tmp_path / "requirements" / "production.txt",
     )
+
+
+# --- the Python the requirement markers ask for ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        # Django only from 3.12 on, nothing for older Pythons: the build needs 3.12.
+        (
+            ['Flask==3.1.3; python_version >= "3.9"', 'Django==6.0.5; python_version >= "3.12"'],
+            ("3.12", 'Django==6.0.5; python_version >= "3.12"'),
+        ),
+        # A lock's two releases, one per range: every Python has one.
+        (
+            [
+                "numpy==2.2.6 ; python_full_version < '3.11'",
+                "numpy==2.3.1 ; python_full_version >= '3.11'",
+            ],
+            None,
+        ),
+        # A backport no supported Python installs, a Windows-only package: no floor.
+        (['enum34==1.1.10; python_version < "3.4"', 'pywin32==306; sys_platform == "win32"'], None),
+        (["flask==3.1.3", 'requests==2.34.2; python_version >= "3.10"'], None),
+        # Nothing that every package shares.
+        (['a==1; python_version < "3.11"', 'b==1; python_version >= "3.12"'], None),
+    ],
+)
+def test_the_python_the_requirement_markers_ask_for(
+    lines: list[str], expected: tuple[str, str] | None
+) -> None:
+    from fcmigrate.build.facts import python_from_markers
+
+    assert python_from_markers(lines) == expected
+
+
+def test_an_undeclared_python_follows_the_requirement_markers(tmp_path: Path) -> None:
+    from fcmigrate.build.detect import detect_app
+    from fcmigrate.build.migrate import target_python
+
+    (tmp_path / "app.py").write_text(TINY_APP)
+    (tmp_path / "requirements.txt").write_text('Django==6.0.5; python_version >= "3.12"\n')
+    assert target_python(None, detect_app(tmp_path)) == (
+        "3.12",
+        "the requirement 'Django==6.0.5; python_version >= \"3.12\"'",
+    )
+    # A Python the project names still wins.
+    (tmp_path / ".python-version").write_text("3.13\n")
+    assert target_python(None, detect_app(tmp_path))[0] == "3.13"

@@ -576,6 +576,29 @@ def test_psycopg2_becomes_its_binary_twin(tmp_path: Path, links: Path) -> None:
     assert any("'psycopg2-binary==2.9.9' for 'psycopg2==2.9.9'" in n for n in result.notes)
 
 
+def test_a_twin_without_the_pinned_release_takes_the_nearest_with_a_wheel(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # psycopg2==2.7.3: the binary twin's first release was 2.7.4, and the first with a wheel
+    # for CPython 3.10 came later still.
+    make_sdist(links, "psycopg2", "2.7.3", mode="compile")
+    make_wheel(links, "psycopg2-binary", "2.7.4", tag="cp36-cp36m-manylinux1_x86_64")
+    make_wheel(links, "psycopg2-binary", "2.9.2")
+    releases = {
+        "2.7.4": [{"filename": "psycopg2_binary-2.7.4-cp36-cp36m-manylinux1_x86_64.whl"}],
+        "2.9.2": [{"filename": "psycopg2_binary-2.9.2-cp310-cp310-manylinux2014_x86_64.whl"}],
+    }
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(tmp_path, [*no_index(links), "psycopg2==2.7.3"])
+    assert "VERSION = '2.9.2'" in (target / "psycopg2_binary" / "__init__.py").read_text()
+    assert result.notes[-1] == (
+        "Installed 'psycopg2-binary==2.9.2' for 'psycopg2==2.7.3': psycopg2-binary has no "
+        "2.7.3 with a wheel for CPython 3.10 on manylinux x86_64, and 2.9.2 is the nearest "
+        "release that has one."
+    )
+
+
 def test_an_old_sdist_builds_with_an_older_setuptools(tmp_path: Path, links: Path) -> None:
     make_wheel(links, "setuptools", "80.0.0")
     make_wheel(links, "setuptools", "69.5.1")
@@ -593,7 +616,35 @@ def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path
     target, result = install(tmp_path, [*no_index(links), "web==3.0.0", "tool==2.0.0"])
     assert "VERSION = '2.0.0'" in (target / "tool" / "__init__.py").read_text()
     assert (target / "web").is_dir() and (target / "gunicorn").is_dir()
-    assert any("--no-deps" in note for note in result.notes)
+    assert any("--override" in note for note in result.notes)
+
+
+def test_top_level_pins_that_conflict_keep_the_dependencies_they_do_not_list(
+    tmp_path: Path, links: Path
+) -> None:
+    # Every line pinned, but only the top level (not a freeze): pip's old resolver let the
+    # pin win the conflict and still installed what the packages need besides.
+    make_wheel(links, "web", "3.0.0", requires=["tool>=3", "helper>=1"])
+    make_wheel(links, "tool", "2.0.0")
+    make_wheel(links, "helper", "1.5.0")
+    target, result = install(tmp_path, [*no_index(links), "web==3.0.0", "tool==2.0.0"])
+    assert "VERSION = '2.0.0'" in (target / "tool" / "__init__.py").read_text()
+    assert (target / "helper" / "__init__.py").is_file()
+    assert result.notes[-1] == (
+        "Your requirements pin every package but conflict with each other (pip's old "
+        "resolver let that pass): your pins were kept over what the packages ask for (uv "
+        "--override), as pip installed them, and the rest of their dependencies was resolved "
+        "around them; the import check tells if anything is amiss."
+    )
+
+
+def test_a_conflicting_pin_of_an_old_server_still_gives_way(tmp_path: Path, links: Path) -> None:
+    make_wheel(links, "web", "3.0.0", requires=["tool>=3"])
+    make_wheel(links, "tool", "2.0.0")
+    make_wheel(links, "gunicorn", "20.0.4")
+    lines = [*no_index(links), "web==3.0.0", "tool==2.0.0", "gunicorn==20.0.4"]
+    target, _ = install(tmp_path, lines)
+    assert "VERSION = '23.0.0'" in (target / "gunicorn" / "__init__.py").read_text()
 
 
 def test_a_conflict_that_is_not_a_freeze_is_not_forced(tmp_path: Path, links: Path) -> None:

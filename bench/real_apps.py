@@ -324,7 +324,19 @@ SAMPLES = [
     App(folder, "GoogleCloudPlatform/python-docs-samples", "Google Cloud sample", folder)
     for folder in SAMPLE_FOLDERS
 ]
-GROUPS = {"first": APPS, "second": SECOND, "samples": SAMPLES}
+#: A third group of Flask apps and plain WSGI apps: ``--group third``.
+THIRD: list[App] = []
+
+#: A fourth group of Django apps: ``--group fourth``.
+FOURTH: list[App] = []
+
+GROUPS = {
+    "first": APPS,
+    "second": SECOND,
+    "third": THIRD,
+    "fourth": FOURTH,
+    "samples": SAMPLES,
+}
 
 
 @dataclass

@@ -219,6 +219,30 @@ def _explain_refused_hosts(*, trusting: bool, on_fc: bool) -> None:
     refused.addFilter(_RefusedHostLine(advice))
 
 
+def _log_server_errors(settings: Any) -> None:
+    """Print the traceback of a request that ended in a 5xx, when nothing else would.
+
+    Django logs a view's unhandled exception to ``django.request``, which its default
+    logging prints only with ``DEBUG`` on (and mails to ``ADMINS``): with ``DEBUG`` off, as
+    in production, the client gets "Server Error (500)" and FC's log gets nothing. A
+    handler on that logger writes the record (with the request ID) to stderr, which FC
+    keeps. A project with a ``LOGGING`` setting of its own keeps its own configuration.
+    """
+    if settings.DEBUG or getattr(settings, "LOGGING", None):
+        return
+    errors = logging.getLogger("django.request")
+    if errors.handlers:
+        return
+    from fcmigrate.runtime.context import RequestIdFilter
+    from fcmigrate.runtime.serve import LOG_FORMAT
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.ERROR)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    errors.addHandler(handler)
+
+
 def _is_flask(app: object) -> bool:
     # Only if the app's module imported Flask already: importing it here costs start-up time.
     cls = getattr(sys.modules.get("flask"), "Flask", None)
@@ -435,6 +459,7 @@ def prepare_django(
         _trust_hosts_django(settings, hosts, local_hosts(env))
         logger.info("Trusting FC's hosts: %s", ", ".join(hosts))
     _explain_refused_hosts(trusting=trusting, on_fc=running_on_fc(env))
+    _log_server_errors(settings)
     # STATIC_ROOT must be final before the storages are made: the manifest is read then.
     root = _static_root(settings) if static else None
     if root is not None:

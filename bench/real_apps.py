@@ -168,6 +168,10 @@ APPS = [
             "EMAIL_HOST_USER": "walk",
             "EMAIL_HOST_PASSWORD": "walk",
             "EMAIL_PORT": "25",
+            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            "EMAIL_USE_TLS": "False",
+            # Its settings read USE_S3 as a string: empty is off.
+            "USE_S3": "",
         },
     ),
     App("bottle", "glasnt/cloudrun-python-examples", "plain WSGI (Bottle)", "bottle-gunicorn"),

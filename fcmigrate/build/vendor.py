@@ -223,7 +223,8 @@ def install_requirements(
     ]
     env = _uv_env(os.environ)
     result = InstallResult(notes=override_notes)
-    timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
+    argv = [*base, *added, *own]
+    timed_out = _run(argv, env, workdir, limit, result, progress)
     text = "\n".join(result.output)
     moved = (
         None
@@ -236,7 +237,8 @@ def install_requirements(
         override_notes = [*override_notes, note]
         result = InstallResult(notes=override_notes)
         shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
+        argv = [*base, *added, *own]
+        timed_out = _run(argv, env, workdir, limit, result, progress)
         text = "\n".join(result.output)
     retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
     if retry is not None:
@@ -244,11 +246,20 @@ def install_requirements(
         progress(f"Trying again: {note}")
         again = InstallResult(notes=[*override_notes, note])
         shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run(
-            [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
-        )
+        argv = [*base, *added, *extra, *own, *extra_own]
+        timed_out = _run(argv, env, workdir, limit, again, progress)
         # The second try got past the first failure: what stops it now is what to fix next.
         result, text = again, "\n".join(again.output)
+    if not timed_out and result.returncode != 0:
+        without = _without_unneeded(
+            argv, text, app_requirements, python_version, target, env, workdir, limit, progress
+        )
+        if without is not None:
+            result = InstallResult(
+                installed=without.installed,
+                output=without.output,
+                notes=[*result.notes, *without.notes],
+            )
     if timed_out:
         raise wheels.timeout_error(text, limit)
     if result.returncode != 0:
@@ -309,6 +320,88 @@ def _retry(
         )
         return ["--override", str(pins)], [], note
     return None
+
+
+#: How many packages :func:`_without_unneeded` may leave out of one build.
+MAX_LEFT_OUT = 5
+
+
+def _without_unneeded(
+    argv: Sequence[str],
+    output: str,
+    app_requirements: Sequence[str],
+    python_version: str,
+    target: Path,
+    env: Mapping[str, str],
+    workdir: Path,
+    limit: float,
+    progress: Progress,
+) -> InstallResult | None:
+    """The install again without the app's pins that need a compiler and that nothing needs
+    on the target; ``None`` when that does not work (the first failure stands).
+
+    A requirements file frozen on an older Python or on Windows pins what was needed there
+    (``typed-ast`` for a linter below Python 3.8, ``backports.zoneinfo`` below 3.9,
+    ``pywin32``), often with no wheel for FC's Python. Such a pin is left out (a uv
+    override whose marker is never true) when the install then succeeds and the packages
+    that ask for it ask only under markers false on the target
+    (:func:`fcmigrate.build.wheels.unneeded_on_target`).
+    """
+    from fcmigrate.build import wheels
+
+    left_out: list[str] = []
+    while len(left_out) < MAX_LEFT_OUT:
+        line = wheels.compiled_pin(output, app_requirements)
+        if line is None or line in left_out:
+            return None
+        left_out.append(line)
+        progress(f"Trying again without {line!r}, to see whether anything needs it")
+        trial = InstallResult()
+        shutil.rmtree(target, ignore_errors=True)
+        leaving = _leaving_out(argv, [requirement_name(x) for x in left_out], workdir)
+        if _run(leaving, env, workdir, limit, trial, progress):
+            return None
+        output = "\n".join(trial.output)
+        if trial.returncode == 0:
+            break
+    else:
+        return None
+    for line in left_out:
+        why = wheels.unneeded_on_target(target, requirement_name(line), python_version)
+        if why is None:
+            shutil.rmtree(target, ignore_errors=True)
+            return None
+        trial.notes.append(
+            f"Left {line!r} out of the build: it has no wheel for CPython {python_version} "
+            f"on manylinux x86_64, and nothing needs it there ({'; '.join(why)}). A "
+            "requirements file frozen on another Python or system lists it."
+        )
+    return trial
+
+
+def _leaving_out(argv: Sequence[str], names: Sequence[str], workdir: Path) -> list[str]:
+    """``argv`` with ``names`` left out: dropped from its override files, and overridden
+    by a requirement whose marker is never true."""
+    from fcmigrate.build import wheels
+
+    keys = {wheels.canonical(name) for name in names}
+    out: list[str] = []
+    for index, arg in enumerate(argv):
+        if index and argv[index - 1] == "--override":
+            kept = [
+                line
+                for line in Path(arg).read_text(encoding="utf-8").splitlines()
+                if wheels.canonical(line) not in keys
+            ]
+            arg = str(workdir / f"fcmigrate-left-out-{index}.txt")
+            Path(arg).write_text("\n".join(kept) + "\n", encoding="utf-8")
+        out.append(arg)
+    never = workdir / "fcmigrate-left-out.txt"
+    never.write_text(
+        "".join(f'{name} ; sys_platform == "fcmigrate-never"\n' for name in names),
+        encoding="utf-8",
+    )
+    return [*out, "--override", str(never)]
 
 
 def _winning_pins(app_requirements: Sequence[str]) -> list[str]:

@@ -28,10 +28,12 @@ __all__ = [
     "SERVERS",
     "built_here",
     "compiled_error",
+    "compiled_pin",
     "explain",
     "nearest_release",
     "timeout_error",
     "twins_for_target",
+    "unneeded_on_target",
 ]
 
 #: Packages whose wheels are published under another name.
@@ -339,6 +341,67 @@ def _requirement_for(name: str, requirements: Sequence[str]) -> str | None:
         if canonicalize_name(_name(line)) == wanted:
             return line.split(";")[0].strip()
     return None
+
+
+def compiled_pin(output: str, app_requirements: Sequence[str]) -> str | None:
+    """The app's own requirement line whose package failed to build for want of a compiler.
+
+    ``None`` when the failure is another one, or the package is only a dependency of one
+    the app lists (then something installed needs it).
+    """
+    built = _BUILD_FAILED.search(output)
+    if built is None or not _COMPILER.search(re.sub(r"\s+", " ", output)):
+        return None
+    return _requirement_for(built.group(1), app_requirements)
+
+
+def target_environment(python_version: str) -> dict[str, str]:
+    """Marker variables of FC's CPython ``python_version`` on Linux x86_64."""
+    return {
+        "implementation_name": "cpython",
+        "implementation_version": f"{python_version}.0",
+        "os_name": "posix",
+        "platform_machine": "x86_64",
+        "platform_python_implementation": "CPython",
+        "platform_release": "",
+        "platform_system": "Linux",
+        "platform_version": "",
+        "python_full_version": f"{python_version}.0",
+        "python_version": python_version,
+        "sys_platform": "linux",
+        "extra": "",
+    }
+
+
+def unneeded_on_target(target: Path, name: str, python_version: str) -> list[str] | None:
+    """Why the build can do without ``name``: the installed packages that ask for it only
+    where the target is not (``astroid: python_version < "3.8"``).
+
+    A requirements file frozen on an older Python or another system lists what was needed
+    there: a backport, a Windows-only helper. ``None`` when an installed package needs
+    ``name`` on the target, or when none asks for it at all (then the app may import it
+    itself, and nothing tells that it does not).
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    key = canonicalize_name(name)
+    environment = target_environment(python_version)
+    elsewhere: list[str] = []
+    for meta in sorted(target.glob("*.dist-info/METADATA")):
+        text = meta.read_text(encoding="utf-8", errors="replace")
+        owner = re.search(r"^Name:\s*(\S+)", text, re.MULTILINE)
+        for line in re.findall(r"^Requires-Dist:\s*(.+)$", text, re.MULTILINE):
+            try:
+                requirement = Requirement(line.strip())
+            except InvalidRequirement:
+                continue
+            if canonicalize_name(requirement.name) != key or "extra" in str(requirement.marker):
+                continue  # an extra's needs depend on what asked for the extra
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                return None
+            shown = owner.group(1) if owner else meta.parent.name
+            elsewhere.append(f"{shown} asks for it only where {requirement.marker}")
+    return elsewhere or None
 
 
 def _build_reason(output: str) -> str:

@@ -691,3 +691,73 @@ def test_a_pure_fallback_build_is_taken_when_built_by_the_target_python(
         build_python=target_python,
     )
     assert (target / "optionalext" / "__init__.py").is_file()
+
+
+# --- pins frozen elsewhere that the target does not need -------------------------------
+
+
+def test_a_frozen_backport_without_a_wheel_is_left_out_when_nothing_needs_it(
+    tmp_path: Path, links: Path
+) -> None:
+    # A freeze made on Python 3.7: a linter pulled in a compiled backport there, which has
+    # no wheel for 3.10; the linter asks for it only below 3.8.
+    make_wheel(links, "linter", "2.4.2", requires=['typedback<1.5,>=1.4; python_version < "3.8"'])
+    make_sdist(links, "typedback", "1.4.1", mode="compile")
+    make_wheel(links, "web", "1.0.0")
+    lines = [*no_index(links), "linter==2.4.2", "typedback==1.4.1", "web==1.0.0"]
+    target, result = install(tmp_path, lines)
+    assert not (target / "typedback").exists()
+    assert (target / "linter").is_dir() and (target / "web").is_dir()
+    assert result.notes[-1] == (
+        "Left 'typedback==1.4.1' out of the build: it has no wheel for CPython 3.10 on "
+        "manylinux x86_64, and nothing needs it there (linter asks for it only where "
+        'python_version < "3.8"). A requirements file frozen on another Python or system '
+        "lists it."
+    )
+
+
+def test_two_frozen_pins_without_wheels_are_both_left_out(tmp_path: Path, links: Path) -> None:
+    # Frozen on Windows and an old Python: one pin for each.
+    make_wheel(
+        links,
+        "tool",
+        "1.0.0",
+        requires=['winhelp; sys_platform == "win32"', 'zoneback; python_version < "3.9"'],
+    )
+    make_sdist(links, "winhelp", "300", mode="compile")
+    make_sdist(links, "zoneback", "0.2.1", mode="compile")
+    lines = [*no_index(links), "tool==1.0.0", "winhelp==300", "zoneback==0.2.1"]
+    target, result = install(tmp_path, lines)
+    assert not (target / "winhelp").exists() and not (target / "zoneback").exists()
+    left = [note for note in result.notes if note.startswith("Left ")]
+    assert sorted(note.split("'")[1] for note in left) == ["winhelp==300", "zoneback==0.2.1"]
+
+
+def test_a_pin_without_a_wheel_that_a_package_needs_on_the_target_is_still_refused(
+    tmp_path: Path, links: Path
+) -> None:
+    make_wheel(links, "linter", "3.0.0", requires=["typedback>=1.4"])
+    make_sdist(links, "typedback", "1.4.1", mode="compile")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "linter==3.0.0", "typedback==1.4.1"])
+    assert str(info.value).startswith("typedback 1.4.1 has no wheel for CPython 3.10")
+
+
+def test_a_pin_without_a_wheel_that_nothing_asks_for_is_still_refused(
+    tmp_path: Path, links: Path
+) -> None:
+    # Pillow's case: the app (or a framework, lazily) imports it; no metadata says so.
+    make_sdist(links, "imaging", "6.2.2", mode="compile")
+    make_wheel(links, "web", "1.0.0")
+    with pytest.raises(FCMigrateError) as info:
+        install(tmp_path, [*no_index(links), "web==1.0.0", "imaging==6.2.2"])
+    assert str(info.value).startswith("imaging 6.2.2 has no wheel for CPython 3.10")
+
+
+def test_a_pin_asked_for_by_an_extra_only_is_not_taken_as_unneeded(
+    tmp_path: Path, links: Path
+) -> None:
+    make_wheel(links, "web", "1.0.0", requires=['imaging; extra == "images"'])
+    make_sdist(links, "imaging", "6.2.2", mode="compile")
+    with pytest.raises(FCMigrateError, match=r"imaging 6\.2\.2 has no wheel"):
+        install(tmp_path, [*no_index(links), "web[images]==1.0.0", "imaging==6.2.2"])

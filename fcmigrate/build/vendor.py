@@ -251,8 +251,17 @@ def install_requirements(
         # The second try got past the first failure: what stops it now is what to fix next.
         result, text = again, "\n".join(again.output)
     if not timed_out and result.returncode != 0:
-        without = _without_unneeded(
-            argv, text, app_requirements, python_version, target, env, workdir, limit, progress
+        without = _pins_for_target(
+            argv,
+            text,
+            app_requirements,
+            python_version,
+            runtime,
+            target,
+            env,
+            workdir,
+            limit,
+            progress,
         )
         if without is not None:
             result = InstallResult(
@@ -322,43 +331,51 @@ def _retry(
     return None
 
 
-#: How many packages :func:`_without_unneeded` may leave out of one build.
-MAX_LEFT_OUT = 5
+#: How many of the app's pins :func:`_pins_for_target` may change in one build.
+MAX_CHANGED_PINS = 5
 
 
-def _without_unneeded(
+def _pins_for_target(
     argv: Sequence[str],
     output: str,
     app_requirements: Sequence[str],
     python_version: str,
+    runtime: str,
     target: Path,
     env: Mapping[str, str],
     workdir: Path,
     limit: float,
     progress: Progress,
 ) -> InstallResult | None:
-    """The install again without the app's pins that need a compiler and that nothing needs
-    on the target; ``None`` when that does not work (the first failure stands).
+    """The install again, with the app's pins that need a compiler on the target changed
+    where their history says how; ``None`` when that does not work (the first failure
+    stands).
 
-    A requirements file frozen on an older Python or on Windows pins what was needed there
-    (``typed-ast`` for a linter below Python 3.8, ``backports.zoneinfo`` below 3.9,
-    ``pywin32``), often with no wheel for FC's Python. Such a pin is left out (a uv
-    override whose marker is never true) when the install then succeeds and the packages
-    that ask for it ask only under markers false on the target
-    (:func:`fcmigrate.build.wheels.unneeded_on_target`).
+    A requirements file frozen on another Python or system pins what was right there, and
+    often has no wheel for FC's Python. The build is tried without each such pin, and the
+    packages installed then tell what the pin was for
+    (:func:`fcmigrate.build.wheels.askers`):
+
+    * asked for only under markers false on the target (``typed-ast`` for a linter below
+      Python 3.8, ``backports.zoneinfo`` below 3.9, ``pywin32`` on Windows): left out;
+    * needed by another package (``cffi`` for ``cryptography``): the freeze recorded the
+      release the resolver picked then, so the nearest release with a wheel for the target
+      in the same major version takes its place;
+    * asked for by nothing (the app or a framework imports it itself: Pillow for Django's
+      ``ImageField``), or no such release: the first failure stands, with its fix.
     """
     from fcmigrate.build import wheels
 
-    left_out: list[str] = []
-    while len(left_out) < MAX_LEFT_OUT:
+    pending: list[str] = []
+    while len(pending) < MAX_CHANGED_PINS:
         line = wheels.compiled_pin(output, app_requirements)
-        if line is None or line in left_out:
+        if line is None or line in pending:
             return None
-        left_out.append(line)
-        progress(f"Trying again without {line!r}, to see whether anything needs it")
+        pending.append(line)
+        progress(f"Trying again without {line!r}, to see what needs it")
         trial = InstallResult()
         shutil.rmtree(target, ignore_errors=True)
-        leaving = _leaving_out(argv, [requirement_name(x) for x in left_out], workdir)
+        leaving = _changing_pins(argv, [requirement_name(x) for x in pending], {}, workdir)
         if _run(leaving, env, workdir, limit, trial, progress):
             return None
         output = "\n".join(trial.output)
@@ -366,26 +383,57 @@ def _without_unneeded(
             break
     else:
         return None
-    for line in left_out:
-        why = wheels.unneeded_on_target(target, requirement_name(line), python_version)
-        if why is None:
-            shutil.rmtree(target, ignore_errors=True)
+    notes: list[str] = []
+    left_out: list[str] = []
+    raised: dict[str, str] = {}
+    target_name = f"CPython {python_version} on manylinux x86_64"
+    for line in pending:
+        name = requirement_name(line)
+        needing, elsewhere = wheels.askers(target, name, python_version)
+        if needing:
+            pinned = re.match(r"\s*[A-Za-z0-9._-]+\s*===?\s*([^\s;,\\]+)\s*$", line)
+            if pinned is None:
+                return None
+            nearest = wheels.nearest_release(name, pinned.group(1), python_version, runtime)
+            if nearest is None or nearest.split(".")[0] != pinned.group(1).split(".")[0]:
+                return None
+            raised[name] = nearest
+            notes.append(
+                f"Installed '{name}=={nearest}' for {line!r}: {pinned.group(1)} has no wheel "
+                f"for {target_name}, {nearest} is the nearest release that has one, and "
+                f"{', '.join(needing)} needs it there (a requirements file frozen on another "
+                "Python lists the release its resolver picked then)."
+            )
+        elif elsewhere:
+            left_out.append(name)
+            notes.append(
+                f"Left {line!r} out of the build: it has no wheel for {target_name}, and "
+                f"nothing needs it there ({'; '.join(elsewhere)}). A requirements file frozen "
+                "on another Python or system lists it."
+            )
+        else:
             return None
-        trial.notes.append(
-            f"Left {line!r} out of the build: it has no wheel for CPython {python_version} "
-            f"on manylinux x86_64, and nothing needs it there ({'; '.join(why)}). A "
-            "requirements file frozen on another Python or system lists it."
-        )
+    if raised:
+        progress(f"Trying again with {', '.join(f'{k}=={v}' for k, v in raised.items())}")
+        trial = InstallResult()
+        shutil.rmtree(target, ignore_errors=True)
+        changed = _changing_pins(argv, left_out, raised, workdir)
+        if _run(changed, env, workdir, limit, trial, progress) or trial.returncode != 0:
+            return None
+    trial.notes = notes
     return trial
 
 
-def _leaving_out(argv: Sequence[str], names: Sequence[str], workdir: Path) -> list[str]:
-    """``argv`` with ``names`` left out: dropped from its override files, and overridden
-    by a requirement whose marker is never true."""
+def _changing_pins(
+    argv: Sequence[str], out: Sequence[str], raised: Mapping[str, str], workdir: Path
+) -> list[str]:
+    """``argv`` with the packages ``out`` left out and those in ``raised`` at their new
+    release: dropped from its override files, then overridden anew (left out by a marker
+    that is never true)."""
     from fcmigrate.build import wheels
 
-    keys = {wheels.canonical(name) for name in names}
-    out: list[str] = []
+    keys = {wheels.canonical(name) for name in [*out, *raised]}
+    changed: list[str] = []
     for index, arg in enumerate(argv):
         if index and argv[index - 1] == "--override":
             kept = [
@@ -393,15 +441,16 @@ def _leaving_out(argv: Sequence[str], names: Sequence[str], workdir: Path) -> li
                 for line in Path(arg).read_text(encoding="utf-8").splitlines()
                 if wheels.canonical(line) not in keys
             ]
-            arg = str(workdir / f"fcmigrate-left-out-{index}.txt")
+            arg = str(workdir / f"fcmigrate-changed-{index}.txt")
             Path(arg).write_text("\n".join(kept) + "\n", encoding="utf-8")
-        out.append(arg)
-    never = workdir / "fcmigrate-left-out.txt"
-    never.write_text(
-        "".join(f'{name} ; sys_platform == "fcmigrate-never"\n' for name in names),
+        changed.append(arg)
+    overrides = workdir / "fcmigrate-changed-pins.txt"
+    overrides.write_text(
+        "".join(f'{name} ; sys_platform == "fcmigrate-never"\n' for name in out)
+        + "".join(f"{name}=={version}\n" for name, version in raised.items()),
         encoding="utf-8",
     )
-    return [*out, "--override", str(never)]
+    return [*changed, "--override", str(overrides)]
 
 
 def _winning_pins(app_requirements: Sequence[str]) -> list[str]:

@@ -26,6 +26,7 @@ from fcmigrate.errors import FCMigrateError
 __all__ = [
     "BINARY_TWINS",
     "SERVERS",
+    "askers",
     "built_here",
     "compiled_error",
     "compiled_pin",
@@ -33,7 +34,6 @@ __all__ = [
     "nearest_release",
     "timeout_error",
     "twins_for_target",
-    "unneeded_on_target",
 ]
 
 #: Packages whose wheels are published under another name.
@@ -373,35 +373,37 @@ def target_environment(python_version: str) -> dict[str, str]:
     }
 
 
-def unneeded_on_target(target: Path, name: str, python_version: str) -> list[str] | None:
-    """Why the build can do without ``name``: the installed packages that ask for it only
-    where the target is not (``astroid: python_version < "3.8"``).
+def askers(target: Path, name: str, python_version: str) -> tuple[list[str], list[str]]:
+    """Which installed packages in ``target`` ask for ``name``: those that need it on the
+    target, and those that ask only where the target is not (``astroid: python_version <
+    "3.8"``), each as one phrase.
 
     A requirements file frozen on an older Python or another system lists what was needed
-    there: a backport, a Windows-only helper. ``None`` when an installed package needs
-    ``name`` on the target, or when none asks for it at all (then the app may import it
-    itself, and nothing tells that it does not).
+    there: a backport, a Windows-only helper. What only an extra asks for is in neither
+    list: whether it is needed depends on what asked for the extra.
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
     key = canonicalize_name(name)
     environment = target_environment(python_version)
+    needing: list[str] = []
     elsewhere: list[str] = []
     for meta in sorted(target.glob("*.dist-info/METADATA")):
         text = meta.read_text(encoding="utf-8", errors="replace")
         owner = re.search(r"^Name:\s*(\S+)", text, re.MULTILINE)
+        shown = owner.group(1) if owner else meta.parent.name
         for line in re.findall(r"^Requires-Dist:\s*(.+)$", text, re.MULTILINE):
             try:
                 requirement = Requirement(line.strip())
             except InvalidRequirement:
                 continue
             if canonicalize_name(requirement.name) != key or "extra" in str(requirement.marker):
-                continue  # an extra's needs depend on what asked for the extra
+                continue
             if requirement.marker is None or requirement.marker.evaluate(environment):
-                return None
-            shown = owner.group(1) if owner else meta.parent.name
-            elsewhere.append(f"{shown} asks for it only where {requirement.marker}")
-    return elsewhere or None
+                needing.append(shown)
+            else:
+                elsewhere.append(f"{shown} asks for it only where {requirement.marker}")
+    return needing, elsewhere
 
 
 def _build_reason(output: str) -> str:

@@ -733,14 +733,47 @@ def test_two_frozen_pins_without_wheels_are_both_left_out(tmp_path: Path, links:
     assert sorted(note.split("'")[1] for note in left) == ["winhelp==300", "zoneback==0.2.1"]
 
 
-def test_a_pin_without_a_wheel_that_a_package_needs_on_the_target_is_still_refused(
-    tmp_path: Path, links: Path
+def test_a_frozen_dependency_without_a_wheel_takes_the_nearest_release_with_one(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # cffi's case: a freeze from Python 3.11 pins the release its resolver picked then, which
+    # has no wheel for 3.12; a package in the freeze needs it.
+    make_wheel(links, "crypto", "41.0.0", requires=["ffi>=1.12"])
+    make_sdist(links, "ffi", "1.15.1", mode="compile")
+    make_wheel(links, "ffi", "1.16.0")
+    releases = {
+        "1.15.1": [{"filename": "ffi-1.15.1-cp311-cp311-manylinux2014_x86_64.whl"}],
+        "1.16.0": [{"filename": "ffi-1.16.0-cp312-cp312-manylinux2014_x86_64.whl"}],
+    }
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(
+            tmp_path, [*no_index(links), "crypto==41.0.0", "ffi==1.15.1"], "3.12"
+        )
+    assert "VERSION = '1.16.0'" in (target / "ffi" / "__init__.py").read_text()
+    assert result.notes[-1] == (
+        "Installed 'ffi==1.16.0' for 'ffi==1.15.1': 1.15.1 has no wheel for CPython 3.12 on "
+        "manylinux x86_64, 1.16.0 is the nearest release that has one, and crypto needs it "
+        "there (a requirements file frozen on another Python lists the release its resolver "
+        "picked then)."
+    )
+
+
+def test_a_frozen_dependency_is_not_moved_to_another_major_release(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_wheel(links, "linter", "3.0.0", requires=["typedback>=1.4"])
     make_sdist(links, "typedback", "1.4.1", mode="compile")
-    with pytest.raises(FCMigrateError) as info:
-        install(tmp_path, [*no_index(links), "linter==3.0.0", "typedback==1.4.1"])
-    assert str(info.value).startswith("typedback 1.4.1 has no wheel for CPython 3.10")
+    releases = {"2.0.0": [{"filename": "typedback-2.0.0-cp310-cp310-manylinux2014_x86_64.whl"}]}
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(FCMigrateError) as info:
+            install(tmp_path, [*no_index(links), "linter==3.0.0", "typedback==1.4.1"])
+    assert str(info.value).startswith(
+        "typedback 1.4.1 has no wheel for CPython 3.10 on manylinux x86_64, only source code "
+        "to compile"
+    )
+    assert "pin typedback==2.0.0, the nearest release with such a wheel" in str(info.value)
 
 
 def test_a_pin_without_a_wheel_that_nothing_asks_for_is_still_refused(

@@ -94,9 +94,10 @@ class CopyReport:
         shown = ", ".join(self.databases[:5]) + (" ..." if len(self.databases) > 5 else "")
         return [
             f"Copied SQLite database{'s' if len(self.databases) > 1 else ''} {shown}: FC's "
-            "code folder is read-only, so the app can read it but every write fails. Write "
-            "to /tmp (lost when the instance stops) or to a NAS mount, or use a database "
-            "server."
+            "code folder is read-only: a Django app's database there gets a copy in /tmp for "
+            "each instance (fcmigrate serve moves it; writes are lost when the instance "
+            "stops), any other app can read it but every write fails. Keep data that must "
+            "last in a database server or on a NAS mount."
         ]
 
 

@@ -89,6 +89,7 @@ DOMAINS_ENV = "FCMIGRATE_CUSTOM_DOMAINS"
 LOCAL_ENV = "FCMIGRATE_LOCAL_HOSTS"
 STATIC_ENV = "FCMIGRATE_STATIC"
 PREFIX_ENV = "FCMIGRATE_DJANGO_STATIC_PREFIX"
+SQLITE_ENV = "FCMIGRATE_SQLITE_TMP"
 #: What Django allows when ``DEBUG`` is on and ``ALLOWED_HOSTS`` is empty; kept when adding.
 DJANGO_DEBUG_HOSTS = (".localhost", "127.0.0.1", "[::1]")
 
@@ -241,6 +242,57 @@ def _log_server_errors(settings: Any) -> None:
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     errors.addHandler(handler)
+
+
+#: Where a SQLite database from the read-only code folder is copied on FC.
+SQLITE_COPIES = "fcmigrate-sqlite"
+
+
+def _sqlite_to_tmp(settings: Any, env: Mapping[str, str]) -> None:
+    """Give each SQLite database in FC's read-only code folder a writable copy in /tmp.
+
+    ``DATABASES = {"default": {"ENGINE": "...sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}``,
+    startproject's default, fails on FC at the first write (a login, a session), or at the
+    first query when no file was shipped: only /tmp is writable there. The database moves to
+    /tmp, copied from the shipped file if there is one, for as long as the instance lives;
+    each instance has its own. The log says so: data that must last belongs in a database
+    server or on NAS. A database elsewhere, or in a writable folder, is left where it is.
+    """
+    import shutil
+    import tempfile
+
+    code = Path(env.get("FC_FUNC_CODE_PATH") or os.getcwd()).resolve()
+    for alias, database in getattr(settings, "DATABASES", {}).items():
+        name = database.get("NAME") if isinstance(database, dict) else None
+        if not str(database.get("ENGINE", "")).endswith("sqlite3") or not name:
+            continue
+        if not isinstance(name, (str, os.PathLike)) or str(name).startswith((":", "file:")):
+            continue
+        path = Path(os.fspath(name)).resolve()
+        inside = path == code or code in path.parents
+        if not (inside and running_on_fc(env)) and os.access(path.parent, os.W_OK):
+            continue
+        copies = Path(tempfile.gettempdir()) / SQLITE_COPIES
+        copies.mkdir(parents=True, exist_ok=True)
+        copy = copies / f"{alias}-{path.name}"
+        if path.is_file() and not copy.exists():
+            shutil.copyfile(path, copy)
+            start = "a copy of the shipped file"
+        else:
+            start = "the copy already there" if copy.exists() else "an empty database"
+        database["NAME"] = str(copy)
+        from django.db import connections
+
+        connections[alias].settings_dict["NAME"] = str(copy)
+        logger.warning(
+            "Django's database %r is the SQLite file %s in the read-only code folder: this "
+            "instance uses %s at %s instead, lost when the instance stops (each instance has "
+            "its own). Keep data that must last in a database server or on NAS.",
+            alias,
+            path,
+            start,
+            copy,
+        )
 
 
 def _is_flask(app: object) -> bool:
@@ -460,6 +512,8 @@ def prepare_django(
         logger.info("Trusting FC's hosts: %s", ", ".join(hosts))
     _explain_refused_hosts(trusting=trusting, on_fc=running_on_fc(env))
     _log_server_errors(settings)
+    if _flag(env, SQLITE_ENV, True):
+        _sqlite_to_tmp(settings, env)
     # STATIC_ROOT must be final before the storages are made: the manifest is read then.
     root = _static_root(settings) if static else None
     if root is not None:

@@ -246,7 +246,9 @@ def test_sqlite_databases_are_copied_and_reported(project: Path, tmp_path: Path)
     assert report.databases == ["catalog", "db.sqlite3", "var/cache.DB"]
     assert report.notes() == [
         "Copied SQLite databases catalog, db.sqlite3, var/cache.DB: FC's code folder is "
-        "read-only, so the app can read it but every write fails. Write to /tmp (lost when "
-        "the instance stops) or to a NAS mount, or use a database server."
+        "read-only: a Django app's database there gets a copy in /tmp for each instance "
+        "(fcmigrate serve moves it; writes are lost when the instance stops), any other app "
+        "can read it but every write fails. Keep data that must last in a database server "
+        "or on a NAS mount."
     ]
     assert CopyReport().notes() == []

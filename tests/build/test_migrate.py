@@ -335,9 +335,10 @@ def test_flask_build_leaves_secrets_out_and_says_so(flask_build: Build) -> None:
         "            secrets.txt (listed in .fcignore; rule secrets.txt)\n",
         f"            static/leak.txt (symlink to {str(outside)!r}, outside the project: "
         "not followed)\n",
-        "Note: Copied SQLite database db.sqlite3: FC's code folder is read-only, so the app "
-        "can read it but every write fails. Write to /tmp (lost when the instance stops) or "
-        "to a NAS mount, or use a database server.\n",
+        "Note: Copied SQLite database db.sqlite3: FC's code folder is read-only: a Django "
+        "app's database there gets a copy in /tmp for each instance (fcmigrate serve moves "
+        "it; writes are lost when the instance stops), any other app can read it but every "
+        "write fails. Keep data that must last in a database server or on a NAS mount.\n",
     ):
         assert line in stdout, stdout
 

@@ -159,8 +159,8 @@ APPS = [
         "newspaper",
         "4ka0/newspaper_project",
         "Django 3.1, committed static manifest, decouple, frozen pins",
-        protected="/articles/new/",
-        form="/accounts/login/",
+        protected="/new/",
+        form="/users/login/",
         env={
             "SECRET_KEY": "real-apps-walk-secret",
             "ALLOWED_HOSTS": f"{HOST},127.0.0.1",

@@ -132,6 +132,30 @@ else:
             step("compress")
             call_command("compress", verbosity=1)
             result["compressed"] = True
+if request.get("databases"):
+    step("databases")
+    django.setup()
+    from django.core.management import call_command
+    here = os.path.realpath(request["build"])
+    result["databases"] = []
+    for alias, database in settings.DATABASES.items():
+        name = database.get("NAME")
+        if not str(database.get("ENGINE", "")).endswith("sqlite3") or not name:
+            continue
+        path = os.path.realpath(os.fspath(name))
+        if str(name).startswith((":", "file:")) or not path.startswith(here + os.sep):
+            continue
+        if os.path.exists(path):
+            continue
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            call_command("migrate", database=alias, interactive=False, verbosity=0)
+        except Exception as exc:
+            result["database_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            if os.path.exists(path):
+                os.remove(path)
+            break
+        result["databases"].append(path)
 step("done")
 """
 
@@ -148,8 +172,13 @@ def collect_static(
     progress: Progress | None = None,
     timeout: float = COLLECT_TIMEOUT,
     env_extra: Mapping[str, str] | None = None,
+    databases: bool = False,
 ) -> Path | None:
     """Run ``collectstatic`` for ``settings_module`` inside ``build_dir``; return the folder.
+
+    With ``databases``, a SQLite database the settings keep inside the build that does not
+    exist yet is made there with ``migrate``: on FC each instance starts from a copy of it
+    in /tmp (:mod:`fcmigrate.runtime.django_support`), with the tables the app needs.
 
     ``build_dir`` is the copy of ``project_root`` that is deployed: settings that compute
     ``STATIC_ROOT`` from ``__file__`` then point into the build, and the project itself is
@@ -179,6 +208,7 @@ def collect_static(
             "settings_module": settings_module,
             "fallback": COLLECTED_DIR,
             "paths": paths,
+            "databases": databases,
         },
         cwd=build,
         env=env,
@@ -193,8 +223,9 @@ def collect_static(
         if line.strip():
             say(line)
     result = reply.answer
-    kept = Path(result["root"]) if "root" in result else None
-    removed = remove_new_files(build, before, kept)
+    kept = [Path(result["root"])] if "root" in result else []
+    created = [Path(p) for p in result.get("databases", [])]
+    removed = remove_new_files(build, before, [*kept, *created])
     if removed:
         shown = ", ".join(removed[:5]) + (" ..." if len(removed) > 5 else "")
         say(f"Left out what the settings wrote at build time, outside the static files: {shown}")
@@ -206,6 +237,16 @@ def collect_static(
             f"{_last_line(reply.stderr) or f'exit status {reply.returncode}'}. Fix the "
             f"settings so that 'python manage.py {command}' works there "
             "(environment variables it needs can be given with the same names here)."
+        )
+    for path in created:
+        say(
+            f"Created the SQLite database {path.relative_to(build).as_posix()} in the build "
+            "(manage.py migrate): on FC each instance starts from a copy of it in /tmp."
+        )
+    if "database_error" in result:
+        say(
+            "No SQLite database made in the build: manage.py migrate failed "
+            f"({result['database_error']}); on FC the app starts with an empty one in /tmp."
         )
     if "root" not in result:
         say(f"Static files not collected: {result.get('skipped', 'nothing to collect')}.")
@@ -235,19 +276,19 @@ def collect_static(
 
 
 def remove_new_files(
-    build: Path, before: Mapping[str, tuple[int, int, int]], keep: Path | None
+    build: Path, before: Mapping[str, tuple[int, int, int]], keep: Sequence[Path]
 ) -> list[str]:
-    """Remove what appeared in ``build`` since ``before`` (a :func:`tree_state`), but
-    ``keep``: a log file or a ``.secret_key`` the settings made while collectstatic ran is
-    not the app's code, and must not ship. Returns the paths removed, relative."""
+    """Remove what appeared in ``build`` since ``before`` (a :func:`tree_state`), but what
+    is in ``keep``: a log file or a ``.secret_key`` the settings made while collectstatic
+    ran is not the app's code, and must not ship. Returns the paths removed, relative."""
     from fcmigrate.build.readonly import tree_state
 
     removed: list[str] = []
     for rel in sorted(set(tree_state(build)) - set(before), reverse=True):  # files first
         path = build / rel
-        if keep is not None and (path == keep or path.is_relative_to(keep)):
+        if any(path == k or path.is_relative_to(k) for k in keep):
             continue
-        if keep is not None and keep.is_relative_to(path):
+        if any(k.is_relative_to(path) for k in keep):
             continue  # a folder that holds the static files
         try:
             if path.is_dir() and not path.is_symlink():

@@ -583,6 +583,7 @@ def _collect_statics(build: _Build) -> None:
             isolated=True,
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
+            databases=True,
         )
         return
     build.say("Collecting Django's static files (collectstatic, with this Python) ...")
@@ -595,6 +596,7 @@ def _collect_statics(build: _Build) -> None:
             isolated=True,
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
+            databases=True,
         )
     except FCMigrateError as exc:
         build.notes.append(

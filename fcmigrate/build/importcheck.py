@@ -169,9 +169,9 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
         notes.append(
             "Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door and the "
             "function sees plain HTTP; fcmigrate sets the scheme from X-Forwarded-Proto when "
-            "FC sends it, which is not documented. Without it every request redirects to "
-            "itself: check that request.is_secure() is true behind your trigger, or turn the "
-            "setting off on FC."
+            "FC sends it, which is not documented, and takes a request without it as HTTPS "
+            "(else every request would redirect to itself): a client that calls the function "
+            "over plain HTTP is then served without the redirect."
         )
     return notes
 

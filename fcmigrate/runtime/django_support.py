@@ -69,7 +69,7 @@ from fcmigrate.fc import FC_ENV, running_on_fc
 from fcmigrate.fc import env_flag as _flag
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
     "csrf_origins",
@@ -293,6 +293,39 @@ def _sqlite_to_tmp(settings: Any, env: Mapping[str, str]) -> None:
             start,
             copy,
         )
+
+
+def _https_when_unsaid(
+    app: WSGIApplication, settings: Any, env: Mapping[str, str]
+) -> WSGIApplication:
+    """On FC, take a request as HTTPS when nothing says its scheme and the app redirects
+    every plain-HTTP request (``SECURE_SSL_REDIRECT``).
+
+    FC terminates TLS at its front door; whether it then sends ``X-Forwarded-Proto`` is not
+    documented. When it does, the header decides (the middleware sets the scheme from it,
+    and so does ``SECURE_PROXY_SSL_HEADER``). When it does not, every request would look
+    like plain HTTP and the redirect to ``https://`` would lead back to itself, for ever:
+    an app that turned the setting on is served over HTTPS only, so its requests are taken
+    as HTTPS.
+    """
+    if not getattr(settings, "SECURE_SSL_REDIRECT", False) or not running_on_fc(env):
+        return app
+    said = {"HTTP_X_FORWARDED_PROTO"}
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if isinstance(proxy_header, (tuple, list)) and proxy_header:
+        said.add(str(proxy_header[0]))
+    logger.info(
+        "SECURE_SSL_REDIRECT is on: a request with no %s is taken as HTTPS, which FC's "
+        "front door serves.",
+        " or ".join(sorted(name.removeprefix("HTTP_").replace("_", "-").title() for name in said)),
+    )
+
+    def https_when_unsaid(environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        if not any(name in environ for name in said):
+            environ["wsgi.url_scheme"] = "https"
+        return app(environ, start_response)
+
+    return https_when_unsaid
 
 
 def _is_flask(app: object) -> bool:
@@ -524,6 +557,7 @@ def prepare_django(
         from fcmigrate.runtime.django_tags import render_unprefixed
 
         render_unprefixed(settings.INSTALLED_APPS, env)
+    app = _https_when_unsaid(app, settings, env)
     if root is not None:
         from fcmigrate.runtime.staticserve import DEFAULT_MAX_AGE, static_app
 

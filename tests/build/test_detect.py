@@ -1044,7 +1044,7 @@ def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
     assert detected.confirmed
     [note] = detected.notes
     assert note.startswith("Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door")
-    assert "every request redirects to itself" in note
+    assert "takes a request without it as HTTPS" in note
 
 
 def test_a_file_missing_from_the_project_is_not_blamed_on_the_package_that_opens_it(

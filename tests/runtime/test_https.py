@@ -50,6 +50,9 @@ urlpatterns.append(
     )
 )
 """
+SSL_REDIRECT = """
+SECURE_SSL_REDIRECT = True
+"""
 FLASK_APP = """
 from flask import Flask, jsonify, request, url_for
 
@@ -166,6 +169,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     shutil.copytree(DJANGO_SAMPLE, site, ignore=shutil.ignore_patterns("__pycache__"))
     urls = site / "mysite" / "urls.py"
     urls.write_text(urls.read_text(encoding="utf-8") + SECURE_VIEW, encoding="utf-8")
+    ssl_site = base / "django_ssl_site"
+    shutil.copytree(site, ssl_site)
+    settings = ssl_site / "mysite" / "settings.py"
+    settings.write_text(settings.read_text(encoding="utf-8") + SSL_REDIRECT, encoding="utf-8")
     flask_dir = base / "flask_ext"
     flask_dir.mkdir()
     (flask_dir / "extapp.py").write_text(FLASK_APP, encoding="utf-8")
@@ -174,6 +181,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     variants: dict[str, tuple[Path, str, dict[str, str]]] = {
         "django_fc": (site, "mysite.wsgi:application", FC_ENV),
         "django_off_fc": (site, "mysite.wsgi:application", {}),
+        "django_ssl_fc": (ssl_site, "mysite.wsgi:application", FC_ENV),
+        "django_ssl_off_fc": (ssl_site, "mysite.wsgi:application", {}),
         "flask_fc": (flask_dir, "extapp:app", FC_ENV),
         "flask_off_fc": (flask_dir, "extapp:app", {}),
         "flask_off_fc_trusting_loopback": (
@@ -217,6 +226,42 @@ def test_django_stays_http_otherwise(
 ) -> None:
     seen = get_json(servers[variant], f"{PREFIX}/secure/", headers)
     assert seen == {"is_secure": False, "url": f"http://localhost{PREFIX}/secure/"}
+
+
+def status_and_location(
+    server: Server, path: str, headers: Mapping[str, str]
+) -> tuple[int, str | None]:
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", server.port, timeout=10, source_address=("127.0.0.2", 0)
+    )
+    try:
+        conn.request("GET", path, headers={"Host": "localhost", **headers})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, resp.getheader("Location")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("prefix", ["", PREFIX])
+def test_ssl_redirect_on_fc_without_a_header_takes_the_request_as_https(
+    servers: dict[str, Server], prefix: str
+) -> None:
+    # Without the header the redirect to https:// would come back here for ever.
+    seen = get_json(servers["django_ssl_fc"], f"{prefix}/secure/", {})
+    assert seen == {"is_secure": True, "url": f"https://localhost{prefix}/secure/"}
+
+
+@pytest.mark.parametrize(
+    ("variant", "headers"),
+    [("django_ssl_fc", {"X-Forwarded-Proto": "http"}), ("django_ssl_off_fc", {})],
+    ids=["fc-header-http", "off-fc"],
+)
+def test_ssl_redirect_still_redirects_what_is_said_or_seen_to_be_http(
+    servers: dict[str, Server], variant: str, headers: dict[str, str]
+) -> None:
+    status, location = status_and_location(servers[variant], f"{PREFIX}/secure/", headers)
+    assert (status, location) == (301, f"https://localhost{PREFIX}/secure/")
 
 
 @pytest.mark.parametrize("prefix", ["", PREFIX])

@@ -53,7 +53,10 @@ raises (then the client gets a plain 500 naming the request ID, and the tracebac
 logged with it), and, unless ``fail_on_5xx=False``, when the app answers 5xx.
 
 **Sees FC's HTTPS.** On FC, an ``X-Forwarded-Proto`` header sets ``wsgi.url_scheme``, so
-generated absolute URLs and ``is_secure()`` say ``https`` (``forwarded_proto``).
+generated absolute URLs and ``is_secure()`` say ``https`` (``forwarded_proto``). Once the
+app has redirected a request that had no such header to its own ``https://`` URL (an app
+that upgrades plain HTTP), requests without the header are taken as HTTPS: FC's front door
+serves HTTPS, and the redirect would otherwise come back for ever.
 
 :param app: the WSGI application to wrap.
 :param base_paths: extra path prefixes to move into ``SCRIPT_NAME``; defaults to
@@ -97,7 +100,7 @@ from fcmigrate.fc import (
 )
 from fcmigrate.runtime.context import CREDENTIAL_KEYS, FCContext, _request_id
 from fcmigrate.runtime.paths import parse_base_paths, split_prefix
-from fcmigrate.runtime.redirects import keep_prefix
+from fcmigrate.runtime.redirects import keep_prefix, upgrades_itself
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -221,6 +224,9 @@ class FCMiddleware:
         if forwarded_proto is None:
             forwarded_proto = running_on_fc()
         self.forwarded_proto = forwarded_proto
+        #: Set once the app redirected a request with no X-Forwarded-Proto to its own
+        #: https:// URL: from then on such requests are taken as HTTPS.
+        self._https_unsaid = False
 
     # -- logging -----------------------------------------------------------------------
 
@@ -270,6 +276,7 @@ class FCMiddleware:
                 script_name = get("SCRIPT_NAME", "") + prefix
                 environ["SCRIPT_NAME"] = script_name
                 environ["PATH_INFO"] = path
+        watch = False
         if self.forwarded_proto:
             proto = get("HTTP_X_FORWARDED_PROTO")
             if proto:
@@ -277,7 +284,11 @@ class FCMiddleware:
                     proto = proto.partition(",")[0].strip().lower()
                 if proto == "https" or proto == "http":
                     environ["wsgi.url_scheme"] = proto
-        return self._invoke(environ, start_response, rid, False, script_name)
+            elif self._https_unsaid:
+                environ["wsgi.url_scheme"] = "https"
+            else:
+                watch = True
+        return self._invoke(environ, start_response, rid, False, script_name, watch)
 
     def _special(
         self,
@@ -383,6 +394,7 @@ class FCMiddleware:
         rid: str,
         is_event: bool,
         script_name: str | None = None,
+        watch_upgrade: bool = False,
     ) -> Iterable[bytes]:
         fail_on_5xx = self.fail_on_5xx
         headers_sent = False
@@ -399,6 +411,8 @@ class FCMiddleware:
                     if size == 8 or size == 16 or size == 7:
                         headers = keep_prefix(headers, script_name, environ)
                         break
+            if watch_upgrade and status[:2] == "30" and upgrades_itself(headers, environ):
+                self._take_unsaid_as_https()
             # A copy: an app may pass the same list on every request (PEP 3333 allows it).
             headers = [*headers, ("X-Request-Id", rid)]
             code = status[:1]
@@ -439,6 +453,17 @@ class FCMiddleware:
             stream.write(f"FC Invoke End RequestId: {rid}\n")
             stream.flush()
         return result
+
+    def _take_unsaid_as_https(self) -> None:
+        """The app redirects plain HTTP to its own https:// URL and FC said no scheme: were
+        FC's HTTPS requests seen as HTTP, that redirect would come back for ever."""
+        if not self._https_unsaid:
+            self._https_unsaid = True
+            logger.warning(
+                "The app redirected a request to its own https:// URL, and FC sent no "
+                "X-Forwarded-Proto: from now on a request without it is taken as HTTPS (FC's "
+                "front door serves HTTPS), or every such redirect would come back for ever."
+            )
 
 
 def _drop_fc_headers(environ: WSGIEnvironment) -> None:

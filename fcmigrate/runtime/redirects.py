@@ -61,6 +61,28 @@ def keep_prefix(
     return result
 
 
+def upgrades_itself(headers: list[tuple[str, str]], environ: Mapping[str, Any]) -> bool:
+    """Whether a redirect's ``Location`` is the request's own URL with ``https``: the app
+    sends plain-HTTP requests to HTTPS (Django's ``SECURE_SSL_REDIRECT``, Flask-Talisman)."""
+    if str(environ.get("wsgi.url_scheme", "http")).lower() != "http":
+        return False
+    for name, value in headers:
+        if name.lower() != "location":
+            continue
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() != "https":
+            return False
+        netloc, slash, tail = rest.partition("/")
+        host = _request_host(environ)
+        # The host names only: an upgrade may keep a port or drop it.
+        if host is None or netloc.lower().rpartition("@")[2].split(":")[0] != host.split(":")[0]:
+            return False
+        path = (slash + tail).partition("?")[0].partition("#")[0]
+        own = str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))
+        return path == _url_path(own or "/")
+    return False
+
+
 def prefixed(url: str, prefix: str, host: str | None) -> str:
     """``url`` with ``prefix`` in front when it points at the app but outside ``prefix``.
 

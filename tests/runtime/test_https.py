@@ -299,3 +299,74 @@ def test_forwarded_proto_from_loopback_only_on_fc_or_when_trusted(
     # gunicorn's default forwarded_allow_ips trusts 127.0.0.1; serve does not, off FC.
     seen = get_json(servers[variant], "/external", {"X-Forwarded-Proto": "https"}, "127.0.0.1")
     assert seen == {"url": f"{scheme}://localhost/hello", "is_secure": scheme == "https"}
+
+
+# --- an app that upgrades plain HTTP itself (Flask-Talisman's force_https, custom code) -------
+
+
+def upgrading_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Redirects plain HTTP to its own https:// URL; answers with the scheme it saw."""
+    host = environ["HTTP_HOST"]
+    path = environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"]
+    if environ["wsgi.url_scheme"] == "http":
+        start_response("302 Found", [("Location", f"https://{host}{path}")])
+        return [b""]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["wsgi.url_scheme"].encode()]
+
+
+def call(middleware: FCMiddleware, path: str, headers: Mapping[str, str]) -> tuple[str, str]:
+    environ = create_environ(path=path, base_url="http://fn.example", headers=dict(headers))
+    seen: list[str] = []
+
+    def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
+        seen.append(status)
+        seen.extend(v for k, v in response_headers if k == "Location")
+        return lambda data: None
+
+    body = b"".join(middleware(environ, start_response)).decode()
+    return seen[0], seen[1] if len(seen) > 1 and seen[0].startswith("3") else body
+
+
+def test_an_app_that_upgrades_itself_is_taken_as_https_once_seen_on_fc(
+    on_fc: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    middleware = FCMiddleware(upgrading_app, log_invocations=False)
+    # The first request has no scheme header: the app's redirect passes, and is learnt.
+    assert call(middleware, f"{PREFIX}/page", {}) == (
+        "302 Found",
+        f"https://fn.example{PREFIX}/page",
+    )
+    assert "taken as HTTPS" in caplog.text
+    # The browser follows it; FC again sends no header: no loop now.
+    assert call(middleware, f"{PREFIX}/page", {}) == ("200 OK", "https")
+    # A header that says http still decides.
+    assert call(middleware, f"{PREFIX}/page", {"X-Forwarded-Proto": "http"})[0] == "302 Found"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://other.example/2016-08-15/proxy/svc/fn/page",  # another host
+        "https://fn.example/2016-08-15/proxy/svc/fn/login",  # another page
+        "http://fn.example/2016-08-15/proxy/svc/fn/page",  # not an upgrade
+        "/2016-08-15/proxy/svc/fn/page",
+    ],
+)
+def test_other_redirects_teach_nothing(on_fc: None, location: str) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ["PATH_INFO"] == "/page":
+            start_response("302 Found", [("Location", location)])
+            return [b""]
+        start_response("200 OK", [])
+        return [environ["wsgi.url_scheme"].encode()]
+
+    middleware = FCMiddleware(app, log_invocations=False)
+    call(middleware, f"{PREFIX}/page", {})
+    assert call(middleware, f"{PREFIX}/other", {}) == ("200 OK", "http")
+
+
+def test_off_fc_an_upgrading_app_is_left_to_upgrade(off_fc: None) -> None:
+    middleware = FCMiddleware(upgrading_app, log_invocations=False)
+    for _ in range(2):
+        assert call(middleware, "/page", {})[0] == "302 Found"

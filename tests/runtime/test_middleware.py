@@ -1154,7 +1154,7 @@ def test_docs_page_carries_the_docstring() -> None:
     expected = docstring_markdown()
     assert _reference_section(DOCS_PAGE.read_text(encoding="utf-8")) == expected, (
         "docs/middleware.md is out of date with the FCMiddleware docstring; "
-        "regenerate it with: .venv/bin/python tests/test_middleware.py"
+        "regenerate it with: PYTHONPATH=tests .venv/bin/python tests/runtime/test_middleware.py"
     )
 
 

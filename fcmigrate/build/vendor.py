@@ -362,7 +362,10 @@ def _pins_for_target(
       release the resolver picked then, so the nearest release with a wheel for the target
       in the same major version takes its place;
     * asked for by nothing (the app or a framework imports it itself: Pillow for Django's
-      ``ImageField``), or no such release: the first failure stands, with its fix.
+      ``ImageField``): the app chose that release, so only a release of the same series
+      (``psycopg2-binary`` 2.9.9 -> 2.9.10, which added wheels for Python 3.13) takes its
+      place;
+    * no such release: the first failure stands, with its fix.
     """
     from fcmigrate.build import wheels
 
@@ -390,29 +393,39 @@ def _pins_for_target(
     for line in pending:
         name = requirement_name(line)
         needing, elsewhere = wheels.askers(target, name, python_version)
-        if needing:
-            pinned = re.match(r"\s*[A-Za-z0-9._-]+\s*===?\s*([^\s;,\\]+)\s*$", line)
-            if pinned is None:
-                return None
-            nearest = wheels.nearest_release(name, pinned.group(1), python_version, runtime)
-            if nearest is None or nearest.split(".")[0] != pinned.group(1).split(".")[0]:
-                return None
-            raised[name] = nearest
-            notes.append(
-                f"Installed '{name}=={nearest}' for {line!r}: {pinned.group(1)} has no wheel "
-                f"for {target_name}, {nearest} is the nearest release that has one, and "
-                f"{', '.join(needing)} needs it there (a requirements file frozen on another "
-                "Python lists the release its resolver picked then)."
-            )
-        elif elsewhere:
+        if elsewhere and not needing:
             left_out.append(name)
             notes.append(
                 f"Left {line!r} out of the build: it has no wheel for {target_name}, and "
                 f"nothing needs it there ({'; '.join(elsewhere)}). A requirements file frozen "
                 "on another Python or system lists it."
             )
-        else:
+            continue
+        pinned = re.match(r"\s*[A-Za-z0-9._-]+\s*===?\s*([^\s;,\\]+)\s*$", line)
+        if pinned is None:
             return None
+        pin = pinned.group(1)
+        nearest = wheels.nearest_release(name, pin, python_version, runtime)
+        # What another package needs may move within its major version, as its resolver
+        # would; the app's own choice only to a release of the same series (2.9.9 -> 2.9.10).
+        kept = 1 if needing else 2
+        if nearest is None or not wheels.same_series(pin, nearest, kept):
+            return None
+        raised[name] = nearest
+        if needing:
+            notes.append(
+                f"Installed '{name}=={nearest}' for {line!r}: {pin} has no wheel for "
+                f"{target_name}, {nearest} is the nearest release that has one, and "
+                f"{', '.join(needing)} needs it there (a requirements file frozen on another "
+                "Python lists the release its resolver picked then)."
+            )
+        else:
+            series = ".".join(pin.split(".")[:2])
+            notes.append(
+                f"Installed '{name}=={nearest}' for {line!r}: {pin} has no wheel for "
+                f"{target_name}, and {nearest}, of the same {series} series, is the nearest "
+                "release that has one."
+            )
     if raised:
         progress(f"Trying again with {', '.join(f'{k}=={v}' for k, v in raised.items())}")
         trial = InstallResult()

@@ -32,6 +32,7 @@ __all__ = [
     "compiled_pin",
     "explain",
     "nearest_release",
+    "same_series",
     "timeout_error",
     "twins_for_target",
 ]
@@ -439,6 +440,16 @@ def compiled_error(name: str, version: str, python_version: str, runtime: str) -
         "that would need a C compiler here, and the result may not run on "
         f"{where}. Fix: {'; '.join(fixes)}."
     )
+
+
+def same_series(old: str, new: str, parts: int) -> bool:
+    """Whether releases ``old`` and ``new`` share their first ``parts`` version numbers."""
+    try:
+        before, after = Version(old).release, Version(new).release
+    except InvalidVersion:
+        return False
+    pad = (0,) * parts
+    return (before + pad)[:parts] == (after + pad)[:parts]
 
 
 def target_tags(python_version: str, runtime: str) -> set[Tag]:

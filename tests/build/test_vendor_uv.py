@@ -776,21 +776,43 @@ def test_a_frozen_dependency_is_not_moved_to_another_major_release(
     assert "pin typedback==2.0.0, the nearest release with such a wheel" in str(info.value)
 
 
-def test_a_pin_without_a_wheel_that_nothing_asks_for_is_still_refused(
-    tmp_path: Path, links: Path
+def test_a_pin_without_a_wheel_that_nothing_asks_for_moves_only_within_its_series(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Pillow's case: the app (or a framework, lazily) imports it; no metadata says so.
+    # psycopg2-binary 2.9.9 has no wheel for CPython 3.13; 2.9.10 has. The app chose the
+    # release itself (nothing else asks for it): a patch release stands in, nothing more.
+    make_sdist(links, "pgdriver", "2.9.9", mode="compile")
+    make_wheel(links, "pgdriver", "2.9.10")
     make_sdist(links, "imaging", "6.2.2", mode="compile")
     make_wheel(links, "web", "1.0.0")
-    with pytest.raises(FCMigrateError) as info:
-        install(tmp_path, [*no_index(links), "web==1.0.0", "imaging==6.2.2"])
-    assert str(info.value).startswith("imaging 6.2.2 has no wheel for CPython 3.10")
+    releases = {
+        "2.9.10": [{"filename": "pgdriver-2.9.10-cp313-cp313-manylinux2014_x86_64.whl"}],
+        "8.3.2": [{"filename": "imaging-8.3.2-cp313-cp313-manylinux2014_x86_64.whl"}],
+    }
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(
+            tmp_path, [*no_index(links), "web==1.0.0", "pgdriver==2.9.9"], "3.13"
+        )
+        assert "VERSION = '2.9.10'" in (target / "pgdriver" / "__init__.py").read_text()
+        assert result.notes[-1] == (
+            "Installed 'pgdriver==2.9.10' for 'pgdriver==2.9.9': 2.9.9 has no wheel for "
+            "CPython 3.13 on manylinux x86_64, and 2.9.10, of the same 2.9 series, is the "
+            "nearest release that has one."
+        )
+        # Pillow's case: the nearest release with a wheel is two major versions on.
+        with pytest.raises(FCMigrateError) as info:
+            install(tmp_path, [*no_index(links), "web==1.0.0", "imaging==6.2.2"], "3.13")
+    assert str(info.value).startswith("imaging 6.2.2 has no wheel for CPython 3.13")
+    assert "pin imaging==8.3.2, the nearest release with such a wheel" in str(info.value)
 
 
 def test_a_pin_asked_for_by_an_extra_only_is_not_taken_as_unneeded(
-    tmp_path: Path, links: Path
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_wheel(links, "web", "1.0.0", requires=['imaging; extra == "images"'])
     make_sdist(links, "imaging", "6.2.2", mode="compile")
-    with pytest.raises(FCMigrateError, match=r"imaging 6\.2\.2 has no wheel"):
-        install(tmp_path, [*no_index(links), "web[images]==1.0.0", "imaging==6.2.2"])
+    with json_server({"releases": {}}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(FCMigrateError, match=r"imaging 6\.2\.2 has no wheel"):
+            install(tmp_path, [*no_index(links), "web[images]==1.0.0", "imaging==6.2.2"])

@@ -804,6 +804,21 @@ def test_requirement_that_needs_a_newer_python(tmp_path: Path, bare: Bare) -> No
     assert_nothing_written(tmp_path, out)
 
 
+def test_a_pin_that_needs_a_newer_python_than_the_default_builds_for_it(tmp_path: Path) -> None:
+    """Nothing in the project names a Python, and a pinned release needs 3.12: fcmigrate's
+    default (3.10) gives way, as the project could not run on it anyway."""
+    project = tiny_project(tmp_path, "Django==6.0.1\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    said = proc.stdout + proc.stderr
+    assert "Trying again for Python 3.12: 'Django==6.0.1' needs it." in said
+    assert "Target: Python 3.12 (the requirement 'Django==6.0.1' needs it)" in said
+    assert "/var/fc/lang/python3.12/bin" in (out / "bootstrap").read_text()
+    assert (out / "python" / "django" / "__init__.py").is_file()
+    assert leftovers(tmp_path) == []
+
+
 def test_package_over_the_size_limit(
     tmp_path: Path,
     bare: Bare,

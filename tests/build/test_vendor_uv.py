@@ -232,6 +232,30 @@ def test_requires_python_is_judged_for_the_target(tmp_path: Path, links: Path) -
     )
 
 
+def test_a_pin_that_needs_a_newer_python_is_named_whatever_uv_s_wording() -> None:
+    # uv's words for a pin with an extra whose release needs a newer Python (from the index,
+    # not a local wheel): no "depends on Python" clause, only what the target does not satisfy.
+    output = (
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because the requested Python version (>=3.10) does not satisfy "
+        "Python>=3.12 and you require django[argon2]==6.1, we can conclude that your "
+        "requirements are unsatisfiable.\n"
+    )
+    error = wheels.explain(
+        output,
+        python_version="3.10",
+        runtime="custom.debian10",
+        app_requirements=["Django[argon2]==6.1"],
+        own_requirements=["gunicorn>=23"],
+    )
+    assert isinstance(error, wheels.NeedsNewerPython)
+    assert (error.python, error.requirement) == ("3.12", "Django[argon2]==6.1")
+    assert str(error).startswith(
+        "'Django[argon2]==6.1' has no release for Python 3.10: the releases it allows need "
+        "Python 3.12 or newer. Build for it with --python 3.12"
+    )
+
+
 def test_pure_python_sdist_is_built(tmp_path: Path, links: Path) -> None:
     make_sdist(links, "sdistonly", "0.9.1")
     target, result = install(tmp_path, [*no_index(links), "sdistonly==0.9.1"])

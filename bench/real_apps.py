@@ -76,6 +76,9 @@ class App:
     #: The app's own deploy steps (a Procfile's ``release:``), run with the build's Python
     #: against its /tmp database before serving: ``["manage.py", "migrate"]``.
     setup: list[list[str]] = field(default_factory=list)
+    #: Stand-ins for what this machine's network lacks, given to ``migrate``'s environment
+    #: only (an index the app names under an old host name this machine cannot resolve).
+    build_env: dict[str, str] = field(default_factory=dict)
 
 
 APPS = [
@@ -357,6 +360,9 @@ FOURTH = [
             "DATABASE_URL": "sqlite:///{tmp}/babybuddy.db",
         },
         setup=[["manage.py", "migrate", "--noinput"]],
+        # requirements.txt names https://pypi.python.org/simple, PyPI's old host name (it
+        # redirects to pypi.org), which this machine cannot resolve.
+        build_env={"UV_INDEX_URL": "https://pypi.org/simple"},
     ),
     App(
         "parsifal",
@@ -816,7 +822,10 @@ def run_app(
     tmp.mkdir()
     env_args = [f"--env={k}={v.format(tmp=tmp)}" for k, v in app.env.items()]
     proc = subprocess.run(
-        [*FCMIGRATE, "migrate", str(project), *env_args], capture_output=True, text=True
+        [*FCMIGRATE, "migrate", str(project), *env_args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **app.build_env},
     )
     result.seconds = time.monotonic() - started
     (logs / f"{slug}.migrate.log").write_text(proc.stdout + proc.stderr)

@@ -223,7 +223,8 @@ def install_requirements(
     ]
     env = _uv_env(os.environ)
     result = InstallResult(notes=override_notes)
-    timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
+    argv = [*base, *added, *own]
+    timed_out = _run(argv, env, workdir, limit, result, progress)
     text = "\n".join(result.output)
     moved = (
         None
@@ -236,7 +237,8 @@ def install_requirements(
         override_notes = [*override_notes, note]
         result = InstallResult(notes=override_notes)
         shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
+        argv = [*base, *added, *own]
+        timed_out = _run(argv, env, workdir, limit, result, progress)
         text = "\n".join(result.output)
     retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
     if retry is not None:
@@ -244,9 +246,8 @@ def install_requirements(
         progress(f"Trying again: {note}")
         again = InstallResult(notes=[*override_notes, note])
         shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run(
-            [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
-        )
+        argv = [*base, *added, *extra, *own, *extra_own]
+        timed_out = _run(argv, env, workdir, limit, again, progress)
         # The second try got past the first failure: what stops it now is what to fix next.
         result, text = again, "\n".join(again.output)
     if timed_out:
@@ -262,8 +263,37 @@ def install_requirements(
     foreign = wheels.built_here(target)
     if foreign:
         raise wheels.compiled_error(foreign[0], "", python_version, runtime)
+    result.notes += _add_pkg_resources(target, argv, env, workdir, limit, progress)
     result.installed = _installed(target)
     return result
+
+
+def _add_pkg_resources(
+    target: Path,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    workdir: Path,
+    limit: float,
+    progress: Progress,
+) -> list[str]:
+    """Install setuptools too when installed packages import pkg_resources without listing
+    it (:mod:`fcmigrate.build.legacy`); the note that says so. Left as it is when that
+    does not resolve with the requirements: the import check then names the package."""
+    from fcmigrate.build.legacy import PKG_RESOURCES_REQUIREMENT, pkg_resources_users
+
+    users = pkg_resources_users(target)
+    if not users:
+        return []
+    progress(f"{', '.join(users)} import pkg_resources: adding {PKG_RESOURCES_REQUIREMENT}")
+    again = InstallResult()
+    timed_out = _run([*argv, PKG_RESOURCES_REQUIREMENT], env, workdir, limit, again, progress)
+    if timed_out or again.returncode != 0:
+        return []
+    return [
+        f"{', '.join(users)} import pkg_resources, which comes with setuptools, without "
+        "listing setuptools as a dependency (the virtual environments pip made carried it "
+        f"until Python 3.12): the build has {PKG_RESOURCES_REQUIREMENT} too."
+    ]
 
 
 #: uv's words for a source distribution that would not build, and for a resolution that

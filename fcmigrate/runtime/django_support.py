@@ -253,6 +253,20 @@ def _prefixed(url: Callable[..., Any]) -> Callable[..., Any]:
     return prefixed_url
 
 
+def _prefix_static_tag() -> None:
+    """Put ``{% static %}`` and ``static()`` through :func:`_prefixed` too, whichever storage
+    answers them: one swapped in after start-up has a ``url()`` of its own, unprefixed
+    (django-debug-toolbar's static-files panel makes a new storage for each request it
+    shows the toolbar on). A URL the storage prefixed already is left as it is."""
+    from django.templatetags.static import StaticNode
+
+    handle = StaticNode.__dict__.get("handle_simple")
+    function = getattr(handle, "__func__", None)
+    if function is None or getattr(function, "_fcmigrate_prefixed", False):
+        return
+    StaticNode.handle_simple = classmethod(_prefixed(function))
+
+
 def _instance(lazy: Any) -> Any:
     """The storage behind Django's lazy ``default_storage`` / ``staticfiles_storage``."""
     from django.utils.functional import empty
@@ -315,6 +329,7 @@ def _setup_storages(settings: Any, prefix_urls: bool) -> Any | None:
         else:
             set_script_prefix(current)
     if prefix_urls:
+        _prefix_static_tag()
         for storage in storages:
             url = getattr(storage, "url", None) if storage is not None else None
             if url is not None and not getattr(url, "_fcmigrate_prefixed", False):

@@ -394,16 +394,23 @@ def _static_root(settings: Any) -> Path | None:
 
 
 def _point_compressor_at(settings: Any, root: Path) -> None:
-    """Read django-compressor's offline manifest from ``root`` when the build put it there."""
-    if "compressor" not in settings.INSTALLED_APPS or not getattr(
-        settings, "COMPRESS_OFFLINE", False
-    ):
+    """Read django-compressor's files from ``root`` when the build put them there: the
+    offline manifest, or (online compression) the blocks' files written ahead of their first
+    request, which it then finds instead of writing them into the read-only code folder."""
+    if "compressor" not in settings.INSTALLED_APPS:
         return
-    parts = (settings.COMPRESS_OUTPUT_DIR, settings.COMPRESS_OFFLINE_MANIFEST)
+    output = getattr(settings, "COMPRESS_OUTPUT_DIR", "CACHE")
+    parts: tuple[str, ...]
+    if getattr(settings, "COMPRESS_OFFLINE", False):
+        parts = (output, settings.COMPRESS_OFFLINE_MANIFEST)
+    elif getattr(settings, "COMPRESS_ENABLED", False):
+        parts = (output,)
+    else:
+        return
     configured = getattr(settings, "COMPRESS_ROOT", None)
-    if configured and Path(configured, *parts).is_file():
+    if configured and Path(configured, *parts).exists():
         return
-    if root.joinpath(*parts).is_file():
+    if root.joinpath(*parts).exists():
         settings.COMPRESS_ROOT = str(root)
 
 

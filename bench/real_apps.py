@@ -369,8 +369,8 @@ FOURTH = [
         "vitorfs/parsifal",
         "Django 4.1 (2022), requirements/ folder only, wsgi.py and manage.py name "
         "different settings, django-compressor, decouple",
-        protected="/reviews/",
-        form="/signin/",
+        protected="/reviews/new/",
+        form="/login/",
         env={
             "SECRET_KEY": "real-apps-walk-secret",
             "DEBUG": "False",

@@ -284,13 +284,14 @@ def _add_pkg_resources(
     users = pkg_resources_users(target)
     if not users:
         return []
-    progress(f"{', '.join(users)} import pkg_resources: adding {PKG_RESOURCES_REQUIREMENT}")
+    who = f"{', '.join(users)} {'imports' if len(users) == 1 else 'import'}"
+    progress(f"{who} pkg_resources: adding {PKG_RESOURCES_REQUIREMENT}")
     again = InstallResult()
     timed_out = _run([*argv, PKG_RESOURCES_REQUIREMENT], env, workdir, limit, again, progress)
     if timed_out or again.returncode != 0:
         return []
     return [
-        f"{', '.join(users)} import pkg_resources, which comes with setuptools, without "
+        f"{who} pkg_resources, which comes with setuptools, without "
         "listing setuptools as a dependency (the virtual environments pip made carried it "
         f"until Python 3.12): the build has {PKG_RESOURCES_REQUIREMENT} too."
     ]

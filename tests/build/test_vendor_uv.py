@@ -290,7 +290,7 @@ def test_packages_that_import_pkg_resources_get_the_setuptools_they_expect(
     assert (target / "pkg_resources" / "__init__.py").is_file()
     assert "setuptools-81.0" in result.installed
     assert (
-        "oldsearch import pkg_resources, which comes with setuptools, without listing setuptools "
+        "oldsearch imports pkg_resources, which comes with setuptools, without listing setuptools "
         "as a dependency (the virtual environments pip made carried it until Python 3.12): the "
         "build has setuptools<82 too."
     ) in result.notes

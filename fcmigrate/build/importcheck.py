@@ -379,7 +379,13 @@ _WRITE_VERBS = {
 def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
     """The one line for an import that wrote under the code folder."""
     verb = _WRITE_VERBS.get(str(denied.get("event")), "writes to")
-    where = f" ({denied['file']} line {denied['line']})" if denied.get("file") else ""
+    line = f"{denied['file']} line {denied['line']}" if denied.get("file") else ""
+    package = denied.get("package")
+    if package:
+        called = f", called from {line}" if line else ""
+        where = f" (in the installed package {package!r}{called})"
+    else:
+        where = f" ({line})" if line else ""
     return (
         f"Importing {spec!r} {verb} {denied['path']!r}{where}, but the code folder is "
         "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "

@@ -1230,11 +1230,14 @@ def test_an_import_that_fails_inside_a_dependency_names_it(
     wheels.mkdir()
     _old_wheel(wheels, "oldlib", "1.1.9", body)
     _old_wheel(wheels, "helperlib", "3.0", "")
+    # The app pins a setuptools without pkg_resources (82 and later), so the build adds none
+    # (see test_vendor_uv.py for when it does) and the import check has to name the cause.
+    _old_wheel(wheels, "setuptools", "82.0.5", "")
     project = tmp_path / "project"
     project.mkdir()
     (project / "app.py").write_text("import oldlib\n" + TINY_APP)
     (project / "requirements.txt").write_text(
-        f"--find-links {wheels}\noldlib==1.1.9\nhelperlib==3.0\n"
+        f"--find-links {wheels}\noldlib==1.1.9\nhelperlib==3.0\nsetuptools==82.0.5\n"
     )
     out = tmp_path / "out" / "build"
     proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)

@@ -76,6 +76,9 @@ class App:
     #: The app's own deploy steps (a Procfile's ``release:``), run with the build's Python
     #: against its /tmp database before serving: ``["manage.py", "migrate"]``.
     setup: list[list[str]] = field(default_factory=list)
+    #: Stand-ins for what this machine's network lacks, given to ``migrate``'s environment
+    #: only (an index the app names under an old host name this machine cannot resolve).
+    build_env: dict[str, str] = field(default_factory=dict)
 
 
 APPS = [
@@ -332,7 +335,129 @@ SAMPLES = [
 THIRD: list[App] = []
 
 #: A fourth group of Django apps: ``--group fourth``.
-FOURTH: list[App] = []
+FOURTH = [
+    App(
+        "healthchecks",
+        "healthchecks/healthchecks",
+        "Django 6.1, django-compressor with COMPRESS_OFFLINE, WhiteNoise, settings from env",
+        protected="/projects/add/",
+        form="/accounts/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DEBUG": "False",
+            "SITE_ROOT": f"https://{HOST}",
+            "DB_NAME": "{tmp}/hc.sqlite",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "babybuddy",
+        "babybuddy/babybuddy",
+        "Django 5.2, settings package named by DJANGO_SETTINGS_MODULE only, committed "
+        "static manifest, Pipfile + requirements with -i, runtime.txt 3.11",
+        protected="/dashboard/",
+        form="/login/",
+        env={
+            "DJANGO_SETTINGS_MODULE": "babybuddy.settings.base",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "ALLOWED_HOSTS": HOST,
+            "DATABASE_URL": "sqlite:///{tmp}/babybuddy.db",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+        # requirements.txt names https://pypi.python.org/simple, PyPI's old host name (it
+        # redirects to pypi.org), which this machine cannot resolve.
+        build_env={"UV_INDEX_URL": "https://pypi.org/simple"},
+    ),
+    App(
+        "parsifal",
+        "vitorfs/parsifal",
+        "Django 4.1 (2022), requirements/ folder only, wsgi.py and manage.py name "
+        "different settings, django-compressor, decouple",
+        protected="/reviews/new/",
+        form="/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DEBUG": "False",
+            "DATABASE_URL": "sqlite:///{tmp}/parsifal.db",
+            "ALLOWED_HOSTS": f"{HOST},127.0.0.1",
+            "EMAIL_HOST": "localhost",
+            "EMAIL_PORT": "25",
+            "EMAIL_HOST_USER": "walk",
+            "EMAIL_HOST_PASSWORD": "walk",
+            "EMAIL_USE_TLS": "False",
+        },
+        setup=[["manage.py", "migrate", "--noinput", "--settings=parsifal.settings.production"]],
+    ),
+    App(
+        "djangox",
+        "wsvincent/djangox",
+        "Django 5.1 starter, django-allauth, debug toolbar, settings hard-coded",
+        protected="/accounts/email/",
+        form="/accounts/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "hellodjango-blog",
+        "HelloGitHub-Team/HelloDjango-blog-tutorial",
+        "Django 2.2 (2020), Pipfile.lock, settings package, haystack + Elasticsearch",
+        protected="/admin/",
+        form="/admin/login/",
+        env={"DJANGO_SECRET_KEY": "real-apps-walk-secret"},
+        setup=[["manage.py", "migrate", "--noinput", "--settings=blogproject.settings.production"]],
+    ),
+    App(
+        "djangoblog",
+        "liangliangyy/DjangoBlog",
+        "Django 5.2 blog, MySQL (mysqlclient), django-compressor, Whoosh, frontend built by npm",
+        protected="/admin/",
+        form="/login/",
+        env={"DJANGO_SECRET_KEY": "real-apps-walk-secret", "DJANGO_DEBUG": "False"},
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "pythonic-news",
+        "sebst/pythonic-news",
+        "Django 2.2 (2019), frozen macOS pins with dev tools, LOGIN redirects",
+        protected="/submit",
+        form="/accounts/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "drf-tutorial",
+        "encode/rest-framework-tutorial",
+        "Django 6.1 + DRF, uv project (uv.lock, requires-python ==3.13.*), Procfile, app.json",
+        form="/api-auth/login/",
+        env={
+            "ENVIRONMENT": "production",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "sqlite:///{tmp}/tutorial.db",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "beginners-guide",
+        "sibtc/django-beginners-guide",
+        "Django 1.11 (2017), decouple, .env.example, LOGIN_URL",
+        protected="/settings/account/",
+        form="/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DEBUG": "False",
+            "ALLOWED_HOSTS": f"{HOST},127.0.0.1",
+            "DATABASE_URL": "sqlite:///{tmp}/boards.db",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "linkding",
+        "sissbruecker/linkding",
+        "Django 6 bookmarks, uv project with uwsgi, settings package chosen in uwsgi.ini, "
+        "data/ folder",
+        protected="/bookmarks",
+        form="/login/",
+        setup=[["manage.py", "generate_secret_key"], ["manage.py", "migrate", "--noinput"]],
+    ),
+]
 
 GROUPS = {
     "first": APPS,
@@ -701,7 +826,10 @@ def run_app(
     tmp.mkdir()
     env_args = [f"--env={k}={v.format(tmp=tmp)}" for k, v in app.env.items()]
     proc = subprocess.run(
-        [*FCMIGRATE, "migrate", str(project), *env_args], capture_output=True, text=True
+        [*FCMIGRATE, "migrate", str(project), *env_args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **app.build_env},
     )
     result.seconds = time.monotonic() - started
     (logs / f"{slug}.migrate.log").write_text(proc.stdout + proc.stderr)

@@ -16,8 +16,11 @@ A manifest the project ships (``staticfiles.json`` in a checked-in ``STATIC_ROOT
 shrunk: its entries whose files are there and that ``collectstatic`` did not write back are
 merged in again, the project's winning. With django-compressor in ``INSTALLED_APPS``,
 ``COMPRESS_OFFLINE`` and ``COMPRESS_ENABLED`` on, ``compress`` runs next (into the same
-folder when ``COMPRESS_ROOT`` points outside the build). Then WhiteNoise's compressor adds
-``.gz`` (and ``.br`` with ``brotli`` installed) files, unless the storage made them already.
+folder when ``COMPRESS_ROOT`` points outside the build); with ``COMPRESS_ENABLED`` on alone
+(online compression), ``compress --force`` writes the blocks' files ahead of their first
+request, so that the function finds them instead of writing into its read-only code folder.
+Then WhiteNoise's compressor adds ``.gz`` (and ``.br`` with ``brotli`` installed) files,
+unless the storage made them already.
 
 **At serve time** (:mod:`fcmigrate.runtime.django_support`, with
 :mod:`fcmigrate.runtime.staticserve`, which is all of this a build carries) the folder is
@@ -125,13 +128,24 @@ else:
             result["kept"] = len(kept)
     if "compressor" in settings.INSTALLED_APPS:
         from compressor.conf import settings as compressor_settings
-        if compressor_settings.COMPRESS_ENABLED and compressor_settings.COMPRESS_OFFLINE:
+        if compressor_settings.COMPRESS_ENABLED:
             if not inside(compressor_settings.COMPRESS_ROOT):
                 result["compress_root"] = str(compressor_settings.COMPRESS_ROOT)
                 settings.COMPRESS_ROOT = root
+        if compressor_settings.COMPRESS_ENABLED and compressor_settings.COMPRESS_OFFLINE:
             step("compress")
             call_command("compress", verbosity=1)
             result["compressed"] = True
+        elif compressor_settings.COMPRESS_ENABLED:
+            # Online compression writes each block's file on its first request, into a code
+            # folder FC mounts read-only. Written now, the file is found there and not written
+            # again; a block that cannot be rendered here is left to its first request.
+            step("compress-ahead")
+            try:
+                call_command("compress", force=True, verbosity=1)
+                result["compressed_ahead"] = True
+            except Exception as exc:
+                result["compress_ahead_failed"] = f"{type(exc).__name__}: {exc}"[:300]
 if request.get("databases"):
     step("databases")
     django.setup()
@@ -268,6 +282,17 @@ def collect_static(
         )
     if result.get("compressed"):
         say("Compressed the {% compress %} blocks offline (manage.py compress).")
+    if result.get("compressed_ahead"):
+        say(
+            "Compressed the {% compress %} blocks ahead of their first request (manage.py "
+            "compress --force): online compression finds their files in the build."
+        )
+    if "compress_ahead_failed" in result:
+        say(
+            "Could not compress the {% compress %} blocks ahead of their first request "
+            f"({result['compress_ahead_failed']}): online compression will try to write them "
+            "into the code folder, which is read-only on FC. Set COMPRESS_OFFLINE = True."
+        )
     if compress:
         compressed = compress_files(root)
         if compressed:

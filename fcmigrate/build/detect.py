@@ -41,7 +41,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,19 +114,22 @@ def detect_app(
     check: bool = False,
     python: str | None = None,
     pythonpath: Sequence[str | Path] = (),
+    env: Mapping[str, str] | None = None,
 ) -> Detected:
     """Detect the app, dependencies and Python version of the project at ``path``.
 
     ``app`` (a loader spec) skips the search for the app. ``check=True`` also imports the
     app in a subprocess with :func:`confirm_import` (``python`` and ``pythonpath`` are
-    passed on to it). Raises :class:`FCMigrateError` for a folder that cannot be read,
+    passed on to it). ``env`` is what the function's environment will hold (``migrate
+    --env``): a ``DJANGO_SETTINGS_MODULE`` there names the settings of a manage.py that leaves
+    them to the environment. Raises :class:`FCMigrateError` for a folder that cannot be read,
     no app, or several apps.
     """
     root = _project_root(path)
     requirements, requirements_file = read_requirements(root)
     version, version_source = read_python_version(root)
     if app is None:
-        candidates = _candidates(root, _django_candidate(root))
+        candidates = _candidates(root, _django_candidate(root, env))
         chosen = _choose(
             root,
             candidates
@@ -135,7 +138,7 @@ def detect_app(
         )
     else:
         try:
-            django = _django_candidate(root)
+            django = _django_candidate(root, env)
         except FCMigrateError:
             # Its advice is "name the app with --app", which the user has just done.
             django = None
@@ -203,7 +206,7 @@ def _module_file(root: Path, module: str) -> Path | None:
 # --- Django -----------------------------------------------------------------------------
 
 
-def _django_candidate(root: Path) -> _Candidate | None:
+def _django_candidate(root: Path, env: Mapping[str, str] | None = None) -> _Candidate | None:
     manage = root / "manage.py"
     if not manage.is_file():
         return None
@@ -212,7 +215,7 @@ def _django_candidate(root: Path) -> _Candidate | None:
         return None  # another framework's command line (flask.cli, click): not a Django project
     settings = _settings_from(tree) if tree is not None else None
     if settings is None:
-        return _django_settings_elsewhere(root, manage)
+        return _django_settings_elsewhere(root, manage, env or {})
     settings_file = _module_file(root, settings)
     if settings_file is None:
         raise FCMigrateError(
@@ -241,19 +244,22 @@ def _is_django_manage(tree: ast.Module) -> bool:
     )
 
 
-def _django_settings_elsewhere(root: Path, manage: Path) -> _Candidate:
+def _django_settings_elsewhere(root: Path, manage: Path, env: Mapping[str, str]) -> _Candidate:
     """The app of a Django project whose manage.py leaves DJANGO_SETTINGS_MODULE to the
-    environment: the variable if it is set, else the settings module that a ``wsgi.py``
-    sets, else the one settings module of the project (see :func:`_pick_settings`)."""
-    variable = os.environ.get(_SETTINGS_ENV, "").strip()
+    environment: the variable the function is given (``env``) or the one set here, else the
+    settings module that a ``wsgi.py`` sets, else the one settings module of the project (see
+    :func:`_pick_settings`)."""
+    given = env.get(_SETTINGS_ENV, "").strip()
+    variable = given or os.environ.get(_SETTINGS_ENV, "").strip()
+    where = "--env" if given else "the environment"
     if variable:
         if _module_file(root, variable) is None:
             raise FCMigrateError(
-                f"DJANGO_SETTINGS_MODULE is {variable!r} in the environment, but there is no "
+                f"DJANGO_SETTINGS_MODULE is {variable!r} in {where}, but there is no "
                 f"{variable.replace('.', '/')}.py in {str(root)!r}. Set it to the project's "
                 "settings module, e.g. DJANGO_SETTINGS_MODULE=mysite.settings."
             )
-        found_in = f"manage.py (DJANGO_SETTINGS_MODULE from the environment) -> {variable}"
+        found_in = f"manage.py (DJANGO_SETTINGS_MODULE from {where}) -> {variable}"
         return _django_app_of(root, variable, found_in)
     pinned = _settings_set_by_wsgi(root)
     if len(pinned) == 1:

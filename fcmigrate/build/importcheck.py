@@ -239,6 +239,17 @@ def _package_failed(
             "'fcmigrate dockerize' and install the library there, or use a package that "
             "bundles it in its wheel."
         )
+    missing = result.get("missing_module")
+    if isinstance(missing, str) and missing and error_class == "builtins.ModuleNotFoundError":
+        site = folder / "python"
+        if _names_module(site / str(failed_file or ""), missing):
+            return _missing_module(spec, shown, name, missing, target, site)
+        return (
+            f"Importing {spec!r} failed: there is no module named {missing!r} (traceback "
+            f"above), which {name} imports because your code or settings name it (an "
+            "INSTALLED_APPS entry, a setting naming a class). Add the package that provides "
+            f"{missing.split('.')[0]!r} to your requirements, or stop naming it."
+        )
     if result.get("os_error") or not error_class.startswith("builtins."):
         return (
             f"Importing {spec!r} failed inside the installed package {shown!r}, with its "
@@ -252,6 +263,68 @@ def _package_failed(
         f"Importing {spec!r} failed inside the installed package {shown!r}, not in your code "
         f"(traceback above): that release may not run on {target}. Pin a newer release of "
         f"{name} in your requirements (one that supports {target}), and run again."
+    )
+
+
+#: Modules that old packages import without listing the distribution that provides them,
+#: because the environments they were made for always had it: -> (what provides it, the
+#: requirement line to add, why it was there).
+_ONCE_PRESENT = {
+    "pkg_resources": (
+        "setuptools",
+        # setuptools 82 removed pkg_resources.
+        "setuptools<82",
+        "virtual environments made by pip and virtualenv carried setuptools until Python "
+        "3.12, and a build installs only what is listed",
+    ),
+    "distutils": (
+        "setuptools",
+        "setuptools",
+        "Python 3.12 removed distutils from the standard library; setuptools provides it",
+    ),
+}
+
+
+def _names_module(file: Path, module: str) -> bool:
+    """Whether ``file`` (a vendored package's source) imports ``module`` itself, rather than
+    a name given to it by the app (``import_module(entry)``)."""
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    parent, _, last = module.rpartition(".")
+    words = [rf"import\s+{re.escape(module)}\b", rf"from\s+{re.escape(module)}\s+import\b"]
+    if parent:
+        words.append(rf"from\s+{re.escape(parent)}\s+import\s+[^\n]*\b{re.escape(last)}\b")
+    return any(re.search(word, text) for word in words)
+
+
+def _missing_module(spec: str, shown: str, name: str, module: str, target: str, site: Path) -> str:
+    """The import failed inside a vendored package on a module that is not there: a part of
+    another installed package that its release no longer has, or a distribution the package
+    uses without listing it as a dependency."""
+    top = module.split(".")[0]
+    owner = _distribution_of(site, top) if top != module else None
+    if owner is not None:
+        return (
+            f"Importing {spec!r} failed inside the installed package {shown!r} (traceback "
+            f"above): it imports {module!r}, which {owner[0]} {owner[1]} no longer has. That "
+            f"release of {name} is older than the {owner[0]} it is installed with: pin a "
+            f"newer release of {name}, or the older {owner[0]} it was written for."
+        )
+    if top in _ONCE_PRESENT:
+        provider, line, why = _ONCE_PRESENT[top]
+        return (
+            f"Importing {spec!r} failed inside the installed package {shown!r} (traceback "
+            f"above): it imports {top!r}, which comes with {provider}, but does not list "
+            f"{provider} as a dependency ({why}). Add {line!r} to your requirements, or pin "
+            f"a release of {name} that no longer needs it."
+        )
+    return (
+        f"Importing {spec!r} failed inside the installed package {shown!r} (traceback above): "
+        f"it imports {top!r}, which is not installed, as {name} does not list what provides "
+        f"it as a dependency on {target}. Add the package that provides {top!r} to your "
+        f"requirements, or pin a release of {name} that does not need it."
     )
 
 
@@ -306,7 +379,13 @@ _WRITE_VERBS = {
 def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
     """The one line for an import that wrote under the code folder."""
     verb = _WRITE_VERBS.get(str(denied.get("event")), "writes to")
-    where = f" ({denied['file']} line {denied['line']})" if denied.get("file") else ""
+    line = f"{denied['file']} line {denied['line']}" if denied.get("file") else ""
+    package = denied.get("package")
+    if package:
+        called = f", called from {line}" if line else ""
+        where = f" (in the installed package {package!r}{called})"
+    else:
+        where = f" ({line})" if line else ""
     return (
         f"Importing {spec!r} {verb} {denied['path']!r}{where}, but the code folder is "
         "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "

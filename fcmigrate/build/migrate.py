@@ -65,6 +65,7 @@ from fcmigrate.build.readonly import import_environment
 from fcmigrate.build.render import OutputFile, write_files
 from fcmigrate.build.requirements import missing_requirements_error
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
+from fcmigrate.build.wheels import NeedsNewerPython
 from fcmigrate.errors import AppImportError, FCMigrateError
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
@@ -326,7 +327,31 @@ def migrate(options: MigrateOptions, progress: Progress | None = None) -> Migrat
     ``progress`` receives one line at a time (pip's output among them). Raises
     :class:`FCMigrateError` for every user mistake, having removed whatever it had written.
     """
-    plan = _plan(options, progress or (lambda line: None))
+    say = progress or (lambda line: None)
+    plan = _plan(options, say)
+    while True:
+        try:
+            return _build(plan)
+        except NeedsNewerPython as exc:
+            floor = _python_floor(plan, exc)
+            if floor is None:
+                raise
+            say(f"Trying again for Python {exc.python}: {exc.requirement!r} needs it.")
+            plan = _plan(options, say, chosen=floor)
+
+
+def _python_floor(plan: _Plan, exc: NeedsNewerPython) -> tuple[str, str] | None:
+    """The Python to build for instead, when the first choice was only fcmigrate's default
+    (nothing in the project named one) and a pinned requirement needs a newer one."""
+    if plan.python_source != "default" and not plan.python_source.startswith("the requirement"):
+        return None
+    if exc.python not in SUPPORTED_PYTHONS or _version_key(exc.python) <= _version_key(plan.python):
+        return None
+    return exc.python, f"the requirement {exc.requirement!r} needs it"
+
+
+def _build(plan: _Plan) -> MigrateResult:
+    """The steps of :func:`migrate` after the plan, in a staging folder."""
     created, staging, work = _scratch(plan.out, plan.zip_path)
     zip_tmp = plan.zip_path.with_name(f".{plan.zip_path.name}.tmp-{os.getpid()}")
     build = _Build(plan, created, staging, work, zip_tmp, detected=plan.detected)
@@ -369,16 +394,17 @@ def _discard(build: _Build) -> None:
     _remove_empty(build.created)
 
 
-def _plan(options: MigrateOptions, say: Progress) -> _Plan:
+def _plan(options: MigrateOptions, say: Progress, chosen: tuple[str, str] | None = None) -> _Plan:
     """Detect the app, choose the Python and runtime, check the output paths and render the
-    generated files: every mistake the options or the project can hold, before a write."""
+    generated files: every mistake the options or the project can hold, before a write.
+    ``chosen`` is the Python to build for and why, when a first try found it."""
     from fcmigrate.build.wrap import WrapOptions, default_name, generate
 
     notes: list[str] = []
     origin = _origin(options, notes)
     detected = _detect_with_origin(options, origin, notes)
     root = detected.root
-    python, python_source = _target_python(options, origin, detected, notes)
+    python, python_source = chosen or _target_python(options, origin, detected, notes)
     platform = str(options.wrap.get("platform", "fc"))
     explicit = options.runtime if platform == "fc" else None
     runtime, runtime_note = choose_runtime(explicit, python, python_source)
@@ -663,17 +689,20 @@ def _detect_with_origin(
     options: MigrateOptions, origin: Origin | None, notes: list[str]
 ) -> Detected:
     """Flags first, then what the origin says, then detection from the code."""
+    # The function's environment: what the origin sets, then --env.
+    env = {item.name: item.value for item in (origin.env if origin else []) if not item.secret}
+    env.update(options.env)
     if options.app is not None or origin is None or not origin.app:
-        return detect_app(options.project, options.app)
+        return detect_app(options.project, options.app, env=env)
     try:
-        detected = detect_app(options.project, origin.app)
+        detected = detect_app(options.project, origin.app, env=env)
         _check_origin_module(detected)
     except FCMigrateError as exc:
         notes.append(
             f"{origin.file.name} names the app {origin.app!r}, which was not found ({exc}); "
             "the app was detected from the code instead."
         )
-        return detect_app(options.project, None)
+        return detect_app(options.project, None, env=env)
     return replace(detected, found_in=detected.found_in.replace("--app", origin.file.name, 1))
 
 

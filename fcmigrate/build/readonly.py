@@ -67,12 +67,14 @@ _DIR_FD_EVENTS = ("os.mkdir", "os.remove", "os.rmdir", "os.utime", "os.chmod", "
 @dataclass(frozen=True)
 class Denied:
     """One write the guard refused: the path (relative to the code folder), what asked for
-    it, and the project's own source line that did (``None`` when none is in the stack)."""
+    it, the project's own source line that did (``None`` when none is in the stack), and the
+    installed package (top-level name in ``python/``) whose code made the write, if one did."""
 
     path: str
     event: str
     file: str | None = None
     line: int | None = None
+    package: str | None = None
 
     def where(self) -> str:
         return f"{self.file} line {self.line}" if self.file else ""
@@ -91,7 +93,9 @@ class Guard:
         """Record a write to a database opened read-only when ``exc`` is SQLite's refusal."""
         if "readonly database" in str(exc) and self.opened:
             last = self.opened[-1]
-            self.denied.append(Denied(last.path, "sqlite3.write", last.file, last.line))
+            self.denied.append(
+                Denied(last.path, "sqlite3.write", last.file, last.line, last.package)
+            )
 
     def inside(self, path: Any) -> str | None:
         """``path`` relative to the code folder if it lies in it, else ``None``."""
@@ -112,20 +116,25 @@ class Guard:
             return os.path.relpath(full, self.root)
         return None
 
-    def source_line(self) -> tuple[str | None, int | None]:
-        """The innermost frame in the code folder's own files (not its python/ folder)."""
+    def source_line(self) -> tuple[str | None, int | None, str | None]:
+        """The innermost frame in the code folder's own files (not its python/ folder), and
+        the installed package in python/ called from there that made the write, if any."""
         vendored = os.path.join(self.root, "python") + os.sep
+        package = None
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
-            if name.startswith(self.root + os.sep) and not name.startswith(vendored):
-                return os.path.relpath(name, self.root), frame.f_lineno
+            if name.startswith(vendored):
+                top = name[len(vendored) :].split(os.sep)[0].removesuffix(".py")
+                if package is None and top != "fcmigrate":
+                    package = top
+            elif name.startswith(self.root + os.sep):
+                return os.path.relpath(name, self.root), frame.f_lineno, package
             frame = frame.f_back  # type: ignore[assignment]
-        return None, None
+        return None, None, package
 
     def deny(self, event: str, rel: str, path: Any) -> None:
-        file, line = self.source_line()
-        self.denied.append(Denied(rel, event, file, line))
+        self.denied.append(Denied(rel, event, *self.source_line()))
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(os.fspath(path)))
 
     def __call__(self, event: str, args: tuple[Any, ...]) -> None:
@@ -190,8 +199,7 @@ def _read_only_sqlite(hook: Guard) -> None:
             return original(database, *args, **kwargs)
         path = os.path.realpath(os.path.abspath(os.fsdecode(os.fspath(database))))
         if not os.path.isfile(path):
-            file, line = hook.source_line()
-            hook.denied.append(Denied(rel, "sqlite3.connect", file, line))
+            hook.denied.append(Denied(rel, "sqlite3.connect", *hook.source_line()))
             raise sqlite3.OperationalError("unable to open database file")
         kwargs["uri"] = True
         connection = original(f"file:{quote(path)}?mode=ro", *args, **kwargs)

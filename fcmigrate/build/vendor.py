@@ -264,10 +264,11 @@ def install_requirements(
             progress,
         )
         if without is not None:
+            changed, argv = without
             result = InstallResult(
-                installed=without.installed,
-                output=without.output,
-                notes=[*result.notes, *without.notes],
+                installed=changed.installed,
+                output=changed.output,
+                notes=[*result.notes, *changed.notes],
             )
     if timed_out:
         raise wheels.timeout_error(text, limit)
@@ -282,8 +283,38 @@ def install_requirements(
     foreign = wheels.built_here(target)
     if foreign:
         raise wheels.compiled_error(foreign[0], "", python_version, runtime)
+    result.notes += _add_pkg_resources(target, argv, env, workdir, limit, progress)
     result.installed = _installed(target)
     return result
+
+
+def _add_pkg_resources(
+    target: Path,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    workdir: Path,
+    limit: float,
+    progress: Progress,
+) -> list[str]:
+    """Install setuptools too when installed packages import pkg_resources without listing
+    it (:mod:`fcmigrate.build.legacy`); the note that says so. Left as it is when that
+    does not resolve with the requirements: the import check then names the package."""
+    from fcmigrate.build.legacy import PKG_RESOURCES_REQUIREMENT, pkg_resources_users
+
+    users = pkg_resources_users(target)
+    if not users:
+        return []
+    who = f"{', '.join(users)} {'imports' if len(users) == 1 else 'import'}"
+    progress(f"{who} pkg_resources: adding {PKG_RESOURCES_REQUIREMENT}")
+    again = InstallResult()
+    timed_out = _run([*argv, PKG_RESOURCES_REQUIREMENT], env, workdir, limit, again, progress)
+    if timed_out or again.returncode != 0:
+        return []
+    return [
+        f"{who} pkg_resources, which comes with setuptools, without "
+        "listing setuptools as a dependency (the virtual environments pip made carried it "
+        f"until Python 3.12): the build has {PKG_RESOURCES_REQUIREMENT} too."
+    ]
 
 
 #: uv's words for a source distribution that would not build, and for a resolution that
@@ -346,10 +377,10 @@ def _pins_for_target(
     workdir: Path,
     limit: float,
     progress: Progress,
-) -> InstallResult | None:
+) -> tuple[InstallResult, list[str]] | None:
     """The install again, with the app's pins that need a compiler on the target changed
-    where their history says how; ``None`` when that does not work (the first failure
-    stands).
+    where their history says how, and the uv command that did it; ``None`` when that does
+    not work (the first failure stands).
 
     A requirements file frozen on another Python or system pins what was right there, and
     often has no wheel for FC's Python. The build is tried without each such pin, and the
@@ -430,11 +461,11 @@ def _pins_for_target(
         progress(f"Trying again with {', '.join(f'{k}=={v}' for k, v in raised.items())}")
         trial = InstallResult()
         shutil.rmtree(target, ignore_errors=True)
-        changed = _changing_pins(argv, left_out, raised, workdir)
-        if _run(changed, env, workdir, limit, trial, progress) or trial.returncode != 0:
+        leaving = _changing_pins(argv, left_out, raised, workdir)
+        if _run(leaving, env, workdir, limit, trial, progress) or trial.returncode != 0:
             return None
     trial.notes = notes
-    return trial
+    return trial, leaving
 
 
 def _changing_pins(

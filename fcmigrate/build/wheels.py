@@ -60,6 +60,12 @@ _NEEDS_PYTHON = re.compile(
     r"([A-Za-z0-9][A-Za-z0-9._-]*)\S* (?:depends? on Python|requires? Python|only supports )"
     r"\s*>=\s*(\d+\.\d+)"
 )
+#: uv's words when a pinned release needs a newer Python than the target: "the requested
+#: Python version (>=3.10) does not satisfy Python>=3.12 and you require django==6.1".
+_PINNED_NEEDS_PYTHON = re.compile(
+    r"does not satisfy Python\s*>=\s*(\d+\.\d+)(?:\.\d+)? and you require "
+    r"([A-Za-z0-9][A-Za-z0-9._-]*)"
+)
 _FETCH = re.compile(r"Failed to fetch: `?(\S+?)`?$", re.MULTILINE)
 _NETWORK = re.compile(
     r"tcp connect error|dns error|Connection refused|timed out|client error \(Connect\)|"
@@ -71,6 +77,15 @@ _COMPILER = re.compile(
     r"pg_config|mysql_config|cargo|rustc|meson|cmake",
     re.IGNORECASE,
 )
+
+
+class NeedsNewerPython(FCMigrateError):
+    """A requirement has no release for the target Python, only for ``python`` and newer."""
+
+    def __init__(self, message: str, python: str, requirement: str) -> None:
+        super().__init__(message)
+        self.python = python
+        self.requirement = requirement
 
 
 def _target(python_version: str) -> str:
@@ -176,7 +191,9 @@ def _resolution_error(
     own_gunicorn = _requirement_for("gunicorn", own_requirements) or "gunicorn>=23"
     if app_gunicorn and re.search(r"\bgunicorn\b", conflict, re.IGNORECASE):
         return gunicorn_error(app_gunicorn, own_gunicorn)
-    needs = _NEEDS_PYTHON.findall(" ".join([conflict, *hints]))
+    said = " ".join([conflict, *hints])
+    needs = _NEEDS_PYTHON.findall(said)
+    needs += [(name, version) for version, name in _PINNED_NEEDS_PYTHON.findall(said)]
     current = tuple(int(p) for p in python_version.split("."))
     newer = [(n, v) for n, v in needs if tuple(int(p) for p in v.split(".")) > current]
     if newer:
@@ -185,11 +202,13 @@ def _resolution_error(
         asked = _requirement_for(name, app_requirements)
         shown = f"{asked!r}" if asked else repr(name)
         name = _name(asked) if asked else name
-        return FCMigrateError(
+        return NeedsNewerPython(
             f"{shown} has no release for Python {python_version}: the releases it allows need "
             f"Python {lowest} or newer. Build for it with --python {lowest} (fcmigrate then "
             "picks custom.debian12, or use a container), or pin an older release of "
-            f"{name} in your requirements."
+            f"{name} in your requirements.",
+            lowest,
+            asked or name,
         )
     condensed = re.sub(r"\s+", " ", conflict).strip() or "no combination of releases fits"
     return FCMigrateError(

@@ -362,6 +362,20 @@ def _prefixed(url: Callable[..., Any]) -> Callable[..., Any]:
     return prefixed_url
 
 
+def _prefix_static_tag() -> None:
+    """Put ``{% static %}`` and ``static()`` through :func:`_prefixed` too, whichever storage
+    answers them: one swapped in after start-up has a ``url()`` of its own, unprefixed
+    (django-debug-toolbar's static-files panel makes a new storage for each request it
+    shows the toolbar on). A URL the storage prefixed already is left as it is."""
+    from django.templatetags.static import StaticNode
+
+    handle = StaticNode.__dict__.get("handle_simple")
+    function = getattr(handle, "__func__", None)
+    if function is None or getattr(function, "_fcmigrate_prefixed", False):
+        return
+    StaticNode.handle_simple = classmethod(_prefixed(function))
+
+
 def _instance(lazy: Any) -> Any:
     """The storage behind Django's lazy ``default_storage`` / ``staticfiles_storage``."""
     from django.utils.functional import empty
@@ -424,6 +438,7 @@ def _setup_storages(settings: Any, prefix_urls: bool) -> Any | None:
         else:
             set_script_prefix(current)
     if prefix_urls:
+        _prefix_static_tag()
         for storage in storages:
             url = getattr(storage, "url", None) if storage is not None else None
             if url is not None and not getattr(url, "_fcmigrate_prefixed", False):
@@ -488,16 +503,23 @@ def _static_root(settings: Any) -> Path | None:
 
 
 def _point_compressor_at(settings: Any, root: Path) -> None:
-    """Read django-compressor's offline manifest from ``root`` when the build put it there."""
-    if "compressor" not in settings.INSTALLED_APPS or not getattr(
-        settings, "COMPRESS_OFFLINE", False
-    ):
+    """Read django-compressor's files from ``root`` when the build put them there: the
+    offline manifest, or (online compression) the blocks' files written ahead of their first
+    request, which it then finds instead of writing them into the read-only code folder."""
+    if "compressor" not in settings.INSTALLED_APPS:
         return
-    parts = (settings.COMPRESS_OUTPUT_DIR, settings.COMPRESS_OFFLINE_MANIFEST)
+    output = getattr(settings, "COMPRESS_OUTPUT_DIR", "CACHE")
+    parts: tuple[str, ...]
+    if getattr(settings, "COMPRESS_OFFLINE", False):
+        parts = (output, settings.COMPRESS_OFFLINE_MANIFEST)
+    elif getattr(settings, "COMPRESS_ENABLED", False):
+        parts = (output,)
+    else:
+        return
     configured = getattr(settings, "COMPRESS_ROOT", None)
-    if configured and Path(configured, *parts).is_file():
+    if configured and Path(configured, *parts).exists():
         return
-    if root.joinpath(*parts).is_file():
+    if root.joinpath(*parts).exists():
         settings.COMPRESS_ROOT = str(root)
 
 

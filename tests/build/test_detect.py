@@ -808,6 +808,24 @@ def test_django_settings_from_the_environment(
     assert detect_app(tmp_path).settings_module == "shop.settings.base"
 
 
+def test_django_settings_given_to_the_function_choose_among_several(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``migrate --env DJANGO_SETTINGS_MODULE=...`` is what the function will run with: it
+    names the settings of a manage.py that leaves them to the environment, over the shell's."""
+    write_project(tmp_path, {"manage.py": ENV_MANAGE, **settings_package("ci", "dev")})
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "shop.settings.ci")
+    detected = detect_app(tmp_path, env={"DJANGO_SETTINGS_MODULE": "shop.settings.base"})
+    assert (detected.spec, detected.settings_module) == ("shop.settings.base", "shop.settings.base")
+    assert detected.found_in == (
+        "manage.py (DJANGO_SETTINGS_MODULE from --env) -> shop.settings.base"
+    )
+
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE")
+    with pytest.raises(FCMigrateError, match=r"is 'shop\.settings\.nope' in --env, but there"):
+        detect_app(tmp_path, env={"DJANGO_SETTINGS_MODULE": "shop.settings.nope"})
+
+
 @pytest.mark.parametrize(
     ("files", "env", "fragments"),
     [

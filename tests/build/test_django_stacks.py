@@ -187,6 +187,45 @@ def test_compressed_with_static_root_outside_the_build(tmp_path: Path) -> None:
         server.kill()
 
 
+def _tree(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*")}
+
+
+def test_online_compression_finds_its_files_in_the_build(tmp_path: Path) -> None:
+    """django-compressor's default (no COMPRESS_OFFLINE): each block's file is written on its
+    first request, into a STATIC_ROOT outside the build here. The build writes them ahead, so
+    the function serves them and writes nothing, under the prefix and at the root."""
+    elsewhere = tmp_path / "var-www-static"
+    files = dict(SHOP_FILES)
+    files["shop/settings.py"] = (
+        files["shop/settings.py"]
+        .replace("COMPRESS_OFFLINE = True\n", "")
+        .replace('STATIC_ROOT = BASE_DIR / "staticfiles"', f"STATIC_ROOT = {str(elsewhere)!r}")
+    )
+    project = write_project(tmp_path / "project", files)
+    build = tmp_path / "build"
+    shutil.copytree(project, build)
+    lines: list[str] = []
+    collected = collect_static(project, build, "shop.settings", progress=lines.append)
+    assert collected == build / COLLECTED_DIR
+    assert any("ahead of their first request" in line for line in lines), lines
+    before = _tree(build)
+    server = serve(build, "shop.wsgi:application", tmp_path, {})
+    try:
+        for prefix in (PREFIX, "", PREFIX):
+            page = fetch(server, f"{prefix}/")
+            assert page.status == 200, page.text[-2000:]
+            links = re.findall(r'(?:href|src)="([^"]*/CACHE/[^"]+)"', page.text)
+            assert len(links) == 2, page.text
+            for link in links:
+                assert link.startswith(f"{prefix}/static/CACHE/"), link
+                assert fetch(server, link).status == 200, link
+    finally:
+        server.kill()
+    assert not elsewhere.exists()
+    assert _tree(build) == before
+
+
 @pytest.mark.parametrize(
     ("markup", "expected"),
     [

@@ -805,6 +805,21 @@ def test_requirement_that_needs_a_newer_python(tmp_path: Path, bare: Bare) -> No
     assert_nothing_written(tmp_path, out)
 
 
+def test_a_pin_that_needs_a_newer_python_than_the_default_builds_for_it(tmp_path: Path) -> None:
+    """Nothing in the project names a Python, and a pinned release needs 3.12: fcmigrate's
+    default (3.10) gives way, as the project could not run on it anyway."""
+    project = tiny_project(tmp_path, "Django==6.0.1\n")
+    out = tmp_path / "build"
+    proc = run_cli("migrate", str(project), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    said = proc.stdout + proc.stderr
+    assert "Trying again for Python 3.12: 'Django==6.0.1' needs it." in said
+    assert "Target: Python 3.12 (the requirement 'Django==6.0.1' needs it)" in said
+    assert "/var/fc/lang/python3.12/bin" in (out / "bootstrap").read_text()
+    assert (out / "python" / "django" / "__init__.py").is_file()
+    assert leftovers(tmp_path) == []
+
+
 def test_package_over_the_size_limit(
     tmp_path: Path,
     bare: Bare,
@@ -1124,45 +1139,113 @@ def test_a_gunicorn_conf_that_fails_at_start_fails_the_check(tmp_path: Path, bar
     assert given.returncode == 0, given.stderr
 
 
-def test_an_import_that_fails_inside_a_dependency_names_it(tmp_path: Path, bare: Bare) -> None:
-    """Old pins that do not run on the target Python (SQLAlchemy 1.1 on 3.10 uses
-    collections.MutableMapping): the error names the package and its version, not "your
-    code"."""
+def _old_wheel(wheels: Path, name: str, version: str, body: str) -> None:
+    """Write a pure-Python wheel of ``name`` whose ``__init__`` is ``body``, by hand."""
     import base64
     import hashlib
     import zipfile
 
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
+    dist = f"{name}-{version}"
     files = {
-        "oldlib/__init__.py": "import collections\nBase = collections.MutableMapping\n",
-        "oldlib-1.1.9.dist-info/METADATA": "Metadata-Version: 2.1\nName: oldlib\nVersion: 1.1.9\n",
-        "oldlib-1.1.9.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
+        f"{name}/__init__.py": body,
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = [
-        f"{name},sha256="
+        f"{path},sha256="
         f"{base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()}"
         f",{len(text.encode())}"
-        for name, text in files.items()
+        for path, text in files.items()
     ]
-    files["oldlib-1.1.9.dist-info/RECORD"] = "\n".join([*record, "oldlib-1.1.9.dist-info/RECORD,,"])
-    with zipfile.ZipFile(wheels / "oldlib-1.1.9-py3-none-any.whl", "w") as whl:
-        for name, text in files.items():
-            whl.writestr(name, text)
+    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"])
+    with zipfile.ZipFile(wheels / f"{dist}-py3-none-any.whl", "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)
+
+
+INSIDE = " inside the installed package 'oldlib 1.1.9'"
+
+
+@pytest.mark.parametrize(
+    ("body", "raised", "error"),
+    [
+        pytest.param(
+            # SQLAlchemy 1.1 on 3.10 uses collections.MutableMapping.
+            "import collections\nBase = collections.MutableMapping\n",
+            "AttributeError",
+            INSIDE + ", not in your code (traceback above): that release may not run on Python "
+            "{v}. Pin a "
+            "newer release of oldlib in your requirements (one that supports Python {v}), and "
+            "run again.",
+            id="gone-from-python",
+        ),
+        pytest.param(
+            # django-haystack 2.x and 3.x: pkg_resources, which only setuptools installs.
+            "from pkg_resources import get_distribution\n",
+            "ModuleNotFoundError",
+            INSIDE + " (traceback above): it imports 'pkg_resources', which comes with "
+            "setuptools, but "
+            "does not list setuptools as a dependency (virtual environments made by pip and "
+            "virtualenv carried setuptools until Python 3.12, and a build installs only what "
+            "is listed). Add 'setuptools<82' to your requirements, or pin a release of oldlib "
+            "that no longer needs it.",
+            id="pkg-resources",
+        ),
+        pytest.param(
+            # A release written for an older release of another package (django.utils.six).
+            "from helperlib.compat import six\n",
+            "ModuleNotFoundError",
+            INSIDE + " (traceback above): it imports 'helperlib.compat', which helperlib "
+            "3.0 no longer "
+            "has. That release of oldlib is older than the helperlib it is installed with: pin "
+            "a newer release of oldlib, or the older helperlib it was written for.",
+            id="gone-from-another-package",
+        ),
+        pytest.param(
+            "import undeclaredlib\n",
+            "ModuleNotFoundError",
+            INSIDE + " (traceback above): it imports 'undeclaredlib', which is not "
+            "installed, as oldlib "
+            "does not list what provides it as a dependency on Python {v}. Add the package that "
+            "provides 'undeclaredlib' to your requirements, or pin a release of oldlib that "
+            "does not need it.",
+            id="undeclared",
+        ),
+        pytest.param(
+            # A name the app gave the package (an INSTALLED_APPS entry), not one it imports.
+            "__import__('plugin' + '_named_by_the_app')\n",
+            "ModuleNotFoundError",
+            ": there is no module named 'plugin_named_by_the_app' (traceback above), which "
+            "oldlib imports because your code or settings name it (an INSTALLED_APPS entry, a "
+            "setting naming a class). Add the package that provides 'plugin_named_by_the_app' "
+            "to your requirements, or stop naming it.",
+            id="named-by-the-app",
+        ),
+    ],
+)
+def test_an_import_that_fails_inside_a_dependency_names_it(
+    tmp_path: Path, bare: Bare, body: str, raised: str, error: str
+) -> None:
+    """Old pins: the error names the package, its version and the cause, not "your code"."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _old_wheel(wheels, "oldlib", "1.1.9", body)
+    _old_wheel(wheels, "helperlib", "3.0", "")
+    # The app pins a setuptools without pkg_resources (82 and later), so the build adds none
+    # (see test_vendor_uv.py for when it does) and the import check has to name the cause.
+    _old_wheel(wheels, "setuptools", "82.0.5", "")
     project = tmp_path / "project"
     project.mkdir()
     (project / "app.py").write_text("import oldlib\n" + TINY_APP)
-    (project / "requirements.txt").write_text(f"--find-links {wheels}\noldlib==1.1.9\n")
+    (project / "requirements.txt").write_text(
+        f"--find-links {wheels}\noldlib==1.1.9\nhelperlib==3.0\nsetuptools==82.0.5\n"
+    )
     out = tmp_path / "out" / "build"
     proc = run_cli("migrate", str(project), "--out", str(out), "--python", bare.version)
     assert proc.returncode == 1
-    assert "AttributeError" in proc.stderr
+    assert raised in proc.stderr
     assert proc.stderr.rstrip().splitlines()[-1] == (
-        "Error: Importing 'app:app' failed inside the installed package 'oldlib 1.1.9', not "
-        f"in your code (traceback above): that release may not run on Python {bare.version}. "
-        f"Pin a newer release of oldlib in your requirements (one that supports Python "
-        f"{bare.version}), and run again."
+        "Error: Importing 'app:app' failed" + error.format(v=bare.version)
     )
 
 

@@ -173,7 +173,13 @@ def test_writes_under_the_code_folder_fail_as_on_fc(tmp_path: Path, python: str)
         **{name: "done" for name in ALLOWED},
         "sqlite_existing_write": "other: OperationalError('attempt to write a readonly database')",
     }
-    assert result["first"] == {"path": "new.txt", "event": "open", "file": None, "line": None}
+    assert result["first"] == {
+        "path": "new.txt",
+        "event": "open",
+        "file": None,
+        "line": None,
+        "package": None,
+    }
     assert hashes(code) == before
 
 
@@ -195,7 +201,31 @@ def test_the_refused_write_names_the_projects_own_line(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-B", "-c", script], cwd=code, capture_output=True, text=True, check=True
     )
-    assert proc.stdout.strip() == ("[Denied(path='out.txt', event='open', file='main.py', line=4)]")
+    assert proc.stdout.strip() == (
+        "[Denied(path='out.txt', event='open', file='main.py', line=4, package='lib')]"
+    )
+
+
+def test_a_write_made_by_an_installed_package_names_it(tmp_path: Path) -> None:
+    """A task queue's SQLite file made by the package at import, from a path in the app's
+    settings: the line names the package and the app's line that called it."""
+    project = tmp_path / "project"
+    (project / "python" / "queuelib").mkdir(parents=True)
+    (project / "python" / "queuelib" / "__init__.py").write_text(
+        "import sqlite3\n\n\ndef open_queue(path):\n    return sqlite3.connect(path)\n"
+    )
+    (project / "app.py").write_text(
+        "import queuelib\n\nQUEUE = queuelib.open_queue('tasks.sqlite3')\n\n\n"
+        "def app(environ, start_response):\n    return []\n"
+    )
+    before = hashes(project)
+    with pytest.raises(AppImportError) as caught:
+        confirm_import(detect_app(project, "app:app"), pythonpath=[project / "python"])
+    assert str(caught.value).startswith(
+        "Importing 'app:app' creates the SQLite database 'tasks.sqlite3' (in the installed "
+        "package 'queuelib', called from app.py line 3), but the code folder is read-only on FC"
+    )
+    assert hashes(project) == before
 
 
 def test_tree_state_sees_a_changed_file(tmp_path: Path) -> None:

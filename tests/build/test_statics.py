@@ -346,6 +346,52 @@ def test_media_links_follow_each_request(site: Site) -> None:
         assert reply.text == f"{prefix}/media/uploads/a%20b.txt"
 
 
+SWAPPING_MIDDLEWARE = """\
+from django.contrib.staticfiles import storage
+from django.core.files.storage import storages
+
+
+def swap_static_storage(get_response):
+    # As django-debug-toolbar's static-files panel does on each request it shows the
+    # toolbar on: a new storage of a subclass, made after start-up, with its own url().
+    class CountingStorage(storages["staticfiles"].__class__):
+        def url(self, name):
+            return super().url(name)
+
+    def middleware(request):
+        storage.staticfiles_storage = CountingStorage()
+        return get_response(request)
+
+    return middleware
+"""
+
+
+def test_static_links_follow_the_request_when_the_storage_is_swapped_per_request(
+    tmp_path: Path,
+) -> None:
+    site = copy_site(
+        tmp_path / "site", static_url="/static/", keep_static_root=True, manifest=False
+    )
+    (site / "mysite" / "swap.py").write_text(SWAPPING_MIDDLEWARE)
+    settings = site / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text() + '\nMIDDLEWARE = ["mysite.swap.swap_static_storage", *MIDDLEWARE]\n'
+    )
+    db = tmp_path / "db.sqlite3"
+    migrate_django(site, python_env({"DJANGO_DB_PATH": str(db)}, drop=FOREIGN_ENV))
+    collect_static(DJANGO_SAMPLE, site, "mysite.settings")
+    server = serve(site, "mysite.wsgi:application", tmp_path, {"DJANGO_DB_PATH": str(db)})
+    try:
+        for prefix in (PREFIX, "", PREFIX):
+            reply = fetch(server, f"{prefix}/admin/login/")
+            assert reply.status == 200, reply.text[:500]
+            link = css_link(reply.text)
+            assert link == f"{prefix}/static/admin/css/base.css", (prefix, link)
+            assert fetch(server, link).status == 200
+    finally:
+        server.kill()
+
+
 # --- serving -----------------------------------------------------------------------------
 
 

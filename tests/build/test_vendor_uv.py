@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -102,8 +102,10 @@ def make_wheel(
     requires: Sequence[str] = (),
     requires_python: str | None = None,
     tag: str = "py3-none-any",
+    files: Mapping[str, str] | None = None,
 ) -> Path:
-    """A minimal installable wheel: ``name/__init__.py`` holding ``VERSION``."""
+    """A minimal installable wheel: ``name/__init__.py`` holding ``VERSION``, and ``files``
+    (which may replace it)."""
     folder.mkdir(parents=True, exist_ok=True)
     module = name.replace("-", "_")
     info = f"{module}-{version}.dist-info"
@@ -117,6 +119,7 @@ def make_wheel(
         f"{info}/WHEEL": (
             f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
         ),
+        **(files or {}),
     }
     path = folder / f"{module}-{version}-{tag}.whl"
     record = []
@@ -230,6 +233,67 @@ def test_requires_python_is_judged_for_the_target(tmp_path: Path, links: Path) -
         "or newer. Build for it with --python 3.12 (fcmigrate then picks custom.debian12, or "
         "use a container), or pin an older release of modern in your requirements."
     )
+
+
+def test_a_pin_that_needs_a_newer_python_is_named_whatever_uv_s_wording() -> None:
+    # uv's words for a pin with an extra whose release needs a newer Python (from the index,
+    # not a local wheel): no "depends on Python" clause, only what the target does not satisfy.
+    output = (
+        "error: No solution found when resolving dependencies\n"
+        "  cause: Because the requested Python version (>=3.10) does not satisfy "
+        "Python>=3.12 and you require django[argon2]==6.1, we can conclude that your "
+        "requirements are unsatisfiable.\n"
+    )
+    error = wheels.explain(
+        output,
+        python_version="3.10",
+        runtime="custom.debian10",
+        app_requirements=["Django[argon2]==6.1"],
+        own_requirements=["gunicorn>=23"],
+    )
+    assert isinstance(error, wheels.NeedsNewerPython)
+    assert (error.python, error.requirement) == ("3.12", "Django[argon2]==6.1")
+    assert str(error).startswith(
+        "'Django[argon2]==6.1' has no release for Python 3.10: the releases it allows need "
+        "Python 3.12 or newer. Build for it with --python 3.12"
+    )
+
+
+def test_packages_that_import_pkg_resources_get_the_setuptools_they_expect(
+    tmp_path: Path, links: Path
+) -> None:
+    """A package that imports pkg_resources without listing setuptools (django-haystack's
+    shape) gets a setuptools that still has it; one that falls back without it does not."""
+    make_wheel(links, "setuptools", "81.0", files={"pkg_resources/__init__.py": ""})
+    make_wheel(links, "setuptools", "82.0")  # the first release without pkg_resources
+    make_wheel(
+        links,
+        "oldsearch",
+        "2.8.1",
+        files={"oldsearch/__init__.py": "from pkg_resources import get_distribution\n"},
+    )
+    make_wheel(
+        links,
+        "carefulpkg",
+        "1.0",
+        files={
+            "carefulpkg/__init__.py": (
+                "try:\n    import pkg_resources\nexcept ImportError:\n    pkg_resources = None\n"
+            )
+        },
+    )
+    target, result = install(tmp_path, [*no_index(links), "carefulpkg==1.0"])
+    assert not (target / "pkg_resources").exists()
+    assert not any("pkg_resources" in note for note in result.notes)
+
+    target, result = install(tmp_path, [*no_index(links), "oldsearch==2.8.1", "carefulpkg==1.0"])
+    assert (target / "pkg_resources" / "__init__.py").is_file()
+    assert "setuptools-81.0" in result.installed
+    assert (
+        "oldsearch imports pkg_resources, which comes with setuptools, without listing setuptools "
+        "as a dependency (the virtual environments pip made carried it until Python 3.12): the "
+        "build has setuptools<82 too."
+    ) in result.notes
 
 
 def test_pure_python_sdist_is_built(tmp_path: Path, links: Path) -> None:

@@ -249,6 +249,18 @@ def install_requirements(
         )
         # The second try got past the first failure: what stops it now is what to fix next.
         result, text = again, "\n".join(again.output)
+        lower = None if timed_out else _lower_setuptools(result, text, extra, workdir)
+        if lower is not None:
+            # Another old source distribution, built concurrently or reached only now,
+            # needs an API removed even earlier.
+            extra, note = lower
+            progress(f"Trying again: {note}")
+            again = InstallResult(notes=[*override_notes, note])
+            shutil.rmtree(target, ignore_errors=True)
+            timed_out = _run(
+                [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
+            )
+            result, text = again, "\n".join(again.output)
     if timed_out:
         raise wheels.timeout_error(text, limit)
     if result.returncode != 0:
@@ -272,6 +284,22 @@ _BUILD_FAILED = re.compile(r"Failed to (?:download and )?build|Build backend fai
 _NO_SOLUTION = re.compile(r"No solution found when resolving|requirements are unsatisfiable")
 #: Old source distributions import setuptools APIs its recent releases removed.
 LEGACY_SETUPTOOLS = "setuptools<70"
+#: What a build's error says when it needs an API removed before that, and the setuptools
+#: that still had it; the oldest first, so the lowest ceiling any failed build asks for wins.
+_REMOVED_FROM_SETUPTOOLS = (
+    # setuptools.Feature (optional features in setup.py, MarkupSafe 1.0): gone in 46.0.
+    (re.compile(r"cannot import name 'Feature' from 'setuptools'"), "setuptools<46"),
+    # use_2to3=True (sources converted at build time, jsmin 2.2.2): gone in 58.0.
+    (re.compile(r"use_2to3 is invalid"), "setuptools<58"),
+)
+
+
+def legacy_setuptools(output: str) -> str:
+    """The setuptools an old source distribution whose build failed with ``output`` needs."""
+    for pattern, ceiling in _REMOVED_FROM_SETUPTOOLS:
+        if pattern.search(output):
+            return ceiling
+    return LEGACY_SETUPTOOLS
 
 
 def _retry(
@@ -291,11 +319,12 @@ def _retry(
 
     # A build that wanted a compiler fails the same way with any setuptools.
     if _BUILD_FAILED.search(output) and NO_COMPILER not in output:
+        ceiling = legacy_setuptools(output)
         constraints = workdir / "fcmigrate-build-constraints.txt"
-        constraints.write_text(LEGACY_SETUPTOOLS + "\n", encoding="utf-8")
+        constraints.write_text(ceiling + "\n", encoding="utf-8")
         note = (
             "An old source distribution did not build with today's setuptools; it was built "
-            f"with {LEGACY_SETUPTOOLS}, as when it was released."
+            f"with {ceiling}, as when it was released."
         )
         return ["--build-constraint", str(constraints)], [], note
     if _NO_SOLUTION.search(output) and wheels.all_pinned(app_requirements):
@@ -309,6 +338,33 @@ def _retry(
         )
         return ["--override", str(pins)], [], note
     return None
+
+
+def _lower_setuptools(
+    result: InstallResult, output: str, options: list[str], workdir: Path
+) -> tuple[list[str], str] | None:
+    """The retry's options with a lower setuptools, when a build in ``output`` asks for one
+    below the ceiling ``options`` already gave; ``None`` otherwise."""
+    if result.returncode == 0 or "--build-constraint" not in options:
+        return None
+    if not _BUILD_FAILED.search(output) or NO_COMPILER in output:
+        return None
+    constraints = Path(options[options.index("--build-constraint") + 1])
+    used = constraints.read_text(encoding="utf-8").strip()
+    ceiling = legacy_setuptools(output)
+    if _ceiling_version(ceiling) >= _ceiling_version(used):
+        return None
+    constraints = workdir / "fcmigrate-build-constraints.txt"
+    constraints.write_text(ceiling + "\n", encoding="utf-8")
+    note = (
+        "Old source distributions did not build with today's setuptools; they were built "
+        f"with {ceiling}, as when they were released."
+    )
+    return ["--build-constraint", str(constraints)], note
+
+
+def _ceiling_version(ceiling: str) -> int:
+    return int(ceiling.rpartition("<")[2])
 
 
 def _winning_pins(app_requirements: Sequence[str]) -> list[str]:

@@ -39,24 +39,31 @@ def app(environ, start_response):
 """
 
 #: A PEP 517 backend inside the sdist: MODE "pure" writes a wheel, "compile" first runs the
-#: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits, "legacy"
-#: fails with a setuptools of 70 or later, as old sdists do.
+#: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits; "legacy",
+#: "2to3" and "feature" fail with a setuptools that no longer has what they use, as old
+#: sdists do (convert_path: before 70; use_2to3: before 58; Feature: before 46).
 BACKEND = """\
 import base64, hashlib, os, subprocess, time, zipfile
 
 NAME, VERSION, MODE = {name!r}, {version!r}, {mode!r}
+REMOVED = {{
+    "legacy": (70, "cannot import name 'convert_path' from 'setuptools'"),
+    "2to3": (58, f"error in {{NAME}} setup command: use_2to3 is invalid."),
+    "feature": (46, "cannot import name 'Feature' from 'setuptools'"),
+}}
 
 
 def get_requires_for_build_wheel(config_settings=None):
-    return ["setuptools"] if MODE == "legacy" else []
+    return ["setuptools"] if MODE in REMOVED else []
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    if MODE == "legacy":
+    if MODE in REMOVED:
         import setuptools  # a stand-in: its VERSION tells old from new
 
-        if int(setuptools.VERSION.split(".")[0]) >= 70:
-            raise ImportError("cannot import name 'convert_path' from 'setuptools'")
+        removed_in, error = REMOVED[MODE]
+        if int(setuptools.VERSION.split(".")[0]) >= removed_in:
+            raise ImportError(error)
     if MODE == "compile":
         subprocess.run([os.environ.get("CC", "cc"), "-c", "speedups.c"], check=True)
     if MODE == "sleep":
@@ -606,6 +613,31 @@ def test_an_old_sdist_builds_with_an_older_setuptools(tmp_path: Path, links: Pat
     target, result = install(tmp_path, [*no_index(links), "oldpkg==0.39.1"])
     assert (target / "oldpkg" / "__init__.py").is_file()
     assert any("setuptools<70" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(("mode", "ceiling"), [("2to3", "<58"), ("feature", "<46")])
+def test_an_sdist_older_still_builds_with_the_setuptools_that_had_its_api(
+    tmp_path: Path, links: Path, mode: str, ceiling: str
+) -> None:
+    # jsmin 2.2.2 asks for use_2to3; MarkupSafe 1.0 imports setuptools.Feature.
+    for version in ("80.0.0", "69.5.1", "57.5.0", "45.3.0"):
+        make_wheel(links, "setuptools", version)
+    make_sdist(links, "oldpkg", "2.2.2", mode=mode)
+    target, result = install(tmp_path, [*no_index(links), "oldpkg==2.2.2"])
+    assert (target / "oldpkg" / "__init__.py").is_file()
+    assert any(f"setuptools{ceiling}" in note for note in result.notes)
+
+
+def test_two_old_sdists_that_need_different_setuptools_both_build(
+    tmp_path: Path, links: Path
+) -> None:
+    for version in ("80.0.0", "69.5.1", "57.5.0"):
+        make_wheel(links, "setuptools", version)
+    make_sdist(links, "newer", "0.39.1", mode="legacy")
+    make_sdist(links, "older", "2.2.2", mode="2to3")
+    target, result = install(tmp_path, [*no_index(links), "newer==0.39.1", "older==2.2.2"])
+    assert (target / "newer").is_dir() and (target / "older").is_dir()
+    assert "setuptools<58" in result.notes[-1]
 
 
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:

@@ -222,45 +222,42 @@ def install_requirements(
         *args,
     ]
     env = _uv_env(os.environ)
-    result = InstallResult(notes=override_notes)
-    timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
-    text = "\n".join(result.output)
-    moved = (
-        None
-        if timed_out or result.returncode == 0
-        else wheels.twins_for_target(text, added, python_version, runtime)
-    )
-    if moved is not None:
-        added, note = moved
-        progress(f"Trying again: {note}")
-        override_notes = [*override_notes, note]
-        result = InstallResult(notes=override_notes)
-        shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run([*base, *added, *own], env, workdir, limit, result, progress)
-        text = "\n".join(result.output)
-    retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
-    if retry is not None:
-        extra, extra_own, note = retry
-        progress(f"Trying again: {note}")
-        again = InstallResult(notes=[*override_notes, note])
-        shutil.rmtree(target, ignore_errors=True)
-        timed_out = _run(
-            [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
-        )
-        # The second try got past the first failure: what stops it now is what to fix next.
-        result, text = again, "\n".join(again.output)
-        lower = None if timed_out else _lower_setuptools(result, text, extra, workdir)
-        if lower is not None:
-            # Another old source distribution, built concurrently or reached only now,
-            # needs an API removed even earlier.
-            extra, note = lower
-            progress(f"Trying again: {note}")
-            again = InstallResult(notes=[*override_notes, note])
+    notes = list(override_notes)
+    extra: list[str] = []
+    extra_own: list[str] = []
+    moved_twin = retried = False
+    first = True
+    while True:
+        result = InstallResult(notes=list(notes))
+        if not first:
             shutil.rmtree(target, ignore_errors=True)
-            timed_out = _run(
-                [*base, *added, *extra, *own, *extra_own], env, workdir, limit, again, progress
-            )
-            result, text = again, "\n".join(again.output)
+        first = False
+        timed_out = _run(
+            [*base, *added, *extra, *own, *extra_own], env, workdir, limit, result, progress
+        )
+        text = "\n".join(result.output)
+        if timed_out or result.returncode == 0:
+            break
+        # Each remedy for what stopped this try, at most once (a lower setuptools as often
+        # as a build asks for one): what stops the next try is what to fix next, and may
+        # be for another remedy (an old sdist built, then a twin without a wheel).
+        moved = (
+            None if moved_twin else wheels.twins_for_target(text, added, python_version, runtime)
+        )
+        retry = None if moved or retried else _retry(text, app_requirements, workdir)
+        lower = None if moved or not retried else _lower_setuptools(result, text, extra, workdir)
+        if moved is not None:
+            added, note = moved
+            moved_twin = True
+        elif retry is not None:
+            extra, extra_own, note = retry
+            retried = True
+        elif lower is not None:
+            extra, note = lower
+        else:
+            break
+        progress(f"Trying again: {note}")
+        notes.append(note)
     if timed_out:
         raise wheels.timeout_error(text, limit)
     if result.returncode != 0:

@@ -640,6 +640,31 @@ def test_two_old_sdists_that_need_different_setuptools_both_build(
     assert "setuptools<58" in result.notes[-1]
 
 
+def test_an_old_sdist_and_a_twin_without_a_wheel_both_get_their_remedy(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flask-base's freeze: jsmin 2.2.2 builds only with an old setuptools; psycopg2==2.8.3's
+    # binary twin has no wheel of 2.8.3 for CPython 3.10. Whichever stops uv first, the
+    # other's remedy follows.
+    for version in ("80.0.0", "57.5.0"):
+        make_wheel(links, "setuptools", version)
+    make_sdist(links, "oldpkg", "2.2.2", mode="2to3")
+    make_sdist(links, "psycopg2", "2.8.3", mode="compile")
+    make_sdist(links, "psycopg2-binary", "2.8.3", mode="compile")
+    make_wheel(links, "psycopg2-binary", "2.9.2")
+    releases = {
+        "2.8.3": [{"filename": "psycopg2-binary-2.8.3.tar.gz"}],
+        "2.9.2": [{"filename": "psycopg2_binary-2.9.2-cp310-cp310-manylinux2014_x86_64.whl"}],
+    }
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(tmp_path, [*no_index(links), "oldpkg==2.2.2", "psycopg2==2.8.3"])
+    assert (target / "oldpkg").is_dir()
+    assert "VERSION = '2.9.2'" in (target / "psycopg2_binary" / "__init__.py").read_text()
+    assert any("setuptools<58" in note for note in result.notes)
+    assert any("psycopg2-binary==2.9.2" in note for note in result.notes), result.output
+
+
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:
     # A pip freeze whose pins conflict: pip's old resolver installed them anyway.
     make_wheel(links, "web", "3.0.0", requires=["tool>=3"])

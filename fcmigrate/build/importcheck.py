@@ -239,6 +239,9 @@ def _package_failed(
             "'fcmigrate dockerize' and install the library there, or use a package that "
             "bundles it in its wheel."
         )
+    apart = _apart(spec, dist, folder / "python", message, error_class)
+    if apart is not None:
+        return apart
     if result.get("os_error") or not error_class.startswith("builtins."):
         return (
             f"Importing {spec!r} failed inside the installed package {shown!r}, with its "
@@ -253,6 +256,22 @@ def _package_failed(
         f"(traceback above): that release may not run on {target}. Pin a newer release of "
         f"{name} in your requirements (one that supports {target}), and run again."
     )
+
+
+def _apart(
+    spec: str, dist: tuple[str, str] | None, site: Path, message: str, error_class: str
+) -> str | None:
+    """The error for a package that imports a name another installed package no longer
+    has (:mod:`fcmigrate.build.apart`), else ``None``."""
+    from fcmigrate.build.apart import apart_error, missing_name
+
+    missing = missing_name(message) if error_class == "builtins.ImportError" else None
+    if missing is None or dist is None:
+        return None
+    provider = _distribution_of(site, missing[1].split(".")[0])
+    if provider is None or provider[0].lower() == dist[0].lower():
+        return None
+    return apart_error(spec, dist, provider, *missing)
 
 
 def _distribution_of(

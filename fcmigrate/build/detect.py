@@ -489,6 +489,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
     factories: list[str] = []
+    called: set[str] = set()
     for node in _top_level(tree.body):
         for name, value in _assignments(node):
             assigned.setdefault(name, value)
@@ -496,13 +497,16 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
                 app_objects.append(name)
         if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
             factories.append(node.name)
+        if isinstance(node, ast.FunctionDef) and not _takes_wsgi_call(node):
+            called.add(node.name)
 
     names = [n for n in _APP_NAMES if n in assigned]
     if names == ["app", "application"] and _is_alias(assigned["application"], "app"):
         names = ["app"]
     if not names:
         names = app_objects
-    specs = [f"{module}:{name}" for name in names]
+    # `def app(**options)` cannot be app(environ, start_response): it makes the app.
+    specs = [f"{module}:{name}()" if name in called else f"{module}:{name}" for name in names]
     if not specs and factories:
         specs = [f"{module}:{factories[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
@@ -554,6 +558,14 @@ def _assignments(node: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
         for alias in node.names:
             if alias.name != "*":
                 yield alias.asname or alias.name, None
+
+
+def _takes_wsgi_call(node: ast.FunctionDef) -> bool:
+    """Whether ``node`` can be called as ``app(environ, start_response)``."""
+    args = node.args
+    positional = len(args.posonlyargs) + len(args.args)
+    required_keywords = sum(default is None for default in args.kw_defaults)
+    return (positional >= 2 or args.vararg is not None) and not required_keywords
 
 
 def _is_alias(value: ast.expr | None, name: str) -> bool:

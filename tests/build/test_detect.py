@@ -30,6 +30,8 @@ FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
         ("flask_named", "main:server", "flask", "main.py"),
         ("factory_package", "shop:create_app()", "flask", "shop/__init__.py"),
         ("factory_with_wsgi", "wsgi:app", "flask", "wsgi.py"),
+        # `def app(**options)` makes the app; it cannot be one.
+        ("factory_named_app", "pkgindex:app()", "wsgi", "pkgindex/__init__.py"),
         ("alias", "app:app", "flask", "app.py"),
         ("import_module_then_attr", "wsgi:application", "flask", "wsgi.py"),
         ("python_version_file", "index:app", "flask", "index.py"),

@@ -357,9 +357,8 @@ THIRD = [
     App(
         "todoism",
         "greyli/todoism",
-        "Flask book app (2020), factory, Flask-Login, Babel, Pipfile.lock",
+        "Flask book app (2020), factory, Flask-Login, Babel, Pipfile.lock, forms sent by JS",
         protected="/app",
-        form="/login",
         env={
             "FLASK_APP": "todoism",
             "FLASK_CONFIG": "production",
@@ -372,7 +371,7 @@ THIRD = [
         "snakeeyes",
         "nickjj/build-a-saas-app-with-flask",
         "Flask 3 + Celery, Dockerfile (python:3.13), factory in CMD, .env.example, SERVER_NAME",
-        form="/contact/",
+        form="/contact",
         env={
             "SECRET_KEY": "real-apps-walk-secret",
             "SERVER_NAME": HOST,

@@ -370,7 +370,7 @@ def _winning_pins(app_requirements: Sequence[str]) -> list[str]:
 
     from fcmigrate.build import wheels
 
-    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS}
+    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS, *wheels.STDLIB_BACKPORTS}
     pins = []
     for line in app_requirements:
         text = line.split(" #")[0].split(" --hash")[0].strip()

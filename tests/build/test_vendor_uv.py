@@ -665,6 +665,19 @@ def test_an_old_sdist_and_a_twin_without_a_wheel_both_get_their_remedy(
     assert any("psycopg2-binary==2.9.2" in note for note in result.notes), result.output
 
 
+def test_a_python_2_copy_of_a_standard_module_is_left_out(tmp_path: Path, links: Path) -> None:
+    # discover-flask's freeze lists wsgiref==0.1.2, Python 2 code that does not build.
+    make_sdist(links, "wsgiref", "0.1.2", mode="compile")
+    make_wheel(links, "six", "1.17.0")
+    target, result = install(tmp_path, [*no_index(links), "wsgiref==0.1.2", "six==1.17.0"])
+    assert (target / "six").is_dir()
+    assert not (target / "wsgiref").exists()
+    assert result.notes == [
+        "Left 'wsgiref==0.1.2' out of the build: it copies the standard library's wsgiref "
+        "for older Pythons, which the target has built in (installed, the copy would hide it)."
+    ]
+
+
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:
     # A pip freeze whose pins conflict: pip's old resolver installed them anyway.
     make_wheel(links, "web", "3.0.0", requires=["tool>=3"])

@@ -173,6 +173,15 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             "itself: check that request.is_secure() is true behind your trigger, or turn the "
             "setting off on FC."
         )
+    folder = result.get("assets_auto_build")
+    if isinstance(folder, str):
+        notes.append(
+            f"Flask-Assets builds the app's bundles into {folder!r} at the first request that "
+            "renders one (ASSETS_AUTO_BUILD is on), but the code folder is read-only on FC: "
+            "that request fails with a 500. Build them before migrating ('flask assets "
+            "build' in the project, so the build ships them) and set ASSETS_AUTO_BUILD = False "
+            "in the production config."
+        )
     return notes
 
 
@@ -415,7 +424,28 @@ def _probe(request: Mapping[str, Any]) -> int:
     result["settings"] = os.environ.get(_SETTINGS_ENV)
     if result["framework"] == "django":
         result["ssl_redirect"] = _django_setting("SECURE_SSL_REDIRECT") is True
+    assets = _assets_built_at_request(app, root)
+    if assets is not None:
+        result["assets_auto_build"] = assets
     return save(0)
+
+
+def _assets_built_at_request(app: Any, root: str) -> str | None:
+    """The folder under ``root`` where Flask-Assets (webassets) would build the app's
+    bundles at the first request that renders one, if it would (``ASSETS_AUTO_BUILD``)."""
+    env = getattr(getattr(app, "jinja_env", None), "assets_environment", None)
+    if env is None:
+        return None
+    try:
+        if not env.auto_build or not list(env):
+            return None
+        directory = os.path.realpath(str(env.directory))
+    except Exception:  # not webassets' Environment after all, or no app context
+        return None
+    top = os.path.realpath(root)
+    if directory != top and not directory.startswith(top + os.sep):
+        return None
+    return os.path.relpath(directory, top).replace(os.sep, "/")
 
 
 if __name__ == "__main__":

@@ -1049,6 +1049,39 @@ def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
     assert "every request redirects to itself" in note
 
 
+ASSETS_APP = """\
+from flask import Flask
+from flask_assets import Bundle, Environment
+
+app = Flask(__name__)
+app.config["ASSETS_AUTO_BUILD"] = {auto}
+assets = Environment(app)
+assets.register("site_css", Bundle("css/base.css", "css/page.css", output="gen/site.css"))
+"""
+
+
+@pytest.mark.parametrize("auto", [True, False])
+def test_flask_assets_building_bundles_at_request_time_is_noted(tmp_path: Path, auto: bool) -> None:
+    # flask-base and Flask-Foundation: the first page that renders a bundle writes it into
+    # static/, which is read-only on FC.
+    (tmp_path / "static" / "css").mkdir(parents=True)
+    for name in ("base", "page"):
+        (tmp_path / "static" / "css" / f"{name}.css").write_text(f".{name} {{ margin: 0 }}\n")
+    (tmp_path / "app.py").write_text(ASSETS_APP.format(auto=auto))
+    detected = confirm_import(detect_app(tmp_path))
+    assert detected.confirmed
+    if not auto:
+        assert detected.notes == ()
+        return
+    assert detected.notes == (
+        "Flask-Assets builds the app's bundles into 'static' at the first request that "
+        "renders one (ASSETS_AUTO_BUILD is on), but the code folder is read-only on FC: that "
+        "request fails with a 500. Build them before migrating ('flask assets build' in the "
+        "project, so the build ships them) and set ASSETS_AUTO_BUILD = False in the "
+        "production config.",
+    )
+
+
 def test_a_file_missing_from_the_project_is_not_blamed_on_the_package_that_opens_it(
     tmp_path: Path,
 ) -> None:

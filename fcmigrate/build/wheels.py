@@ -40,6 +40,7 @@ BINARY_TWINS = {
     "pycrypto": "pycryptodome",
     "mysqlclient": "PyMySQL (pure Python; call pymysql.install_as_MySQLdb())",
     "mysql-python": "PyMySQL (pure Python; call pymysql.install_as_MySQLdb())",
+    "py-bcrypt": "bcrypt (the same 'bcrypt' module and functions, with wheels)",
 }
 #: Servers a build does not need: fcmigrate serves the app with its own gunicorn.
 SERVERS = frozenset({"uwsgi", "gunicorn", "mod-wsgi", "meinheld", "bjoern", "waitress"})
@@ -385,7 +386,13 @@ def compiled_error(name: str, version: str, python_version: str, runtime: str) -
         nearest = nearest_release(name, version, python_version, runtime)
     if nearest is not None:
         fixes.append(f"pin {name}=={nearest}, the nearest release with such a wheel")
-    fixes.append("or build a container image with 'fcmigrate dockerize'")
+    if fixes:
+        fixes.append("or build a container image with 'fcmigrate dockerize'")
+    else:
+        fixes.append(
+            "build a container image with 'fcmigrate dockerize', or replace it with a "
+            "package that ships wheels"
+        )
     return FCMigrateError(
         f"{shown} has no wheel for {_target(python_version)}, only source code to compile: "
         "that would need a C compiler here, and the result may not run on "

@@ -260,6 +260,33 @@ def test_sdist_that_needs_a_compiler_is_refused_with_the_fixes(tmp_path: Path, l
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        # discover-flask (2014): py-bcrypt has no wheel of any release; bcrypt took its place.
+        (
+            "py-bcrypt",
+            "replace it with bcrypt (the same 'bcrypt' module and functions, with wheels); or "
+            "build a container image with 'fcmigrate dockerize'.",
+        ),
+        (
+            "oldcrypt",
+            "build a container image with 'fcmigrate dockerize', or replace it with a package "
+            "that ships wheels.",
+        ),
+    ],
+)
+def test_a_compiled_sdist_with_no_wheel_anywhere_gets_a_fix_that_reads(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch, name: str, fix: str
+) -> None:
+    make_sdist(links, name, "0.4", mode="compile")
+    releases = {"0.4": [{"filename": f"{name}-0.4.tar.gz"}]}
+    with json_server({"releases": releases}) as url, pytest.raises(FCMigrateError) as info:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        install(tmp_path, [*no_index(links), f"{name}==0.4"])
+    assert str(info.value).endswith(f"(2.28 on custom.debian10). Fix: {fix}")
+
+
 def test_a_compiled_server_is_left_out_even_as_an_sdist(tmp_path: Path, links: Path) -> None:
     make_sdist(links, "uWSGI", "2.0.23", mode="compile")
     make_wheel(links, "gunicorn", "23.1.0")

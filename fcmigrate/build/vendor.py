@@ -194,8 +194,10 @@ def install_requirements(
     limit = resolve_timeout(None) if timeout is None else timeout
     app_requirements = _app_requirement_lines(requirements_file, requirements)
     args = _requirement_args(requirements_file, requirements, workdir)
+    freeze_notes = _freeze_constraints(requirements_file, args, workdir)
     own = runtime_requirements()
     overrides, override_notes, added = wheels.server_overrides(app_requirements, own)
+    override_notes = [*freeze_notes, *override_notes]
     if overrides:
         override_file = workdir / "fcmigrate-overrides.txt"
         override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
@@ -488,6 +490,33 @@ def _app_requirement_lines(
 
     # Strict: uv would fail on these with a message that does not say the fix.
     return requirement_lines(requirements_file, strict=True)
+
+
+def _freeze_constraints(
+    requirements_file: Path | None, args: list[str], workdir: Path
+) -> list[str]:
+    """Add the freeze kept beside requirements.txt to ``args`` as constraints; its note.
+
+    Its lines for what the build handles itself (gunicorn, servers it leaves out, twins,
+    standard-library copies) are left out: those follow :func:`wheels.server_overrides`.
+    """
+    from fcmigrate.build import wheels
+    from fcmigrate.build.freeze import freeze_beside
+
+    freeze = freeze_beside(requirements_file)
+    if freeze is None:
+        return []
+    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS, *wheels.STDLIB_BACKPORTS}
+    lines = freeze.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if wheels.canonical(line) not in handled]
+    constraints = workdir / "fcmigrate-freeze-constraints.txt"
+    constraints.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    args += ["-c", str(constraints)]
+    return [
+        f"{freeze.name} pins what requirements.txt installs: applied as constraints (-c), "
+        "so the dependencies requirements.txt leaves free come in at the versions the "
+        "project was frozen with."
+    ]
 
 
 def _requirement_args(

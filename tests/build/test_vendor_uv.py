@@ -705,6 +705,26 @@ def test_a_python_2_copy_of_a_standard_module_is_left_out(tmp_path: Path, links:
     ]
 
 
+@pytest.mark.parametrize("name", ["requirements-lock.txt", "constraints.txt", None])
+def test_a_freeze_beside_requirements_holds_what_they_leave_free(
+    tmp_path: Path, links: Path, name: str | None
+) -> None:
+    # snakeeyes: requirements.txt pins celery and leaves kombu free; its freeze holds kombu
+    # at a release that works with the pinned redis. Its gunicorn pin stays fcmigrate's.
+    make_wheel(links, "taskq", "5.4.0", requires=["transport>=5"])
+    make_wheel(links, "transport", "5.4.2")
+    make_wheel(links, "transport", "5.6.0")
+    make_wheel(links, "gunicorn", "20.1.0")
+    if name is not None:
+        (tmp_path / name).write_text("# frozen\ngunicorn==20.1.0\ntaskq==5.4.0\ntransport==5.4.2\n")
+    target, result = install(tmp_path, [*no_index(links), "taskq==5.4.0"])
+    frozen = "VERSION = '5.4.2'" in (target / "transport" / "__init__.py").read_text()
+    assert frozen is (name is not None)
+    assert "VERSION = '23.0.0'" in (target / "gunicorn" / "__init__.py").read_text()
+    if name is not None:
+        assert result.notes[0].startswith(f"{name} pins what requirements.txt installs")
+
+
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:
     # A pip freeze whose pins conflict: pip's old resolver installed them anyway.
     make_wheel(links, "web", "3.0.0", requires=["tool>=3"])

@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -659,7 +660,7 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         hint = (
             f" A Django project's manage.py is in {below!r}: give that folder as the project."
             if below
-            else ""
+            else _paste_deploy_hint(root)
         )
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
@@ -674,6 +675,21 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         f"Found {len(entry)} candidate apps in {str(root)!r}: {listing}. "
         f"Choose one with --app, e.g. --app {entry[0].spec!r}."
     )
+
+
+def _paste_deploy_hint(root: Path) -> str:
+    """What to do when the app is made by a PasteDeploy ``.ini`` (Pyramid's projects)."""
+    for name in ("production.ini", "development.ini"):
+        text = read_text(root / name) if (root / name).is_file() else ""
+        match = re.search(r"^\[app:main\][^\[]*?^use\s*=\s*(\S+)", text, re.M | re.S)
+        if match:
+            return (
+                f" {name!r} makes the app with PasteDeploy ([app:main] use = {match.group(1)}), "
+                "which fcmigrate does not read: add a wsgi.py that does, e.g. 'from "
+                f"pyramid.paster import get_app; app = get_app({name!r})', and list the "
+                "project itself ('.') in requirements.txt so that its entry point is installed."
+            )
+    return ""
 
 
 def _manage_py_below(root: Path) -> str | None:

@@ -193,7 +193,7 @@ def install_requirements(
 
     limit = resolve_timeout(None) if timeout is None else timeout
     app_requirements = _app_requirement_lines(requirements_file, requirements)
-    args = _requirement_args(requirements_file, requirements, workdir)
+    args = _requirement_args(requirements_file, requirements, workdir, target.parent)
     freeze_notes = _freeze_constraints(requirements_file, args, workdir)
     own = runtime_requirements()
     overrides, override_notes, added = wheels.server_overrides(app_requirements, own)
@@ -519,13 +519,21 @@ def _freeze_constraints(
     ]
 
 
+#: A requirement that is a folder of the project: ``.``, ``./libs/tool``.
+_LOCAL_PATH = re.compile(r"\s*(\.{1,2}(?:/\S*)?)\s*(?:#.*)?$")
+
+
 def _requirement_args(
-    requirements_file: Path | None, requirements: Sequence[str], workdir: Path
+    requirements_file: Path | None,
+    requirements: Sequence[str],
+    workdir: Path,
+    code_copy: Path | None = None,
 ) -> list[str]:
     if requirements_file is None:
         return [r for r in requirements if _normal(requirement_name(r)) != "fcmigrate"]
     lines = requirements_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    if not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
+    local = any(_LOCAL_PATH.match(line) for line in lines)
+    if not local and not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
         return ["-r", str(requirements_file)]
     # Rewrite the file without fcmigrate; includes and local wheel folders keep working from
     # their original folder, as pip resolves them relative to the file.
@@ -537,6 +545,14 @@ def _requirement_args(
         if option and not os.path.isabs(option.group(2)) and "://" not in option.group(2):
             line = option.group(1) + str(requirements_file.parent / option.group(2))
             line += option.group(3)
+        path = _LOCAL_PATH.match(line)
+        if path:
+            # The project itself ('.') or a folder in it, which pip reads from the project's
+            # folder (where it runs): built from the build's copy (the project is only read).
+            base = requirements_file.parent
+            if code_copy is not None and (code_copy / path.group(1)).exists():
+                base = code_copy
+            line = str((base / path.group(1)).resolve())
         kept.append(line)
     fd, name = tempfile.mkstemp(prefix="requirements-", suffix=".txt", dir=workdir)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -109,6 +109,19 @@ def test_no_app_says_what_was_looked_for(folder: str) -> None:
         assert looked_for in message
 
 
+def test_an_app_made_by_a_paste_deploy_ini_gets_the_way_to_load_it() -> None:
+    # pyramid_blogr: production.ini's [app:main] names the package's entry point.
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(FIXTURES / "paste_deploy")
+    assert str(info.value).endswith(
+        " 'production.ini' makes the app with PasteDeploy ([app:main] use = egg:blogsite), "
+        "which fcmigrate does not read: add a wsgi.py that does, e.g. 'from pyramid.paster "
+        "import get_app; app = get_app('production.ini')', and list the project itself ('.') "
+        "in requirements.txt so that its entry point is installed. Name the app with --app, "
+        "e.g. --app 'app:app' or --app 'mysite.wsgi:application'."
+    )
+
+
 def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
     (tmp_path / "frontend").mkdir()
     shutil.copytree(FIXTURES / "django_project", tmp_path / "backend")

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -723,6 +724,39 @@ def test_a_freeze_beside_requirements_holds_what_they_leave_free(
     assert "VERSION = '23.0.0'" in (target / "gunicorn" / "__init__.py").read_text()
     if name is not None:
         assert result.notes[0].startswith(f"{name} pins what requirements.txt installs")
+
+
+def test_the_project_itself_in_requirements_is_built_from_the_build_copy(
+    tmp_path: Path, links: Path
+) -> None:
+    # A Pyramid project lists itself ('.') so that its PasteDeploy entry point is
+    # installed; pip reads '.' from the project's folder, uv would read it from its own.
+    project = tmp_path / "project"
+    (project / "blog").mkdir(parents=True)
+    (project / "blog" / "__init__.py").write_text(
+        "def main(global_config, **settings):\n    pass\n"
+    )
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    )
+    (project / "backend.py").write_text(BACKEND.format(name="blog", version="0.1", mode="pure"))
+    (project / "requirements.txt").write_text(f"--no-index\n--find-links {links}\n.\n")
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    copy = tmp_path / "build"
+    shutil.copytree(project, copy)
+    work = tmp_path / "work"
+    work.mkdir()
+    vendor.install_requirements(
+        copy / "python",
+        requirements_file=project / "requirements.txt",
+        requirements=["."],
+        python_version="3.10",
+        runtime="custom.debian10",
+        progress=lambda line: None,
+        workdir=work,
+    )
+    assert (copy / "python" / "blog" / "__init__.py").is_file()
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
 
 
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:

@@ -20,7 +20,7 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fcmigrate.build.child import install_guard, read_request, run_child, write_answer
@@ -142,7 +142,32 @@ def confirm_import(
         group = _left_out_group(detected.root, missing)
         if group is not None:
             raise AppImportError(_group_left_out(spec, missing, *group))
+        sibling = _sibling_module(spec, missing, result.get("failed_from"), folder)
+        if sibling is not None:
+            raise AppImportError(sibling)
     raise AppImportError(_import_failed(spec, variable))
+
+
+def _sibling_module(spec: str, missing: str, importer: object, folder: Path) -> str | None:
+    """The error for a module in a subfolder that imports its neighbour as a top-level
+    module (``from components import x`` in ``app/app.py``), which only works when that
+    subfolder is where Python starts."""
+    if not isinstance(importer, str) or "/" not in importer:
+        return None
+    top = missing.split(".")[0]
+    here = PurePosixPath(importer).parent
+    beside = folder / here / top
+    if not (beside.is_dir() or beside.with_suffix(".py").is_file()):
+        return None
+    package = ".".join(here.parts)
+    return (
+        f"Importing {spec!r} failed: {importer!r} imports {top!r} as a top-level module, but "
+        f"{top!r} is in '{here}/', beside it, which is on the import path only when Python "
+        f"starts in that folder ('python {PurePosixPath(importer).name}' there); the build "
+        "starts in the project's folder, as FC does (traceback above). Import it from its "
+        f"package ('from {package}.{top} import ...', or 'from .{top} import ...'), and run "
+        "again."
+    )
 
 
 def _left_out_group(root: Path, module: str) -> tuple[str, str] | None:
@@ -413,6 +438,11 @@ def _probe(request: Mapping[str, Any]) -> int:
         frames = traceback.extract_tb(exc.__traceback__)
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep
+        own = os.path.join(os.path.realpath(root), "")
+        if frames and os.path.realpath(frames[-1].filename).startswith(own):
+            result["failed_from"] = os.path.relpath(
+                os.path.realpath(frames[-1].filename), own
+            ).replace(os.sep, "/")
         if frames and frames[-1].filename.startswith(vendored):
             inside = frames[-1].filename[len(vendored) :]
             result["failed_in"] = inside.split(os.sep)[0].removesuffix(".py")

@@ -1095,6 +1095,26 @@ def test_flask_assets_building_bundles_at_request_time_is_noted(tmp_path: Path, 
     )
 
 
+def test_a_neighbour_imported_as_a_top_level_module_is_named(tmp_path: Path) -> None:
+    # dash-on-az: app/app.py does 'from components import *' for app/components/, which
+    # works when started inside app/ only.
+    (tmp_path / "board" / "parts").mkdir(parents=True)
+    (tmp_path / "board" / "__init__.py").write_text("")
+    (tmp_path / "board" / "parts" / "__init__.py").write_text("CARD = 'card'\n")
+    (tmp_path / "board" / "main.py").write_text(
+        "from parts import CARD\n\n\ndef server(environ, start_response):\n    return []\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path, app="board.main:server"))
+    assert str(info.value) == (
+        "Importing 'board.main:server' failed: 'board/main.py' imports 'parts' as a top-level "
+        "module, but 'parts' is in 'board/', beside it, which is on the import path only when "
+        "Python starts in that folder ('python main.py' there); the build starts in the "
+        "project's folder, as FC does (traceback above). Import it from its package ('from "
+        "board.parts import ...', or 'from .parts import ...'), and run again."
+    )
+
+
 def test_a_file_missing_from_the_project_is_not_blamed_on_the_package_that_opens_it(
     tmp_path: Path,
 ) -> None:

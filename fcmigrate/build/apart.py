@@ -1,10 +1,12 @@
-"""Two installed packages whose releases are years apart: one imports a name the other
-has since removed.
+"""Two installed packages whose releases are years apart: one uses a name the other has
+since removed.
 
 An app that pins ``Flask==2.0.1`` and leaves Werkzeug free gets today's Werkzeug, from
 which ``werkzeug.urls.url_quote`` is gone: Flask fails at import with ``ImportError: cannot
 import name 'url_quote' from 'werkzeug.urls'``. The same happens with pip on any machine;
-the target Python has nothing to do with it. :func:`apart_error` says so, and names the
+the target Python has nothing to do with it. Flask-SQLAlchemy 2.5 with SQLAlchemy 2 fails the
+same way with ``AttributeError: module 'sqlalchemy' has no attribute '__all__'``.
+:func:`apart_error` says so, and names the
 fix: the dependency's last release before the pinned package came out, looked up on PyPI
 (upload times), or a newer release of the pinned package.
 
@@ -26,12 +28,19 @@ from packaging.version import InvalidVersion, Version
 __all__ = ["apart_error", "missing_name", "release_before"]
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+_NO_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
 
 
-def missing_name(message: str) -> tuple[str, str] | None:
-    """``(name, module)`` of an ``ImportError: cannot import name 'x' from 'pkg.mod'``."""
-    match = _CANNOT_IMPORT.search(message)
-    return (match.group(1), match.group(2)) if match else None
+def missing_name(message: str, error_class: str = "builtins.ImportError") -> tuple[str, str] | None:
+    """``(name, module)`` of ``ImportError: cannot import name 'x' from 'pkg.mod'`` or
+    ``AttributeError: module 'pkg.mod' has no attribute 'x'``."""
+    if error_class == "builtins.ImportError":
+        match = _CANNOT_IMPORT.search(message)
+        return (match.group(1), match.group(2)) if match else None
+    if error_class == "builtins.AttributeError":
+        match = _NO_ATTRIBUTE.search(message)
+        return (match.group(2), match.group(1)) if match else None
+    return None
 
 
 def apart_error(
@@ -53,7 +62,7 @@ def apart_error(
     )
     return (
         f"Importing {spec!r} failed inside the installed package '{who} {when}' (traceback "
-        f"above): it imports {name!r} from {module!r}, which {dep} {dep_version}, the release "
+        f"above): it uses {name!r} from {module!r}, which {dep} {dep_version}, the release "
         f"installed, no longer has. Your requirements hold {who} at {when} but let {dep} move "
         f"on to today's release, as pip would anywhere. Fix: {pin} in your requirements, or "
         f"move {who} to a release that works with {dep} {dep_version}; and run again."

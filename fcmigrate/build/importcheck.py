@@ -295,11 +295,11 @@ def _package_failed(
 def _apart(
     spec: str, dist: tuple[str, str] | None, site: Path, message: str, error_class: str
 ) -> str | None:
-    """The error for a package that imports a name another installed package no longer
-    has (:mod:`fcmigrate.build.apart`), else ``None``."""
+    """The error for a package that uses a name another installed package no longer has
+    (:mod:`fcmigrate.build.apart`), else ``None``."""
     from fcmigrate.build.apart import apart_error, missing_name
 
-    missing = missing_name(message) if error_class == "builtins.ImportError" else None
+    missing = missing_name(message, error_class)
     if missing is None or dist is None:
         return None
     provider = _distribution_of(site, missing[1].split(".")[0])

@@ -98,7 +98,7 @@ def test_a_name_gone_from_a_newer_dependency_names_both_and_the_release_to_pin(
             confirm_import(detect_app(project), pythonpath=[project / "python"])
     assert str(info.value) == (
         "Importing 'app:app' failed inside the installed package 'webframe 2.0.1' (traceback "
-        "above): it imports 'quote_url' from 'urltools.urls', which urltools 3.1.9, the "
+        "above): it uses 'quote_url' from 'urltools.urls', which urltools 3.1.9, the "
         "release installed, no longer has. Your requirements hold webframe at 2.0.1 but let "
         "urltools move on to today's release, as pip would anywhere. Fix: pin "
         "urltools==2.0.1 (its last release before webframe 2.0.1 came out) in your "
@@ -116,3 +116,23 @@ def test_without_pypi_the_fix_is_said_in_words(
     message = str(info.value)
     assert "Fix: pin urltools to a release from before webframe 2.0.1 came out" in message
     assert "may not run on Python" not in message
+
+
+def test_an_attribute_gone_from_a_newer_dependency_is_named_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask-SQLAlchemy 2.5.1 reads sqlalchemy.__all__, which SQLAlchemy 2 no longer has.
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "webframe-2.0.1",
+        {"webframe/__init__.py": "import urltools\n\nNAMES = urltools.__all__\n"},
+    )
+    _vendored(site, "urltools-3.1.9", {"urltools/__init__.py": ""})
+    (tmp_path / "app.py").write_text("import webframe\n\napp = None\n")
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert "it uses '__all__' from 'urltools', which urltools 3.1.9" in str(info.value)
+    assert "Fix: pin urltools==2.0.1" in str(info.value)

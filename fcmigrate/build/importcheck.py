@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["IMPORT_TIMEOUT", "changed_path", "confirm_import", "read_only_error"]
 
 IMPORT_TIMEOUT = 120.0
+#: How the note on Flask-Assets' build at request time begins (migrate drops it once it has
+#: built the bundles itself).
+ASSETS_NOTE_START = "Flask-Assets builds the app's bundles into"
 #: The program the child runs (``python -m``): this module.
 CHILD_MODULE = "fcmigrate.build.importcheck"
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
@@ -201,7 +204,7 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
     folder = result.get("assets_auto_build")
     if isinstance(folder, str):
         notes.append(
-            f"Flask-Assets builds the app's bundles into {folder!r} at the first request that "
+            f"{ASSETS_NOTE_START} {folder!r} at the first request that "
             "renders one (ASSETS_AUTO_BUILD is on), but the code folder is read-only on FC: "
             "that request fails with a 500. Build them before migrating ('flask assets "
             "build' in the project, so the build ships them) and set ASSETS_AUTO_BUILD = False "

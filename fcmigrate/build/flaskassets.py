@@ -39,14 +39,15 @@ from fcmigrate.runtime.loader import load_app
 
 app = load_app(request["spec"], cwd=request["root"])
 env = getattr(getattr(app, "jinja_env", None), "assets_environment", None)
-if env is None or not env.auto_build:
-    result["step"] = "none"
-    save()
-    sys.exit(0)
-result["step"] = "build"
-result["directory"] = os.path.realpath(str(env.directory))
-save()
+# An Environment() bound later with init_app(app) reads its settings from the current app.
 with app.app_context():
+    if env is None or not env.auto_build:
+        result["step"] = "none"
+        save()
+        sys.exit(0)
+    result["step"] = "build"
+    result["directory"] = os.path.realpath(str(env.directory))
+    save()
     for bundle in env:
         try:
             bundle.build()

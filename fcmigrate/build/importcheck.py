@@ -470,10 +470,12 @@ def _assets_built_at_request(app: Any, root: str) -> str | None:
     if env is None:
         return None
     try:
-        if not env.auto_build or not list(env):
-            return None
-        directory = os.path.realpath(str(env.directory))
-    except Exception:  # not webassets' Environment after all, or no app context
+        # An Environment() bound later with init_app(app) reads its settings from the app.
+        with app.app_context():
+            if not env.auto_build or not list(env):
+                return None
+            directory = os.path.realpath(str(env.directory))
+    except Exception:  # not webassets' Environment after all
         return None
     top = os.path.realpath(root)
     if directory != top and not directory.startswith(top + os.sep):

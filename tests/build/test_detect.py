@@ -1068,19 +1068,24 @@ from flask_assets import Bundle, Environment
 
 app = Flask(__name__)
 app.config["ASSETS_AUTO_BUILD"] = {auto}
-assets = Environment(app)
+{bind}
 assets.register("site_css", Bundle("css/base.css", "css/page.css", output="gen/site.css"))
 """
 
 
+@pytest.mark.parametrize(
+    "bind", ["assets = Environment(app)", "assets = Environment()\nassets.init_app(app)"]
+)
 @pytest.mark.parametrize("auto", [True, False])
-def test_flask_assets_building_bundles_at_request_time_is_noted(tmp_path: Path, auto: bool) -> None:
+def test_flask_assets_building_bundles_at_request_time_is_noted(
+    tmp_path: Path, auto: bool, bind: str
+) -> None:
     # flask-base and Flask-Foundation: the first page that renders a bundle writes it into
     # static/, which is read-only on FC.
     (tmp_path / "static" / "css").mkdir(parents=True)
     for name in ("base", "page"):
         (tmp_path / "static" / "css" / f"{name}.css").write_text(f".{name} {{ margin: 0 }}\n")
-    (tmp_path / "app.py").write_text(ASSETS_APP.format(auto=auto))
+    (tmp_path / "app.py").write_text(ASSETS_APP.format(auto=auto, bind=bind))
     detected = confirm_import(detect_app(tmp_path))
     assert detected.confirmed
     if not auto:

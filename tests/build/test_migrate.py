@@ -1249,8 +1249,10 @@ ASSETS_APP = """\
 from flask import Flask, render_template_string
 from flask_assets import Bundle, Environment
 
+# Bound later, as app factories do: its settings are read from the current app.
+assets = Environment()
 app = Flask(__name__)
-assets = Environment(app)
+assets.init_app(app)
 assets.register("site_css", Bundle("css/base.css", "css/page.css", output="gen/site.css"))
 
 

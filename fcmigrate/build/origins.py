@@ -781,10 +781,21 @@ def read_dockerfile(file: Path) -> Origin:
             stage.declare(argument)
         elif instruction == "ENV":
             stage.set(number, _docker_env(argument))
+        elif instruction == "COPY":
+            built = re.match(r"--from=(\S+)\s+(.*)", argument)
+            if built and (built.group(1).lower() in stages or built.group(1).isdigit()):
+                stage.built_elsewhere.append((number, built.group(1), built.group(2)))
     # The image that runs is the last stage's: its ENV, and what it inherits from a stage it
     # starts from, with ARG defaults in place (what `docker build` gives without --build-arg).
     for number, values in stage.env:
         _carry_env(origin, values, number)
+    for number, source, paths in stage.built_elsewhere:
+        origin.not_carried.append(
+            f"the files copied from the Dockerfile's {source!r} stage ('COPY --from={source} "
+            f"{paths}', {origin.where(number)}): migrate runs no stage's RUN steps, so build "
+            "them into the project first (that stage's commands: npm, yarn, a compiler) for "
+            "the build to ship them."
+        )
     # Docker runs ENTRYPOINT with CMD as its arguments, or CMD alone.
     candidates = []
     if entry is not None and start is not None:
@@ -808,6 +819,8 @@ class _DockerStage:
 
     args: dict[str, str] = field(default_factory=dict)
     env: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    #: ``COPY --from=<stage>`` lines: (line, stage, the paths).
+    built_elsewhere: list[tuple[int, str, str]] = field(default_factory=list)
 
     @classmethod
     def starting(cls, argument: str, stages: dict[str, _DockerStage]) -> _DockerStage:

@@ -962,11 +962,20 @@ def test_dockerfile_env_takes_arg_defaults_and_only_the_last_stage(tmp_path: Pat
                     LEVEL="${LOG_LEVEL:-info}" \\
                     TOKEN="${BUILD_TOKEN}" \\
                     PATH="${PATH}:/home/app/.local/bin"
+                COPY --from=assets /app/public /public
+                COPY --from=python:3.12 /usr/local/bin/python3 /opt/
                 CMD ["gunicorn", "app:app"]
             """
         },
     )
     [origin] = find_origins(tmp_path)
+    # What the Node stage built reaches the image only through COPY --from: migrate says so.
+    assert origin.not_carried == [
+        "the files copied from the Dockerfile's 'assets' stage ('COPY --from=assets "
+        "/app/public /public', Dockerfile:15): migrate runs no stage's RUN steps, so build "
+        "them into the project first (that stage's commands: npm, yarn, a compiler) for the "
+        "build to ship them."
+    ]
     env = {e.name: (e.value, e.secret) for e in origin.env}
     assert env == {
         "SHARED": ("from-base", False),

@@ -276,7 +276,7 @@ def _package_failed(
             "'fcmigrate dockerize' and install the library there, or use a package that "
             "bundles it in its wheel."
         )
-    apart = _apart(spec, dist, folder / "python", message, error_class)
+    apart = _apart(spec, dist, folder / "python", message, error_class, result)
     if apart is not None:
         return apart
     if result.get("os_error") or not error_class.startswith("builtins."):
@@ -296,19 +296,38 @@ def _package_failed(
 
 
 def _apart(
-    spec: str, dist: tuple[str, str] | None, site: Path, message: str, error_class: str
+    spec: str,
+    dist: tuple[str, str] | None,
+    site: Path,
+    message: str,
+    error_class: str,
+    result: Mapping[str, Any],
 ) -> str | None:
     """The error for a package that uses a name another installed package no longer has
-    (:mod:`fcmigrate.build.apart`), else ``None``."""
+    (:mod:`fcmigrate.build.apart`), else ``None``. When the error was raised inside the
+    package that lacks the name (Jinja's ``import_string`` looking up ``jinja2.ext.with_``
+    for Flask-DebugToolbar), the package that asked is the nearest other one in the
+    traceback."""
     from fcmigrate.build.apart import apart_error, missing_name
 
     missing = missing_name(message, error_class)
     if missing is None or dist is None:
         return None
     provider = _distribution_of(site, missing[1].split(".")[0])
-    if provider is None or provider[0].lower() == dist[0].lower():
+    if provider is None:
         return None
-    return apart_error(spec, dist, provider, *missing)
+    importer: tuple[str, str] | None = dist
+    if provider[0].lower() == dist[0].lower():
+        importer = None
+        files = result.get("vendored_files")
+        for file in reversed(files if isinstance(files, list) else []):
+            other = _distribution_of(site, str(file).split("/")[0].removesuffix(".py"), file)
+            if other is not None and other[0].lower() != provider[0].lower():
+                importer = other
+                break
+    if importer is None:
+        return None
+    return apart_error(spec, importer, provider, *missing)
 
 
 def _distribution_of(
@@ -446,6 +465,11 @@ def _probe(request: Mapping[str, Any]) -> int:
             result["failed_from"] = os.path.relpath(
                 os.path.realpath(frames[-1].filename), own
             ).replace(os.sep, "/")
+        result["vendored_files"] = [
+            frame.filename[len(vendored) :].replace(os.sep, "/")
+            for frame in frames[-30:]
+            if frame.filename.startswith(vendored)
+        ]
         if frames and frames[-1].filename.startswith(vendored):
             inside = frames[-1].filename[len(vendored) :]
             result["failed_in"] = inside.split(os.sep)[0].removesuffix(".py")

@@ -136,3 +136,40 @@ def test_an_attribute_gone_from_a_newer_dependency_is_named_the_same_way(
             confirm_import(detect_app(tmp_path), pythonpath=[site])
     assert "it uses '__all__' from 'urltools', which urltools 3.1.9" in str(info.value)
     assert "Fix: pin urltools==2.0.1" in str(info.value)
+
+
+def test_a_name_looked_up_inside_the_newer_package_names_the_package_that_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask-DebugToolbar 0.11 hands Jinja 'jinja2.ext.with_', which Jinja 3.1 removed; the
+    # AttributeError is raised inside Jinja's own import_string.
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "webframe-2.0.1",
+        {"webframe/__init__.py": "import urltools\n\nEXT = urltools.load('urltools.ext.with_')\n"},
+    )
+    _vendored(
+        site,
+        "urltools-3.1.9",
+        {
+            "urltools/__init__.py": (
+                "import importlib\n\n\ndef load(dotted):\n"
+                "    module, _, name = dotted.rpartition('.')\n"
+                "    return getattr(importlib.import_module(module), name)\n"
+            ),
+            "urltools/ext.py": "",
+        },
+    )
+    (tmp_path / "app.py").write_text("import webframe\n\napp = None\n")
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            confirm_import(detect_app(tmp_path), pythonpath=[site])
+    message = str(info.value)
+    assert message.startswith(
+        "Importing 'app:app' failed inside the installed package 'webframe 2.0.1' (traceback "
+        "above): it uses 'with_' from 'urltools.ext', which urltools 3.1.9, the release "
+        "installed, no longer has."
+    )
+    assert "Fix: pin urltools==2.0.1" in message

@@ -332,7 +332,121 @@ SAMPLES = [
     for folder in SAMPLE_FOLDERS
 ]
 #: A third group of Flask apps and plain WSGI apps: ``--group third``.
-THIRD: list[App] = []
+THIRD = [
+    App(
+        "flask-base",
+        "hack4impact/flask-base",
+        "Flask boilerplate (2019 pins), Flask-Script manage.py, Procfile, RQ, app.json",
+        protected="/account/manage",
+        form="/account/login",
+        env={
+            "FLASK_CONFIG": "production",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "MAIL_USERNAME": "walk",
+            "MAIL_PASSWORD": "walk",
+            "DATABASE_URL": "sqlite:///{tmp}/flask-base.db",
+            "REDISTOGO_URL": "redis://127.0.0.1:6379",
+        },
+        setup=[["manage.py", "recreate_db"], ["manage.py", "setup_prod"]],
+    ),
+    App(
+        "sayhello",
+        "greyli/sayhello",
+        "Flask book app (2020), module-level app, .flaskenv, Pipfile.lock",
+        form="/",
+        env={
+            "FLASK_APP": "sayhello",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URI": "sqlite:///{tmp}/sayhello.db",
+        },
+        setup=[["-m", "flask", "initdb"]],
+    ),
+    App(
+        "todoism",
+        "greyli/todoism",
+        "Flask book app (2020), factory, Flask-Login, Babel, Pipfile.lock, forms sent by JS",
+        protected="/app",
+        env={
+            "FLASK_APP": "todoism",
+            "FLASK_CONFIG": "production",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "sqlite:///{tmp}/todoism.db",
+        },
+        setup=[["-m", "flask", "initdb"]],
+    ),
+    App(
+        "snakeeyes",
+        "nickjj/build-a-saas-app-with-flask",
+        "Flask 3 + Celery, Dockerfile (python:3.13), factory in CMD, .env.example, SERVER_NAME",
+        form="/contact",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "SERVER_NAME": HOST,
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": "1025",
+            "MAIL_USE_TLS": "false",
+        },
+    ),
+    App(
+        "discover-flask",
+        "realpython/discover-flask",
+        "Flask tutorial (2014 pins, Python 2), Procfile, Flask-Migrate",
+        protected="/",
+        form="/login",
+        env={
+            "APP_SETTINGS": "config.ProductionConfig",
+            "DATABASE_URL": "sqlite:///{tmp}/discover.db",
+        },
+        setup=[["db_create.py"]],
+    ),
+    App(
+        "flask-foundation",
+        "JackStouffer/Flask-Foundation",
+        "Flask template (2021), factory named in .flaskenv, Flask-Assets",
+        protected="/restricted",
+        form="/login",
+    ),
+    App(
+        "flaskblog",
+        "CoreyMSchafer/code_snippets",
+        "Flask tutorial blog in a subfolder (2018 pins), factory, Pillow",
+        subdir="Python/Flask_Blog/13-Deployment-Linode",
+        protected="/account",
+        form="/login",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp}/site.db",
+            "EMAIL_USER": "walk",
+            "EMAIL_PASS": "walk",
+        },
+        setup=[
+            [
+                "-c",
+                "from flaskblog import db, create_app; "
+                "create_app().app_context().push(); db.create_all()",
+            ]
+        ],
+    ),
+    App(
+        "pypiserver",
+        "pypiserver/pypiserver",
+        "installed-package app (Bottle), pyproject + uv.lock, factory pypiserver:app()",
+        home="/simple/",
+    ),
+    App(
+        "pyramid-blogr",
+        "Pylons/pyramid_blogr",
+        "Pyramid tutorial (2018), setup.py, PasteDeploy production.ini",
+        form="/register",
+        setup=[["-m", "pyramid_blogr.scripts.initialize_db", "production.ini"]],
+    ),
+    App(
+        "dash-on-az",
+        "JimmySunDance/dash-on-az",
+        "Plotly Dash, server = app.server, app in a folder, Dockerfile CMD",
+    ),
+]
 
 #: A fourth group of Django apps: ``--group fourth``.
 FOURTH = [

@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -495,6 +496,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
     factories: list[str] = []
+    called: set[str] = set()
     for node in _top_level(tree.body):
         for name, value in _assignments(node):
             assigned.setdefault(name, value)
@@ -502,13 +504,16 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
                 app_objects.append(name)
         if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
             factories.append(node.name)
+        if isinstance(node, ast.FunctionDef) and not _takes_wsgi_call(node):
+            called.add(node.name)
 
     names = [n for n in _APP_NAMES if n in assigned]
     if names == ["app", "application"] and _is_alias(assigned["application"], "app"):
         names = ["app"]
     if not names:
         names = app_objects
-    specs = [f"{module}:{name}" for name in names]
+    # `def app(**options)` cannot be app(environ, start_response): it makes the app.
+    specs = [f"{module}:{name}()" if name in called else f"{module}:{name}" for name in names]
     if not specs and factories:
         specs = [f"{module}:{factories[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
@@ -560,6 +565,14 @@ def _assignments(node: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
         for alias in node.names:
             if alias.name != "*":
                 yield alias.asname or alias.name, None
+
+
+def _takes_wsgi_call(node: ast.FunctionDef) -> bool:
+    """Whether ``node`` can be called as ``app(environ, start_response)``."""
+    args = node.args
+    positional = len(args.posonlyargs) + len(args.args)
+    required_keywords = sum(default is None for default in args.kw_defaults)
+    return (positional >= 2 or args.vararg is not None) and not required_keywords
 
 
 def _is_alias(value: ast.expr | None, name: str) -> bool:
@@ -653,7 +666,7 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         hint = (
             f" A Django project's manage.py is in {below!r}: give that folder as the project."
             if below
-            else ""
+            else _paste_deploy_hint(root)
         )
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
@@ -668,6 +681,21 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         f"Found {len(entry)} candidate apps in {str(root)!r}: {listing}. "
         f"Choose one with --app, e.g. --app {entry[0].spec!r}."
     )
+
+
+def _paste_deploy_hint(root: Path) -> str:
+    """What to do when the app is made by a PasteDeploy ``.ini`` (Pyramid's projects)."""
+    for name in ("production.ini", "development.ini"):
+        text = read_text(root / name) if (root / name).is_file() else ""
+        match = re.search(r"^\[app:main\][^\[]*?^use\s*=\s*(\S+)", text, re.M | re.S)
+        if match:
+            return (
+                f" {name!r} makes the app with PasteDeploy ([app:main] use = {match.group(1)}), "
+                "which fcmigrate does not read: add a wsgi.py that does, e.g. 'from "
+                f"pyramid.paster import get_app; app = get_app({name!r})', and list the "
+                "project itself ('.') in requirements.txt so that its entry point is installed."
+            )
+    return ""
 
 
 def _manage_py_below(root: Path) -> str | None:

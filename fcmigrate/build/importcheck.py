@@ -20,7 +20,7 @@ import re
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fcmigrate.build.child import install_guard, read_request, run_child, write_answer
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["IMPORT_TIMEOUT", "changed_path", "confirm_import", "read_only_error"]
 
 IMPORT_TIMEOUT = 120.0
+#: How the note on Flask-Assets' build at request time begins (migrate drops it once it has
+#: built the bundles itself).
+ASSETS_NOTE_START = "Flask-Assets builds the app's bundles into"
 #: The program the child runs (``python -m``): this module.
 CHILD_MODULE = "fcmigrate.build.importcheck"
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
@@ -142,7 +145,32 @@ def confirm_import(
         group = _left_out_group(detected.root, missing)
         if group is not None:
             raise AppImportError(_group_left_out(spec, missing, *group))
+        sibling = _sibling_module(spec, missing, result.get("failed_from"), folder)
+        if sibling is not None:
+            raise AppImportError(sibling)
     raise AppImportError(_import_failed(spec, variable))
+
+
+def _sibling_module(spec: str, missing: str, importer: object, folder: Path) -> str | None:
+    """The error for a module in a subfolder that imports its neighbour as a top-level
+    module (``from components import x`` in ``app/app.py``), which only works when that
+    subfolder is where Python starts."""
+    if not isinstance(importer, str) or "/" not in importer:
+        return None
+    top = missing.split(".")[0]
+    here = PurePosixPath(importer).parent
+    beside = folder / here / top
+    if not (beside.is_dir() or beside.with_suffix(".py").is_file()):
+        return None
+    package = ".".join(here.parts)
+    return (
+        f"Importing {spec!r} failed: {importer!r} imports {top!r} as a top-level module, but "
+        f"{top!r} is in '{here}/', beside it, which is on the import path only when Python "
+        f"starts in that folder ('python {PurePosixPath(importer).name}' there); the build "
+        "starts in the project's folder, as FC does (traceback above). Import it from its "
+        f"package ('from {package}.{top} import ...', or 'from .{top} import ...'), and run "
+        "again."
+    )
 
 
 def _left_out_group(root: Path, module: str) -> tuple[str, str] | None:
@@ -172,6 +200,15 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             "FC sends it, which is not documented, and takes a request without it as HTTPS "
             "(else every request would redirect to itself): a client that calls the function "
             "over plain HTTP is then served without the redirect."
+        )
+    folder = result.get("assets_auto_build")
+    if isinstance(folder, str):
+        notes.append(
+            f"{ASSETS_NOTE_START} {folder!r} at the first request that "
+            "renders one (ASSETS_AUTO_BUILD is on), but the code folder is read-only on FC: "
+            "that request fails with a 500. Build them before migrating ('flask assets "
+            "build' in the project, so the build ships them) and set ASSETS_AUTO_BUILD = False "
+            "in the production config."
         )
     return notes
 
@@ -250,6 +287,9 @@ def _package_failed(
             "INSTALLED_APPS entry, a setting naming a class). Add the package that provides "
             f"{missing.split('.')[0]!r} to your requirements, or stop naming it."
         )
+    apart = _apart(spec, dist, folder / "python", message, error_class, result)
+    if apart is not None:
+        return apart
     if result.get("os_error") or not error_class.startswith("builtins."):
         return (
             f"Importing {spec!r} failed inside the installed package {shown!r}, with its "
@@ -326,6 +366,41 @@ def _missing_module(spec: str, shown: str, name: str, module: str, target: str, 
         f"it as a dependency on {target}. Add the package that provides {top!r} to your "
         f"requirements, or pin a release of {name} that does not need it."
     )
+
+
+def _apart(
+    spec: str,
+    dist: tuple[str, str] | None,
+    site: Path,
+    message: str,
+    error_class: str,
+    result: Mapping[str, Any],
+) -> str | None:
+    """The error for a package that uses a name another installed package no longer has
+    (:mod:`fcmigrate.build.apart`), else ``None``. When the error was raised inside the
+    package that lacks the name (Jinja's ``import_string`` looking up ``jinja2.ext.with_``
+    for Flask-DebugToolbar), the package that asked is the nearest other one in the
+    traceback."""
+    from fcmigrate.build.apart import apart_error, missing_name
+
+    missing = missing_name(message, error_class)
+    if missing is None or dist is None:
+        return None
+    provider = _distribution_of(site, missing[1].split(".")[0])
+    if provider is None:
+        return None
+    importer: tuple[str, str] | None = dist
+    if provider[0].lower() == dist[0].lower():
+        importer = None
+        files = result.get("vendored_files")
+        for file in reversed(files if isinstance(files, list) else []):
+            other = _distribution_of(site, str(file).split("/")[0].removesuffix(".py"), file)
+            if other is not None and other[0].lower() != provider[0].lower():
+                importer = other
+                break
+    if importer is None:
+        return None
+    return apart_error(spec, importer, provider, *missing)
 
 
 def _distribution_of(
@@ -464,6 +539,16 @@ def _probe(request: Mapping[str, Any]) -> int:
         frames = traceback.extract_tb(exc.__traceback__)
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep
+        own = os.path.join(os.path.realpath(root), "")
+        if frames and os.path.realpath(frames[-1].filename).startswith(own):
+            result["failed_from"] = os.path.relpath(
+                os.path.realpath(frames[-1].filename), own
+            ).replace(os.sep, "/")
+        result["vendored_files"] = [
+            frame.filename[len(vendored) :].replace(os.sep, "/")
+            for frame in frames[-30:]
+            if frame.filename.startswith(vendored)
+        ]
         if frames and frames[-1].filename.startswith(vendored):
             inside = frames[-1].filename[len(vendored) :]
             result["failed_in"] = inside.split(os.sep)[0].removesuffix(".py")
@@ -475,7 +560,30 @@ def _probe(request: Mapping[str, Any]) -> int:
     result["settings"] = os.environ.get(_SETTINGS_ENV)
     if result["framework"] == "django":
         result["ssl_redirect"] = _django_setting("SECURE_SSL_REDIRECT") is True
+    assets = _assets_built_at_request(app, root)
+    if assets is not None:
+        result["assets_auto_build"] = assets
     return save(0)
+
+
+def _assets_built_at_request(app: Any, root: str) -> str | None:
+    """The folder under ``root`` where Flask-Assets (webassets) would build the app's
+    bundles at the first request that renders one, if it would (``ASSETS_AUTO_BUILD``)."""
+    env = getattr(getattr(app, "jinja_env", None), "assets_environment", None)
+    if env is None:
+        return None
+    try:
+        # An Environment() bound later with init_app(app) reads its settings from the app.
+        with app.app_context():
+            if not env.auto_build or not list(env):
+                return None
+            directory = os.path.realpath(str(env.directory))
+    except Exception:  # not webassets' Environment after all
+        return None
+    top = os.path.realpath(root)
+    if directory != top and not directory.startswith(top + os.sep):
+        return None
+    return os.path.relpath(directory, top).replace(os.sep, "/")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@
    sees only the standard library and ``python/``: what FC will do, so a missing
    requirement shows up now (:mod:`fcmigrate.build.importcheck`);
 5. :func:`_collect_statics`: Django's ``collectstatic`` inside the build
-   (:mod:`fcmigrate.build.collectstatic`);
+   (:mod:`fcmigrate.build.collectstatic`), and :func:`_build_flask_assets`: Flask-Assets
+   bundles built there (:mod:`fcmigrate.build.flaskassets`);
 6. :func:`_compile`: precompile everything with that interpreter, hash-based;
 7. :func:`_zip`: zip it, check the size, and only then move the folder and the zip into
    place.
@@ -361,6 +362,7 @@ def _build(plan: _Plan) -> MigrateResult:
         _write_generated(build)
         _check_import(build)
         _collect_statics(build)
+        _build_flask_assets(build)
         _compile(build)
         _zip(build)
     except BaseException:  # Ctrl-C, and SIGTERM under signals.terminate_as_exit, too
@@ -630,6 +632,35 @@ def _collect_statics(build: _Build) -> None:
             f"no CSS. Install Python {plan.python} or pass --interpreter PATH, and run "
             "again with --force."
         )
+
+
+def _build_flask_assets(build: _Build) -> None:
+    """Step 5b: Flask-Assets bundles built into the build (:mod:`fcmigrate.build.flaskassets`),
+    which would otherwise be built into the read-only code folder at the first request."""
+    from fcmigrate.build.flaskassets import build_bundles, uses_webassets
+    from fcmigrate.build.importcheck import ASSETS_NOTE_START
+
+    plan, interpreter = build.plan, build.plan.interpreter
+    if interpreter is None or build.detected.framework != "flask":
+        return
+    if not uses_webassets(build.vendored):
+        return
+    build.say("Building the Flask-Assets bundles (flask assets build) ...")
+    done = build_bundles(
+        build.staging,
+        build.detected.spec,
+        interpreter,
+        pythonpath=[_probe_tools(build.work), build.vendored, build.staging],
+        env=import_environment(build.staging, _mkdirs_in(build.work, "tmp"), plan.options.env),
+    )
+    if done.built and not done.failed and not done.error:
+        count = len(done.built)
+        build.say(f"  built {count} bundle{'s' if count != 1 else ''} into {done.directory}/")
+        build.notes[:] = [n for n in build.notes if not n.startswith(ASSETS_NOTE_START)]
+        return
+    why = "; ".join(done.failed) or done.error
+    if why:
+        build.notes.append(f"The Flask-Assets bundles could not all be built here ({why}).")
 
 
 def _compile(build: _Build) -> None:

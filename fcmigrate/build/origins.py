@@ -764,18 +764,38 @@ def read_dockerfile(file: Path) -> Origin:
     origin = Origin("dockerfile", file)
     start: tuple[int, str] | None = None
     entry: tuple[int, str] | None = None
+    stage = _DockerStage()
+    stages: dict[str, _DockerStage] = {}
     for number, instruction, argument in _docker_instructions(file):
         if instruction == "FROM":
             match = re.search(r"\bpython:(3\.\d+)", argument)
             if match:
                 origin.python = match.group(1)
                 origin.carried.append(f"Python {origin.python} ({origin.where(number)})")
+            stage = _DockerStage.starting(argument, stages)
         elif instruction == "CMD":
             start = (number, _docker_command(argument))
         elif instruction == "ENTRYPOINT":
             entry = (number, _docker_command(argument))
+        elif instruction == "ARG":
+            stage.declare(argument)
         elif instruction == "ENV":
-            _carry_env(origin, _docker_env(argument), number)
+            stage.set(number, _docker_env(argument))
+        elif instruction == "COPY":
+            built = re.match(r"--from=(\S+)\s+(.*)", argument)
+            if built and (built.group(1).lower() in stages or built.group(1).isdigit()):
+                stage.built_elsewhere.append((number, built.group(1), built.group(2)))
+    # The image that runs is the last stage's: its ENV, and what it inherits from a stage it
+    # starts from, with ARG defaults in place (what `docker build` gives without --build-arg).
+    for number, values in stage.env:
+        _carry_env(origin, values, number)
+    for number, source, paths in stage.built_elsewhere:
+        origin.not_carried.append(
+            f"the files copied from the Dockerfile's {source!r} stage ('COPY --from={source} "
+            f"{paths}', {origin.where(number)}): migrate runs no stage's RUN steps, so build "
+            "them into the project first (that stage's commands: npm, yarn, a compiler) for "
+            "the build to ship them."
+        )
     # Docker runs ENTRYPOINT with CMD as its arguments, or CMD alone.
     candidates = []
     if entry is not None and start is not None:
@@ -787,6 +807,61 @@ def read_dockerfile(file: Path) -> Origin:
             _carry_command(origin, command, number)
             break
     return origin
+
+
+#: ``$NAME``, ``${NAME}``, ``${NAME:-word}`` and ``${NAME-word}`` in a Dockerfile's values.
+_DOCKER_REFERENCE = re.compile(r"\$(?:\{(\w+)(?::?-([^}]*))?\}|(\w+))")
+
+
+@dataclass
+class _DockerStage:
+    """One ``FROM`` stage of a Dockerfile: its ARG defaults and its ENV, in order."""
+
+    args: dict[str, str] = field(default_factory=dict)
+    env: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    #: ``COPY --from=<stage>`` lines: (line, stage, the paths).
+    built_elsewhere: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @classmethod
+    def starting(cls, argument: str, stages: dict[str, _DockerStage]) -> _DockerStage:
+        """The stage a ``FROM image [AS name]`` starts (ARGs do not cross a FROM; ENV is
+        inherited from a stage it names), registered under its name."""
+        words = [w for w in argument.split() if not w.startswith("--")]
+        parent = stages.get(words[0].lower()) if words else None
+        stage = cls(env=list(parent.env) if parent else [])
+        if len(words) >= 3 and words[1].lower() == "as":
+            stages[words[2].lower()] = stage
+        return stage
+
+    def declare(self, argument: str) -> None:
+        try:
+            words = shlex.split(argument)
+        except ValueError:
+            return
+        for word in words:
+            name, has_default, default = word.partition("=")
+            if has_default:
+                self.args[name] = self.expand(default)
+            else:
+                self.args.pop(name, None)  # set by --build-arg only: not known here
+
+    def set(self, number: int, values: dict[str, str]) -> None:
+        self.env.append((number, {k: self.expand(v) for k, v in values.items()}))
+
+    def expand(self, value: str) -> str:
+        """``value`` with the references this stage knows replaced; others left as they are."""
+        known = dict(self.args)
+        for _, values in self.env:
+            known.update(values)
+
+        def replace(match: re.Match[str]) -> str:
+            name, word = match.group(1) or match.group(3), match.group(2)
+            value = known.get(name)
+            if word is not None and (value is None or (not value and ":-" in match.group(0))):
+                return word
+            return match.group(0) if value is None else value
+
+        return _DOCKER_REFERENCE.sub(replace, value)
 
 
 def _docker_instructions(file: Path) -> Iterable[tuple[int, str, str]]:

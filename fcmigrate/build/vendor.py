@@ -193,9 +193,11 @@ def install_requirements(
 
     limit = resolve_timeout(None) if timeout is None else timeout
     app_requirements = _app_requirement_lines(requirements_file, requirements)
-    args = _requirement_args(requirements_file, requirements, workdir)
+    args = _requirement_args(requirements_file, requirements, workdir, target.parent)
+    freeze_notes = _freeze_constraints(requirements_file, args, workdir)
     own = runtime_requirements()
     overrides, override_notes, added = wheels.server_overrides(app_requirements, own)
+    override_notes = [*freeze_notes, *override_notes]
     if overrides:
         override_file = workdir / "fcmigrate-overrides.txt"
         override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
@@ -222,34 +224,41 @@ def install_requirements(
         *args,
     ]
     env = _uv_env(os.environ)
-    result = InstallResult(notes=override_notes)
-    argv = [*base, *added, *own]
-    timed_out = _run(argv, env, workdir, limit, result, progress)
-    text = "\n".join(result.output)
-    moved = (
-        None
-        if timed_out or result.returncode == 0
-        else wheels.twins_for_target(text, added, python_version, runtime)
-    )
-    if moved is not None:
-        added, note = moved
-        progress(f"Trying again: {note}")
-        override_notes = [*override_notes, note]
-        result = InstallResult(notes=override_notes)
-        shutil.rmtree(target, ignore_errors=True)
-        argv = [*base, *added, *own]
+    notes = list(override_notes)
+    extra: list[str] = []
+    extra_own: list[str] = []
+    moved_twin = retried = False
+    first = True
+    while True:
+        result = InstallResult(notes=list(notes))
+        if not first:
+            shutil.rmtree(target, ignore_errors=True)
+        first = False
+        argv = [*base, *added, *extra, *own, *extra_own]
         timed_out = _run(argv, env, workdir, limit, result, progress)
         text = "\n".join(result.output)
-    retry = None if timed_out or result.returncode == 0 else _retry(text, app_requirements, workdir)
-    if retry is not None:
-        extra, extra_own, note = retry
+        if timed_out or result.returncode == 0:
+            break
+        # Each remedy for what stopped this try, at most once (a lower setuptools as often
+        # as a build asks for one): what stops the next try is what to fix next, and may
+        # be for another remedy (an old sdist built, then a twin without a wheel).
+        moved = (
+            None if moved_twin else wheels.twins_for_target(text, added, python_version, runtime)
+        )
+        retry = None if moved or retried else _retry(text, app_requirements, workdir)
+        lower = None if moved or not retried else _lower_setuptools(result, text, extra, workdir)
+        if moved is not None:
+            added, note = moved
+            moved_twin = True
+        elif retry is not None:
+            extra, extra_own, note = retry
+            retried = True
+        elif lower is not None:
+            extra, note = lower
+        else:
+            break
         progress(f"Trying again: {note}")
-        again = InstallResult(notes=[*override_notes, note])
-        shutil.rmtree(target, ignore_errors=True)
-        argv = [*base, *added, *extra, *own, *extra_own]
-        timed_out = _run(argv, env, workdir, limit, again, progress)
-        # The second try got past the first failure: what stops it now is what to fix next.
-        result, text = again, "\n".join(again.output)
+        notes.append(note)
     if not timed_out and result.returncode != 0:
         without = _pins_for_target(
             argv,
@@ -323,6 +332,22 @@ _BUILD_FAILED = re.compile(r"Failed to (?:download and )?build|Build backend fai
 _NO_SOLUTION = re.compile(r"No solution found when resolving|requirements are unsatisfiable")
 #: Old source distributions import setuptools APIs its recent releases removed.
 LEGACY_SETUPTOOLS = "setuptools<70"
+#: What a build's error says when it needs an API removed before that, and the setuptools
+#: that still had it; the oldest first, so the lowest ceiling any failed build asks for wins.
+_REMOVED_FROM_SETUPTOOLS = (
+    # setuptools.Feature (optional features in setup.py, MarkupSafe 1.0): gone in 46.0.
+    (re.compile(r"cannot import name 'Feature' from 'setuptools'"), "setuptools<46"),
+    # use_2to3=True (sources converted at build time, jsmin 2.2.2): gone in 58.0.
+    (re.compile(r"use_2to3 is invalid"), "setuptools<58"),
+)
+
+
+def legacy_setuptools(output: str) -> str:
+    """The setuptools an old source distribution whose build failed with ``output`` needs."""
+    for pattern, ceiling in _REMOVED_FROM_SETUPTOOLS:
+        if pattern.search(output):
+            return ceiling
+    return LEGACY_SETUPTOOLS
 
 
 def _retry(
@@ -342,11 +367,12 @@ def _retry(
 
     # A build that wanted a compiler fails the same way with any setuptools.
     if _BUILD_FAILED.search(output) and NO_COMPILER not in output:
+        ceiling = legacy_setuptools(output)
         constraints = workdir / "fcmigrate-build-constraints.txt"
-        constraints.write_text(LEGACY_SETUPTOOLS + "\n", encoding="utf-8")
+        constraints.write_text(ceiling + "\n", encoding="utf-8")
         note = (
             "An old source distribution did not build with today's setuptools; it was built "
-            f"with {LEGACY_SETUPTOOLS}, as when it was released."
+            f"with {ceiling}, as when it was released."
         )
         return ["--build-constraint", str(constraints)], [], note
     if _NO_SOLUTION.search(output) and wheels.all_pinned(app_requirements):
@@ -497,13 +523,40 @@ def _changing_pins(
     return [*changed, "--override", str(overrides)]
 
 
+def _lower_setuptools(
+    result: InstallResult, output: str, options: list[str], workdir: Path
+) -> tuple[list[str], str] | None:
+    """The retry's options with a lower setuptools, when a build in ``output`` asks for one
+    below the ceiling ``options`` already gave; ``None`` otherwise."""
+    if result.returncode == 0 or "--build-constraint" not in options:
+        return None
+    if not _BUILD_FAILED.search(output) or NO_COMPILER in output:
+        return None
+    constraints = Path(options[options.index("--build-constraint") + 1])
+    used = constraints.read_text(encoding="utf-8").strip()
+    ceiling = legacy_setuptools(output)
+    if _ceiling_version(ceiling) >= _ceiling_version(used):
+        return None
+    constraints = workdir / "fcmigrate-build-constraints.txt"
+    constraints.write_text(ceiling + "\n", encoding="utf-8")
+    note = (
+        "Old source distributions did not build with today's setuptools; they were built "
+        f"with {ceiling}, as when they were released."
+    )
+    return ["--build-constraint", str(constraints)], note
+
+
+def _ceiling_version(ceiling: str) -> int:
+    return int(ceiling.rpartition("<")[2])
+
+
 def _winning_pins(app_requirements: Sequence[str]) -> list[str]:
     """The app's pins as uv overrides, minus the servers and twins handled elsewhere."""
     from packaging.requirements import InvalidRequirement, Requirement
 
     from fcmigrate.build import wheels
 
-    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS}
+    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS, *wheels.STDLIB_BACKPORTS}
     pins = []
     for line in app_requirements:
         text = line.split(" #")[0].split(" --hash")[0].strip()
@@ -623,13 +676,48 @@ def _app_requirement_lines(
     return requirement_lines(requirements_file, strict=True)
 
 
+def _freeze_constraints(
+    requirements_file: Path | None, args: list[str], workdir: Path
+) -> list[str]:
+    """Add the freeze kept beside requirements.txt to ``args`` as constraints; its note.
+
+    Its lines for what the build handles itself (gunicorn, servers it leaves out, twins,
+    standard-library copies) are left out: those follow :func:`wheels.server_overrides`.
+    """
+    from fcmigrate.build import wheels
+    from fcmigrate.build.freeze import freeze_beside
+
+    freeze = freeze_beside(requirements_file)
+    if freeze is None:
+        return []
+    handled = {"gunicorn", *wheels.DROPPED_SERVERS, *wheels.DROP_IN_TWINS, *wheels.STDLIB_BACKPORTS}
+    lines = freeze.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if wheels.canonical(line) not in handled]
+    constraints = workdir / "fcmigrate-freeze-constraints.txt"
+    constraints.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    args += ["-c", str(constraints)]
+    return [
+        f"{freeze.name} pins what requirements.txt installs: applied as constraints (-c), "
+        "so the dependencies requirements.txt leaves free come in at the versions the "
+        "project was frozen with."
+    ]
+
+
+#: A requirement that is a folder of the project: ``.``, ``./libs/tool``.
+_LOCAL_PATH = re.compile(r"\s*(\.{1,2}(?:/\S*)?)\s*(?:#.*)?$")
+
+
 def _requirement_args(
-    requirements_file: Path | None, requirements: Sequence[str], workdir: Path
+    requirements_file: Path | None,
+    requirements: Sequence[str],
+    workdir: Path,
+    code_copy: Path | None = None,
 ) -> list[str]:
     if requirements_file is None:
         return [r for r in requirements if _normal(requirement_name(r)) != "fcmigrate"]
     lines = requirements_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    if not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
+    local = any(_LOCAL_PATH.match(line) for line in lines)
+    if not local and not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
         return ["-r", str(requirements_file)]
     # Rewrite the file without fcmigrate; includes and local wheel folders keep working from
     # their original folder, as pip resolves them relative to the file.
@@ -641,6 +729,14 @@ def _requirement_args(
         if option and not os.path.isabs(option.group(2)) and "://" not in option.group(2):
             line = option.group(1) + str(requirements_file.parent / option.group(2))
             line += option.group(3)
+        path = _LOCAL_PATH.match(line)
+        if path:
+            # The project itself ('.') or a folder in it, which pip reads from the project's
+            # folder (where it runs): built from the build's copy (the project is only read).
+            base = requirements_file.parent
+            if code_copy is not None and (code_copy / path.group(1)).exists():
+                base = code_copy
+            line = str((base / path.group(1)).resolve())
         kept.append(line)
     fd, name = tempfile.mkstemp(prefix="requirements-", suffix=".txt", dir=workdir)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -43,6 +43,7 @@ BINARY_TWINS = {
     "pycrypto": "pycryptodome",
     "mysqlclient": "PyMySQL (pure Python; call pymysql.install_as_MySQLdb())",
     "mysql-python": "PyMySQL (pure Python; call pymysql.install_as_MySQLdb())",
+    "py-bcrypt": "bcrypt (the same 'bcrypt' module and functions, with wheels)",
 }
 #: Servers a build does not need: fcmigrate serves the app with its own gunicorn.
 SERVERS = frozenset({"uwsgi", "gunicorn", "mod-wsgi", "meinheld", "bjoern", "waitress"})
@@ -226,6 +227,16 @@ _GUNICORN_RELEASES = ("23.0.0", "24.1.1", "25.0.0", "26.0.0", "27.0.1", "28.0.0"
 #: Packages whose binary twin installs the same import name: taken in their place, since
 #: the source package needs a compiler and libpq headers on Linux.
 DROP_IN_TWINS = {"psycopg2": "psycopg2-binary"}
+#: Copies of standard library modules for old Pythons, found in old frozen requirements:
+#: every Python a build targets has the module built in, and the copy, installed, would
+#: hide it (or does not install at all: wsgiref 0.1.2 and futures are Python 2 code).
+STDLIB_BACKPORTS = {
+    "wsgiref": "wsgiref",
+    "enum34": "enum",
+    "futures": "concurrent.futures",
+    "dataclasses": "dataclasses",
+    "typing": "typing",
+}
 
 
 def canonical(line: str) -> str:
@@ -290,6 +301,13 @@ def server_overrides(
             notes.append(
                 f"Left {str(requirement)!r} out of the build: it is a server with compiled "
                 "code, and on FC fcmigrate serves the app with gunicorn."
+            )
+        elif key in STDLIB_BACKPORTS:
+            overrides.append(f'{requirement.name} ; sys_platform == "fcmigrate-never"')
+            notes.append(
+                f"Left {str(requirement)!r} out of the build: it copies the standard library's "
+                f"{STDLIB_BACKPORTS[key]} for older Pythons, which the target has built in "
+                "(installed, the copy would hide it)."
             )
         elif key in DROP_IN_TWINS:
             twin = f"{DROP_IN_TWINS[key]}{requirement.specifier}"
@@ -453,7 +471,13 @@ def compiled_error(name: str, version: str, python_version: str, runtime: str) -
         nearest = nearest_release(name, version, python_version, runtime)
     if nearest is not None:
         fixes.append(f"pin {name}=={nearest}, the nearest release with such a wheel")
-    fixes.append("or build a container image with 'fcmigrate dockerize'")
+    if fixes:
+        fixes.append("or build a container image with 'fcmigrate dockerize'")
+    else:
+        fixes.append(
+            "build a container image with 'fcmigrate dockerize', or replace it with a "
+            "package that ships wheels"
+        )
     return FCMigrateError(
         f"{shown} has no wheel for {_target(python_version)}, only source code to compile: "
         "that would need a C compiler here, and the result may not run on "

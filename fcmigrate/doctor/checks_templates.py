@@ -25,7 +25,7 @@ ROOT_RELATIVE_URL = rule(
     "skips the prefix and reaches another app or a 404; fcmigrate can rewrite headers and the "
     "URLs the framework builds, not literals in page bodies.",
     fix="Flask: href=\"{{ url_for('login') }}\", src=\"{{ url_for('static', "
-    "filename='app.js') }}\"\n"
+    'filename=\'app.js\') }}", action="{{ request.script_root }}{{ request.full_path }}"\n'
     "Django: href=\"{% url 'login' %}\", src=\"{% static 'app.js' %}\"\n"
     'JavaScript: fetch("api/items") relative to the page, or a base URL the template '
     "passes in",
@@ -48,6 +48,13 @@ _PATTERNS = (
     re.compile(r"""\burl\s*:\s*""" + _VALUE),
     re.compile(r"""\blocation(?:\.href)?\s*=\s*""" + _VALUE),
     re.compile(r"""\blocation\.assign\(\s*""" + _VALUE),
+    # Flask's request.path and request.full_path leave out the prefix (request.script_root):
+    # a form posting back to action=request.full_path leaves the function.
+    re.compile(
+        r"""\b(?:href|src|action|formaction)\s*=\s*(["']?)(?:\{\{\s*)?"""
+        r"""request\.(?:full_path|path)\b""",
+        re.IGNORECASE,
+    ),
 )
 _SHOWN = 3
 #: Lines longer than this are minified code, not written by hand.

@@ -301,7 +301,10 @@ def _not_literal(source: str, spec: str, module: str, name: str) -> AppLoadError
 
 
 def _prepare_sys_path(cwd: str | None) -> str:
+    from fcmigrate.runtime.pthfiles import read_path_files
+
     root = os.path.abspath(cwd if cwd is not None else os.getcwd())
+    read_path_files()
     _put_on_sys_path(root)
     return root
 

@@ -30,6 +30,8 @@ FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
         ("flask_named", "main:server", "flask", "main.py"),
         ("factory_package", "shop:create_app()", "flask", "shop/__init__.py"),
         ("factory_with_wsgi", "wsgi:app", "flask", "wsgi.py"),
+        # `def app(**options)` makes the app; it cannot be one.
+        ("factory_named_app", "pkgindex:app()", "wsgi", "pkgindex/__init__.py"),
         ("alias", "app:app", "flask", "app.py"),
         ("import_module_then_attr", "wsgi:application", "flask", "wsgi.py"),
         ("python_version_file", "index:app", "flask", "index.py"),
@@ -105,6 +107,19 @@ def test_no_app_says_what_was_looked_for(folder: str) -> None:
     assert message.startswith(f"No WSGI app found in {str(FIXTURES / folder)!r}.")
     for looked_for in ("manage.py", "app.py", "wsgi.py", "main.py", "create_app()", "--app"):
         assert looked_for in message
+
+
+def test_an_app_made_by_a_paste_deploy_ini_gets_the_way_to_load_it() -> None:
+    # pyramid_blogr: production.ini's [app:main] names the package's entry point.
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(FIXTURES / "paste_deploy")
+    assert str(info.value).endswith(
+        " 'production.ini' makes the app with PasteDeploy ([app:main] use = egg:blogsite), "
+        "which fcmigrate does not read: add a wsgi.py that does, e.g. 'from pyramid.paster "
+        "import get_app; app = get_app('production.ini')', and list the project itself ('.') "
+        "in requirements.txt so that its entry point is installed. Name the app with --app, "
+        "e.g. --app 'app:app' or --app 'mysite.wsgi:application'."
+    )
 
 
 def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
@@ -1063,6 +1078,64 @@ def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
     [note] = detected.notes
     assert note.startswith("Django's SECURE_SSL_REDIRECT is on. FC serves HTTPS at its front door")
     assert "takes a request without it as HTTPS" in note
+
+
+ASSETS_APP = """\
+from flask import Flask
+from flask_assets import Bundle, Environment
+
+app = Flask(__name__)
+app.config["ASSETS_AUTO_BUILD"] = {auto}
+{bind}
+assets.register("site_css", Bundle("css/base.css", "css/page.css", output="gen/site.css"))
+"""
+
+
+@pytest.mark.parametrize(
+    "bind", ["assets = Environment(app)", "assets = Environment()\nassets.init_app(app)"]
+)
+@pytest.mark.parametrize("auto", [True, False])
+def test_flask_assets_building_bundles_at_request_time_is_noted(
+    tmp_path: Path, auto: bool, bind: str
+) -> None:
+    # flask-base and Flask-Foundation: the first page that renders a bundle writes it into
+    # static/, which is read-only on FC.
+    (tmp_path / "static" / "css").mkdir(parents=True)
+    for name in ("base", "page"):
+        (tmp_path / "static" / "css" / f"{name}.css").write_text(f".{name} {{ margin: 0 }}\n")
+    (tmp_path / "app.py").write_text(ASSETS_APP.format(auto=auto, bind=bind))
+    detected = confirm_import(detect_app(tmp_path))
+    assert detected.confirmed
+    if not auto:
+        assert detected.notes == ()
+        return
+    assert detected.notes == (
+        "Flask-Assets builds the app's bundles into 'static' at the first request that "
+        "renders one (ASSETS_AUTO_BUILD is on), but the code folder is read-only on FC: that "
+        "request fails with a 500. Build them before migrating ('flask assets build' in the "
+        "project, so the build ships them) and set ASSETS_AUTO_BUILD = False in the "
+        "production config.",
+    )
+
+
+def test_a_neighbour_imported_as_a_top_level_module_is_named(tmp_path: Path) -> None:
+    # dash-on-az: app/app.py does 'from components import *' for app/components/, which
+    # works when started inside app/ only.
+    (tmp_path / "board" / "parts").mkdir(parents=True)
+    (tmp_path / "board" / "__init__.py").write_text("")
+    (tmp_path / "board" / "parts" / "__init__.py").write_text("CARD = 'card'\n")
+    (tmp_path / "board" / "main.py").write_text(
+        "from parts import CARD\n\n\ndef server(environ, start_response):\n    return []\n"
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path, app="board.main:server"))
+    assert str(info.value) == (
+        "Importing 'board.main:server' failed: 'board/main.py' imports 'parts' as a top-level "
+        "module, but 'parts' is in 'board/', beside it, which is on the import path only when "
+        "Python starts in that folder ('python main.py' there); the build starts in the "
+        "project's folder, as FC does (traceback above). Import it from its package ('from "
+        "board.parts import ...', or 'from .parts import ...'), and run again."
+    )
 
 
 def test_a_file_missing_from_the_project_is_not_blamed_on_the_package_that_opens_it(

@@ -1327,3 +1327,50 @@ def test_a_variable_the_origin_held_a_placeholder_for_is_named_so(
         "--env", "API_TOKEN=t0k3n",
     )  # fmt: skip
     assert given.returncode == 0, given.stderr
+
+
+ASSETS_APP = """\
+from flask import Flask, render_template_string
+from flask_assets import Bundle, Environment
+
+# Bound later, as app factories do: its settings are read from the current app.
+assets = Environment()
+app = Flask(__name__)
+assets.init_app(app)
+assets.register("site_css", Bundle("css/base.css", "css/page.css", output="gen/site.css"))
+
+
+@app.route("/")
+def home():
+    return render_template_string(
+        "{% assets 'site_css' %}<link rel=stylesheet href='{{ ASSET_URL }}'>{% endassets %}"
+    )
+"""
+
+
+def test_flask_assets_bundles_are_built_into_the_build(
+    tmp_path: Path, bare: Bare, start_server: Any
+) -> None:
+    # flask-base: with ASSETS_AUTO_BUILD on, the first page that renders a bundle would write
+    # it into static/, read-only on FC. Built at build time, the page writes nothing.
+    sample = tmp_path / "sample"
+    (sample / "static" / "css").mkdir(parents=True)
+    (sample / "static" / "css" / "base.css").write_text("body { margin: 0 }\n")
+    (sample / "static" / "css" / "page.css").write_text("main { padding: 1em }\n")
+    (sample / "app.py").write_text(ASSETS_APP)
+    (sample / "requirements.txt").write_text("Flask>=3\nFlask-Assets>=2\n")
+    build = _build(tmp_path, sample, bare, lambda p: None)
+    bundle = build.out / "static" / "gen" / "site.css"
+    assert bundle.read_text().split() == "body { margin: 0 } main { padding: 1em }".split()
+    assert "built 1 bundle into static/" in build.proc.stderr
+    assert "Flask-Assets builds" not in build.proc.stdout + build.proc.stderr
+    assert snapshot(build.project) == build.before  # built in the build, not the project
+
+    shipped = snapshot(build.out)
+    server = start_bare(start_server, build, bare)
+    status, body = get(f"{server.url}/2016-08-15/proxy/svc/fn/")
+    assert status == 200, server.stderr()
+    assert "/2016-08-15/proxy/svc/fn/static/gen/site.css" in body
+    assert server.terminate() == 0
+    changed = {k for k in set(shipped) | set(snapshot(build.out)) if "__pycache__" not in k}
+    assert {k for k in changed if shipped.get(k) != snapshot(build.out).get(k)} == set()

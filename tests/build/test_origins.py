@@ -939,3 +939,49 @@ def test_placeholder_values_are_left_out_and_named(tmp_path: Path) -> None:
         "value, so it is left out (the app's own default applies); give the real one with "
         "--env REDIS_HOST=VALUE."
     )
+
+
+def test_dockerfile_env_takes_arg_defaults_and_only_the_last_stage(tmp_path: Path) -> None:
+    # A multi-stage build: a Node stage for assets, then the Python image that runs. Values
+    # that name an ARG get its default, as `docker build` gives them without --build-arg.
+    _write(
+        tmp_path,
+        {
+            "Dockerfile": """
+                FROM node:20-slim AS assets
+                ARG NODE_ENV="production"
+                ENV NODE_ENV="${NODE_ENV}"
+                FROM python:3.12-slim AS base
+                ENV APP_HOME=/app SHARED="from-base"
+                FROM base
+                ARG UID=1000
+                ARG FLASK_DEBUG="false"
+                ARG BUILD_TOKEN
+                ENV FLASK_DEBUG="${FLASK_DEBUG}" \\
+                    USER_ID=$UID \\
+                    LEVEL="${LOG_LEVEL:-info}" \\
+                    TOKEN="${BUILD_TOKEN}" \\
+                    PATH="${PATH}:/home/app/.local/bin"
+                COPY --from=assets /app/public /public
+                COPY --from=python:3.12 /usr/local/bin/python3 /opt/
+                CMD ["gunicorn", "app:app"]
+            """
+        },
+    )
+    [origin] = find_origins(tmp_path)
+    # What the Node stage built reaches the image only through COPY --from: migrate says so.
+    assert origin.not_carried == [
+        "the files copied from the Dockerfile's 'assets' stage ('COPY --from=assets "
+        "/app/public /public', Dockerfile:15): migrate runs no stage's RUN steps, so build "
+        "them into the project first (that stage's commands: npm, yarn, a compiler) for the "
+        "build to ship them."
+    ]
+    env = {e.name: (e.value, e.secret) for e in origin.env}
+    assert env == {
+        "SHARED": ("from-base", False),
+        "FLASK_DEBUG": ("false", False),
+        "USER_ID": ("1000", False),
+        "LEVEL": ("info", False),
+        # Given only with --build-arg: still the deployer's to give.
+        "TOKEN": ("${BUILD_TOKEN}", True),
+    }

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,24 +40,31 @@ def app(environ, start_response):
 """
 
 #: A PEP 517 backend inside the sdist: MODE "pure" writes a wheel, "compile" first runs the
-#: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits, "legacy"
-#: fails with a setuptools of 70 or later, as old sdists do.
+#: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits; "legacy",
+#: "2to3" and "feature" fail with a setuptools that no longer has what they use, as old
+#: sdists do (convert_path: before 70; use_2to3: before 58; Feature: before 46).
 BACKEND = """\
 import base64, hashlib, os, subprocess, time, zipfile
 
 NAME, VERSION, MODE = {name!r}, {version!r}, {mode!r}
+REMOVED = {{
+    "legacy": (70, "cannot import name 'convert_path' from 'setuptools'"),
+    "2to3": (58, f"error in {{NAME}} setup command: use_2to3 is invalid."),
+    "feature": (46, "cannot import name 'Feature' from 'setuptools'"),
+}}
 
 
 def get_requires_for_build_wheel(config_settings=None):
-    return ["setuptools"] if MODE == "legacy" else []
+    return ["setuptools"] if MODE in REMOVED else []
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    if MODE == "legacy":
+    if MODE in REMOVED:
         import setuptools  # a stand-in: its VERSION tells old from new
 
-        if int(setuptools.VERSION.split(".")[0]) >= 70:
-            raise ImportError("cannot import name 'convert_path' from 'setuptools'")
+        removed_in, error = REMOVED[MODE]
+        if int(setuptools.VERSION.split(".")[0]) >= removed_in:
+            raise ImportError(error)
     if MODE == "compile":
         subprocess.run([os.environ.get("CC", "cc"), "-c", "speedups.c"], check=True)
     if MODE == "sleep":
@@ -315,6 +323,33 @@ def test_sdist_that_needs_a_compiler_is_refused_with_the_fixes(tmp_path: Path, l
     )
     assert message.endswith("or build a container image with 'fcmigrate dockerize'.")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "fix"),
+    [
+        # discover-flask (2014): py-bcrypt has no wheel of any release; bcrypt took its place.
+        (
+            "py-bcrypt",
+            "replace it with bcrypt (the same 'bcrypt' module and functions, with wheels); or "
+            "build a container image with 'fcmigrate dockerize'.",
+        ),
+        (
+            "oldcrypt",
+            "build a container image with 'fcmigrate dockerize', or replace it with a package "
+            "that ships wheels.",
+        ),
+    ],
+)
+def test_a_compiled_sdist_with_no_wheel_anywhere_gets_a_fix_that_reads(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch, name: str, fix: str
+) -> None:
+    make_sdist(links, name, "0.4", mode="compile")
+    releases = {"0.4": [{"filename": f"{name}-0.4.tar.gz"}]}
+    with json_server({"releases": releases}) as url, pytest.raises(FCMigrateError) as info:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        install(tmp_path, [*no_index(links), f"{name}==0.4"])
+    assert str(info.value).endswith(f"(2.28 on custom.debian10). Fix: {fix}")
 
 
 def test_a_compiled_server_is_left_out_even_as_an_sdist(tmp_path: Path, links: Path) -> None:
@@ -670,6 +705,122 @@ def test_an_old_sdist_builds_with_an_older_setuptools(tmp_path: Path, links: Pat
     target, result = install(tmp_path, [*no_index(links), "oldpkg==0.39.1"])
     assert (target / "oldpkg" / "__init__.py").is_file()
     assert any("setuptools<70" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(("mode", "ceiling"), [("2to3", "<58"), ("feature", "<46")])
+def test_an_sdist_older_still_builds_with_the_setuptools_that_had_its_api(
+    tmp_path: Path, links: Path, mode: str, ceiling: str
+) -> None:
+    # jsmin 2.2.2 asks for use_2to3; MarkupSafe 1.0 imports setuptools.Feature.
+    for version in ("80.0.0", "69.5.1", "57.5.0", "45.3.0"):
+        make_wheel(links, "setuptools", version)
+    make_sdist(links, "oldpkg", "2.2.2", mode=mode)
+    target, result = install(tmp_path, [*no_index(links), "oldpkg==2.2.2"])
+    assert (target / "oldpkg" / "__init__.py").is_file()
+    assert any(f"setuptools{ceiling}" in note for note in result.notes)
+
+
+def test_two_old_sdists_that_need_different_setuptools_both_build(
+    tmp_path: Path, links: Path
+) -> None:
+    for version in ("80.0.0", "69.5.1", "57.5.0"):
+        make_wheel(links, "setuptools", version)
+    make_sdist(links, "newer", "0.39.1", mode="legacy")
+    make_sdist(links, "older", "2.2.2", mode="2to3")
+    target, result = install(tmp_path, [*no_index(links), "newer==0.39.1", "older==2.2.2"])
+    assert (target / "newer").is_dir() and (target / "older").is_dir()
+    assert "setuptools<58" in result.notes[-1]
+
+
+def test_an_old_sdist_and_a_twin_without_a_wheel_both_get_their_remedy(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flask-base's freeze: jsmin 2.2.2 builds only with an old setuptools; psycopg2==2.8.3's
+    # binary twin has no wheel of 2.8.3 for CPython 3.10. Whichever stops uv first, the
+    # other's remedy follows.
+    for version in ("80.0.0", "57.5.0"):
+        make_wheel(links, "setuptools", version)
+    make_sdist(links, "oldpkg", "2.2.2", mode="2to3")
+    make_sdist(links, "psycopg2", "2.8.3", mode="compile")
+    make_sdist(links, "psycopg2-binary", "2.8.3", mode="compile")
+    make_wheel(links, "psycopg2-binary", "2.9.2")
+    releases = {
+        "2.8.3": [{"filename": "psycopg2-binary-2.8.3.tar.gz"}],
+        "2.9.2": [{"filename": "psycopg2_binary-2.9.2-cp310-cp310-manylinux2014_x86_64.whl"}],
+    }
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(tmp_path, [*no_index(links), "oldpkg==2.2.2", "psycopg2==2.8.3"])
+    assert (target / "oldpkg").is_dir()
+    assert "VERSION = '2.9.2'" in (target / "psycopg2_binary" / "__init__.py").read_text()
+    assert any("setuptools<58" in note for note in result.notes)
+    assert any("psycopg2-binary==2.9.2" in note for note in result.notes), result.output
+
+
+def test_a_python_2_copy_of_a_standard_module_is_left_out(tmp_path: Path, links: Path) -> None:
+    # discover-flask's freeze lists wsgiref==0.1.2, Python 2 code that does not build.
+    make_sdist(links, "wsgiref", "0.1.2", mode="compile")
+    make_wheel(links, "six", "1.17.0")
+    target, result = install(tmp_path, [*no_index(links), "wsgiref==0.1.2", "six==1.17.0"])
+    assert (target / "six").is_dir()
+    assert not (target / "wsgiref").exists()
+    assert result.notes == [
+        "Left 'wsgiref==0.1.2' out of the build: it copies the standard library's wsgiref "
+        "for older Pythons, which the target has built in (installed, the copy would hide it)."
+    ]
+
+
+@pytest.mark.parametrize("name", ["requirements-lock.txt", "constraints.txt", None])
+def test_a_freeze_beside_requirements_holds_what_they_leave_free(
+    tmp_path: Path, links: Path, name: str | None
+) -> None:
+    # snakeeyes: requirements.txt pins celery and leaves kombu free; its freeze holds kombu
+    # at a release that works with the pinned redis. Its gunicorn pin stays fcmigrate's.
+    make_wheel(links, "taskq", "5.4.0", requires=["transport>=5"])
+    make_wheel(links, "transport", "5.4.2")
+    make_wheel(links, "transport", "5.6.0")
+    make_wheel(links, "gunicorn", "20.1.0")
+    if name is not None:
+        (tmp_path / name).write_text("# frozen\ngunicorn==20.1.0\ntaskq==5.4.0\ntransport==5.4.2\n")
+    target, result = install(tmp_path, [*no_index(links), "taskq==5.4.0"])
+    frozen = "VERSION = '5.4.2'" in (target / "transport" / "__init__.py").read_text()
+    assert frozen is (name is not None)
+    assert "VERSION = '23.0.0'" in (target / "gunicorn" / "__init__.py").read_text()
+    if name is not None:
+        assert result.notes[0].startswith(f"{name} pins what requirements.txt installs")
+
+
+def test_the_project_itself_in_requirements_is_built_from_the_build_copy(
+    tmp_path: Path, links: Path
+) -> None:
+    # A Pyramid project lists itself ('.') so that its PasteDeploy entry point is
+    # installed; pip reads '.' from the project's folder, uv would read it from its own.
+    project = tmp_path / "project"
+    (project / "blog").mkdir(parents=True)
+    (project / "blog" / "__init__.py").write_text(
+        "def main(global_config, **settings):\n    pass\n"
+    )
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    )
+    (project / "backend.py").write_text(BACKEND.format(name="blog", version="0.1", mode="pure"))
+    (project / "requirements.txt").write_text(f"--no-index\n--find-links {links}\n.\n")
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    copy = tmp_path / "build"
+    shutil.copytree(project, copy)
+    work = tmp_path / "work"
+    work.mkdir()
+    vendor.install_requirements(
+        copy / "python",
+        requirements_file=project / "requirements.txt",
+        requirements=["."],
+        python_version="3.10",
+        runtime="custom.debian10",
+        progress=lambda line: None,
+        workdir=work,
+    )
+    assert (copy / "python" / "blog" / "__init__.py").is_file()
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
 
 
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:

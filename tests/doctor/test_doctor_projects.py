@@ -460,6 +460,31 @@ def test_root_relative_urls_in_templates_and_scripts_are_one_finding(tmp_path: P
     assert "url_for" in findings[0].fix and "{% static" in findings[0].fix
 
 
+def test_a_form_posting_back_to_request_path_is_found(tmp_path: Path) -> None:
+    # sayhello: render_form(form, action=request.full_path) posts to the domain's root.
+    root = write(
+        tmp_path / "guestbook",
+        {
+            "app.py": "def app(environ, start_response):\n    return []\n",
+            "bootstrap": BOOTSTRAP.format(spec="app:app"),
+            "templates/index.html": """\
+                {{ render_form(form, action=request.full_path) }}
+                <form method="post" action="{{ request.path }}"></form>
+                {% if request.path == url_for('about') %}active{% endif %}
+                <form action="{{ request.script_root }}{{ request.full_path }}"></form>
+            """,
+        },
+    )
+    [finding] = diagnose(root).findings
+    assert finding.id == "FC307"
+    assert finding.message == (
+        "Root-relative URLs written in pages and scripts (2 in 1 file): "
+        "templates/index.html:1 action=request.full_path, "
+        'templates/index.html:2 action="{{ request.path.'
+    )
+    assert "request.script_root" in finding.fix
+
+
 def test_templates_with_only_built_and_full_urls_are_fine(tmp_path: Path) -> None:
     root = write(
         tmp_path / "shop",

@@ -716,3 +716,62 @@ def test_fixture_cleanup_leaves_no_fixture_modules() -> None:
     assert [name for name, mod in sys.modules.items() if mod and _from_fixtures(mod)] == []
     assert str(FIXTURES) not in sys.path
     assert str(DJANGO_PROJECT) not in sys.path
+
+
+#: A package's .pth file that puts in a module the standard library no longer has, as
+#: setuptools' distutils-precedence.pth does for ``distutils`` on Python 3.12 and later.
+PTH_SHIM = """\
+import importlib.abc, importlib.util, sys
+
+RUNS = []
+
+
+class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "fx_gone_from_stdlib":
+            return importlib.util.spec_from_loader(name, self)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.strtobool = lambda text: text.lower() in ("1", "true", "yes", "on")
+
+
+def install():
+    RUNS.append(1)
+    sys.meta_path.insert(0, Finder())
+"""
+
+
+def test_pth_files_of_the_installed_dependencies_are_read(tmp_path: Path) -> None:
+    code = tmp_path / "code"
+    deps = code / "python"
+    deps.mkdir(parents=True)
+    (deps / "fx_pth_shim.py").write_text(PTH_SHIM)
+    (deps / "fx-shim-precedence.pth").write_text("import fx_pth_shim; fx_pth_shim.install()\n")
+    (code / "app.py").write_text(
+        "from fx_gone_from_stdlib import strtobool\n"
+        "DEBUG = strtobool('false')\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'debug=%r' % DEBUG]\n"
+    )
+    script = (
+        "import json, fx_pth_shim\n"
+        "from fcmigrate.runtime.loader import load_app\n"
+        "load_app('app:app', cwd='.'); load_app('app:app', cwd='.')\n"
+        "print(json.dumps(len(fx_pth_shim.RUNS)))\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": os.pathsep.join(
+            [str(deps), str(code), str(Path(fcmigrate.__file__).parents[1])]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=code, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == 1  # read once, however often the app is loaded

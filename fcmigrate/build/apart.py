@@ -1,0 +1,123 @@
+"""Two installed packages whose releases are years apart: one uses a name the other has
+since removed.
+
+An app that pins ``Flask==2.0.1`` and leaves Werkzeug free gets today's Werkzeug, from
+which ``werkzeug.urls.url_quote`` is gone: Flask fails at import with ``ImportError: cannot
+import name 'url_quote' from 'werkzeug.urls'``. The same happens with pip on any machine;
+the target Python has nothing to do with it. Flask-SQLAlchemy 2.5 with SQLAlchemy 2 fails the
+same way with ``AttributeError: module 'sqlalchemy' has no attribute '__all__'``.
+:func:`apart_error` says so, and names the
+fix: the dependency's last release before the pinned package came out, looked up on PyPI
+(upload times), or a newer release of the pinned package.
+
+Imported by the import check's parent only, never by its child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+__all__ = ["apart_error", "missing_name", "release_before"]
+
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+_NO_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
+
+
+def missing_name(message: str, error_class: str = "builtins.ImportError") -> tuple[str, str] | None:
+    """``(name, module)`` of ``ImportError: cannot import name 'x' from 'pkg.mod'`` or
+    ``AttributeError: module 'pkg.mod' has no attribute 'x'``."""
+    if error_class == "builtins.ImportError":
+        match = _CANNOT_IMPORT.search(message)
+        return (match.group(1), match.group(2)) if match else None
+    if error_class == "builtins.AttributeError":
+        match = _NO_ATTRIBUTE.search(message)
+        return (match.group(2), match.group(1)) if match else None
+    return None
+
+
+def apart_error(
+    spec: str,
+    importer: tuple[str, str],
+    provider: tuple[str, str],
+    name: str,
+    module: str,
+) -> str:
+    """The one-line error for ``importer`` (name, version) importing ``name`` from
+    ``module``, which the installed ``provider`` (name, version) no longer has."""
+    who, when = importer
+    dep, dep_version = provider
+    last = release_before(dep, who, when)
+    pin = (
+        f"pin {dep}=={last} (its last release before {who} {when} came out)"
+        if last
+        else f"pin {dep} to a release from before {who} {when} came out"
+    )
+    return (
+        f"Importing {spec!r} failed inside the installed package '{who} {when}' (traceback "
+        f"above): it uses {name!r} from {module!r}, which {dep} {dep_version}, the release "
+        f"installed, no longer has. Your requirements hold {who} at {when} but let {dep} move "
+        f"on to today's release, as pip would anywhere. Fix: {pin} in your requirements, or "
+        f"move {who} to a release that works with {dep} {dep_version}; and run again."
+    )
+
+
+def release_before(name: str, other: str, other_version: str) -> str | None:
+    """The newest final release of ``name`` uploaded before ``other`` ``other_version``.
+
+    Asks PyPI's JSON API (:data:`fcmigrate.build.wheels.PYPI_JSON`) with a short timeout;
+    ``None`` when it cannot be asked or has no answer.
+    """
+    if os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or os.environ.get("UV_NO_INDEX"):
+        return None
+    other_releases = _releases(other)
+    releases = _releases(name)
+    if other_releases is None or releases is None:
+        return None
+    came_out = _first_upload(other_releases.get(other_version))
+    if came_out is None:
+        return None
+    before: list[Version] = []
+    for raw, files in releases.items():
+        try:
+            version = Version(raw)
+        except InvalidVersion:
+            continue
+        uploaded = _first_upload(files)
+        if not version.is_prerelease and uploaded is not None and uploaded < came_out:
+            before.append(version)
+    return str(max(before)) if before else None
+
+
+def _releases(name: str) -> dict[str, object] | None:
+    from fcmigrate.build import wheels
+
+    address = wheels.PYPI_JSON.format(name=canonicalize_name(name))
+    try:
+        with urllib.request.urlopen(address, timeout=wheels.LOOKUP_TIMEOUT) as response:  # noqa: S310
+            releases = json.load(response)["releases"]
+    except (OSError, ValueError, KeyError, TypeError, urllib.error.URLError):
+        return None
+    return releases if isinstance(releases, dict) else None
+
+
+def _first_upload(files: object) -> datetime | None:
+    if not isinstance(files, list):
+        return None
+    times = []
+    for file in files:
+        if isinstance(file, dict) and not file.get("yanked"):
+            stamp = file.get("upload_time_iso_8601") or file.get("upload_time")
+            try:
+                moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            times.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    return min(times) if times else None

@@ -1,0 +1,175 @@
+"""A pinned package and a free dependency years apart: one imports what the other removed.
+
+The import check runs for real in a child interpreter over a folder of vendored packages;
+PyPI's JSON API is a loopback server that knows each package's upload times.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from fcmigrate.build import wheels
+from fcmigrate.build.detect import detect_app
+from fcmigrate.build.importcheck import confirm_import
+from fcmigrate.errors import AppImportError
+
+#: Upload times, as PyPI's JSON API gives them.
+RELEASES = {
+    "webframe": {"2.0.1": "2021-05-21T15:00:00Z", "3.1.0": "2024-11-13T10:00:00Z"},
+    "urltools": {
+        "2.0.0": "2021-05-11T10:00:00Z",
+        "2.0.1": "2021-05-17T10:00:00Z",
+        "2.1.0rc1": "2021-05-20T10:00:00Z",
+        "2.1.0": "2022-03-28T10:00:00Z",
+        "3.1.9": "2025-10-01T10:00:00Z",
+    },
+}
+
+
+@contextmanager
+def pypi_json() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            name = self.path.split("/")[2]
+            if name not in RELEASES:
+                self.send_error(404)
+                return
+            body = json.dumps(
+                {
+                    "releases": {
+                        version: [
+                            {"filename": f"{name}-{version}.tar.gz", "upload_time_iso_8601": at}
+                        ]
+                        for version, at in RELEASES[name].items()
+                    }
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/pypi/{{name}}/json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _vendored(site: Path, dist: str, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    info = site / f"{dist}.dist-info"
+    info.mkdir(parents=True)
+    (info / "RECORD").write_text("".join(f"{name},,\n" for name in files))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """webframe 2.0.1 imports quote_url from urltools.urls; urltools 3.1.9 dropped it."""
+    site = tmp_path / "python"
+    _vendored(
+        site, "webframe-2.0.1", {"webframe/__init__.py": "from urltools.urls import quote_url\n"}
+    )
+    _vendored(site, "urltools-3.1.9", {"urltools/__init__.py": "", "urltools/urls.py": "X = 1\n"})
+    (tmp_path / "app.py").write_text("import webframe\n\napp = None\n")
+    return tmp_path
+
+
+def test_a_name_gone_from_a_newer_dependency_names_both_and_the_release_to_pin(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            confirm_import(detect_app(project), pythonpath=[project / "python"])
+    assert str(info.value) == (
+        "Importing 'app:app' failed inside the installed package 'webframe 2.0.1' (traceback "
+        "above): it uses 'quote_url' from 'urltools.urls', which urltools 3.1.9, the "
+        "release installed, no longer has. Your requirements hold webframe at 2.0.1 but let "
+        "urltools move on to today's release, as pip would anywhere. Fix: pin "
+        "urltools==2.0.1 (its last release before webframe 2.0.1 came out) in your "
+        "requirements, or move webframe to a release that works with urltools 3.1.9; and "
+        "run again."
+    )
+
+
+def test_without_pypi_the_fix_is_said_in_words(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(project), pythonpath=[project / "python"])
+    message = str(info.value)
+    assert "Fix: pin urltools to a release from before webframe 2.0.1 came out" in message
+    assert "may not run on Python" not in message
+
+
+def test_an_attribute_gone_from_a_newer_dependency_is_named_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask-SQLAlchemy 2.5.1 reads sqlalchemy.__all__, which SQLAlchemy 2 no longer has.
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "webframe-2.0.1",
+        {"webframe/__init__.py": "import urltools\n\nNAMES = urltools.__all__\n"},
+    )
+    _vendored(site, "urltools-3.1.9", {"urltools/__init__.py": ""})
+    (tmp_path / "app.py").write_text("import webframe\n\napp = None\n")
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert "it uses '__all__' from 'urltools', which urltools 3.1.9" in str(info.value)
+    assert "Fix: pin urltools==2.0.1" in str(info.value)
+
+
+def test_a_name_looked_up_inside_the_newer_package_names_the_package_that_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask-DebugToolbar 0.11 hands Jinja 'jinja2.ext.with_', which Jinja 3.1 removed; the
+    # AttributeError is raised inside Jinja's own import_string.
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "webframe-2.0.1",
+        {"webframe/__init__.py": "import urltools\n\nEXT = urltools.load('urltools.ext.with_')\n"},
+    )
+    _vendored(
+        site,
+        "urltools-3.1.9",
+        {
+            "urltools/__init__.py": (
+                "import importlib\n\n\ndef load(dotted):\n"
+                "    module, _, name = dotted.rpartition('.')\n"
+                "    return getattr(importlib.import_module(module), name)\n"
+            ),
+            "urltools/ext.py": "",
+        },
+    )
+    (tmp_path / "app.py").write_text("import webframe\n\napp = None\n")
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            confirm_import(detect_app(tmp_path), pythonpath=[site])
+    message = str(info.value)
+    assert message.startswith(
+        "Importing 'app:app' failed inside the installed package 'webframe 2.0.1' (traceback "
+        "above): it uses 'with_' from 'urltools.ext', which urltools 3.1.9, the release "
+        "installed, no longer has."
+    )
+    assert "Fix: pin urltools==2.0.1" in message

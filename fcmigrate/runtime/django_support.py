@@ -1,55 +1,26 @@
-"""Django (and a little Flask) on FC without settings edits: hosts, static files, their URLs.
+"""Django (and a little Flask) on FC without settings edits. docs/django.md tells the whole
+story; in short, :func:`prepare_app` runs once, after the app is imported and before
+gunicorn forks, and:
 
-``fcmigrate serve`` calls :func:`prepare_app` once, after the app is imported (so Django's
-settings are configured) and before gunicorn forks its workers and the first request
-arrives. It does three things; each can be turned off.
-
-**FC's own hosts.** With ``DEBUG = False`` Django answers 400 to any ``Host`` not in
-``ALLOWED_HOSTS``, and FC's hosts are never in it. When running on FC (``FC_FUNC_CODE_PATH``
-or ``FC_FUNCTION_NAME`` is set) and asked to (``FCMIGRATE_TRUST_FC_HOSTS=1``, which the
-generated deploy configs set, or ``serve --trust-fc-hosts``), these are added to
-``ALLOWED_HOSTS``, and as ``https://`` origins to ``CSRF_TRUSTED_ORIGINS``:
-
-* ``<FC_ACCOUNT_ID>.<FC_REGION>.fc.aliyuncs.com`` and
-  ``<FC_ACCOUNT_ID>.<FC_REGION>-internal.fc.aliyuncs.com`` (FC 2.0's default domain, public
-  and internal);
-* ``.fcapp.run``, i.e. every ``*.fcapp.run`` trigger URL (origin ``https://*.fcapp.run``);
-* the custom domains in ``FCMIGRATE_CUSTOM_DOMAINS`` (comma separated; ``*.example.com`` for
-  every subdomain).
-
-This is safe on FC because FC only routes those hosts to the function: a request naming
-another ``Host`` never reaches it, and every other host is still refused by Django. Off FC
-the same server can be reached under any name, so the setting does nothing there (a log line
-says so). Under ``fcmigrate local``, which plays FC on a laptop, the front door's own hosts
-(``FCMIGRATE_LOCAL_HOSTS``, which it sets) are added to ``ALLOWED_HOSTS`` with them. A Flask
-app whose ``TRUSTED_HOSTS`` is set (Flask 3.1) gets the same hosts.
-
-Whatever the settings, a ``Host`` Django refuses is logged as one ``fcmigrate`` line naming
-the host and how to allow it, in place of Django's own record (a traceback its default
-logging prints only with ``DEBUG`` on).
-
-**Collected static files**, served by WhiteNoise from the folder
-:mod:`fcmigrate.build.collectstatic` collected into the build, under ``STATIC_URL``, behind
-FC's prefix too. Skipped when the project already has
-``whitenoise.middleware.WhiteNoiseMiddleware`` serving an existing ``STATIC_ROOT``, when
-``STATIC_URL`` is a full URL (a CDN), or with ``serve --no-static``.
-
-**Links to static and media files follow the request's prefix.** Django prefixes a relative
-``STATIC_URL`` (``static/``) with ``SCRIPT_NAME``, but only once: the value is cached on
-first use, so the first request decides for every later one, with or without FC's prefix.
-An absolute ``STATIC_URL`` (``/static/``) is never prefixed. Either way, pages requested
-under ``/2016-08-15/proxy/<svc>/<fn>/`` would link CSS that is not there. So, at start-up,
-``STATIC_URL`` and ``MEDIA_URL`` are read once without a prefix, and the ``url()`` of the
-configured static-files storage and of the default (media) storage is wrapped to put the
-*current* request's script prefix in front of root-relative URLs (``/static/...``; never
-``//cdn...`` or ``https://...``, never twice). ``{% static %}``, form media, the admin and
-``FileField.url`` all go through those. ``{{ STATIC_URL }}`` and ``{% get_static_prefix %}``
-read the setting itself and stay unprefixed: use ``{% static %}``. Tags that cache what
-they render (``{% compress %}``, ``{% cache %}``) render as at build time and get the prefix
-afterwards (:mod:`fcmigrate.runtime.django_tags`). This reaches into
-Django's internals (two storage objects and the settings cache); set
-``FCMIGRATE_DJANGO_STATIC_PREFIX=0`` to leave the storages' ``url()`` as Django made it
-(``STATIC_URL`` is still read once at start-up, unprefixed).
+* **hosts**: on FC and asked to (``FCMIGRATE_TRUST_FC_HOSTS=1``, set by the generated
+  deploy configs), adds FC's own hosts (``<account>.<region>[-internal].fc.aliyuncs.com``,
+  ``.fcapp.run``, ``FCMIGRATE_CUSTOM_DOMAINS``) to ``ALLOWED_HOSTS`` and as ``https://``
+  origins to ``CSRF_TRUSTED_ORIGINS`` (FC routes only those hosts to the function), and
+  ``fcmigrate local``'s own hosts under it; a Flask ``TRUSTED_HOSTS`` likewise. A refused
+  ``Host`` is one log line with the fix;
+* **logs and FC's file system**: a 500's traceback reaches stderr with ``DEBUG`` off; a
+  SQLite database in the read-only code folder gets a per-instance copy in /tmp; an app
+  with ``SECURE_SSL_REDIRECT`` does not loop when FC sends no ``X-Forwarded-Proto``;
+* **static files**: serves the collected folder with WhiteNoise under ``STATIC_URL``,
+  behind FC's prefix too (unless the project's own WhiteNoiseMiddleware does, the URL is a
+  CDN's, or ``--no-static``);
+* **their URLs**: ``STATIC_URL`` and ``MEDIA_URL`` are read once without a prefix, and the
+  storages' ``url()`` puts the *current* request's script prefix in front of root-relative
+  URLs, so ``{% static %}``, form media, the admin and ``FileField.url`` follow each request
+  (Django would cache the first request's). Tags that cache what they render
+  (``{% compress %}``, ``{% cache %}``) get the prefix afterwards
+  (:mod:`fcmigrate.runtime.django_tags`). ``FCMIGRATE_DJANGO_STATIC_PREFIX=0`` leaves the
+  storages as Django made them.
 """
 
 from __future__ import annotations
@@ -191,14 +162,9 @@ class _RefusedHostLine(logging.Filter):
 
 
 def _explain_refused_hosts(*, trusting: bool, on_fc: bool) -> None:
-    """Log one line per request Django refused for its ``Host``: which host, how to allow it.
-
-    Django logs the refusal with a traceback to ``django.security.DisallowedHost``, which
-    its default logging prints only with ``DEBUG`` on (and mails to ``ADMINS``): with
-    ``DEBUG`` off the client sees "Bad Request (400)" and the log nothing. That record is
-    replaced by one ``fcmigrate`` line. A project that configured that logger itself
-    (often to silence it) keeps its own configuration.
-    """
+    """Log one line per request Django refused for its ``Host``, naming it and how to allow
+    it, in place of Django's traceback (printed only with ``DEBUG`` on). A project that
+    configured that logger itself keeps its own configuration."""
     refused = logging.getLogger("django.security.DisallowedHost")
     if refused.handlers or any(isinstance(f, _RefusedHostLine) for f in refused.filters):
         return
@@ -221,14 +187,9 @@ def _explain_refused_hosts(*, trusting: bool, on_fc: bool) -> None:
 
 
 def _log_server_errors(settings: Any) -> None:
-    """Print the traceback of a request that ended in a 5xx, when nothing else would.
-
-    Django logs a view's unhandled exception to ``django.request``, which its default
-    logging prints only with ``DEBUG`` on (and mails to ``ADMINS``): with ``DEBUG`` off, as
-    in production, the client gets "Server Error (500)" and FC's log gets nothing. A
-    handler on that logger writes the record (with the request ID) to stderr, which FC
-    keeps. A project with a ``LOGGING`` setting of its own keeps its own configuration.
-    """
+    """Send ``django.request``'s errors (a 500's traceback) to stderr with the request ID:
+    Django's default logging prints them only with ``DEBUG`` on. A project's own
+    ``LOGGING`` is left alone."""
     if settings.DEBUG or getattr(settings, "LOGGING", None):
         return
     errors = logging.getLogger("django.request")
@@ -249,15 +210,9 @@ SQLITE_COPIES = "fcmigrate-sqlite"
 
 
 def _sqlite_to_tmp(settings: Any, env: Mapping[str, str]) -> None:
-    """Give each SQLite database in FC's read-only code folder a writable copy in /tmp.
-
-    ``DATABASES = {"default": {"ENGINE": "...sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}``,
-    startproject's default, fails on FC at the first write (a login, a session), or at the
-    first query when no file was shipped: only /tmp is writable there. The database moves to
-    /tmp, copied from the shipped file if there is one, for as long as the instance lives;
-    each instance has its own. The log says so: data that must last belongs in a database
-    server or on NAS. A database elsewhere, or in a writable folder, is left where it is.
-    """
+    """Give each SQLite database in FC's read-only code folder (startproject's
+    ``BASE_DIR / "db.sqlite3"``) a copy in /tmp for the instance's life, from the shipped
+    file if any, and say so. A database elsewhere, or in a writable folder, stays."""
     import shutil
     import tempfile
 
@@ -298,16 +253,9 @@ def _sqlite_to_tmp(settings: Any, env: Mapping[str, str]) -> None:
 def _https_when_unsaid(
     app: WSGIApplication, settings: Any, env: Mapping[str, str]
 ) -> WSGIApplication:
-    """On FC, take a request as HTTPS when nothing says its scheme and the app redirects
-    every plain-HTTP request (``SECURE_SSL_REDIRECT``).
-
-    FC terminates TLS at its front door; whether it then sends ``X-Forwarded-Proto`` is not
-    documented. When it does, the header decides (the middleware sets the scheme from it,
-    and so does ``SECURE_PROXY_SSL_HEADER``). When it does not, every request would look
-    like plain HTTP and the redirect to ``https://`` would lead back to itself, for ever:
-    an app that turned the setting on is served over HTTPS only, so its requests are taken
-    as HTTPS.
-    """
+    """On FC, with ``SECURE_SSL_REDIRECT`` on, take a request that no header gives a scheme
+    as HTTPS: whether FC sends ``X-Forwarded-Proto`` is not documented, and without it the
+    redirect to ``https://`` would come back for ever."""
     if not getattr(settings, "SECURE_SSL_REDIRECT", False) or not running_on_fc(env):
         return app
     said = {"HTTP_X_FORWARDED_PROTO"}

@@ -54,9 +54,8 @@ logged with it), and, unless ``fail_on_5xx=False``, when the app answers 5xx.
 
 **Sees FC's HTTPS.** On FC, an ``X-Forwarded-Proto`` header sets ``wsgi.url_scheme``, so
 generated absolute URLs and ``is_secure()`` say ``https`` (``forwarded_proto``). Once the
-app has redirected a request that had no such header to its own ``https://`` URL (an app
-that upgrades plain HTTP), requests without the header are taken as HTTPS: FC's front door
-serves HTTPS, and the redirect would otherwise come back for ever.
+app has redirected a request without the header to its own ``https://`` URL, such requests
+are taken as HTTPS, or that redirect would come back for ever.
 
 :param app: the WSGI application to wrap.
 :param base_paths: extra path prefixes to move into ``SCRIPT_NAME``; defaults to
@@ -455,8 +454,6 @@ class FCMiddleware:
         return result
 
     def _take_unsaid_as_https(self) -> None:
-        """The app redirects plain HTTP to its own https:// URL and FC said no scheme: were
-        FC's HTTPS requests seen as HTTP, that redirect would come back for ever."""
         if not self._https_unsaid:
             self._https_unsaid = True
             logger.warning(

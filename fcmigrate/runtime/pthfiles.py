@@ -1,12 +1,7 @@
-"""The ``.pth`` files of the dependencies a build installs beside the code.
-
-A build installs its dependencies into ``python/``, which reaches ``sys.path`` through
-``PYTHONPATH``; Python reads ``.pth`` files only in its site directories, so the ones
-packages ship there would be skipped, and an app that works in a virtualenv would fail on
-FC. setuptools' ``distutils-precedence.pth`` is the common case: it makes ``import
-distutils`` work on Python 3.12 and later, whose standard library no longer has it, for apps
-that still do ``from distutils.util import strtobool``. :func:`read_path_files` reads them
-as Python reads a site directory's (:func:`site.addsitedir`), once per folder.
+"""The ``.pth`` files in ``python/``, which reaches ``sys.path`` through ``PYTHONPATH``:
+Python reads them only in site directories, so setuptools' ``distutils-precedence.pth``
+(``import distutils`` on Python 3.12+) would be skipped on FC. :func:`read_path_files` reads
+them as :func:`site.addsitedir` does, once per folder.
 """
 
 from __future__ import annotations

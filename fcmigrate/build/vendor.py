@@ -422,7 +422,8 @@ def _pins_for_target(
       ``ImageField``): the app chose that release, so only a release of the same series
       (``psycopg2-binary`` 2.9.9 -> 2.9.10, which added wheels for Python 3.13) takes its
       place;
-    * no such release: the first failure stands, with its fix.
+    * no such release: an error names the pins that stop the build, each with its fix
+      (not one that could move, which may be the first to fail).
     """
     from fcmigrate.build import wheels
 
@@ -446,6 +447,7 @@ def _pins_for_target(
     notes: list[str] = []
     left_out: list[str] = []
     raised: dict[str, str] = {}
+    blocked: list[tuple[str, str]] = []
     target_name = f"CPython {python_version} on manylinux x86_64"
     for line in pending:
         name = requirement_name(line)
@@ -467,7 +469,8 @@ def _pins_for_target(
         # would; the app's own choice only to a release of the same series (2.9.9 -> 2.9.10).
         kept = 1 if needing else 2
         if nearest is None or not wheels.same_series(pin, nearest, kept):
-            return None
+            blocked.append((name, pin))
+            continue
         raised[name] = nearest
         if needing:
             notes.append(
@@ -483,6 +486,10 @@ def _pins_for_target(
                 f"{target_name}, and {nearest}, of the same {series} series, is the nearest "
                 "release that has one."
             )
+    if blocked:
+        # Only these stop the build: the error names them, not a pin that could move.
+        blocked.sort(key=lambda pin: wheels.canonical(pin[0]))
+        raise wheels.compiled_errors(blocked, python_version, runtime)
     if raised:
         progress(f"Trying again with {', '.join(f'{k}=={v}' for k, v in raised.items())}")
         trial = InstallResult()

@@ -452,37 +452,58 @@ def _build_reason(output: str) -> str:
 
 def compiled_error(name: str, version: str, python_version: str, runtime: str) -> FCMigrateError:
     """The package has compiled code and no wheel for the target: say why and the fixes."""
+    return compiled_errors([(name, version)], python_version, runtime)
+
+
+def compiled_errors(
+    packages: Sequence[tuple[str, str]], python_version: str, runtime: str
+) -> FCMigrateError:
+    """:func:`compiled_error` for several packages at once, each with its own fix, so that
+    a frozen list with two such pins is fixed in one go."""
     from fcmigrate.build.vendor import RUNTIME_GLIBC
 
     glibc = RUNTIME_GLIBC.get(runtime)
     where = f"FC's glibc (2.{glibc} on {runtime})" if glibc else "FC's glibc"
-    shown = f"{name} {version}" if version else name
-    fixes: list[str] = []
+    shown = [f"{name} {version}" if version else name for name, version in packages]
+    single = len(packages) == 1
+    fixes = [
+        _compiled_fix(name, version, python_version, runtime, "it" if single else name)
+        for name, version in packages
+    ]
+    if all(fix is None for fix in fixes):
+        fix = (
+            "build a container image with 'fcmigrate dockerize', or replace "
+            f"{'it with a package that ships' if single else 'them with packages that ship'} wheels"
+        )
+    else:
+        named = [
+            fix or f"replace {name} with a package that ships wheels"
+            for (name, _), fix in zip(packages, fixes, strict=True)
+        ]
+        fix = "; ".join([*named, "or build a container image with 'fcmigrate dockerize'"])
+    subject = f"{shown[0]} has" if single else f"{', '.join(shown[:-1])} and {shown[-1]} have"
+    return FCMigrateError(
+        f"{subject} no wheel for {_target(python_version)}, only source code to compile: "
+        "that would need a C compiler here, and the result may not run on "
+        f"{where}. Fix: {fix}."
+    )
+
+
+def _compiled_fix(
+    name: str, version: str, python_version: str, runtime: str, called: str
+) -> str | None:
     key = canonicalize_name(name)
     if key in SERVERS:
-        fixes.append(
+        return (
             f"remove {name} from your requirements: the build does not need a server, "
             "fcmigrate serves the app with its own gunicorn"
         )
     if key in BINARY_TWINS:
-        fixes.append(f"replace it with {BINARY_TWINS[key]}")
-    nearest = None
-    if key not in SERVERS and version:
-        nearest = nearest_release(name, version, python_version, runtime)
+        return f"replace {called} with {BINARY_TWINS[key]}"
+    nearest = nearest_release(name, version, python_version, runtime) if version else None
     if nearest is not None:
-        fixes.append(f"pin {name}=={nearest}, the nearest release with such a wheel")
-    if fixes:
-        fixes.append("or build a container image with 'fcmigrate dockerize'")
-    else:
-        fixes.append(
-            "build a container image with 'fcmigrate dockerize', or replace it with a "
-            "package that ships wheels"
-        )
-    return FCMigrateError(
-        f"{shown} has no wheel for {_target(python_version)}, only source code to compile: "
-        "that would need a C compiler here, and the result may not run on "
-        f"{where}. Fix: {'; '.join(fixes)}."
-    )
+        return f"pin {name}=={nearest}, the nearest release with such a wheel"
+    return None
 
 
 def same_series(old: str, new: str, parts: int) -> bool:

@@ -1031,3 +1031,69 @@ def test_a_pin_asked_for_by_an_extra_only_is_not_taken_as_unneeded(
         monkeypatch.setattr(wheels, "PYPI_JSON", url)
         with pytest.raises(FCMigrateError, match=r"imaging 6\.2\.2 has no wheel"):
             install(tmp_path, [*no_index(links), "web[images]==1.0.0", "imaging==6.2.2"])
+
+
+def test_the_error_names_the_pin_that_stops_the_build_not_one_that_could_move(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 2018 freeze: cffi (bcrypt's) fails first, but it may move within its major version;
+    # the app's own Pillow pin may not, and is what the user has to change.
+    make_wheel(links, "crypto", "3.1.4", requires=["ffi>=1.1"])
+    make_sdist(links, "ffi", "1.11.5", mode="compile")
+    make_wheel(links, "ffi", "1.15.0")
+    make_sdist(links, "imaging", "5.3.0", mode="compile")
+    releases = {
+        "1.15.0": [{"filename": "ffi-1.15.0-cp310-cp310-manylinux2014_x86_64.whl"}],
+        "8.3.2": [{"filename": "imaging-8.3.2-cp310-cp310-manylinux2014_x86_64.whl"}],
+    }
+    lines = [*no_index(links), "ffi==1.11.5", "crypto==3.1.4", "imaging==5.3.0"]
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(FCMigrateError) as info:
+            install(tmp_path, lines)
+    message = str(info.value)
+    assert message.startswith("imaging 5.3.0 has no wheel for CPython 3.10 on manylinux x86_64")
+    assert "Fix: pin imaging==8.3.2, the nearest release with such a wheel;" in message
+    assert "ffi" not in message
+
+
+def test_every_pin_that_stops_the_build_is_named_at_once(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_sdist(links, "imaging", "5.3.0", mode="compile")
+    make_sdist(links, "oldnative", "0.4", mode="compile")
+    make_wheel(links, "web", "1.0.0")
+    releases = {"8.3.2": [{"filename": "imaging-8.3.2-cp310-cp310-manylinux2014_x86_64.whl"}]}
+    lines = [*no_index(links), "web==1.0.0", "imaging==5.3.0", "oldnative==0.4"]
+    with json_server({"releases": releases}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(FCMigrateError) as info:
+            install(tmp_path, lines)
+    message = str(info.value)
+    assert message.startswith(
+        "imaging 5.3.0 and oldnative 0.4 have no wheel for CPython 3.10 on manylinux x86_64"
+    )
+    # (The test index answers every name alike: each is told to move to 8.3.2.)
+    assert message.endswith(
+        "Fix: pin imaging==8.3.2, the nearest release with such a wheel; pin oldnative==8.3.2, "
+        "the nearest release with such a wheel; or build a container image with 'fcmigrate "
+        "dockerize'."
+    )
+
+
+def test_each_pin_in_one_error_gets_its_own_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UV_OFFLINE", "1")  # no release lookups: only the fixed remedies
+    error = wheels.compiled_errors(
+        [("uwsgi", "2.0.18"), ("psycopg2", "2.7.3"), ("oldnative", "0.4")],
+        "3.10",
+        "custom.debian10",
+    )
+    assert str(error) == (
+        "uwsgi 2.0.18, psycopg2 2.7.3 and oldnative 0.4 have no wheel for CPython 3.10 on "
+        "manylinux x86_64, only source code to compile: that would need a C compiler here, "
+        "and the result may not run on FC's glibc (2.28 on custom.debian10). Fix: remove "
+        "uwsgi from your requirements: the build does not need a server, fcmigrate serves "
+        "the app with its own gunicorn; replace psycopg2 with psycopg2-binary; replace "
+        "oldnative with a package that ships wheels; or build a container image with "
+        "'fcmigrate dockerize'."
+    )

@@ -131,6 +131,10 @@ def detect_app(
     version, version_source = read_python_version(root)
     if app is None:
         candidates = _candidates(root, _django_candidate(root, env))
+        if len(_entries(candidates)) != 1:
+            # None found, or several: `flask run` starts the one .flaskenv names.
+            named = _flaskenv_candidate(root)
+            candidates = [named] if named is not None else candidates
         chosen = _choose(
             root,
             candidates
@@ -649,7 +653,7 @@ def _procfile_candidates(root: Path, requirements: Sequence[str]) -> list[_Candi
     return []
 
 
-def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
+def _entries(candidates: list[_Candidate]) -> list[_Candidate]:
     # The module that imports another candidate is the entry point (wsgi.py importing the
     # app package); the imported one is part of it, not a second app.
     entry = [
@@ -657,7 +661,41 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
     ]
     if not entry:
         entry = candidates  # they import each other: no way to tell which is the entry
-    entry = [_inherit(c, candidates) for c in entry]
+    return [_inherit(c, candidates) for c in entry]
+
+
+def _flaskenv_candidate(root: Path) -> _Candidate | None:
+    """The app that ``FLASK_APP`` in the project's ``.flaskenv`` names, in the forms
+    ``flask run`` accepts (``microblog.py``, ``app:create_app('prod')``, ``pkg.module``),
+    when that module is in the project."""
+    from dotenv import dotenv_values
+
+    file = root / ".flaskenv"
+    if not file.is_file():
+        return None
+    value = (dotenv_values(file, encoding="utf-8").get("FLASK_APP") or "").strip()
+    path, colon, rest = value.partition(":")
+    if path.endswith(".py"):
+        path = path[: -len(".py")].replace("/", ".")
+    try:
+        spec = parse_spec(f"{path}{colon}{rest}")
+    except AppLoadError:
+        return None
+    module_file = _module_file(root, spec.module)
+    tree = _parse(module_file) if module_file is not None else None
+    if module_file is None or tree is None:
+        return None
+    found_in = f".flaskenv (FLASK_APP={value})"
+    if spec.name is None:
+        # `flask run` finds the app in the module as the loader does; name it if we can.
+        found = _module_candidates(root, spec.module, module_file)
+        if len(found) == 1:
+            return dataclasses.replace(found[0], found_in=found_in)
+    return _Candidate(str(spec), _framework_of(tree), found_in, spec.module)
+
+
+def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
+    entry = _entries(candidates)
     if len(entry) == 1:
         return entry[0]
     if not entry:

@@ -139,6 +139,32 @@ def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
     assert "manage.py is in" not in str(info.value)
 
 
+def test_the_app_flaskenv_names_is_found_when_the_files_name_none(tmp_path: Path) -> None:
+    # The entry file has a name fcmigrate does not look for; `flask run` finds it by .flaskenv.
+    (tmp_path / "blog.py").write_text("from flask import Flask\nsite = Flask(__name__)\n")
+    with pytest.raises(FCMigrateError, match="No WSGI app found"):
+        detect_app(tmp_path)
+    (tmp_path / ".flaskenv").write_text("# for flask run\nFLASK_APP=blog.py\nFLASK_DEBUG=1\n")
+    found = detect_app(tmp_path)
+    assert (found.spec, found.framework) == ("blog:site", "flask")
+    assert found.found_in == ".flaskenv (FLASK_APP=blog.py)"
+
+
+def test_flaskenv_chooses_among_several_apps_with_its_factory_arguments(tmp_path: Path) -> None:
+    for name in ("app.py", "main.py"):
+        (tmp_path / name).write_text(
+            "from flask import Flask\ndef create_app(config='dev'):\n    return Flask(__name__)\n"
+        )
+    with pytest.raises(FCMigrateError, match="Found 2 candidate apps"):
+        detect_app(tmp_path)
+    (tmp_path / ".flaskenv").write_text("export FLASK_APP=\"main:create_app('prod')\"\n")
+    assert detect_app(tmp_path).spec == "main:create_app('prod')"
+    # A FLASK_APP naming no module of the project leaves the choice to the user, as before.
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=elsewhere.py\n")
+    with pytest.raises(FCMigrateError, match="Found 2 candidate apps"):
+        detect_app(tmp_path)
+
+
 def test_manage_py_without_settings_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     with pytest.raises(FCMigrateError) as info:

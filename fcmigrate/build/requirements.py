@@ -11,7 +11,10 @@
     the ``default`` section, pinned, with its markers;
 ``pyproject.toml``
     PEP 621 ``[project] dependencies``, else Poetry's ``[tool.poetry.dependencies]`` with
-    ``^`` and ``~`` constraints converted to ranges.
+    ``^`` and ``~`` constraints converted to ranges;
+``setup.cfg`` / ``setup.py``
+    ``install_requires``, read without running ``setup.py`` (a list of strings, or a name
+    bound to one at module level).
 
 Only the project's own files are read. A requirements file that is not UTF-8, or that
 installs a local folder in editable mode (``-e .``), is an :class:`FCMigrateError` with the
@@ -82,7 +85,64 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies")
     if isinstance(poetry, dict):
         return _poetry(poetry), None
-    return [], None
+    return _setup_cfg(root / "setup.cfg") or _setup_py(root / "setup.py"), None
+
+
+def _setup_cfg(file: Path) -> list[str]:
+    """``[options] install_requires`` of a ``setup.cfg``."""
+    import configparser
+
+    if not file.is_file():
+        return []
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(_utf8_or_replaced(file))
+    except configparser.Error:
+        return []
+    value = parser.get("options", "install_requires", fallback="")
+    lines = (re.sub(r"(^|\s)#.*", "", line).strip() for line in value.splitlines())
+    return [line for line in lines if line]
+
+
+def _setup_py(file: Path) -> list[str]:
+    """The ``install_requires`` a ``setup.py`` passes to ``setup()``, read without running it:
+    a list of strings, or a module-level name bound to one (``requires = [...]``)."""
+    if not file.is_file():
+        return []
+    try:
+        tree = ast.parse(_utf8_or_replaced(file))
+    except (SyntaxError, ValueError):
+        return []
+    bound: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    bound[target.id] = node.value
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        called = called or (node.func.id if isinstance(node.func, ast.Name) else None)
+        if called != "setup":
+            continue
+        for keyword in node.keywords:
+            if keyword.arg == "install_requires":
+                return _string_list(keyword.value, bound)
+    return []
+
+
+def _string_list(node: ast.expr, bound: dict[str, ast.expr], depth: int = 0) -> list[str]:
+    if isinstance(node, ast.Name) and node.id in bound and depth < 5:
+        return _string_list(bound[node.id], bound, depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and depth < 5:
+        return _string_list(node.left, bound, depth + 1) + _string_list(
+            node.right, bound, depth + 1
+        )
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+    return []
 
 
 def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> list[str]:

@@ -253,6 +253,30 @@ def test_python_version_from_poetry_and_runtime_txt(
     assert read_python_version(tmp_path) == expected
 
 
+def test_setup_py_and_setup_cfg_install_requires_are_read_without_running_setup(
+    tmp_path: Path,
+) -> None:
+    # Pyramid's scaffolds: the dependencies are in setup.py only, in a module-level name.
+    (tmp_path / "setup.py").write_text(
+        "import sys\n"
+        "from setuptools import setup\n"
+        "raise SystemExit('setup.py was run')\n"
+        "requires = ['pyramid>=1.10', 'waitress']\n"
+        "tests_require = ['pytest']\n"
+        "setup(name='blogr', install_requires=requires + [\"SQLAlchemy<2; python_version>'3'\"],\n"
+        "      extras_require={'testing': tests_require})\n"
+    )
+    assert read_requirements(tmp_path) == (
+        ["pyramid>=1.10", "waitress", "SQLAlchemy<2; python_version>'3'"],
+        None,
+    )
+    (tmp_path / "setup.cfg").write_text(
+        "[metadata]\nname = blogr\n\n[options]\ninstall_requires =\n"
+        "    flask>=2  # the web framework\n    requests\n"
+    )
+    assert read_requirements(tmp_path) == (["flask>=2", "requests"], None)
+
+
 def test_requirements_txt_wins_over_pyproject(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "pyproject_project", tmp_path, dirs_exist_ok=True)
     (tmp_path / "requirements.txt").write_text("Flask==3.1.3\n")

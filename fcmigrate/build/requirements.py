@@ -113,20 +113,21 @@ def _setup_py(file: Path) -> list[str]:
         tree = ast.parse(_utf8_or_replaced(file))
     except (SyntaxError, ValueError):
         return []
-    bound: dict[str, ast.expr] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    bound[target.id] = node.value
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
+    bound = {
+        target.id: statement.value
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
             continue
-        called = node.func.attr if isinstance(node.func, ast.Attribute) else None
-        called = called or (node.func.id if isinstance(node.func, ast.Name) else None)
+        func = call.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         if called != "setup":
             continue
-        for keyword in node.keywords:
+        for keyword in call.keywords:
             if keyword.arg == "install_requires":
                 return _string_list(keyword.value, bound)
     return []

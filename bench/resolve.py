@@ -15,7 +15,13 @@ only, so the pip path can install them too). Each tool keeps its own cache for t
 the two tools alternate, and their order flips every round. Prints the median seconds of each
 tool per set and the ratio pip / uv. Needs the package index.
 
+``--mirror DIR`` adds the real projects of ``bench/real_apps.py`` (``--group``, default the
+first): each one's own dependency list, as ``migrate`` reads it, for the Python ``migrate``
+would build for. A tool that cannot install a list is shown as failing, with its last line
+(pip's binary-only path refuses sdist-only packages), and the ratio is taken where both do.
+
     .venv/bin/python bench/resolve.py [--rounds 3] [--python-version 3.10]
+    .venv/bin/python bench/resolve.py --mirror /work/.mirror [--group first] [--only-real]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,45 +112,110 @@ def pip_argv(target: Path, requirements: Path, version: str) -> list[str]:
     ]
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float | str:
+    """Seconds taken, or the last line of the tool's output when it failed."""
     started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(argv[:4])} ...\n{proc.stdout}{proc.stderr}")
+        lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        return (lines or ["no output"])[-1][:120]
     return elapsed
+
+
+@dataclass
+class Case:
+    name: str
+    requirements: Path
+    python: str
+    cwd: Path
+
+
+def real_cases(mirror: Path, group: str, work: Path) -> list[Case]:
+    """The dependency lists of the real projects in ``group``, as ``migrate`` reads them."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import real_apps
+
+    from fcmigrate.build.facts import SUPPORTED_PYTHONS, read_python_version
+    from fcmigrate.build.requirements import read_requirements
+
+    cases = []
+    for app in real_apps.GROUPS[group]:
+        into = work / "apps" / app.name
+        into.mkdir(parents=True)
+        try:
+            real_apps.export(mirror, app, into)
+        except (OSError, subprocess.CalledProcessError):
+            print(f"{app.name}: no snapshot under {mirror}, left out")
+            continue
+        root = into / app.subdir if app.subdir else into
+        lines, file = read_requirements(root)
+        if file is None:
+            if not lines:
+                continue
+            file = work / f"{app.name}.txt"
+            file.write_text("\n".join(lines) + "\n")
+        python = read_python_version(root)[0]
+        python = python if python in SUPPORTED_PYTHONS else "3.10"
+        cases.append(Case(app.name, file, python, root))
+    return cases
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--python-version", default="3.10")
+    parser.add_argument("--mirror", type=Path, help="a folder of real projects' snapshots")
+    parser.add_argument("--group", default="first", help="bench/real_apps.py's group")
+    parser.add_argument("--only-real", action="store_true", help="leave the fixed sets out")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fcmigrate-bench-resolve-"))
     env = dict(os.environ, UV_CACHE_DIR=str(work / "uv-cache"), PIP_CACHE_DIR=str(work / "pip"))
-    times: dict[tuple[str, str], list[float]] = {}
-    try:
+    times: dict[tuple[str, str], list[float | str]] = {}
+    cases = []
+    if not args.only_real:
         for name, lines in SETS.items():
             requirements = work / f"{name.replace(' ', '-')}.txt"
             requirements.write_text("\n".join(lines) + "\n")
+            cases.append(Case(name, requirements, args.python_version, work))
+    try:
+        if args.mirror is not None:
+            cases += real_cases(args.mirror.resolve(), args.group, work)
+        for case in cases:
             for round_ in range(args.rounds + 1):
                 order = ["uv", "pip"] if round_ % 2 == 0 else ["pip", "uv"]
                 for tool in order:
                     target = Path(tempfile.mkdtemp(dir=work))
                     make = uv_argv if tool == "uv" else pip_argv
-                    seconds = timed(make(target, requirements, args.python_version), env)
+                    seconds = timed(make(target, case.requirements, case.python), env, case.cwd)
                     shutil.rmtree(target)
                     if round_ > 0:
-                        times.setdefault((name, tool), []).append(seconds)
-        print(f"CPython {args.python_version}, {RUNTIME}; median of {args.rounds} warm rounds")
-        print(f"{'set':<15} {'uv s':>8} {'pip s':>8} {'pip/uv':>8}")
+                        times.setdefault((case.name, tool), []).append(seconds)
+        print(f"{RUNTIME} and the CPython each set is for; median of {args.rounds} warm rounds")
+        print(f"{'set':<22} {'Python':>6} {'uv s':>8} {'pip s':>8} {'pip/uv':>8}")
         ratios = []
-        for name in SETS:
-            uv = statistics.median(times[(name, "uv")])
-            pip = statistics.median(times[(name, "pip")])
-            ratios.append(pip / uv)
-            print(f"{name:<15} {uv:>8.2f} {pip:>8.2f} {pip / uv:>8.1f}")
-        print(f"{'geometric mean':<33} {statistics.geometric_mean(ratios):>8.1f}")
+        failed: list[str] = []
+        for case in cases:
+            shown = {}
+            for tool in ("uv", "pip"):
+                runs = times[(case.name, tool)]
+                errors = [run for run in runs if isinstance(run, str)]
+                if errors:
+                    failed.append(f"{case.name}: {tool} fails: {errors[0]}")
+                    shown[tool] = None
+                else:
+                    shown[tool] = statistics.median(float(run) for run in runs)
+            uv, pip = shown["uv"], shown["pip"]
+            ratio = f"{pip / uv:>8.1f}" if uv and pip else f"{'-':>8}"
+            if uv and pip:
+                ratios.append(pip / uv)
+            cells = [f"{value:>8.2f}" if value else f"{'fails':>8}" for value in (uv, pip)]
+            print(f"{case.name:<22} {case.python:>6} {cells[0]} {cells[1]} {ratio}")
+        if ratios:
+            mean = statistics.geometric_mean(ratios)
+            print(f"{'geometric mean, where both install':<47} {mean:>8.1f}")
+        for line in failed:
+            print(line)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -131,10 +131,12 @@ def detect_app(
     version, version_source = read_python_version(root)
     if app is None:
         candidates = _candidates(root, _django_candidate(root, env))
-        if len(_entries(candidates)) != 1:
-            # None found, or several: `flask run` starts the one .flaskenv names.
-            named = _flaskenv_candidate(root)
-            candidates = [named] if named is not None else candidates
+        named = _flaskenv_candidate(root)
+        entries = _entries(candidates)
+        # None found, or several: `flask run` starts the one .flaskenv names; and where it
+        # names the one found, it says how (a factory's arguments).
+        if named is not None and (len(entries) != 1 or entries[0].module == named.module):
+            candidates = [named]
         chosen = _choose(
             root,
             candidates

@@ -159,6 +159,14 @@ def test_flaskenv_chooses_among_several_apps_with_its_factory_arguments(tmp_path
         detect_app(tmp_path)
     (tmp_path / ".flaskenv").write_text("export FLASK_APP=\"main:create_app('prod')\"\n")
     assert detect_app(tmp_path).spec == "main:create_app('prod')"
+    # With one app found, a FLASK_APP naming its module says how to call its factory.
+    (tmp_path / "main.py").unlink()
+    assert detect_app(tmp_path).spec == "app:create_app()"
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('prod')\n")
+    assert detect_app(tmp_path).spec == "app:create_app('prod')"
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=main:create_app('prod')\n")
+    assert detect_app(tmp_path).spec == "app:create_app()"  # names no module of the project
+    (tmp_path / "main.py").write_text((tmp_path / "app.py").read_text())
     # A FLASK_APP naming no module of the project leaves the choice to the user, as before.
     (tmp_path / ".flaskenv").write_text("FLASK_APP=elsewhere.py\n")
     with pytest.raises(FCMigrateError, match="Found 2 candidate apps"):

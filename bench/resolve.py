@@ -172,6 +172,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fcmigrate-bench-resolve-"))
     env = dict(os.environ, UV_CACHE_DIR=str(work / "uv-cache"), PIP_CACHE_DIR=str(work / "pip"))
     times: dict[tuple[str, str], list[float | str]] = {}
+    installed: dict[tuple[str, str], int] = {}
     cases = []
     if not args.only_real:
         for name, lines in SETS.items():
@@ -188,11 +189,17 @@ def main() -> None:
                     target = Path(tempfile.mkdtemp(dir=work))
                     make = uv_argv if tool == "uv" else pip_argv
                     seconds = timed(make(target, case.requirements, case.python), env, case.cwd)
+                    # How many distributions it installed: pip judges markers by its own
+                    # Python, and may "succeed" with a list that installs nothing.
+                    installed[(case.name, tool)] = len(list(target.glob("*.dist-info")))
                     shutil.rmtree(target)
                     if round_ > 0:
                         times.setdefault((case.name, tool), []).append(seconds)
         print(f"{RUNTIME} and the CPython each set is for; median of {args.rounds} warm rounds")
-        print(f"{'set':<22} {'Python':>6} {'uv s':>8} {'pip s':>8} {'pip/uv':>8}")
+        print(
+            f"{'set':<22} {'Python':>6} {'uv s':>8} {'pip s':>8} {'pip/uv':>8} "
+            f"{'uv pkgs':>8} {'pip pkgs':>8}"
+        )
         ratios = []
         failed: list[str] = []
         for case in cases:
@@ -210,7 +217,11 @@ def main() -> None:
             if uv and pip:
                 ratios.append(pip / uv)
             cells = [f"{value:>8.2f}" if value else f"{'fails':>8}" for value in (uv, pip)]
-            print(f"{case.name:<22} {case.python:>6} {cells[0]} {cells[1]} {ratio}")
+            counts = " ".join(
+                f"{installed[(case.name, tool)] if shown[tool] else '-':>8}"
+                for tool in ("uv", "pip")
+            )
+            print(f"{case.name:<22} {case.python:>6} {cells[0]} {cells[1]} {ratio} {counts}")
         if ratios:
             mean = statistics.geometric_mean(ratios)
             print(f"{'geometric mean, where both install':<47} {mean:>8.1f}")

@@ -14,8 +14,10 @@ Flask and plain WSGI
     ``app.py``, ``wsgi.py``, ``main.py``, ``application.py`` or ``index.py`` at the top of the
     folder, or the ``__init__.py`` of a top-level package, that defines ``app``,
     ``application``, a ``Flask(...)`` / ``Bottle()`` / ``falcon.App()`` /
-    ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` factory, at module level
-    (also inside ``with``, ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``).
+    ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` / ``get_app`` factory (one
+    that can be called with no arguments first), at module level (also inside ``with``,
+    ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``). When the folder names
+    none, the same modules inside a top-level package (``look/app.py``) are asked.
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
@@ -62,7 +64,7 @@ __all__ = ["ENTRY_FILES", "Detected", "detect_app"]
 #: index.py is what Function Compute's own Flask templates use.
 ENTRY_FILES = ("app.py", "wsgi.py", "main.py", "application.py", "index.py")
 _APP_NAMES = ("app", "application")
-_FACTORY_NAMES = ("create_app", "make_app")
+_FACTORY_NAMES = ("create_app", "make_app", "get_app")
 #: Folders never searched for packages (they hold no app, or someone else's code).
 _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
@@ -135,7 +137,8 @@ def detect_app(
             root,
             candidates
             or _procfile_candidates(root, requirements)
-            or _django_below(root, requirements),
+            or _django_below(root, requirements)
+            or _package_entry_candidates(root),
         )
     else:
         try:
@@ -458,6 +461,22 @@ def _candidates(root: Path, django: _Candidate | None) -> list[_Candidate]:
     return found
 
 
+def _package_entry_candidates(root: Path) -> list[_Candidate]:
+    """An app in an entry module of a top-level package (``look/app.py`` defining
+    ``get_app()``, served as ``look.app:get_app()``). Asked only when nothing else names one:
+    such a module is often a part that the package's own ``__init__.py`` or a top-level file
+    puts together."""
+    found: list[_Candidate] = []
+    for folder in _import_roots(root):
+        for pkg in _packages(folder):
+            for name in ENTRY_FILES:
+                file = folder / pkg / name
+                if file.is_file():
+                    module = f"{pkg}.{name.removesuffix('.py')}"
+                    found += _module_candidates(root, module, file)
+    return found
+
+
 def _import_roots(root: Path) -> list[Path]:
     """Where top-level modules are imported from: the project, then src/ (a src layout)."""
     src = root / "src"
@@ -496,6 +515,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
     factories: list[str] = []
+    needs_arguments: set[str] = set()
     called: set[str] = set()
     for node in _top_level(tree.body):
         for name, value in _assignments(node):
@@ -504,6 +524,9 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
                 app_objects.append(name)
         if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
             factories.append(node.name)
+            if not _callable_bare(node):
+                # `create_app(image_store)`: another factory calls it with what it needs.
+                needs_arguments.add(node.name)
         if isinstance(node, ast.FunctionDef) and not _takes_wsgi_call(node):
             called.add(node.name)
 
@@ -515,7 +538,8 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     # `def app(**options)` cannot be app(environ, start_response): it makes the app.
     specs = [f"{module}:{name}()" if name in called else f"{module}:{name}" for name in names]
     if not specs and factories:
-        specs = [f"{module}:{factories[0]}()"]
+        bare = [name for name in factories if name not in needs_arguments]
+        specs = [f"{module}:{(bare or factories)[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
 
 
@@ -565,6 +589,13 @@ def _assignments(node: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
         for alias in node.names:
             if alias.name != "*":
                 yield alias.asname or alias.name, None
+
+
+def _callable_bare(node: ast.FunctionDef) -> bool:
+    """Whether ``node`` can be called with no arguments, as a factory spec ``f()`` does."""
+    args = node.args
+    positional = args.posonlyargs + args.args
+    return len(args.defaults) >= len(positional) and None not in args.kw_defaults
 
 
 def _takes_wsgi_call(node: ast.FunctionDef) -> bool:

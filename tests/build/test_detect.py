@@ -36,6 +36,9 @@ FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
         ("import_module_then_attr", "wsgi:application", "flask", "wsgi.py"),
         ("python_version_file", "index:app", "flask", "index.py"),
         ("src_layout", "storefront:create_app()", "flask", "src/storefront/__init__.py"),
+        # Nothing at the top names an app: a package's app.py does, with a factory that
+        # takes no arguments beside one that does.
+        ("package_entry", "gallery.app:get_app()", "wsgi", "gallery/app.py"),
         (
             "django_project",
             "proj.wsgi:application",
@@ -59,7 +62,7 @@ def test_detects_the_app_statically(folder: str, spec: str, framework: str, foun
     assert detected.root == (FIXTURES / folder).resolve()
     assert detected.confirmed is False
     # Nothing of the project was imported into this process.
-    assert {"app", "wsgi", "main", "shop", "proj", "site_cfg", "bare"}.isdisjoint(
+    assert {"app", "wsgi", "main", "shop", "proj", "site_cfg", "bare", "gallery"}.isdisjoint(
         set(sys.modules) - modules_before
     )
 

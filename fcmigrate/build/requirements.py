@@ -11,7 +11,9 @@
     the ``default`` section, pinned, with its markers;
 ``pyproject.toml``
     PEP 621 ``[project] dependencies``, else Poetry's ``[tool.poetry.dependencies]`` with
-    ``^`` and ``~`` constraints converted to ranges.
+    ``^`` and ``~`` constraints converted to ranges;
+the one list in ``requirements/`` that is not for development
+    whatever its name (``requirements/look`` beside ``requirements/test``).
 
 Only the project's own files are read. A requirements file that is not UTF-8, or that
 installs a local folder in editable mode (``-e .``), is an :class:`FCMigrateError` with the
@@ -82,7 +84,38 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies")
     if isinstance(poetry, dict):
         return _poetry(poetry), None
+    named = _requirements_folder_file(root)
+    if named is not None:
+        return requirement_lines(named), named
     return [], None
+
+
+#: Names of the lists in a requirements/ folder that a production build leaves out.
+_DEVELOPMENT_LISTS = frozenset(
+    {
+        "test", "tests", "testing", "dev", "develop", "development", "local", "docs", "doc",
+        "lint", "linting", "ci", "typing", "mypy", "style", "debug", "tox", "coverage",
+    }
+)  # fmt: skip
+
+
+def _requirements_folder_file(root: Path) -> Path | None:
+    """The one list in ``requirements/`` that is not for development, whatever its name
+    (``requirements/look`` beside ``requirements/test``), when no other list was found."""
+    folder = root / "requirements"
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return None
+    lists = [
+        entry
+        for entry in entries
+        if entry.is_file()
+        and not entry.name.startswith(".")
+        and entry.suffix in ("", ".txt")
+        and entry.stem.lower() not in _DEVELOPMENT_LISTS
+    ]
+    return lists[0] if len(lists) == 1 else None
 
 
 def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> list[str]:

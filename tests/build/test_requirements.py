@@ -256,6 +256,19 @@ def test_a_production_requirements_file_when_there_is_no_requirements_txt(
     )
 
 
+def test_the_one_list_in_a_requirements_folder_whatever_its_name(tmp_path: Path) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "gallery").write_text("falcon>=3\nmsgpack\n")
+    (tmp_path / "requirements" / "test").write_text("pytest\n")
+    assert read_requirements(tmp_path) == (
+        ["falcon>=3", "msgpack"],
+        tmp_path / "requirements" / "gallery",
+    )
+    # Two lists for production: which one is the app's is not for fcmigrate to guess.
+    (tmp_path / "requirements" / "worker.txt").write_text("celery\n")
+    assert read_requirements(tmp_path) == ([], None)
+
+
 # --- the Python the requirement markers ask for ---------------------------------------------
 
 

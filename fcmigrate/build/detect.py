@@ -694,24 +694,83 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
     if not entry:
         files = ", ".join(ENTRY_FILES)
         below = _manage_py_below(root)
+        server = "" if below else _server_at_import_hint(root)
         hint = (
             f" A Django project's manage.py is in {below!r}: give that folder as the project."
             if below
-            else _paste_deploy_hint(root)
+            else _paste_deploy_hint(root) or server
         )
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
             "object or create_app(), and for the app of a Procfile's web command."
             + hint
-            + " Name the app with --app, e.g. --app 'app:app' "
-            "or --app 'mysite.wsgi:application'."
+            + (
+                ""
+                if hint and hint == server
+                else " Name the app with --app, e.g. --app 'app:app' "
+                "or --app 'mysite.wsgi:application'."
+            )
         )
     listing = "; ".join(f"{c.spec!r} ({c.found_in}, {c.framework})" for c in entry)
     raise FCMigrateError(
         f"Found {len(entry)} candidate apps in {str(root)!r}: {listing}. "
         f"Choose one with --app, e.g. --app {entry[0].spec!r}."
     )
+
+
+def _server_at_import_hint(root: Path) -> str:
+    """What to do when a script serves the app itself at import (``run(...)`` at module
+    level, started as ``python app.py``) and names no app a WSGI server could import."""
+    scripts = [root / name for name in ENTRY_FILES]
+    command = _procfile_script(root)
+    if command is not None:
+        scripts.insert(0, root / command[1])
+    for script in scripts:
+        tree = _parse(script) if script.is_file() else None
+        if tree is None:
+            continue
+        for node in _top_level(tree.body):
+            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+                continue
+            func = node.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in ("run", "serve", "run_simple", "serve_forever"):
+                continue
+            rel = script.relative_to(root).as_posix()
+            started = (
+                f", which the Procfile's web command {command[0]!r} runs,"
+                if command and command[1] == rel
+                else ""
+            )
+            return (
+                f" {rel!r}{started} starts its own server when it is imported "
+                f"({ast.unparse(func)}() at line {node.lineno}) and names no app that a WSGI "
+                "server could import: put that call under 'if __name__ == \"__main__\":' and "
+                "name the app at module level (Bottle's default app: 'app = "
+                "bottle.default_app()'), then run again."
+            )
+    return ""
+
+
+def _procfile_script(root: Path) -> tuple[str, str] | None:
+    """``(command, script)`` when the Procfile's web command is ``python script.py``."""
+    try:
+        lines = read_text(root / "Procfile").splitlines() if (root / "Procfile").is_file() else []
+    except OSError:
+        return None
+    for line in lines:
+        match = re.match(r"^web\s*:\s*(.*)$", line.strip())
+        words = match.group(1).split() if match else []
+        while words and re.fullmatch(r"[A-Za-z_]\w*=\S*", words[0]):
+            words = words[1:]
+        if (
+            len(words) >= 2
+            and re.fullmatch(r"python[0-9.]*", words[0])
+            and words[1].endswith(".py")
+        ):
+            return " ".join(words), words[1]
+    return None
 
 
 def _paste_deploy_hint(root: Path) -> str:

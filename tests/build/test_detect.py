@@ -125,6 +125,39 @@ def test_an_app_made_by_a_paste_deploy_ini_gets_the_way_to_load_it() -> None:
     )
 
 
+def test_a_script_that_serves_itself_at_import_is_named(tmp_path: Path) -> None:
+    """`web: python app.py` with Bottle's module-level routes and a bare run(): importing it
+    would start a second server, and there is no app to name with --app."""
+    (tmp_path / "Procfile").write_text("web: python app.py\n")
+    (tmp_path / "app.py").write_text(
+        "import os\n"
+        "from bottle import route, run\n\n\n"
+        "@route('/')\n"
+        "def home():\n"
+        "    return 'hi'\n\n\n"
+        "if os.environ.get('ON_PAAS'):\n"
+        "    run(host='0.0.0.0', port=int(os.environ['PORT']))\n"
+        "else:\n"
+        "    run(port=8080, reloader=True)\n"
+    )
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert str(info.value).endswith(
+        " 'app.py', which the Procfile's web command 'python app.py' runs, starts its own "
+        "server when it is imported (run() at line 11) and names no app that a WSGI server "
+        "could import: put that call under 'if __name__ == \"__main__\":' and name the app at "
+        "module level (Bottle's default app: 'app = bottle.default_app()'), then run again."
+    )
+
+    # Under the guard, it is the usual "no app" line, with --app.
+    source = (tmp_path / "app.py").read_text().split("if os.environ")[0]
+    (tmp_path / "app.py").write_text(source + "if __name__ == '__main__':\n    run(port=8080)\n")
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert "starts its own server" not in str(info.value)
+    assert str(info.value).endswith("--app 'mysite.wsgi:application'.")
+
+
 def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
     (tmp_path / "frontend").mkdir()
     shutil.copytree(FIXTURES / "django_project", tmp_path / "backend")

@@ -80,7 +80,7 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
     if isinstance(project, dict):
         deps = project.get("dependencies")
         if isinstance(deps, list) and all(isinstance(d, str) for d in deps):
-            return [d.strip() for d in deps if d.strip()], None
+            return _uv_path_sources(root, pyproject, [d.strip() for d in deps if d.strip()]), None
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies")
     if isinstance(poetry, dict):
         return _poetry(poetry), None
@@ -88,6 +88,41 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
     if named is not None:
         return requirement_lines(named), named
     return [], None
+
+
+_NAME_AND_EXTRAS = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")
+
+
+def _uv_path_sources(root: Path, pyproject: dict[str, Any], deps: list[str]) -> list[str]:
+    """``deps`` with those that ``[tool.uv.sources]`` takes from a local folder (``{ path =
+    "../../" }``, a library's examples using its checkout) installed from that folder, as
+    ``uv sync`` does, when it holds a Python project; else the index's release is built (a
+    project folder copied out of the library's checkout)."""
+    tool = pyproject.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    sources = uv.get("sources") if isinstance(uv, dict) else None
+    if not isinstance(sources, dict):
+        return deps
+    folders = {
+        re.sub(r"[-_.]+", "-", str(name)).lower(): (root / str(source["path"])).resolve()
+        for name, source in sources.items()
+        if isinstance(source, dict) and isinstance(source.get("path"), str)
+    }
+    result = []
+    for dep in deps:
+        match = _NAME_AND_EXTRAS.match(dep)
+        folder = folders.get(re.sub(r"[-_.]+", "-", match.group(1)).lower()) if match else None
+        if match is None or folder is None or not _is_python_project(folder):
+            result.append(dep)
+            continue
+        marker = dep.split(";", 1)[1].strip() if ";" in dep else ""
+        reference = f"{match.group(1)}{match.group(2) or ''} @ {folder.as_uri()}"
+        result.append(f"{reference} ; {marker}" if marker else reference)
+    return result
+
+
+def _is_python_project(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in ("pyproject.toml", "setup.py", "setup.cfg"))
 
 
 #: Names of the lists in a requirements/ folder that a production build leaves out.

@@ -213,6 +213,16 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             "build' in the project, so the build ships them) and set ASSETS_AUTO_BUILD = False "
             "in the production config."
         )
+    settings = result.get("static_url_settings")
+    if isinstance(settings, dict):
+        for key, value in sorted(settings.items())[:2]:
+            notes.append(
+                f"The app's setting {key} is {value!r}, a URL from the site's root: links a "
+                f'template writes from it ("{{{{ config.{key} }}}}/...") leave FC\'s '
+                "/2016-08-15/proxy/<service>/<function> prefix and are not found there (on a "
+                "custom domain served at '/' they work). Build them with url_for('static', "
+                f"filename=...), or give {key} the prefixed path with --env."
+            )
     return notes
 
 
@@ -592,10 +602,34 @@ def _probe(request: Mapping[str, Any]) -> int:
     assets = _assets_built_at_request(app, root)
     if assets is not None:
         result["assets_auto_build"] = assets
+    static_urls = _static_url_settings(app)
+    if static_urls:
+        result["static_url_settings"] = static_urls
     database = _missing_sqlite_in(app, root)
     if database is not None:
         result["sqlite_in_code"] = database
     return save(0)
+
+
+#: Flask's own settings that hold a path from the site's root on purpose.
+_FLASK_PATH_SETTINGS = frozenset({"APPLICATION_ROOT", "SESSION_COOKIE_PATH"})
+
+
+def _static_url_settings(app: Any) -> dict[str, str]:
+    """The app's own settings that hold a URL into its static files from the site's root
+    (``ASSETS_ROOT = '/static/assets'``): templates that write them into links skip the
+    prefix that the URLs Flask builds carry."""
+    static = getattr(app, "static_url_path", None)
+    config = getattr(app, "config", None)
+    if not (isinstance(static, str) and static.startswith("/") and isinstance(config, dict)):
+        return {}
+    return {
+        str(key): value
+        for key, value in config.items()
+        if isinstance(value, str)
+        and key not in _FLASK_PATH_SETTINGS
+        and (value.rstrip("/") == static or value.startswith(static + "/"))
+    }
 
 
 def _missing_sqlite_in(app: Any, root: str) -> str | None:

@@ -1154,6 +1154,27 @@ def test_flask_assets_building_bundles_at_request_time_is_noted(
     )
 
 
+def test_a_setting_holding_a_static_url_from_the_root_is_noted(tmp_path: Path) -> None:
+    """A dashboard's templates write '{{ config.ASSETS_ROOT }}/css/app.css' with
+    ASSETS_ROOT = '/static/assets': the links skip FC's prefix, which url_for would add."""
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\n\n"
+        "app = Flask(__name__)\n"
+        "app.config['ASSETS_ROOT'] = '/static/assets'\n"
+        "app.config['HOME_URL'] = '/'\n"
+        "app.config['UPLOAD_FOLDER'] = '/srv/uploads'\n"
+        "app.config['APPLICATION_ROOT'] = '/'\n"
+    )
+    [note] = confirm_import(detect_app(tmp_path)).notes
+    assert note == (
+        "The app's setting ASSETS_ROOT is '/static/assets', a URL from the site's root: links "
+        'a template writes from it ("{{ config.ASSETS_ROOT }}/...") leave FC\'s '
+        "/2016-08-15/proxy/<service>/<function> prefix and are not found there (on a custom "
+        "domain served at '/' they work). Build them with url_for('static', filename=...), or "
+        "give ASSETS_ROOT the prefixed path with --env."
+    )
+
+
 def test_a_neighbour_imported_as_a_top_level_module_is_named(tmp_path: Path) -> None:
     # dash-on-az: app/app.py does 'from components import *' for app/components/, which
     # works when started inside app/ only.

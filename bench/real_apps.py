@@ -612,6 +612,7 @@ SIXTH = [
         ".python-version, Dockerfile running flask run",
         subdir="project/06-add-db-migrations",
         home="/store",
+        setup=[["-m", "flask", "--app", "app", "db", "upgrade"]],
     ),
     App(
         "admin-babel",

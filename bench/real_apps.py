@@ -22,7 +22,8 @@ It prints one line per step and a Markdown table for ``docs/real-apps.md``.
 
     .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
 
-``--group second`` runs the second group of apps (``SECOND``) instead of the first;
+``--group second`` runs the second group of apps (``SECOND``) instead of the first (and
+``third``, ``fourth``, ``sixth`` the later ones);
 ``--group samples --migrate-only`` migrates more Google Cloud samples, one line each.
 
 ``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
@@ -573,11 +574,82 @@ FOURTH = [
     ),
 ]
 
+#: A sixth group of Flask and plain-WSGI apps: ``--group sixth``.
+SIXTH = [
+    App(
+        "microblog-api",
+        "miguelgrinberg/microblog-api",
+        "Flask 3 API (APIFairy, Alchemical, Alembic), pip-compile pins + pyproject, Procfile, "
+        "app.json",
+        protected="/api/me",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "sqlite:///{tmp}/microblog-api.db",
+        },
+        setup=[["-m", "alembic", "upgrade", "head"]],
+    ),
+    App(
+        "flaskr-tdd",
+        "mjhea0/flaskr-tdd",
+        "Flask 3 in a package, module-level app, Procfile, runtime.txt 3.12, Flask-SQLAlchemy",
+        form="/login",
+        env={"DATABASE_URL": "sqlite:///{tmp}/flaskr.db"},
+        setup=[["create_db.py"]],
+    ),
+    App(
+        "argon-dashboard",
+        "app-generator/flask-argon-dashboard",
+        "Flask 2.2 dashboard, factory + blueprints, Flask-Login/WTF/Migrate/RESTX, render.yaml, "
+        "Dockerfile, gunicorn-cfg.py",
+        protected="/index",
+        form="/login",
+        env={"SECRET_KEY": "real-apps-walk-secret"},
+    ),
+    App(
+        "smorest-api",
+        "tecladocode/rest-apis-flask-python",
+        "Flask-Smorest API in a course folder, factory create_app(db_url=None), Flask-Migrate, "
+        ".python-version, Dockerfile running flask run",
+        subdir="project/06-add-db-migrations",
+        home="/store",
+        setup=[["-m", "flask", "--app", "app", "db", "upgrade"]],
+    ),
+    App(
+        "admin-babel",
+        "pallets-eco/flask-admin",
+        "Flask-Admin + Flask-Babel example, uv pyproject only, path source ../../",
+        subdir="examples/babel",
+        protected="/admin/user/",
+    ),
+    App(
+        "wtform-tutorial",
+        "hackersandslackers/flask-wtform-tutorial",
+        "Flask-WTF, Poetry project, factory in a package, wsgi.py, gunicorn.conf.py",
+        form="/contact",
+        env={"SECRET_KEY": "real-apps-walk-secret"},
+    ),
+    App(
+        "falcon-look",
+        "falconry/falcon",
+        "Falcon tutorial app, get_app() factory, requirements/ folder without .txt",
+        subdir="examples/look",
+        home="/images",
+        env={"LOOK_STORAGE_PATH": "{tmp}"},
+    ),
+    App(
+        "heroku-bottle",
+        "yuu-eguci/heroku-bottle",
+        "Bottle (2019), Pipfile + requirements.txt, Procfile 'python app.py', run() at import",
+        home="/tpl",
+    ),
+]
+
 GROUPS = {
     "first": APPS,
     "second": SECOND,
     "third": THIRD,
     "fourth": FOURTH,
+    "sixth": SIXTH,
     "samples": SAMPLES,
 }
 

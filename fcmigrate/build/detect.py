@@ -14,8 +14,10 @@ Flask and plain WSGI
     ``app.py``, ``wsgi.py``, ``main.py``, ``application.py`` or ``index.py`` at the top of the
     folder, or the ``__init__.py`` of a top-level package, that defines ``app``,
     ``application``, a ``Flask(...)`` / ``Bottle()`` / ``falcon.App()`` /
-    ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` factory, at module level
-    (also inside ``with``, ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``).
+    ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` / ``get_app`` factory (one
+    that can be called with no arguments first), at module level (also inside ``with``,
+    ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``). When the folder names
+    none, the same modules inside a top-level package (``look/app.py``) are asked.
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
@@ -62,7 +64,7 @@ __all__ = ["ENTRY_FILES", "Detected", "detect_app"]
 #: index.py is what Function Compute's own Flask templates use.
 ENTRY_FILES = ("app.py", "wsgi.py", "main.py", "application.py", "index.py")
 _APP_NAMES = ("app", "application")
-_FACTORY_NAMES = ("create_app", "make_app")
+_FACTORY_NAMES = ("create_app", "make_app", "get_app")
 #: Folders never searched for packages (they hold no app, or someone else's code).
 _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
@@ -141,7 +143,8 @@ def detect_app(
             root,
             candidates
             or _procfile_candidates(root, requirements)
-            or _django_below(root, requirements),
+            or _django_below(root, requirements)
+            or _package_entry_candidates(root),
         )
     else:
         try:
@@ -464,6 +467,22 @@ def _candidates(root: Path, django: _Candidate | None) -> list[_Candidate]:
     return found
 
 
+def _package_entry_candidates(root: Path) -> list[_Candidate]:
+    """An app in an entry module of a top-level package (``look/app.py`` defining
+    ``get_app()``, served as ``look.app:get_app()``). Asked only when nothing else names one:
+    such a module is often a part that the package's own ``__init__.py`` or a top-level file
+    puts together."""
+    found: list[_Candidate] = []
+    for folder in _import_roots(root):
+        for pkg in _packages(folder):
+            for name in ENTRY_FILES:
+                file = folder / pkg / name
+                if file.is_file():
+                    module = f"{pkg}.{name.removesuffix('.py')}"
+                    found += _module_candidates(root, module, file)
+    return found
+
+
 def _import_roots(root: Path) -> list[Path]:
     """Where top-level modules are imported from: the project, then src/ (a src layout)."""
     src = root / "src"
@@ -502,6 +521,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
     factories: list[str] = []
+    needs_arguments: set[str] = set()
     called: set[str] = set()
     for node in _top_level(tree.body):
         for name, value in _assignments(node):
@@ -510,6 +530,9 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
                 app_objects.append(name)
         if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
             factories.append(node.name)
+            if not _callable_bare(node):
+                # `create_app(image_store)`: another factory calls it with what it needs.
+                needs_arguments.add(node.name)
         if isinstance(node, ast.FunctionDef) and not _takes_wsgi_call(node):
             called.add(node.name)
 
@@ -521,7 +544,8 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     # `def app(**options)` cannot be app(environ, start_response): it makes the app.
     specs = [f"{module}:{name}()" if name in called else f"{module}:{name}" for name in names]
     if not specs and factories:
-        specs = [f"{module}:{factories[0]}()"]
+        bare = [name for name in factories if name not in needs_arguments]
+        specs = [f"{module}:{(bare or factories)[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
 
 
@@ -571,6 +595,13 @@ def _assignments(node: ast.AST) -> Iterator[tuple[str, ast.expr | None]]:
         for alias in node.names:
             if alias.name != "*":
                 yield alias.asname or alias.name, None
+
+
+def _callable_bare(node: ast.FunctionDef) -> bool:
+    """Whether ``node`` can be called with no arguments, as a factory spec ``f()`` does."""
+    args = node.args
+    positional = args.posonlyargs + args.args
+    return len(args.defaults) >= len(positional) and None not in args.kw_defaults
 
 
 def _takes_wsgi_call(node: ast.FunctionDef) -> bool:
@@ -703,24 +734,83 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
     if not entry:
         files = ", ".join(ENTRY_FILES)
         below = _manage_py_below(root)
+        server = "" if below else _server_at_import_hint(root)
         hint = (
             f" A Django project's manage.py is in {below!r}: give that folder as the project."
             if below
-            else _paste_deploy_hint(root)
+            else _paste_deploy_hint(root) or server
         )
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
             "object or create_app(), and for the app of a Procfile's web command."
             + hint
-            + " Name the app with --app, e.g. --app 'app:app' "
-            "or --app 'mysite.wsgi:application'."
+            + (
+                ""
+                if hint and hint == server
+                else " Name the app with --app, e.g. --app 'app:app' "
+                "or --app 'mysite.wsgi:application'."
+            )
         )
     listing = "; ".join(f"{c.spec!r} ({c.found_in}, {c.framework})" for c in entry)
     raise FCMigrateError(
         f"Found {len(entry)} candidate apps in {str(root)!r}: {listing}. "
         f"Choose one with --app, e.g. --app {entry[0].spec!r}."
     )
+
+
+def _server_at_import_hint(root: Path) -> str:
+    """What to do when a script serves the app itself at import (``run(...)`` at module
+    level, started as ``python app.py``) and names no app a WSGI server could import."""
+    scripts = [root / name for name in ENTRY_FILES]
+    command = _procfile_script(root)
+    if command is not None:
+        scripts.insert(0, root / command[1])
+    for script in scripts:
+        tree = _parse(script) if script.is_file() else None
+        if tree is None:
+            continue
+        for node in _top_level(tree.body):
+            if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+                continue
+            func = node.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name not in ("run", "serve", "run_simple", "serve_forever"):
+                continue
+            rel = script.relative_to(root).as_posix()
+            started = (
+                f", which the Procfile's web command {command[0]!r} runs,"
+                if command and command[1] == rel
+                else ""
+            )
+            return (
+                f" {rel!r}{started} starts its own server when it is imported "
+                f"({ast.unparse(func)}() at line {node.lineno}) and names no app that a WSGI "
+                "server could import: put that call under 'if __name__ == \"__main__\":' and "
+                "name the app at module level (Bottle's default app: 'app = "
+                "bottle.default_app()'), then run again."
+            )
+    return ""
+
+
+def _procfile_script(root: Path) -> tuple[str, str] | None:
+    """``(command, script)`` when the Procfile's web command is ``python script.py``."""
+    try:
+        lines = read_text(root / "Procfile").splitlines() if (root / "Procfile").is_file() else []
+    except OSError:
+        return None
+    for line in lines:
+        match = re.match(r"^web\s*:\s*(.*)$", line.strip())
+        words = match.group(1).split() if match else []
+        while words and re.fullmatch(r"[A-Za-z_]\w*=\S*", words[0]):
+            words = words[1:]
+        if (
+            len(words) >= 2
+            and re.fullmatch(r"python[0-9.]*", words[0])
+            and words[1].endswith(".py")
+        ):
+            return " ".join(words), words[1]
+    return None
 
 
 def _paste_deploy_hint(root: Path) -> str:

@@ -97,6 +97,9 @@ def confirm_import(
         raise AppImportError(read_only_error(str(result.get("spec") or detected.spec), denied))
     if changed is not None:
         raise AppImportError(read_only_error(detected.spec, {"path": changed}))
+    database = result.get("sqlite_in_code")
+    if reply.returncode == 0 and isinstance(database, str):
+        raise AppImportError(sqlite_in_code_error(detected.spec, database))
     if reply.returncode == 0 and "framework" in result:
         return dataclasses.replace(
             detected,
@@ -210,6 +213,16 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             "build' in the project, so the build ships them) and set ASSETS_AUTO_BUILD = False "
             "in the production config."
         )
+    settings = result.get("static_url_settings")
+    if isinstance(settings, dict):
+        for key, value in sorted(settings.items())[:2]:
+            notes.append(
+                f"The app's setting {key} is {value!r}, a URL from the site's root: links a "
+                f'template writes from it ("{{{{ config.{key} }}}}/...") leave FC\'s '
+                "/2016-08-15/proxy/<service>/<function> prefix and are not found there (on a "
+                "custom domain served at '/' they work). Build them with url_for('static', "
+                f"filename=...), or give {key} the prefixed path with --env."
+            )
     return notes
 
 
@@ -461,10 +474,36 @@ def read_only_error(spec: str, denied: Mapping[str, Any]) -> str:
         where = f" (in the installed package {package!r}{called})"
     else:
         where = f" ({line})" if line else ""
+    if package == "flask_sqlalchemy" and denied.get("event") == "os.mkdir":
+        # Flask-SQLAlchemy 3 keeps a relative SQLite path in the instance folder, made at
+        # init_app(): the app's own line is the one that configures it, not a mkdir.
+        return (
+            f"Importing {spec!r} {verb} {denied['path']!r}{where}: Flask-SQLAlchemy makes the "
+            "app's instance folder for a SQLite database given by a relative path "
+            "('sqlite:///data.db' is kept as 'instance/data.db'), but the code folder is "
+            "read-only on FC (only /tmp is writable). Set SQLALCHEMY_DATABASE_URI to a file "
+            f"under /tmp ({_SQLITE_TMP_EXAMPLE!r}, lost when the instance stops) or to a "
+            "database server."
+        )
     return (
         f"Importing {spec!r} {verb} {denied['path']!r}{where}, but the code folder is "
         "read-only on FC (only /tmp is writable). Write it under /tmp (tempfile.gettempdir()), "
         "take its path from an environment variable, or keep data that must last on NAS or OSS."
+    )
+
+
+_SQLITE_TMP_EXAMPLE = "sqlite:////tmp/app.db"
+
+
+def sqlite_in_code_error(spec: str, path: str) -> str:
+    """The one line for a Flask-SQLAlchemy database that is a missing file in the code folder:
+    the app would create it at its first query (``db.create_all()`` at the first request)."""
+    return (
+        f"The app {spec!r} keeps its SQLite database in the code folder ({path!r}, from "
+        "SQLALCHEMY_DATABASE_URI), which is read-only on FC (only /tmp is writable): the file "
+        "cannot be created there, and every request that uses the database fails with "
+        "'unable to open database file'. Set SQLALCHEMY_DATABASE_URI to a file under /tmp "
+        f"({_SQLITE_TMP_EXAMPLE!r}, lost when the instance stops) or to a database server."
     )
 
 
@@ -563,7 +602,62 @@ def _probe(request: Mapping[str, Any]) -> int:
     assets = _assets_built_at_request(app, root)
     if assets is not None:
         result["assets_auto_build"] = assets
+    static_urls = _static_url_settings(app)
+    if static_urls:
+        result["static_url_settings"] = static_urls
+    database = _missing_sqlite_in(app, root)
+    if database is not None:
+        result["sqlite_in_code"] = database
     return save(0)
+
+
+#: Flask's own settings that hold a path from the site's root on purpose.
+_FLASK_PATH_SETTINGS = frozenset({"APPLICATION_ROOT", "SESSION_COOKIE_PATH"})
+
+
+def _static_url_settings(app: Any) -> dict[str, str]:
+    """The app's own settings that hold a URL into its static files from the site's root
+    (``ASSETS_ROOT = '/static/assets'``): templates that write them into links skip the
+    prefix that the URLs Flask builds carry."""
+    static = getattr(app, "static_url_path", None)
+    config = getattr(app, "config", None)
+    if not (isinstance(static, str) and static.startswith("/") and isinstance(config, dict)):
+        return {}
+    return {
+        str(key): value
+        for key, value in config.items()
+        if isinstance(value, str)
+        and key not in _FLASK_PATH_SETTINGS
+        and (value.rstrip("/") == static or value.startswith(static + "/"))
+    }
+
+
+def _missing_sqlite_in(app: Any, root: str) -> str | None:
+    """A SQLite file under ``root`` that the app's Flask-SQLAlchemy engines use and that is
+    not there: the app would create it, which FC's read-only code folder refuses."""
+    state = getattr(app, "extensions", {}).get("sqlalchemy") if hasattr(app, "config") else None
+    if state is None:
+        return None
+    top = os.path.realpath(root)
+    try:
+        with app.app_context():
+            engines = getattr(state, "engines", None)  # Flask-SQLAlchemy 3
+            if engines is None:  # 2.x keeps the extension on its state object
+                engines = {None: state.db.get_engine(app)}
+            databases = [
+                engine.url.database
+                for engine in engines.values()
+                if engine.url.get_backend_name() == "sqlite"
+            ]
+    except Exception:  # an engine that cannot be made here fails on FC the same way
+        return None
+    for database in databases:
+        if not database or database == ":memory:" or database.startswith("file:"):
+            continue
+        path = os.path.realpath(os.path.join(top, database))
+        if path.startswith(top + os.sep) and not os.path.exists(path):
+            return os.path.relpath(path, top).replace(os.sep, "/")
+    return None
 
 
 def _assets_built_at_request(app: Any, root: str) -> str | None:

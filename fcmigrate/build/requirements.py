@@ -12,6 +12,8 @@
 ``pyproject.toml``
     PEP 621 ``[project] dependencies``, else Poetry's ``[tool.poetry.dependencies]`` with
     ``^`` and ``~`` constraints converted to ranges;
+the one list in ``requirements/`` that is not for development
+    whatever its name (``requirements/look`` beside ``requirements/test``);
 ``setup.cfg`` / ``setup.py``
     ``install_requires``, read without running ``setup.py`` (a list of strings, or a name
     bound to one at module level).
@@ -81,10 +83,13 @@ def read_requirements(root: Path) -> tuple[list[str], Path | None]:
     if isinstance(project, dict):
         deps = project.get("dependencies")
         if isinstance(deps, list) and all(isinstance(d, str) for d in deps):
-            return [d.strip() for d in deps if d.strip()], None
+            return _uv_path_sources(root, pyproject, [d.strip() for d in deps if d.strip()]), None
     poetry = pyproject.get("tool", {}).get("poetry", {}).get("dependencies")
     if isinstance(poetry, dict):
         return _poetry(poetry), None
+    named = _requirements_folder_file(root)
+    if named is not None:
+        return requirement_lines(named), named
     return _setup_cfg(root / "setup.cfg") or _setup_py(root / "setup.py"), None
 
 
@@ -144,6 +149,69 @@ def _string_list(node: ast.expr, bound: dict[str, ast.expr], depth: int = 0) -> 
         items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
         return [item.strip() for item in items if isinstance(item, str) and item.strip()]
     return []
+
+
+_NAME_AND_EXTRAS = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")
+
+
+def _uv_path_sources(root: Path, pyproject: dict[str, Any], deps: list[str]) -> list[str]:
+    """``deps`` with those that ``[tool.uv.sources]`` takes from a local folder (``{ path =
+    "../../" }``, a library's examples using its checkout) installed from that folder, as
+    ``uv sync`` does, when it holds a Python project; else the index's release is built (a
+    project folder copied out of the library's checkout)."""
+    tool = pyproject.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    sources = uv.get("sources") if isinstance(uv, dict) else None
+    if not isinstance(sources, dict):
+        return deps
+    folders = {
+        re.sub(r"[-_.]+", "-", str(name)).lower(): (root / str(source["path"])).resolve()
+        for name, source in sources.items()
+        if isinstance(source, dict) and isinstance(source.get("path"), str)
+    }
+    result = []
+    for dep in deps:
+        match = _NAME_AND_EXTRAS.match(dep)
+        folder = folders.get(re.sub(r"[-_.]+", "-", match.group(1)).lower()) if match else None
+        if match is None or folder is None or not _is_python_project(folder):
+            result.append(dep)
+            continue
+        marker = dep.split(";", 1)[1].strip() if ";" in dep else ""
+        reference = f"{match.group(1)}{match.group(2) or ''} @ {folder.as_uri()}"
+        result.append(f"{reference} ; {marker}" if marker else reference)
+    return result
+
+
+def _is_python_project(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in ("pyproject.toml", "setup.py", "setup.cfg"))
+
+
+#: Names of the lists in a requirements/ folder that a production build leaves out.
+_DEVELOPMENT_LISTS = frozenset(
+    {
+        "test", "tests", "testing", "dev", "develop", "development", "local", "docs", "doc",
+        "lint", "linting", "ci", "typing", "mypy", "style", "debug", "tox", "coverage",
+    }
+)  # fmt: skip
+
+
+def _requirements_folder_file(root: Path) -> Path | None:
+    """The one list in ``requirements/`` that is not for development, whatever its name
+    (``requirements/look`` beside ``requirements/test``), when no other list was found."""
+    folder = root / "requirements"
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return None
+    lists = [
+        entry
+        for entry in entries
+        if entry.is_file()
+        and not entry.name.startswith(".")
+        and entry.suffix in ("", ".txt")
+        and entry.stem.lower() not in _DEVELOPMENT_LISTS
+    ]
+    return lists[0] if len(lists) == 1 else None
 
 
 def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> list[str]:

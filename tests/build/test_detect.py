@@ -36,6 +36,9 @@ FIXTURES = Path(__file__).resolve().parent / "detect_fixtures"
         ("import_module_then_attr", "wsgi:application", "flask", "wsgi.py"),
         ("python_version_file", "index:app", "flask", "index.py"),
         ("src_layout", "storefront:create_app()", "flask", "src/storefront/__init__.py"),
+        # Nothing at the top names an app: a package's app.py does, with a factory that
+        # takes no arguments beside one that does.
+        ("package_entry", "gallery.app:get_app()", "wsgi", "gallery/app.py"),
         (
             "django_project",
             "proj.wsgi:application",
@@ -59,7 +62,7 @@ def test_detects_the_app_statically(folder: str, spec: str, framework: str, foun
     assert detected.root == (FIXTURES / folder).resolve()
     assert detected.confirmed is False
     # Nothing of the project was imported into this process.
-    assert {"app", "wsgi", "main", "shop", "proj", "site_cfg", "bare"}.isdisjoint(
+    assert {"app", "wsgi", "main", "shop", "proj", "site_cfg", "bare", "gallery"}.isdisjoint(
         set(sys.modules) - modules_before
     )
 
@@ -120,6 +123,39 @@ def test_an_app_made_by_a_paste_deploy_ini_gets_the_way_to_load_it() -> None:
         "in requirements.txt so that its entry point is installed. Name the app with --app, "
         "e.g. --app 'app:app' or --app 'mysite.wsgi:application'."
     )
+
+
+def test_a_script_that_serves_itself_at_import_is_named(tmp_path: Path) -> None:
+    """`web: python app.py` with Bottle's module-level routes and a bare run(): importing it
+    would start a second server, and there is no app to name with --app."""
+    (tmp_path / "Procfile").write_text("web: python app.py\n")
+    (tmp_path / "app.py").write_text(
+        "import os\n"
+        "from bottle import route, run\n\n\n"
+        "@route('/')\n"
+        "def home():\n"
+        "    return 'hi'\n\n\n"
+        "if os.environ.get('ON_PAAS'):\n"
+        "    run(host='0.0.0.0', port=int(os.environ['PORT']))\n"
+        "else:\n"
+        "    run(port=8080, reloader=True)\n"
+    )
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert str(info.value).endswith(
+        " 'app.py', which the Procfile's web command 'python app.py' runs, starts its own "
+        "server when it is imported (run() at line 11) and names no app that a WSGI server "
+        "could import: put that call under 'if __name__ == \"__main__\":' and name the app at "
+        "module level (Bottle's default app: 'app = bottle.default_app()'), then run again."
+    )
+
+    # Under the guard, it is the usual "no app" line, with --app.
+    source = (tmp_path / "app.py").read_text().split("if os.environ")[0]
+    (tmp_path / "app.py").write_text(source + "if __name__ == '__main__':\n    run(port=8080)\n")
+    with pytest.raises(FCMigrateError) as info:
+        detect_app(tmp_path)
+    assert "starts its own server" not in str(info.value)
+    assert str(info.value).endswith("--app 'mysite.wsgi:application'.")
 
 
 def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
@@ -1173,6 +1209,27 @@ def test_flask_assets_building_bundles_at_request_time_is_noted(
         "request fails with a 500. Build them before migrating ('flask assets build' in the "
         "project, so the build ships them) and set ASSETS_AUTO_BUILD = False in the "
         "production config.",
+    )
+
+
+def test_a_setting_holding_a_static_url_from_the_root_is_noted(tmp_path: Path) -> None:
+    """A dashboard's templates write '{{ config.ASSETS_ROOT }}/css/app.css' with
+    ASSETS_ROOT = '/static/assets': the links skip FC's prefix, which url_for would add."""
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\n\n"
+        "app = Flask(__name__)\n"
+        "app.config['ASSETS_ROOT'] = '/static/assets'\n"
+        "app.config['HOME_URL'] = '/'\n"
+        "app.config['UPLOAD_FOLDER'] = '/srv/uploads'\n"
+        "app.config['APPLICATION_ROOT'] = '/'\n"
+    )
+    [note] = confirm_import(detect_app(tmp_path)).notes
+    assert note == (
+        "The app's setting ASSETS_ROOT is '/static/assets', a URL from the site's root: links "
+        'a template writes from it ("{{ config.ASSETS_ROOT }}/...") leave FC\'s '
+        "/2016-08-15/proxy/<service>/<function> prefix and are not found there (on a custom "
+        "domain served at '/' they work). Build them with url_for('static', filename=...), or "
+        "give ASSETS_ROOT the prefixed path with --env."
     )
 
 

@@ -434,3 +434,69 @@ def test_writing_to_a_shipped_sqlite_database_fails_in_one_line(tmp_path: Path) 
         "the code folder is read-only on FC"
     )
     assert hashes(project) == before
+
+
+# --- Flask-SQLAlchemy's database file in the code folder -------------------------------------
+
+
+def _flask_sqlalchemy_project(tmp_path: Path, uri: str) -> Path:
+    """An app whose Flask-SQLAlchemy is vendored in its python/ folder, as in a build."""
+    package = Path(pytest.importorskip("flask_sqlalchemy").__file__).parent
+    project = tmp_path / "project"
+    shutil.copytree(package, project / "python" / "flask_sqlalchemy")
+    (project / "app.py").write_text(
+        "import os\n"
+        "from flask import Flask\n"
+        "from flask_sqlalchemy import SQLAlchemy\n\n"
+        "db = SQLAlchemy()\n"
+        "app = Flask(__name__)\n"
+        f"app.config['SQLALCHEMY_DATABASE_URI'] = {uri}\n"
+        "db.init_app(app)\n"
+    )
+    return project
+
+
+def test_a_relative_sqlite_path_names_flask_sqlalchemys_instance_folder(tmp_path: Path) -> None:
+    """Flask-SQLAlchemy 3 puts 'sqlite:///notes.db' in the instance folder, which it makes at
+    init_app(): the line says why, and which setting to change."""
+    project = _flask_sqlalchemy_project(tmp_path, "'sqlite:///notes.db'")
+
+    with pytest.raises(AppImportError) as caught:
+        confirm_import(detect_app(project), pythonpath=[project / "python"])
+
+    message = str(caught.value)
+    assert message.startswith(
+        "Importing 'app:app' creates the folder 'instance' (in the installed package "
+        "'flask_sqlalchemy', called from app.py line 8): Flask-SQLAlchemy makes the app's "
+        "instance folder for a SQLite database given by a relative path"
+    )
+    assert "Set SQLALCHEMY_DATABASE_URI to a file under /tmp" in message
+    assert "\n" not in message
+    assert not (project / "instance").exists()
+
+
+def test_a_sqlite_database_the_app_would_create_in_the_code_folder_is_one_line(
+    tmp_path: Path,
+) -> None:
+    """An absolute path beside the code imports fine, and the file is only made at the first
+    query (db.create_all() at the first request): every such request would fail on FC."""
+    uri = "'sqlite:///' + os.path.join(os.path.dirname(__file__), 'data', 'notes.db')"
+    project = _flask_sqlalchemy_project(tmp_path, uri)
+    (project / "data").mkdir()
+    before = hashes(project)
+
+    with pytest.raises(AppImportError) as caught:
+        confirm_import(detect_app(project), pythonpath=[project / "python"])
+
+    assert str(caught.value).startswith(
+        "The app 'app:app' keeps its SQLite database in the code folder ('data/notes.db', from "
+        "SQLALCHEMY_DATABASE_URI), which is read-only on FC"
+    )
+    assert hashes(project) == before
+
+    # Shipped with the code, the database can at least be read there.
+    (project / "data" / "notes.db").write_bytes(b"")
+    assert confirm_import(detect_app(project), pythonpath=[project / "python"]).confirmed
+    # Under /tmp (here: outside the project) it is the app's to make at run time.
+    other = _flask_sqlalchemy_project(tmp_path / "b", f"'sqlite:///{tmp_path}/notes.db'")
+    assert confirm_import(detect_app(other), pythonpath=[other / "python"]).confirmed

@@ -256,6 +256,47 @@ def test_a_production_requirements_file_when_there_is_no_requirements_txt(
     )
 
 
+def test_the_one_list_in_a_requirements_folder_whatever_its_name(tmp_path: Path) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "gallery").write_text("falcon>=3\nmsgpack\n")
+    (tmp_path / "requirements" / "test").write_text("pytest\n")
+    assert read_requirements(tmp_path) == (
+        ["falcon>=3", "msgpack"],
+        tmp_path / "requirements" / "gallery",
+    )
+    # Two lists for production: which one is the app's is not for fcmigrate to guess.
+    (tmp_path / "requirements" / "worker.txt").write_text("celery\n")
+    assert read_requirements(tmp_path) == ([], None)
+
+
+def test_a_uv_path_source_is_installed_from_its_folder(tmp_path: Path) -> None:
+    """A library's example takes the library from its checkout two folders up, as `uv sync`
+    does there; copied out of the checkout, the index's release is what there is."""
+    project = tmp_path / "examples" / "notes"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "notes"\nversion = "0"\n'
+        'dependencies = ["Note_Lib[extra]>=2", "flask; python_version >= \'3.8\'"]\n'
+        '[tool.uv.sources]\nnote-lib = { path = "../../", editable = true }\n'
+        'flask = { path = "../../vendor/flask" }\n'
+    )
+    assert read_requirements(project) == (
+        ["Note_Lib[extra]>=2", "flask; python_version >= '3.8'"],
+        None,
+    )
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "note-lib"\nversion = "2.1"\n')
+    (tmp_path / "vendor" / "flask").mkdir(parents=True)
+    (tmp_path / "vendor" / "flask" / "setup.py").write_text("")
+    assert read_requirements(project) == (
+        [
+            f"Note_Lib[extra] @ {tmp_path.resolve().as_uri()}",
+            f"flask @ {(tmp_path / 'vendor' / 'flask').resolve().as_uri()} ; "
+            "python_version >= '3.8'",
+        ],
+        None,
+    )
+
+
 # --- the Python the requirement markers ask for ---------------------------------------------
 
 

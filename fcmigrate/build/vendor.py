@@ -228,13 +228,16 @@ def install_requirements(
     extra: list[str] = []
     extra_own: list[str] = []
     moved_twin = retried = False
+    #: Packages whose Git source this machine cannot reach, taken from the index instead.
+    from_index: list[str] = []
+    extra_index: list[str] = []
     first = True
     while True:
         result = InstallResult(notes=list(notes))
         if not first:
             shutil.rmtree(target, ignore_errors=True)
         first = False
-        argv = [*base, *added, *extra, *own, *extra_own]
+        argv = [*base, *added, *extra, *extra_index, *own, *extra_own]
         timed_out = _run(argv, env, workdir, limit, result, progress)
         text = "\n".join(result.output)
         if timed_out or result.returncode == 0:
@@ -242,12 +245,26 @@ def install_requirements(
         # Each remedy for what stopped this try, at most once (a lower setuptools as often
         # as a build asks for one): what stops the next try is what to fix next, and may
         # be for another remedy (an old sdist built, then a twin without a wheel).
+        unreachable = _git_unreachable(text, from_index)
         moved = (
-            None if moved_twin else wheels.twins_for_target(text, added, python_version, runtime)
+            None
+            if moved_twin or unreachable
+            else wheels.twins_for_target(text, added, python_version, runtime)
         )
-        retry = None if moved or retried else _retry(text, app_requirements, workdir)
-        lower = None if moved or not retried else _lower_setuptools(result, text, extra, workdir)
-        if moved is not None:
+        retry = None if moved or unreachable or retried else _retry(text, app_requirements, workdir)
+        lower = (
+            None
+            if moved or unreachable or not retried
+            else _lower_setuptools(result, text, extra, workdir)
+        )
+        if unreachable is not None:
+            name, note = unreachable
+            from_index.append(name)
+            index_file = workdir / "fcmigrate-from-index.txt"
+            index_file.write_text("\n".join(from_index) + "\n", encoding="utf-8")
+            if "--override" not in extra_index:
+                extra_index = ["--override", str(index_file)]
+        elif moved is not None:
             added, note = moved
             moved_twin = True
         elif retry is not None:
@@ -348,6 +365,37 @@ def legacy_setuptools(output: str) -> str:
         if pattern.search(output):
             return ceiling
     return LEGACY_SETUPTOOLS
+
+
+_GIT_SOURCE = re.compile(r"`([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])? @ (git\+[^`\s]+)`")
+#: What git prints when the host of a repository cannot be reached from here.
+_UNREACHABLE = re.compile(
+    r"Could not resolve host|Failed to connect to|Connection timed out|Network is unreachable|"
+    r"Connection refused|unable to access",
+    re.I,
+)
+
+
+def _git_unreachable(output: str, done: Sequence[str]) -> tuple[str, str] | None:
+    """(name, note) for a requirement on a Git repository that could not be fetched
+    because its host cannot be reached from this machine (a registry-only network, GitHub
+    blocked): its release on the package index stands in, with a note. ``None`` otherwise,
+    and for a name already taken from the index."""
+    if "Git operation failed" not in output or not _UNREACHABLE.search(output):
+        return None
+    for match in _GIT_SOURCE.finditer(output):
+        name, url = match.group(1), match.group(2)
+        if name in done:
+            continue
+        host = re.sub(r"^git\+[a-z]+://(?:[^@/]*@)?([^/:]+).*", r"\1", url)
+        note = (
+            f"{name} is pinned to a Git repository ({url}), but {host} cannot be reached "
+            f"from this machine: {name}'s release on the package index was installed "
+            "instead. Build where that host is reachable to keep the pinned commit, or pin "
+            f"the release you need ({name}==X.Y)."
+        )
+        return name, note
+    return None
 
 
 def _retry(

@@ -1097,3 +1097,32 @@ def test_each_pin_in_one_error_gets_its_own_fix(monkeypatch: pytest.MonkeyPatch)
         "oldnative with a package that ships wheels; or build a container image with "
         "'fcmigrate dockerize'."
     )
+
+
+def test_a_git_source_whose_host_cannot_be_reached_comes_from_the_index(
+    tmp_path: Path, links: Path
+) -> None:
+    # A Pipfile.lock pins PyYAML to a commit on GitHub; this machine reaches the index only.
+    make_wheel(links, "yamlish", "6.0.1")
+    make_wheel(links, "web", "1.0.0", requires=["yamlish>=5"])
+    url = "git+https://git.invalid/yaml/yamlish.git@a9c28e0b521967f5330f0316edd90a57f99cdd32"
+    target, result = install(tmp_path, [*no_index(links), "web==1.0.0", f"yamlish @ {url}"])
+    assert (target / "yamlish" / "__init__.py").is_file()
+    assert result.notes[-1] == (
+        f"yamlish is pinned to a Git repository ({url}), but git.invalid cannot be reached "
+        "from this machine: yamlish's release on the package index was installed instead. "
+        "Build where that host is reachable to keep the pinned commit, or pin the release "
+        "you need (yamlish==X.Y)."
+    )
+
+
+def test_a_git_source_that_fails_for_another_reason_still_stops_the_build(
+    tmp_path: Path, links: Path
+) -> None:
+    # A repository that exists here but lacks the commit: not a network problem.
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    url = f"git+file://{repo}@a9c28e0b521967f5330f0316edd90a57f99cdd32"
+    make_wheel(links, "yamlish", "6.0.1")
+    with pytest.raises(FCMigrateError):
+        install(tmp_path, [*no_index(links), f"yamlish @ {url}"])

@@ -130,14 +130,21 @@ def django_wsgi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         set_script_prefix(previous)
         from mysite.wsgi import application
 
+        # Read once: later import checks' children must not inherit the sample's settings.
+        _restore(saved_env)
         yield application
     finally:
         sys.path[:] = saved_path
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _restore(saved_env)
         for name in set(sys.modules) - saved_modules:
             if name.split(".")[0] in {"mysite", "pages"}:
                 del sys.modules[name]
+
+
+
+def _restore(saved: Mapping[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

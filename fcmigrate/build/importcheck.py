@@ -213,6 +213,19 @@ def _notes(result: Mapping[str, Any]) -> list[str]:
             "build' in the project, so the build ships them) and set ASSETS_AUTO_BUILD = False "
             "in the production config."
         )
+    removed = result.get("removed_names")
+    if isinstance(removed, dict) and removed:
+        packages = sorted(removed)
+        shown = "; ".join(
+            f"{name} (collections.{', collections.'.join(removed[name][:3])})"
+            for name in packages[:4]
+        )
+        notes.append(
+            f"Old releases in the build use names Python 3.10 removed from collections: "
+            f"{shown}. fcmigrate's runtime gives them the same classes from collections.abc, "
+            "on FC as in this check (FCMIGRATE_COMPAT=0 turns that off); newer releases of "
+            f"{', '.join(packages[:4])} are the lasting fix."
+        )
     settings = result.get("static_url_settings")
     if isinstance(settings, dict):
         for key, value in sorted(settings.items())[:2]:
@@ -540,10 +553,14 @@ def _probe(request: Mapping[str, Any]) -> int:
     current, step_start = spec, 0
 
     def save(code: int) -> int:
+        from fcmigrate.runtime.compat import used
+
         # Only a refused write of the step that failed: one it survived fails on FC neither.
         if code and len(denied) > step_start:
             result["read_only"] = dataclasses.asdict(denied[step_start])
         result["spec"] = current
+        if used:
+            result["removed_names"] = used
         write_answer(result)
         return code
 

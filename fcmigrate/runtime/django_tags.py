@@ -1,25 +1,11 @@
 """Template tags whose output is cached by key, rendered the same under FC's prefix and at ``/``.
 
-One process answers both ``/page/`` and ``/2016-08-15/proxy/<svc>/<fn>/page/``, and
-:mod:`fcmigrate.runtime.django_support` makes ``{% static %}`` and ``{% url %}`` follow the request.
-A tag that caches what its block renders then sees two different blocks for one template:
-
-* django-compressor's ``{% compress %}`` with ``COMPRESS_OFFLINE = True`` looks the block up
-  in the manifest ``manage.py compress`` wrote at build time, by a hash of the rendered
-  block (with ``STATIC_URL`` taken out). Under the prefix the block holds
-  ``/2016-08-15/proxy/svc/fn/static/...``, the hash is not in the manifest, and every
-  page fails with ``OfflineGenerationError``.
-* Django's ``{% cache %}`` keeps the first request's rendering, prefix or not, for all.
-
-So such a tag's ``render()`` runs with the script prefix set to ``/``, as at build time,
-and root-relative URLs in what it returns get the request's prefix afterwards: in
-``href``, ``src``, ``action``, ``formaction``, ``poster`` and ``data`` attributes and in
-CSS ``url(...)``. URLs elsewhere (inside inline JavaScript, ``srcset``) stay unprefixed,
-and a block that prints request data (``{{ request.path }}``) still differs per prefix.
-Requests without a prefix render exactly as before.
-
-The tags: django-compressor's ``CompressorNode`` and Django's ``CacheNode``, plus the
-node classes named (``module.Class``, comma separated) in ``FCMIGRATE_DJANGO_CACHED_TAGS``.
+django-compressor's offline ``{% compress %}`` (a manifest keyed by the rendered block) and
+``{% cache %}`` would see two blocks for one template, one per prefix. Such a tag renders
+with the script prefix ``/``, as at build time, and root-relative URLs in its output
+(``href``, ``src``, ``action``, ``formaction``, ``poster``, ``data``, CSS ``url()``) get the
+request's prefix afterwards. The tags: ``CompressorNode``, ``CacheNode`` and the classes in
+``FCMIGRATE_DJANGO_CACHED_TAGS``. docs/django.md tells the whole story.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """Scheduled jobs: what an FC timer trigger's event call runs in the app.
 
-``fcmigrate migrate`` turns the schedules an app had (App Engine's ``cron.yaml``, Zappa's and
-the Serverless Framework's schedule events) into FC timer triggers whose payload names a job,
-and lists the jobs in ``fcmigrate_jobs.json`` in the build. When a timer fires, FC sends an
-event call (``POST /invoke``) with the body ``{"triggerTime", "triggerName", "payload"}``;
-:class:`Jobs` turns it into what the job did before:
-
-* a ``url`` job is a GET of that path through the app with ``X-Appengine-Cron: true``, as
-  App Engine sends it (and a client-sent ``X-Appengine-Cron`` is removed from every ordinary
-  request, as App Engine does, so the header can be trusted);
-* a ``function`` job calls ``module.function(event, context)``, as Zappa and AWS Lambda do,
-  with the timer event and the request's :class:`~fcmigrate.runtime.context.FCContext`.
-
-Only the jobs in the file run: any other payload is refused with 400.
+``migrate`` lists the app's schedules in ``fcmigrate_jobs.json``; a timer's event call
+(``POST /invoke``, payload naming a job) runs it: a ``url`` job is a GET through the app
+with ``X-Appengine-Cron: true`` (a client-sent one is removed from every request), a
+``function`` job calls ``module.function(event, context)``. Other payloads get 400.
+docs/migrate-from.md tells the whole story.
 """
 
 from __future__ import annotations

@@ -19,13 +19,9 @@ Flask's ``find_best_app``, so a spec that works with ``gunicorn`` or ``flask run
     from the file, not executed; from the environment when the file leaves it there), or the
     package directory holding ``settings.py``.
 
-Modules are found in the current directory (or *cwd*), on ``sys.path``, and, for a project
-that keeps its code in ``src/`` (a "src layout"), in ``src/``.
-
-Mistakes in the spec raise :class:`~fcmigrate.errors.AppLoadError` with a one-line message
-that quotes the input and gives the fix. Exceptions raised by the user's own code while it is
-imported or while a factory runs, including an ``ImportError`` for a package the user's code
-needs, propagate unchanged so that their traceback points at the user's line.
+Modules are found in the current directory (or *cwd*), on ``sys.path`` and in ``src/``.
+Spec mistakes raise :class:`~fcmigrate.errors.AppLoadError` (one line with the fix); the
+app's own exceptions propagate unchanged, so their traceback points at the user's line.
 """
 
 from __future__ import annotations
@@ -301,10 +297,12 @@ def _not_literal(source: str, spec: str, module: str, name: str) -> AppLoadError
 
 
 def _prepare_sys_path(cwd: str | None) -> str:
+    from fcmigrate.runtime.compat import install
     from fcmigrate.runtime.pthfiles import read_path_files
 
     root = os.path.abspath(cwd if cwd is not None else os.getcwd())
     read_path_files()
+    install()
     _put_on_sys_path(root)
     return root
 

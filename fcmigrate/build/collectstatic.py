@@ -205,6 +205,7 @@ def collect_static(
     # Build-time only: the serve path imports this module and needs none of these.
     from fcmigrate.build.child import run_child
     from fcmigrate.build.readonly import tree_state
+    from fcmigrate.runtime.loader import src_folder
 
     say: Progress = progress or (lambda line: None)
     build = Path(build_dir).resolve()
@@ -212,6 +213,10 @@ def collect_static(
     if (build / "python").is_dir():
         paths.append(str(build / "python"))
     paths.append(str(build))
+    # A src layout imports its settings from src/, as the loader does at run time.
+    src = src_folder(build, settings_module.partition(".")[0])
+    if src is not None:
+        paths.append(src)
     env = dict(os.environ, **(env_extra or {}))
     env.pop(STATIC_ROOT_ENV, None)
     before = tree_state(build)

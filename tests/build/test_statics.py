@@ -232,6 +232,21 @@ def test_static_root_that_is_the_build_itself_is_not_used(tmp_path: Path) -> Non
     assert not (build / "site.css").exists()
 
 
+def test_settings_of_a_src_layout_are_found_in_src(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    write_settings(build / "src", "INSTALLED_APPS = ['django.contrib.staticfiles']\n")
+    (build / "src" / "assets").rename(build / "assets")
+    (build / "src" / "tinysite" / "settings.py").write_text(
+        (build / "src" / "tinysite" / "settings.py")
+        .read_text(encoding="utf-8")
+        .replace("parent.parent", "parent.parent.parent")
+        + "STATIC_ROOT = BASE_DIR / 'public'\n",
+        encoding="utf-8",
+    )
+    assert collect_static(build, build, "tinysite.settings") == build / "public"
+    assert (build / "public" / "site.css").is_file()
+
+
 def test_without_staticfiles_app_nothing_is_collected(tmp_path: Path) -> None:
     build = tmp_path / "build"
     write_settings(build, "INSTALLED_APPS = []\n")

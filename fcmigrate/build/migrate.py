@@ -480,6 +480,21 @@ def _target_python(
             f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
             "project's code asks for instead. Pass --python X.Y to choose."
         )
+    newest = SUPPORTED_PYTHONS[-1]
+    if (
+        options.python is None
+        and detected.python is not None
+        and _version_key(detected.python) > _version_key(newest)
+    ):
+        # FC has no newer Python; code written on a newer one mostly runs on the nearest,
+        # and the import check runs it there before anything is written.
+        notes.append(
+            f"The project asks for Python {detected.python} ({detected.python_source}), newer "
+            f"than fcmigrate builds for ({', '.join(SUPPORTED_PYTHONS)}); building for Python "
+            f"{newest}, the nearest, and checking the import with it. Pass --python X.Y to "
+            "choose."
+        )
+        return newest, f"{detected.python_source}, Python {detected.python} -> {newest}"
     return target_python(options.python, detected)
 
 

@@ -12,6 +12,10 @@ settings, in a subprocess, inside the build (the copy of the project that is dep
   ``fcmigrate-static/`` at the top of the build instead (:data:`COLLECTED_DIR`). The setting
   is overridden for that one ``collectstatic`` run only; the settings file is not edited.
 
+With django-statici18n in ``INSTALLED_APPS``, its ``compilejsi18n`` writes the JavaScript
+catalogs first, into a folder ``collectstatic`` then collects from (they are static files
+the templates link, made by a release step of the app's).
+
 A manifest the project ships (``staticfiles.json`` in a checked-in ``STATIC_ROOT``) is never
 shrunk: its entries whose files are there and that ``collectstatic`` did not write back are
 merged in again, the project's winning. With django-compressor in ``INSTALLED_APPS``,
@@ -112,6 +116,19 @@ else:
             shipped = json.loads(staticfiles_storage.read_manifest() or "{}").get("paths", {})
         except (ValueError, AttributeError):
             shipped = {}
+    if "statici18n" in settings.INSTALLED_APPS:
+        # django-statici18n's JavaScript catalogs (its compilejsi18n release step) are static
+        # files that templates link and compressor reads; written where collectstatic finds
+        # them first, they are collected (and hashed) with the rest.
+        import atexit, shutil, tempfile
+        from statici18n.conf import settings as i18n_settings
+        step("compilejsi18n")
+        catalogs = tempfile.mkdtemp(prefix="fcmigrate-jsi18n-")
+        atexit.register(shutil.rmtree, catalogs, True)
+        output = os.path.join(catalogs, i18n_settings.STATICI18N_OUTPUT_DIR)
+        call_command("compilejsi18n", outputdir=output, verbosity=0)
+        settings.STATICFILES_DIRS = [catalogs, *settings.STATICFILES_DIRS]
+        result["jsi18n"] = True
     step("collectstatic")
     result["summary"] = call_command("collectstatic", interactive=False, verbosity=1)
     if shipped:
@@ -285,6 +302,8 @@ def collect_static(
             f"COMPRESS_ROOT is {result['compress_root']!r}, outside the build: compressed "
             f"into {root} instead."
         )
+    if result.get("jsi18n"):
+        say("Wrote django-statici18n's JavaScript catalogs (manage.py compilejsi18n).")
     if result.get("compressed"):
         say("Compressed the {% compress %} blocks offline (manage.py compress).")
     if result.get("compressed_ahead"):

@@ -247,6 +247,27 @@ def test_settings_of_a_src_layout_are_found_in_src(tmp_path: Path) -> None:
     assert (build / "public" / "site.css").is_file()
 
 
+def test_statici18n_catalogs_are_made_and_collected(tmp_path: Path) -> None:
+    # ephios links {% statici18n LANGUAGE_CODE %} inside a {% compress %} block, and its
+    # STATIC_ROOT (under its data folder) is outside the build.
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles', 'statici18n']\n"
+        "LANGUAGES = [('en', 'English'), ('de', 'German')]\n"
+        f"STATIC_ROOT = {str(tmp_path / 'data' / 'static')!r}\n" + MANIFEST_STORAGES,
+    )
+    lines: list[str] = []
+    collected = collect_static(build, build, "tinysite.settings", progress=lines.append)
+    assert collected == build / COLLECTED_DIR
+    for language in ("en", "de"):
+        assert (collected / "jsi18n" / language / "djangojs.js").is_file()
+    manifest = (collected / "staticfiles.json").read_text(encoding="utf-8")
+    assert '"jsi18n/de/djangojs.js": "jsi18n/de/djangojs.' in manifest
+    assert any("compilejsi18n" in line for line in lines), lines
+    assert not (tmp_path / "data").exists()
+
+
 def test_without_staticfiles_app_nothing_is_collected(tmp_path: Path) -> None:
     build = tmp_path / "build"
     write_settings(build, "INSTALLED_APPS = []\n")

@@ -167,6 +167,19 @@ if request.get("databases"):
     step("databases")
     django.setup()
     from django.core.management import call_command
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+    # An app of the project's with models and no migrations gets no tables from migrate
+    # (a custom user model whose migrations were never committed).
+    unmigrated = MigrationLoader(None, ignore_no_migrations=True).unmigrated_apps
+    result["unmigrated"] = sorted(
+        label
+        for label in unmigrated
+        if any(
+            model._meta.managed and not model._meta.proxy
+            for model in apps.get_app_config(label).get_models()
+        )
+    )
     here = os.path.realpath(request["build"])
     result["databases"] = []
     for alias, database in settings.DATABASES.items():
@@ -204,12 +217,15 @@ def collect_static(
     timeout: float = COLLECT_TIMEOUT,
     env_extra: Mapping[str, str] | None = None,
     databases: bool = False,
+    notes: list[str] | None = None,
 ) -> Path | None:
     """Run ``collectstatic`` for ``settings_module`` inside ``build_dir``; return the folder.
 
     With ``databases``, a SQLite database the settings keep inside the build that does not
     exist yet is made there with ``migrate``: on FC each instance starts from a copy of it
     in /tmp (:mod:`fcmigrate.runtime.django_support`), with the tables the app needs.
+    An app with models but no migrations (no tables from ``migrate``) is named in
+    ``notes``.
 
     ``build_dir`` is the copy of ``project_root`` that is deployed: settings that compute
     ``STATIC_ROOT`` from ``__file__`` then point into the build, and the project itself is
@@ -279,6 +295,15 @@ def collect_static(
             f"Created the SQLite database {path.relative_to(build).as_posix()} in the build "
             "(manage.py migrate): on FC each instance starts from a copy of it in /tmp."
         )
+    for label in result.get("unmigrated", []):
+        line = (
+            f"The app {label!r} has models but no migrations, so 'manage.py migrate' makes no "
+            f"tables for them and the pages that use them fail. Run 'python manage.py "
+            f"makemigrations {label}' and commit the migrations folder it writes."
+        )
+        say(line)
+        if notes is not None:
+            notes.append(line)
     if "database_error" in result:
         say(
             "No SQLite database made in the build: manage.py migrate failed "

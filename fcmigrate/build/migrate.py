@@ -627,6 +627,7 @@ def _collect_statics(build: _Build) -> None:
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
             databases=True,
+            notes=build.notes,
         )
         return
     build.say("Collecting Django's static files (collectstatic, with this Python) ...")
@@ -640,6 +641,7 @@ def _collect_statics(build: _Build) -> None:
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
             databases=True,
+            notes=build.notes,
         )
     except FCMigrateError as exc:
         build.notes.append(

@@ -22,7 +22,9 @@ merged in again, the project's winning. With django-compressor in ``INSTALLED_AP
 ``COMPRESS_OFFLINE`` and ``COMPRESS_ENABLED`` on, ``compress`` runs next (into the same
 folder when ``COMPRESS_ROOT`` points outside the build); with ``COMPRESS_ENABLED`` on alone
 (online compression), ``compress --force`` writes the blocks' files ahead of their first
-request, so that the function finds them instead of writing into its read-only code folder.
+request, so that the function finds them instead of writing into its read-only code folder
+(once for each of the project's ``LANGUAGES``, as the i18n context processor gives each
+request its ``LANGUAGE_CODE``, unless the project sets ``COMPRESS_OFFLINE_CONTEXT``).
 Then WhiteNoise's compressor adds ``.gz`` (and ``.br`` with ``brotli`` installed) files,
 unless the storage made them already.
 
@@ -157,6 +159,24 @@ else:
             # Online compression writes each block's file on its first request, into a code
             # folder FC mounts read-only. Written now, the file is found there and not written
             # again; a block that cannot be rendered here is left to its first request.
+            languages = [code for code, _ in settings.LANGUAGES]
+            if (
+                settings.USE_I18N
+                and settings.is_overridden("LANGUAGES")
+                and not settings.is_overridden("COMPRESS_OFFLINE_CONTEXT")
+            ):
+                # A block may name the request's language ({% statici18n LANGUAGE_CODE %}),
+                # which the i18n context processor gives each request: one file a language.
+                base = dict(compressor_settings.COMPRESS_OFFLINE_CONTEXT)
+                settings.COMPRESS_OFFLINE_CONTEXT = [
+                    {
+                        **base,
+                        "LANGUAGES": settings.LANGUAGES,
+                        "LANGUAGE_CODE": code,
+                        "LANGUAGE_BIDI": code.split("-")[0] in settings.LANGUAGES_BIDI,
+                    }
+                    for code in languages
+                ]
             step("compress-ahead")
             try:
                 call_command("compress", force=True, verbosity=1)

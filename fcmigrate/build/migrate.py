@@ -68,6 +68,7 @@ from fcmigrate.build.requirements import missing_requirements_error
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
 from fcmigrate.build.wheels import NeedsNewerPython
 from fcmigrate.errors import AppImportError, FCMigrateError
+from fcmigrate.runtime.loader import django_folder
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
 
@@ -616,6 +617,9 @@ def _collect_statics(build: _Build) -> None:
     settings = build.detected.settings_module
     if build.detected.framework != "django" or not settings:
         return
+    # A project one folder down (forum/manage.py) imports its settings from that folder.
+    folder = django_folder(build.detected.spec, str(build.staging))
+    pythonpath = [Path(folder)] if folder is not None else []
     if plan.interpreter is not None:
         build.say("Collecting Django's static files (collectstatic) ...")
         collect_static(
@@ -624,6 +628,7 @@ def _collect_statics(build: _Build) -> None:
             settings,
             plan.interpreter,
             isolated=True,
+            pythonpath=pythonpath,
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
             databases=True,
@@ -638,6 +643,7 @@ def _collect_statics(build: _Build) -> None:
             settings,
             sys.executable,
             isolated=True,
+            pythonpath=pythonpath,
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
             databases=True,

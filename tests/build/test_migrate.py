@@ -1033,6 +1033,26 @@ def test_django_statics_are_collected_without_the_target_python(
     assert not (project / "staticfiles").exists()
 
 
+def test_django_statics_of_a_project_one_folder_down_are_collected(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """shynet: manage.py and the settings package in shynet/, the dependencies at the root
+    (a Poetry project): collectstatic imports the settings from that folder."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    target = "3.10" if running != "3.10" else "3.11"
+    monkeypatch.setattr(vendor, "_candidates", lambda version: [])
+    project = tmp_path / "repo"
+    shutil.copytree(DJANGO_SAMPLE, project / "site")
+    (project / "site" / "requirements.txt").rename(project / "requirements.txt")
+    out = tmp_path / "build"
+    main(["migrate", str(project), "--out", str(out), "--python", target, "-q"])
+    stdout = capsys.readouterr().out
+    assert "static files were not collected" not in stdout
+    assert (out / "site" / "staticfiles" / "admin" / "css" / "base.css").is_file()
+
+
 # --- the import check runs the build as FC does: its folder, its environment, read-only ---
 
 READONLY_FIXTURES = Path(__file__).parent / "readonly_fixtures"

@@ -467,9 +467,14 @@ def _target_python(
     if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
         python, _ = target_python(origin.python, detected)
         return python, origin.file.name
+    newest = SUPPORTED_PYTHONS[-1]
+    project_newer = detected.python is not None and (
+        _version_key(detected.python) > _version_key(newest)
+    )
     if options.python is None and origin is not None and origin.python:
-        newest = SUPPORTED_PYTHONS[-1]
-        if detected.python is None and _version_key(origin.python) > _version_key(newest):
+        if (detected.python is None or project_newer) and _version_key(origin.python) > (
+            _version_key(newest)
+        ):
             notes.append(
                 f"{origin.file.name} runs Python {origin.python}, newer than fcmigrate builds "
                 f"for ({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the "
@@ -481,12 +486,7 @@ def _target_python(
             f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
             "project's code asks for instead. Pass --python X.Y to choose."
         )
-    newest = SUPPORTED_PYTHONS[-1]
-    if (
-        options.python is None
-        and detected.python is not None
-        and _version_key(detected.python) > _version_key(newest)
-    ):
+    if options.python is None and project_newer:
         # FC has no newer Python; code written on a newer one mostly runs on the nearest,
         # and the import check runs it there before anything is written.
         notes.append(

@@ -883,6 +883,14 @@ def test_an_origin_newer_than_any_built_python_builds_for_the_newest(tmp_path: P
         "--python X.Y to choose."
     ]
 
+    # The project's own files newer too (wagtail/guide: python:3.14 image, python >=3.14):
+    # the same Python, said once.
+    _write(tmp_path, {".python-version": "3.99\n"})
+    notes.clear()
+    python, _ = migrate._target_python(options, origin, detect_app(tmp_path), notes)
+    assert python == newest and len(notes) == 1 and notes[0].startswith("app.yaml runs")
+    (tmp_path / ".python-version").unlink()
+
     # An older one than any it builds for: the Python the project's code asks for.
     _write(tmp_path, {"app.yaml": "runtime: python38\n"})
     [origin] = find_origins(tmp_path)

@@ -304,6 +304,15 @@ def collect_static(
     failed = result.get("step", "settings")
     if reply.returncode != 0 or failed != "done":
         command = "compress" if failed == "compress" else "collectstatic --noinput"
+        npm = _NODE_MODULES.search(_last_line(reply.stderr))
+        if npm is not None and failed == "collectstatic":
+            raise FCMigrateError(
+                f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: a "
+                f"static files finder reads npm packages from {npm.group(1)!r}, which does "
+                "not exist. They come from 'npm install' (package.json), a build step "
+                "fcmigrate does not run: install them so that this folder exists (or commit "
+                "the files the pages use), and run again."
+            )
         raise FCMigrateError(
             f"{command.split()[0]} failed for {settings_module!r} in {str(project_root)!r}: "
             f"{_last_line(reply.stderr) or f'exit status {reply.returncode}'}. Fix the "
@@ -393,6 +402,10 @@ def remove_new_files(
             continue
         removed.append(rel)
     return sorted(removed)
+
+
+#: A finder that collects from npm's folder (django-npm's NPM_ROOT_PATH) before npm ran.
+_NODE_MODULES = re.compile(r"FileNotFoundError: .*?'([^']*node_modules[^']*)'")
 
 
 def _last_line(text: str) -> str:

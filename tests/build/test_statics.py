@@ -308,6 +308,36 @@ def test_settings_that_fail_give_one_clear_error(tmp_path: Path) -> None:
     assert not (build / COLLECTED_DIR).exists()
 
 
+def test_npm_packages_that_were_never_installed_are_named(tmp_path: Path) -> None:
+    # shynet collects from node_modules with django-npm's finder; npm ran in its Dockerfile.
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles']\n"
+        "STATICFILES_FINDERS = ['tinysite.npm.Finder']\n",
+    )
+    (build / "tinysite" / "npm.py").write_text(
+        "import os\n"
+        "from django.contrib.staticfiles.finders import BaseFinder\n\n\n"
+        "class Finder(BaseFinder):\n"
+        "    def find(self, path, **kwargs):\n"
+        "        return []\n\n"
+        "    def list(self, ignore_patterns):\n"
+        "        os.listdir(os.path.join(os.getcwd(), 'node_modules'))\n"
+        "        return []\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings")
+    assert str(excinfo.value) == (
+        f"collectstatic failed for 'tinysite.settings' in {str(build)!r}: a static files "
+        f"finder reads npm packages from {str(build / 'node_modules')!r}, which does not "
+        "exist. They come from 'npm install' (package.json), a build step fcmigrate does not "
+        "run: install them so that this folder exists (or commit the files the pages use), "
+        "and run again."
+    )
+
+
 def test_module_entry_point_collects_inside_an_image(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

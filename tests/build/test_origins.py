@@ -972,6 +972,7 @@ def test_dockerfile_env_takes_arg_defaults_and_only_the_last_stage(tmp_path: Pat
                     PATH="${PATH}:/home/app/.local/bin"
                 COPY --from=assets /app/public /public
                 COPY --from=python:3.12 /usr/local/bin/python3 /opt/
+                COPY --chown=app --from=assets /app/static ./static
                 CMD ["gunicorn", "app:app"]
             """
         },
@@ -982,7 +983,12 @@ def test_dockerfile_env_takes_arg_defaults_and_only_the_last_stage(tmp_path: Pat
         "the files copied from the Dockerfile's 'assets' stage ('COPY --from=assets "
         "/app/public /public', Dockerfile:15): migrate runs no stage's RUN steps, so build "
         "them into the project first (that stage's commands: npm, yarn, a compiler) for the "
-        "build to ship them."
+        "build to ship them.",
+        # wagtail/guide: --from after another flag.
+        "the files copied from the Dockerfile's 'assets' stage ('COPY --from=assets "
+        "/app/static ./static', Dockerfile:17): migrate runs no stage's RUN steps, so build "
+        "them into the project first (that stage's commands: npm, yarn, a compiler) for the "
+        "build to ship them.",
     ]
     env = {e.name: (e.value, e.secret) for e in origin.env}
     assert env == {

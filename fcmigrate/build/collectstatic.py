@@ -303,7 +303,7 @@ def collect_static(
         say(f"Left out what the settings wrote at build time, outside the static files: {shown}")
     failed = result.get("step", "settings")
     if reply.returncode != 0 or failed != "done":
-        command = "compress" if failed == "compress" else "collectstatic --noinput"
+        command = failed if failed in ("compress", "compilejsi18n") else "collectstatic --noinput"
         npm = _NODE_MODULES.search(_last_line(reply.stderr))
         if npm is not None and failed == "collectstatic":
             raise FCMigrateError(

@@ -232,6 +232,22 @@ def test_static_root_that_is_the_build_itself_is_not_used(tmp_path: Path) -> Non
     assert not (build / "site.css").exists()
 
 
+def test_statici18n_that_fails_is_named(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles', 'statici18n']\n"
+        "LANGUAGES = [('de', 'German')]\n"
+        "STATICI18N_FILENAME_FUNCTION = 'tinysite.nosuch.filename'\n",
+    )
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings")
+    message = str(excinfo.value)
+    assert message.startswith("compilejsi18n failed for 'tinysite.settings'"), message
+    assert "'python manage.py compilejsi18n' works there" in message
+    assert "\n" not in message
+
+
 def test_settings_of_a_src_layout_are_found_in_src(tmp_path: Path) -> None:
     build = tmp_path / "build"
     write_settings(build / "src", "INSTALLED_APPS = ['django.contrib.staticfiles']\n")

@@ -306,12 +306,19 @@ def collect_static(
         command = failed if failed in ("compress", "compilejsi18n") else "collectstatic --noinput"
         npm = _NODE_MODULES.search(_last_line(reply.stderr))
         if npm is not None and failed == "collectstatic":
+            missing = os.path.realpath(npm.group(1))
+            where = (
+                ""
+                if missing.startswith(os.path.realpath(build) + os.sep)
+                else " It is outside the build: a relative path in the settings is taken "
+                "from the top of the project, where the build and the function run."
+            )
             raise FCMigrateError(
                 f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: a "
                 f"static files finder reads npm packages from {npm.group(1)!r}, which does "
                 "not exist. They come from 'npm install' (package.json), a build step "
                 "fcmigrate does not run: install them so that this folder exists (or commit "
-                "the files the pages use), and run again."
+                f"the files the pages use), and run again.{where}"
             )
         raise FCMigrateError(
             f"{command.split()[0]} failed for {settings_module!r} in {str(project_root)!r}: "

@@ -352,6 +352,15 @@ def test_npm_packages_that_were_never_installed_are_named(tmp_path: Path) -> Non
         "run: install them so that this folder exists (or commit the files the pages use), "
         "and run again."
     )
+    # shynet's NPM_ROOT_PATH is '../', meant from its manage.py folder one level down.
+    npm = build / "tinysite" / "npm.py"
+    npm.write_text(npm.read_text().replace("os.getcwd()", "os.getcwd(), '..'"))
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings")
+    assert str(excinfo.value).endswith(
+        "and run again. It is outside the build: a relative path in the settings is taken "
+        "from the top of the project, where the build and the function run."
+    )
 
 
 def test_module_entry_point_collects_inside_an_image(

@@ -644,11 +644,127 @@ SIXTH = [
     ),
 ]
 
+#: A fifth group of Django apps: ``--group fifth``.
+FIFTH = [
+    App(
+        "getting-started",
+        "heroku/python-getting-started",
+        "Django 6 Heroku starter, WhiteNoise, gunicorn.conf.py, .python-version 3.14, app.json",
+        env={"DJANGO_SECRET_KEY": "real-apps-walk-secret"},
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "djangocms-quickstart",
+        "django-cms/django-cms-quickstart",
+        "django CMS 4 (CMS), pip-compile requirements with uwsgi, WhiteNoise, i18n, Dockerfile",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "sqlite:///{tmp}/cms.db",
+            "DOMAIN": HOST,
+            "SECURE_SSL_REDIRECT": "False",
+            "DEFAULT_STORAGE_DSN": "file:///{tmp}/media/?url=%2Fmedia%2F",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "celery-project",
+        "testdrivenio/django-celery-project",
+        "Django 5.1 + Celery + Channels, sqlite shipped, settings from env, compose files",
+        home="/form/",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "DEBUG": "0",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DJANGO_ALLOWED_HOSTS": "*",
+            "SQL_DATABASE": "{tmp}/celery.db",
+            "CELERY_BROKER": "redis://127.0.0.1:6379/0",
+            "CELERY_BACKEND": "redis://127.0.0.1:6379/0",
+            "CHANNELS_REDIS": "redis://127.0.0.1:6379/0",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "drfx",
+        "wsvincent/drfx",
+        "Django 3.1 + DRF (2020), Pipfile without lock pins, custom user model, allauth",
+        home="/api-auth/login/",
+        protected="/admin/",
+        form="/api-auth/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "shynet",
+        "milesmcc/shynet",
+        "Django 4 analytics, Poetry project, manage.py in a subfolder, Celery, WhiteNoise",
+        protected="/dashboard/",
+        form="/accounts/login/",
+        env={
+            "DJANGO_SECRET_KEY": "real-apps-walk-secret",
+            "ALLOWED_HOSTS": HOST,
+            "CSRF_TRUSTED_ORIGINS": f"https://{HOST}",
+            "SQLITE": "True",
+            "DB_NAME": "{tmp}/shynet.db",
+            "ACCOUNT_EMAIL_VERIFICATION": "none",
+        },
+        setup=[["shynet/manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "wagtail-guide",
+        "wagtail/guide",
+        "Wagtail 7 user guide, Poetry with groups, wagtail-localize (i18n), Python >=3.14, "
+        "webpack frontend",
+        protected="/admin/",
+        form="/admin/login/",
+        env={"SECRET_KEY": "real-apps-walk-secret", "DATABASE_URL": "sqlite:///{tmp}/guide.db"},
+        # Without a REDIS_URL its settings cache in the database: its Makefile and settings
+        # say to run createcachetable.
+        setup=[["manage.py", "migrate", "--noinput"], ["manage.py", "createcachetable"]],
+    ),
+    App(
+        "ephios",
+        "ephios-dev/ephios",
+        "Django 5.2 shift planner, src layout, uv.lock, django-environ, i18n, compressor",
+        protected="/events/",
+        form="/accounts/login/",
+        env={
+            "DEBUG": "False",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "sqlite:///{tmp}/ephios.db",
+            "ALLOWED_HOSTS": HOST,
+            "SITE_URL": f"https://{HOST}{PREFIX}",
+            "EMAIL_URL": "consolemail://",
+            "DEFAULT_FROM_EMAIL": "webmaster@localhost",
+            "SERVER_EMAIL": "root@localhost",
+            "ADMINS": "Root User <root@localhost>",
+            "DATA_DIR": "{tmp}/data",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "bookstore",
+        "wsvincent/djangoforprofessionals",
+        "Django 4.0 book app in a subfolder, environs, custom user model, allauth, "
+        "committed staticfiles, heroku.yml",
+        subdir="ch18-deployment",
+        protected="/books/",
+        form="/accounts/login/",
+        env={
+            "DJANGO_SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "sqlite:///{tmp}/books.db",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+]
+
 GROUPS = {
     "first": APPS,
     "second": SECOND,
     "third": THIRD,
     "fourth": FOURTH,
+    "fifth": FIFTH,
     "sixth": SIXTH,
     "samples": SAMPLES,
 }

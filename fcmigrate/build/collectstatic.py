@@ -12,13 +12,19 @@ settings, in a subprocess, inside the build (the copy of the project that is dep
   ``fcmigrate-static/`` at the top of the build instead (:data:`COLLECTED_DIR`). The setting
   is overridden for that one ``collectstatic`` run only; the settings file is not edited.
 
+With django-statici18n in ``INSTALLED_APPS``, its ``compilejsi18n`` writes the JavaScript
+catalogs first, into a folder ``collectstatic`` then collects from (they are static files
+the templates link, made by a release step of the app's).
+
 A manifest the project ships (``staticfiles.json`` in a checked-in ``STATIC_ROOT``) is never
 shrunk: its entries whose files are there and that ``collectstatic`` did not write back are
 merged in again, the project's winning. With django-compressor in ``INSTALLED_APPS``,
 ``COMPRESS_OFFLINE`` and ``COMPRESS_ENABLED`` on, ``compress`` runs next (into the same
 folder when ``COMPRESS_ROOT`` points outside the build); with ``COMPRESS_ENABLED`` on alone
 (online compression), ``compress --force`` writes the blocks' files ahead of their first
-request, so that the function finds them instead of writing into its read-only code folder.
+request, so that the function finds them instead of writing into its read-only code folder
+(once for each of the project's ``LANGUAGES``, as the i18n context processor gives each
+request its ``LANGUAGE_CODE``, unless the project sets ``COMPRESS_OFFLINE_CONTEXT``).
 Then WhiteNoise's compressor adds ``.gz`` (and ``.br`` with ``brotli`` installed) files,
 unless the storage made them already.
 
@@ -112,6 +118,19 @@ else:
             shipped = json.loads(staticfiles_storage.read_manifest() or "{}").get("paths", {})
         except (ValueError, AttributeError):
             shipped = {}
+    if "statici18n" in settings.INSTALLED_APPS:
+        # django-statici18n's JavaScript catalogs (its compilejsi18n release step) are static
+        # files that templates link and compressor reads; written where collectstatic finds
+        # them first, they are collected (and hashed) with the rest.
+        import atexit, shutil, tempfile
+        from statici18n.conf import settings as i18n_settings
+        step("compilejsi18n")
+        catalogs = tempfile.mkdtemp(prefix="fcmigrate-jsi18n-")
+        atexit.register(shutil.rmtree, catalogs, True)
+        output = os.path.join(catalogs, i18n_settings.STATICI18N_OUTPUT_DIR)
+        call_command("compilejsi18n", outputdir=output, verbosity=0)
+        settings.STATICFILES_DIRS = [catalogs, *settings.STATICFILES_DIRS]
+        result["jsi18n"] = True
     step("collectstatic")
     result["summary"] = call_command("collectstatic", interactive=False, verbosity=1)
     if shipped:
@@ -140,6 +159,24 @@ else:
             # Online compression writes each block's file on its first request, into a code
             # folder FC mounts read-only. Written now, the file is found there and not written
             # again; a block that cannot be rendered here is left to its first request.
+            languages = [code for code, _ in settings.LANGUAGES]
+            if (
+                settings.USE_I18N
+                and settings.is_overridden("LANGUAGES")
+                and not settings.is_overridden("COMPRESS_OFFLINE_CONTEXT")
+            ):
+                # A block may name the request's language ({% statici18n LANGUAGE_CODE %}),
+                # which the i18n context processor gives each request: one file a language.
+                base = dict(compressor_settings.COMPRESS_OFFLINE_CONTEXT)
+                settings.COMPRESS_OFFLINE_CONTEXT = [
+                    {
+                        **base,
+                        "LANGUAGES": settings.LANGUAGES,
+                        "LANGUAGE_CODE": code,
+                        "LANGUAGE_BIDI": code.split("-")[0] in settings.LANGUAGES_BIDI,
+                    }
+                    for code in languages
+                ]
             step("compress-ahead")
             try:
                 call_command("compress", force=True, verbosity=1)
@@ -150,6 +187,19 @@ if request.get("databases"):
     step("databases")
     django.setup()
     from django.core.management import call_command
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+    # An app of the project's with models and no migrations gets no tables from migrate
+    # (a custom user model whose migrations were never committed).
+    unmigrated = MigrationLoader(None, ignore_no_migrations=True).unmigrated_apps
+    result["unmigrated"] = sorted(
+        label
+        for label in unmigrated
+        if any(
+            model._meta.managed and not model._meta.proxy
+            for model in apps.get_app_config(label).get_models()
+        )
+    )
     here = os.path.realpath(request["build"])
     result["databases"] = []
     for alias, database in settings.DATABASES.items():
@@ -187,12 +237,15 @@ def collect_static(
     timeout: float = COLLECT_TIMEOUT,
     env_extra: Mapping[str, str] | None = None,
     databases: bool = False,
+    notes: list[str] | None = None,
 ) -> Path | None:
     """Run ``collectstatic`` for ``settings_module`` inside ``build_dir``; return the folder.
 
     With ``databases``, a SQLite database the settings keep inside the build that does not
     exist yet is made there with ``migrate``: on FC each instance starts from a copy of it
     in /tmp (:mod:`fcmigrate.runtime.django_support`), with the tables the app needs.
+    An app with models but no migrations (no tables from ``migrate``) is named in
+    ``notes``.
 
     ``build_dir`` is the copy of ``project_root`` that is deployed: settings that compute
     ``STATIC_ROOT`` from ``__file__`` then point into the build, and the project itself is
@@ -205,6 +258,7 @@ def collect_static(
     # Build-time only: the serve path imports this module and needs none of these.
     from fcmigrate.build.child import run_child
     from fcmigrate.build.readonly import tree_state
+    from fcmigrate.runtime.loader import src_folder
 
     say: Progress = progress or (lambda line: None)
     build = Path(build_dir).resolve()
@@ -212,6 +266,10 @@ def collect_static(
     if (build / "python").is_dir():
         paths.append(str(build / "python"))
     paths.append(str(build))
+    # A src layout imports its settings from src/, as the loader does at run time.
+    src = src_folder(build, settings_module.partition(".")[0])
+    if src is not None:
+        paths.append(src)
     env = dict(os.environ, **(env_extra or {}))
     env.pop(STATIC_ROOT_ENV, None)
     before = tree_state(build)
@@ -245,7 +303,23 @@ def collect_static(
         say(f"Left out what the settings wrote at build time, outside the static files: {shown}")
     failed = result.get("step", "settings")
     if reply.returncode != 0 or failed != "done":
-        command = "compress" if failed == "compress" else "collectstatic --noinput"
+        command = failed if failed in ("compress", "compilejsi18n") else "collectstatic --noinput"
+        npm = _NODE_MODULES.search(_last_line(reply.stderr))
+        if npm is not None and failed == "collectstatic":
+            missing = os.path.realpath(npm.group(1))
+            where = (
+                ""
+                if missing.startswith(os.path.realpath(build) + os.sep)
+                else " It is outside the build: a relative path in the settings is taken "
+                "from the top of the project, where the build and the function run."
+            )
+            raise FCMigrateError(
+                f"collectstatic failed for {settings_module!r} in {str(project_root)!r}: a "
+                f"static files finder reads npm packages from {npm.group(1)!r}, which does "
+                "not exist. They come from 'npm install' (package.json), a build step "
+                "fcmigrate does not run: install them so that this folder exists (or commit "
+                f"the files the pages use), and run again.{where}"
+            )
         raise FCMigrateError(
             f"{command.split()[0]} failed for {settings_module!r} in {str(project_root)!r}: "
             f"{_last_line(reply.stderr) or f'exit status {reply.returncode}'}. Fix the "
@@ -257,6 +331,15 @@ def collect_static(
             f"Created the SQLite database {path.relative_to(build).as_posix()} in the build "
             "(manage.py migrate): on FC each instance starts from a copy of it in /tmp."
         )
+    for label in result.get("unmigrated", []):
+        line = (
+            f"The app {label!r} has models but no migrations, so 'manage.py migrate' makes no "
+            f"tables for them and the pages that use them fail. Run 'python manage.py "
+            f"makemigrations {label}' and commit the migrations folder it writes."
+        )
+        say(line)
+        if notes is not None:
+            notes.append(line)
     if "database_error" in result:
         say(
             "No SQLite database made in the build: manage.py migrate failed "
@@ -280,6 +363,8 @@ def collect_static(
             f"COMPRESS_ROOT is {result['compress_root']!r}, outside the build: compressed "
             f"into {root} instead."
         )
+    if result.get("jsi18n"):
+        say("Wrote django-statici18n's JavaScript catalogs (manage.py compilejsi18n).")
     if result.get("compressed"):
         say("Compressed the {% compress %} blocks offline (manage.py compress).")
     if result.get("compressed_ahead"):
@@ -324,6 +409,10 @@ def remove_new_files(
             continue
         removed.append(rel)
     return sorted(removed)
+
+
+#: A finder that collects from npm's folder (django-npm's NPM_ROOT_PATH) before npm ran.
+_NODE_MODULES = re.compile(r"FileNotFoundError: .*?'([^']*node_modules[^']*)'")
 
 
 def _last_line(text: str) -> str:

@@ -858,7 +858,12 @@ def _django_below(root: Path, requirements: Sequence[str]) -> list[_Candidate]:
         return []
     folder = below.rstrip("/")
     found_in = f"{below}manage.py, with the dependencies at the project's root"
-    return [_Candidate(folder, "django", found_in, folder)]
+    try:
+        inner = _django_candidate(root / folder)
+    except FCMigrateError:
+        inner = None  # the import check names what is wrong with its manage.py
+    settings = inner.settings_module if inner is not None else None
+    return [_Candidate(folder, "django", found_in, folder, settings_module=settings)]
 
 
 def _inherit(entry: _Candidate, candidates: list[_Candidate]) -> _Candidate:

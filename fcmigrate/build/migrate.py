@@ -68,6 +68,7 @@ from fcmigrate.build.requirements import missing_requirements_error
 from fcmigrate.build.vendor import copy_fcmigrate, find_interpreter, install_requirements
 from fcmigrate.build.wheels import NeedsNewerPython
 from fcmigrate.errors import AppImportError, FCMigrateError
+from fcmigrate.runtime.loader import django_folder
 
 __all__ = ["DEFAULT_PYTHON", "MigrateOptions", "MigrateResult", "migrate"]
 
@@ -466,9 +467,14 @@ def _target_python(
     if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
         python, _ = target_python(origin.python, detected)
         return python, origin.file.name
+    newest = SUPPORTED_PYTHONS[-1]
+    project_newer = detected.python is not None and (
+        _version_key(detected.python) > _version_key(newest)
+    )
     if options.python is None and origin is not None and origin.python:
-        newest = SUPPORTED_PYTHONS[-1]
-        if detected.python is None and _version_key(origin.python) > _version_key(newest):
+        if (detected.python is None or project_newer) and _version_key(origin.python) > (
+            _version_key(newest)
+        ):
             notes.append(
                 f"{origin.file.name} runs Python {origin.python}, newer than fcmigrate builds "
                 f"for ({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the "
@@ -480,6 +486,16 @@ def _target_python(
             f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
             "project's code asks for instead. Pass --python X.Y to choose."
         )
+    if options.python is None and project_newer:
+        # FC has no newer Python; code written on a newer one mostly runs on the nearest,
+        # and the import check runs it there before anything is written.
+        notes.append(
+            f"The project asks for Python {detected.python} ({detected.python_source}), newer "
+            f"than fcmigrate builds for ({', '.join(SUPPORTED_PYTHONS)}); building for Python "
+            f"{newest}, the nearest, and checking the import with it. Pass --python X.Y to "
+            "choose."
+        )
+        return newest, f"{detected.python_source}, Python {detected.python} -> {newest}"
     return target_python(options.python, detected)
 
 
@@ -601,6 +617,9 @@ def _collect_statics(build: _Build) -> None:
     settings = build.detected.settings_module
     if build.detected.framework != "django" or not settings:
         return
+    # A project one folder down (forum/manage.py) imports its settings from that folder.
+    folder = django_folder(build.detected.spec, str(build.staging))
+    pythonpath = [Path(folder)] if folder is not None else []
     if plan.interpreter is not None:
         build.say("Collecting Django's static files (collectstatic) ...")
         collect_static(
@@ -609,9 +628,11 @@ def _collect_statics(build: _Build) -> None:
             settings,
             plan.interpreter,
             isolated=True,
+            pythonpath=pythonpath,
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
             databases=True,
+            notes=build.notes,
         )
         return
     build.say("Collecting Django's static files (collectstatic, with this Python) ...")
@@ -622,9 +643,11 @@ def _collect_statics(build: _Build) -> None:
             settings,
             sys.executable,
             isolated=True,
+            pythonpath=pythonpath,
             progress=lambda line: build.say(f"  {line}"),
             env_extra=plan.options.env,
             databases=True,
+            notes=build.notes,
         )
     except FCMigrateError as exc:
         build.notes.append(

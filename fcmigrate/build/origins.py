@@ -782,9 +782,13 @@ def read_dockerfile(file: Path) -> Origin:
         elif instruction == "ENV":
             stage.set(number, _docker_env(argument))
         elif instruction == "COPY":
-            built = re.match(r"--from=(\S+)\s+(.*)", argument)
-            if built and (built.group(1).lower() in stages or built.group(1).isdigit()):
-                stage.built_elsewhere.append((number, built.group(1), built.group(2)))
+            # --from may come after other flags (COPY --chown=app --from=frontend ...).
+            words = argument.split()
+            flags = [word for word in words if word.startswith("--")]
+            paths = " ".join(words[len(flags) :]) if words[: len(flags)] == flags else ""
+            source = next((f.partition("=")[2] for f in flags if f.startswith("--from=")), "")
+            if paths and (source.lower() in stages or source.isdigit()):
+                stage.built_elsewhere.append((number, source, paths))
     # The image that runs is the last stage's: its ENV, and what it inherits from a stage it
     # starts from, with ARG defaults in place (what `docker build` gives without --build-arg).
     for number, values in stage.env:

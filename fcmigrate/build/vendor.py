@@ -359,6 +359,40 @@ _REMOVED_FROM_SETUPTOOLS = (
 )
 
 
+#: Cython 3.0 (2023) no longer builds the extensions of sdists written for Cython 0.29
+#: (PyYAML 5.4.1 and older fail with "AttributeError: cython_sources").
+_CYTHON_3_BROKE = re.compile(r"AttributeError: cython_sources")
+LEGACY_CYTHON = "Cython<3"
+
+
+def _build_constraints(output: str, used: Sequence[str]) -> list[str] | None:
+    """The build tools old sdists get after a failed build in ``output``, given those
+    ``used`` already: a lower setuptools as often as a build asks for one, and Cython before
+    3.0 once a build needs it. ``None`` when that changes nothing."""
+    ceiling = legacy_setuptools(output)
+    for line in used:
+        if line.startswith("setuptools<") and _ceiling_version(line) <= _ceiling_version(ceiling):
+            ceiling = line
+    lines = [ceiling]
+    if LEGACY_CYTHON in used or _CYTHON_3_BROKE.search(output):
+        lines.append(LEGACY_CYTHON)
+    return None if lines == list(used) else lines
+
+
+def _tools_note(lines: Sequence[str], *, several: bool) -> str:
+    tools = " and ".join(line.partition("<")[0] for line in lines)
+    built = " and ".join(lines)
+    if several:
+        return (
+            f"Old source distributions did not build with today's {tools}; they were built "
+            f"with {built}, as when they were released."
+        )
+    return (
+        f"An old source distribution did not build with today's {tools}; it was built "
+        f"with {built}, as when it was released."
+    )
+
+
 def legacy_setuptools(output: str) -> str:
     """The setuptools an old source distribution whose build failed with ``output`` needs."""
     for pattern, ceiling in _REMOVED_FROM_SETUPTOOLS:
@@ -415,14 +449,10 @@ def _retry(
 
     # A build that wanted a compiler fails the same way with any setuptools.
     if _BUILD_FAILED.search(output) and NO_COMPILER not in output:
-        ceiling = legacy_setuptools(output)
+        lines = _build_constraints(output, []) or []
         constraints = workdir / "fcmigrate-build-constraints.txt"
-        constraints.write_text(ceiling + "\n", encoding="utf-8")
-        note = (
-            "An old source distribution did not build with today's setuptools; it was built "
-            f"with {ceiling}, as when it was released."
-        )
-        return ["--build-constraint", str(constraints)], [], note
+        constraints.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return ["--build-constraint", str(constraints)], [], _tools_note(lines, several=False)
     if _NO_SOLUTION.search(output) and wheels.all_pinned(app_requirements):
         pins = workdir / "fcmigrate-pins-win.txt"
         pins.write_text("\n".join(_winning_pins(app_requirements)) + "\n", encoding="utf-8")
@@ -581,24 +611,21 @@ def _changing_pins(
 def _lower_setuptools(
     result: InstallResult, output: str, options: list[str], workdir: Path
 ) -> tuple[list[str], str] | None:
-    """The retry's options with a lower setuptools, when a build in ``output`` asks for one
-    below the ceiling ``options`` already gave; ``None`` otherwise."""
+    """The retry's options with older build tools, when a build in ``output`` asks for a
+    setuptools below the ceiling ``options`` already gave, or for Cython before 3.0;
+    ``None`` otherwise."""
     if result.returncode == 0 or "--build-constraint" not in options:
         return None
     if not _BUILD_FAILED.search(output) or NO_COMPILER in output:
         return None
     constraints = Path(options[options.index("--build-constraint") + 1])
-    used = constraints.read_text(encoding="utf-8").strip()
-    ceiling = legacy_setuptools(output)
-    if _ceiling_version(ceiling) >= _ceiling_version(used):
+    used = constraints.read_text(encoding="utf-8").split()
+    lines = _build_constraints(output, used)
+    if lines is None:
         return None
     constraints = workdir / "fcmigrate-build-constraints.txt"
-    constraints.write_text(ceiling + "\n", encoding="utf-8")
-    note = (
-        "Old source distributions did not build with today's setuptools; they were built "
-        f"with {ceiling}, as when they were released."
-    )
-    return ["--build-constraint", str(constraints)], note
+    constraints.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ["--build-constraint", str(constraints)], _tools_note(lines, several=True)
 
 
 def _ceiling_version(ceiling: str) -> int:

@@ -134,7 +134,7 @@ def load_app(spec: str, *, cwd: str | None = None) -> WSGIApplication:
     """
     root = _prepare_sys_path(cwd)
     text = spec.strip()
-    folder = _django_folder(text, root)
+    folder = django_folder(text, root)
     if folder is not None:
         return _load_django_folder(folder, spec)
     parsed = parse_spec(text)
@@ -632,7 +632,9 @@ def _claim_settings(settings_name: str, spec: str) -> None:
         )
 
 
-def _django_folder(text: str, root: str) -> str | None:
+def django_folder(text: str, root: str) -> str | None:
+    """The Django project folder the spec ``text`` names from ``root`` (``forum``, holding
+    ``manage.py``), or ``None`` when it names a module."""
     if not text:
         return None
     path = os.path.normpath(os.path.join(root, os.path.expanduser(text)))

@@ -1117,6 +1117,8 @@ def test_a_django_project_one_folder_down_with_the_dependencies_at_the_root(
     assert (detected.spec, detected.framework) == ("site", "django")
     assert detected.found_in == "site/manage.py, with the dependencies at the project's root"
     assert detected.requirements == ["Django>=4.2"]
+    # Its manage.py names the settings (imported from the folder), for collectstatic.
+    assert detected.settings_module == "proj.settings"
 
     # With requirements of its own beside manage.py, the folder is a project: it is named.
     (tmp_path / "site" / "requirements.txt").write_text("Django>=4.2\n")

@@ -226,6 +226,51 @@ def test_online_compression_finds_its_files_in_the_build(tmp_path: Path) -> None
     assert _tree(build) == before
 
 
+def test_online_compression_of_a_block_that_names_the_language(tmp_path: Path) -> None:
+    """ephios: a {% compress js %} block links a catalog per language (LANGUAGE_CODE from the
+    i18n context processor). Each language's file is written ahead, so a request in any of
+    the site's languages finds its own and writes nothing."""
+    files = dict(SHOP_FILES)
+    files["shop/settings.py"] = files["shop/settings.py"].replace(
+        "COMPRESS_OFFLINE = True\n",
+        "USE_I18N = True\nLANGUAGE_CODE = 'de'\n"
+        "LANGUAGES = [('de', 'German'), ('en', 'English')]\n"
+        "MIDDLEWARE = ['django.contrib.sessions.middleware.SessionMiddleware', "
+        "'django.middleware.locale.LocaleMiddleware']\n"
+        "INSTALLED_APPS += ['django.contrib.sessions']\n"
+        "SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'\n"
+        "TEMPLATES[0]['OPTIONS'] = {'context_processors': "
+        "['django.template.context_processors.i18n']}\n",
+    )
+    files["templates/home.html"] = (
+        "{% load static compress %}<!doctype html><html><head>{% compress js %}"
+        "<script src=\"{% static 'js/lang-'|add:LANGUAGE_CODE|add:'.js' %}\"></script>"
+        "{% endcompress %}</head><body></body></html>\n"
+    )
+    files["assets/js/lang-de.js"] = "window.lang = 'de';\n"
+    files["assets/js/lang-en.js"] = "window.lang = 'en';\n"
+    project = write_project(tmp_path / "project", files)
+    build = tmp_path / "build"
+    shutil.copytree(project, build)
+    collect_static(project, build, "shop.settings")
+    before = _tree(build)
+    server = serve(build, "shop.wsgi:application", tmp_path, {})
+    try:
+        seen = set()
+        for language in ("de", "en", "de"):
+            page = fetch(server, f"{PREFIX}/", {"Accept-Language": language})
+            assert page.status == 200, page.text[-2000:]
+            [link] = re.findall(r'src="([^"]*/CACHE/js/[^"]+)"', page.text)
+            script = fetch(server, link)
+            assert script.status == 200, link
+            assert f"window.lang='{language}'" in script.body.decode().replace(" ", "")
+            seen.add(link)
+    finally:
+        server.kill()
+    assert len(seen) == 2
+    assert _tree(build) == before
+
+
 @pytest.mark.parametrize(
     ("markup", "expected"),
     [

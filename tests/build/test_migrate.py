@@ -658,6 +658,40 @@ def test_unsupported_python_from_the_project(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "source"),
+    [
+        (".python-version", "3.14\n", ".python-version"),
+        ("pyproject.toml", '[project]\nname = "x"\nrequires-python = ">=3.14"\n', "pyproject"),
+    ],
+)
+def test_a_project_newer_than_any_built_python_builds_for_the_newest(
+    tmp_path: Path, name: str, text: str, source: str
+) -> None:
+    # heroku/python-getting-started names 3.14 in .python-version; FC has no such Python.
+    from fcmigrate.build import migrate
+    from fcmigrate.build.detect import detect_app
+    from fcmigrate.build.facts import SUPPORTED_PYTHONS
+    from fcmigrate.errors import FCMigrateError
+
+    project = tiny_project(tmp_path)
+    (project / name).write_text(text)
+    notes: list[str] = []
+    options = migrate.MigrateOptions(project=project)
+    python, why = migrate._target_python(options, None, detect_app(project), notes)
+    newest = SUPPORTED_PYTHONS[-1]
+    assert python == newest
+    assert source in why and why.endswith(f"Python 3.14 -> {newest}")
+    [note] = notes
+    assert note.startswith("The project asks for Python 3.14 (")
+    assert f"building for Python {newest}, the nearest, and checking the import" in note
+    # Named on the command line, the same Python is still refused in one line.
+    with pytest.raises(FCMigrateError, match=r"Unsupported --python '3\.14'"):
+        migrate._target_python(
+            migrate.MigrateOptions(project=project, python="3.14"), None, detect_app(project), []
+        )
+
+
 def test_interpreter_of_the_wrong_version(tmp_path: Path) -> None:
     project = tiny_project(tmp_path)
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -997,6 +1031,26 @@ def test_django_statics_are_collected_without_the_target_python(
     assert "static files were not collected" not in stdout
     assert (out / "staticfiles" / "admin" / "css" / "base.css").is_file()
     assert not (project / "staticfiles").exists()
+
+
+def test_django_statics_of_a_project_one_folder_down_are_collected(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """shynet: manage.py and the settings package in shynet/, the dependencies at the root
+    (a Poetry project): collectstatic imports the settings from that folder."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    target = "3.10" if running != "3.10" else "3.11"
+    monkeypatch.setattr(vendor, "_candidates", lambda version: [])
+    project = tmp_path / "repo"
+    shutil.copytree(DJANGO_SAMPLE, project / "site")
+    (project / "site" / "requirements.txt").rename(project / "requirements.txt")
+    out = tmp_path / "build"
+    main(["migrate", str(project), "--out", str(out), "--python", target, "-q"])
+    stdout = capsys.readouterr().out
+    assert "static files were not collected" not in stdout
+    assert (out / "site" / "staticfiles" / "admin" / "css" / "base.css").is_file()
 
 
 # --- the import check runs the build as FC does: its folder, its environment, read-only ---

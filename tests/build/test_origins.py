@@ -883,6 +883,14 @@ def test_an_origin_newer_than_any_built_python_builds_for_the_newest(tmp_path: P
         "--python X.Y to choose."
     ]
 
+    # The project's own files newer too (wagtail/guide: python:3.14 image, python >=3.14):
+    # the same Python, said once.
+    _write(tmp_path, {".python-version": "3.99\n"})
+    notes.clear()
+    python, _ = migrate._target_python(options, origin, detect_app(tmp_path), notes)
+    assert python == newest and len(notes) == 1 and notes[0].startswith("app.yaml runs")
+    (tmp_path / ".python-version").unlink()
+
     # An older one than any it builds for: the Python the project's code asks for.
     _write(tmp_path, {"app.yaml": "runtime: python38\n"})
     [origin] = find_origins(tmp_path)
@@ -964,6 +972,7 @@ def test_dockerfile_env_takes_arg_defaults_and_only_the_last_stage(tmp_path: Pat
                     PATH="${PATH}:/home/app/.local/bin"
                 COPY --from=assets /app/public /public
                 COPY --from=python:3.12 /usr/local/bin/python3 /opt/
+                COPY --chown=app --from=assets /app/static ./static
                 CMD ["gunicorn", "app:app"]
             """
         },
@@ -974,7 +983,12 @@ def test_dockerfile_env_takes_arg_defaults_and_only_the_last_stage(tmp_path: Pat
         "the files copied from the Dockerfile's 'assets' stage ('COPY --from=assets "
         "/app/public /public', Dockerfile:15): migrate runs no stage's RUN steps, so build "
         "them into the project first (that stage's commands: npm, yarn, a compiler) for the "
-        "build to ship them."
+        "build to ship them.",
+        # wagtail/guide: --from after another flag.
+        "the files copied from the Dockerfile's 'assets' stage ('COPY --from=assets "
+        "/app/static ./static', Dockerfile:17): migrate runs no stage's RUN steps, so build "
+        "them into the project first (that stage's commands: npm, yarn, a compiler) for the "
+        "build to ship them.",
     ]
     env = {e.name: (e.value, e.secret) for e in origin.env}
     assert env == {

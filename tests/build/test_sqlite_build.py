@@ -110,3 +110,33 @@ def test_without_databases_nothing_is_made(tmp_path: Path) -> None:
     shutil.copytree(project, build)
     collect_static(project, build, "inn.settings")
     assert not (build / "data").exists()
+
+
+def test_an_app_with_models_and_no_migrations_is_named(tmp_path: Path) -> None:
+    # wsvincent/drfx: a custom user model whose migrations its README says to make, never
+    # committed; migrate makes no table for it, and every login fails.
+    project = write_project(tmp_path / "project", tmp_path / "other.db")
+    settings = project / "inn" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            '"django.contrib.auth"]', '"django.contrib.auth", "rooms", "signs"]'
+        )
+    )
+    for app in ("rooms", "signs"):
+        (project / app).mkdir()
+        (project / app / "__init__.py").write_text("")
+    (project / "rooms" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Room(models.Model):\n"
+        "    number = models.IntegerField()\n"
+    )
+    (project / "signs" / "models.py").write_text("")  # no models: nothing to migrate
+    build = tmp_path / "build"
+    shutil.copytree(project, build)
+    notes: list[str] = []
+    collect_static(project, build, "inn.settings", databases=True, notes=notes)
+    assert notes == [
+        "The app 'rooms' has models but no migrations, so 'manage.py migrate' makes no tables "
+        "for them and the pages that use them fail. Run 'python manage.py makemigrations "
+        "rooms' and commit the migrations folder it writes."
+    ]
+    assert (build / "data" / "inn.db").is_file()  # the other apps' tables are there

@@ -232,6 +232,58 @@ def test_static_root_that_is_the_build_itself_is_not_used(tmp_path: Path) -> Non
     assert not (build / "site.css").exists()
 
 
+def test_statici18n_that_fails_is_named(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles', 'statici18n']\n"
+        "LANGUAGES = [('de', 'German')]\n"
+        "STATICI18N_FILENAME_FUNCTION = 'tinysite.nosuch.filename'\n",
+    )
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings")
+    message = str(excinfo.value)
+    assert message.startswith("compilejsi18n failed for 'tinysite.settings'"), message
+    assert "'python manage.py compilejsi18n' works there" in message
+    assert "\n" not in message
+
+
+def test_settings_of_a_src_layout_are_found_in_src(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    write_settings(build / "src", "INSTALLED_APPS = ['django.contrib.staticfiles']\n")
+    (build / "src" / "assets").rename(build / "assets")
+    (build / "src" / "tinysite" / "settings.py").write_text(
+        (build / "src" / "tinysite" / "settings.py")
+        .read_text(encoding="utf-8")
+        .replace("parent.parent", "parent.parent.parent")
+        + "STATIC_ROOT = BASE_DIR / 'public'\n",
+        encoding="utf-8",
+    )
+    assert collect_static(build, build, "tinysite.settings") == build / "public"
+    assert (build / "public" / "site.css").is_file()
+
+
+def test_statici18n_catalogs_are_made_and_collected(tmp_path: Path) -> None:
+    # ephios links {% statici18n LANGUAGE_CODE %} inside a {% compress %} block, and its
+    # STATIC_ROOT (under its data folder) is outside the build.
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles', 'statici18n']\n"
+        "LANGUAGES = [('en', 'English'), ('de', 'German')]\n"
+        f"STATIC_ROOT = {str(tmp_path / 'data' / 'static')!r}\n" + MANIFEST_STORAGES,
+    )
+    lines: list[str] = []
+    collected = collect_static(build, build, "tinysite.settings", progress=lines.append)
+    assert collected == build / COLLECTED_DIR
+    for language in ("en", "de"):
+        assert (collected / "jsi18n" / language / "djangojs.js").is_file()
+    manifest = (collected / "staticfiles.json").read_text(encoding="utf-8")
+    assert '"jsi18n/de/djangojs.js": "jsi18n/de/djangojs.' in manifest
+    assert any("compilejsi18n" in line for line in lines), lines
+    assert not (tmp_path / "data").exists()
+
+
 def test_without_staticfiles_app_nothing_is_collected(tmp_path: Path) -> None:
     build = tmp_path / "build"
     write_settings(build, "INSTALLED_APPS = []\n")
@@ -270,6 +322,45 @@ def test_settings_that_fail_give_one_clear_error(tmp_path: Path) -> None:
     # The user's traceback went to the progress lines.
     assert any("Traceback" in line for line in lines)
     assert not (build / COLLECTED_DIR).exists()
+
+
+def test_npm_packages_that_were_never_installed_are_named(tmp_path: Path) -> None:
+    # shynet collects from node_modules with django-npm's finder; npm ran in its Dockerfile.
+    build = tmp_path / "build"
+    write_settings(
+        build,
+        "INSTALLED_APPS = ['django.contrib.staticfiles']\n"
+        "STATICFILES_FINDERS = ['tinysite.npm.Finder']\n",
+    )
+    (build / "tinysite" / "npm.py").write_text(
+        "import os\n"
+        "from django.contrib.staticfiles.finders import BaseFinder\n\n\n"
+        "class Finder(BaseFinder):\n"
+        "    def find(self, path, **kwargs):\n"
+        "        return []\n\n"
+        "    def list(self, ignore_patterns):\n"
+        "        os.listdir(os.path.join(os.getcwd(), 'node_modules'))\n"
+        "        return []\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings")
+    assert str(excinfo.value) == (
+        f"collectstatic failed for 'tinysite.settings' in {str(build)!r}: a static files "
+        f"finder reads npm packages from {str(build / 'node_modules')!r}, which does not "
+        "exist. They come from 'npm install' (package.json), a build step fcmigrate does not "
+        "run: install them so that this folder exists (or commit the files the pages use), "
+        "and run again."
+    )
+    # shynet's NPM_ROOT_PATH is '../', meant from its manage.py folder one level down.
+    npm = build / "tinysite" / "npm.py"
+    npm.write_text(npm.read_text().replace("os.getcwd()", "os.getcwd(), '..'"))
+    with pytest.raises(FCMigrateError) as excinfo:
+        collect_static(build, build, "tinysite.settings")
+    assert str(excinfo.value).endswith(
+        "and run again. It is outside the build: a relative path in the settings is taken "
+        "from the top of the project, where the build and the function run."
+    )
 
 
 def test_module_entry_point_collects_inside_an_image(

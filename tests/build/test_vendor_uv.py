@@ -42,7 +42,8 @@ def app(environ, start_response):
 #: A PEP 517 backend inside the sdist: MODE "pure" writes a wheel, "compile" first runs the
 #: C compiler it is offered ($CC), "sleep" writes its pid to $PID_FILE and waits; "legacy",
 #: "2to3" and "feature" fail with a setuptools that no longer has what they use, as old
-#: sdists do (convert_path: before 70; use_2to3: before 58; Feature: before 46).
+#: sdists do (convert_path: before 70; use_2to3: before 58; Feature: before 46); "cython"
+#: fails with Cython 3, as PyYAML 5.4.1 does.
 BACKEND = """\
 import base64, hashlib, os, subprocess, time, zipfile
 
@@ -55,10 +56,17 @@ REMOVED = {{
 
 
 def get_requires_for_build_wheel(config_settings=None):
+    if MODE == "cython":
+        return ["Cython"]
     return ["setuptools"] if MODE in REMOVED else []
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if MODE == "cython":
+        import Cython  # a stand-in: its VERSION tells 0.29 from 3
+
+        if int(Cython.VERSION.split(".")[0]) >= 3:
+            raise AttributeError("cython_sources")
     if MODE in REMOVED:
         import setuptools  # a stand-in: its VERSION tells old from new
 
@@ -730,6 +738,25 @@ def test_two_old_sdists_that_need_different_setuptools_both_build(
     target, result = install(tmp_path, [*no_index(links), "newer==0.39.1", "older==2.2.2"])
     assert (target / "newer").is_dir() and (target / "older").is_dir()
     assert "setuptools<58" in result.notes[-1]
+
+
+@pytest.mark.parametrize("with_legacy", [False, True], ids=["alone", "after-setuptools"])
+def test_an_sdist_written_for_cython_0_29_builds_with_it(
+    tmp_path: Path, links: Path, with_legacy: bool
+) -> None:
+    # PyYAML 5.4.1 (shynet's Poetry lock, beside django-allauth 0.45.0's convert_path).
+    make_wheel(links, "Cython", "3.1.0")
+    make_wheel(links, "Cython", "0.29.37")
+    wanted = ["pyyaml==5.4.1"]
+    if with_legacy:
+        for version in ("80.0.0", "69.5.1"):
+            make_wheel(links, "setuptools", version)
+        make_sdist(links, "oldpkg", "0.45.0", mode="legacy")
+        wanted.append("oldpkg==0.45.0")
+    make_sdist(links, "pyyaml", "5.4.1", mode="cython")
+    target, result = install(tmp_path, [*no_index(links), *wanted])
+    assert (target / "pyyaml" / "__init__.py").is_file()
+    assert "setuptools<70 and Cython<3" in result.notes[-1], result.notes
 
 
 def test_an_old_sdist_and_a_twin_without_a_wheel_both_get_their_remedy(

@@ -138,6 +138,10 @@ def confirm_import(
         file_error = _file_error(spec, result, folder, root, left_out or {})
         if file_error is not None:
             raise AppImportError(file_error)
+    distribution = result.get("missing_distribution")
+    if variable is None and isinstance(distribution, str) and distribution:
+        # Raised inside importlib.metadata or pkg_resources: not their fault, nor the app's code.
+        raise AppImportError(_distribution_missing(spec, distribution, detected.root))
     package = result.get("failed_in")
     if variable is None and isinstance(package, str) and package.isidentifier():
         version = result.get("python")
@@ -152,6 +156,44 @@ def confirm_import(
         if sibling is not None:
             raise AppImportError(sibling)
     raise AppImportError(_import_failed(spec, variable))
+
+
+def _missing_distribution(exc: BaseException) -> str | None:
+    """The distribution whose installed metadata the import asked for and did not find
+    (``importlib.metadata.version('x')``, PasteDeploy's ``egg:x``, ``pkg_resources``)."""
+    kind = type(exc).__qualname__
+    if kind == "PackageNotFoundError" and exc.args and isinstance(exc.args[0], str):
+        return exc.args[0]
+    if kind == "DistributionNotFound" and exc.args:
+        requirement = exc.args[0]
+        name = getattr(requirement, "name", None) or getattr(requirement, "project_name", None)
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _distribution_missing(spec: str, distribution: str, root: Path) -> str:
+    """The import asks for a distribution's installed metadata, which the build lacks: most
+    often the project's own, whose dependencies are installed but not the project itself."""
+    from fcmigrate.build.requirements import project_name
+
+    own = project_name(root)
+    if own is not None and _canonical(own[0]) == _canonical(distribution):
+        return (
+            f"Importing {spec!r} failed: it asks for the installed metadata of "
+            f"{distribution!r} (traceback above), the project itself ({own[1]} names it), "
+            "but a build installs the project's dependencies, not the project. List the "
+            "project itself ('.') in requirements.txt, so that its metadata and entry points "
+            "are installed too, and run again."
+        )
+    return (
+        f"Importing {spec!r} failed: it asks for the installed metadata of the distribution "
+        f"{distribution!r} (traceback above), which the build does not have. Add "
+        f"{distribution!r} to your requirements, and run again."
+    )
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _sibling_module(spec: str, missing: str, importer: object, folder: Path) -> str | None:
@@ -588,6 +630,9 @@ def _probe(request: Mapping[str, Any]) -> int:
             result["missing_env"] = variable
         if isinstance(exc, ModuleNotFoundError) and exc.name:
             result["missing_module"] = exc.name
+        distribution = _missing_distribution(exc)
+        if distribution:
+            result["missing_distribution"] = distribution
         result["message"] = str(exc)[:2000]
         if isinstance(exc, OSError) and isinstance(exc.filename, (str, bytes)):
             result["filename"] = os.fsdecode(exc.filename)

@@ -42,6 +42,7 @@ __all__ = [
     "left_out_group_providing",
     "missing_requirements_error",
     "poetry_constraint",
+    "project_name",
     "read_requirements",
     "requirement_lines",
     "third_party_imports",
@@ -112,12 +113,19 @@ def _setup_cfg(file: Path) -> list[str]:
 def _setup_py(file: Path) -> list[str]:
     """The ``install_requires`` a ``setup.py`` passes to ``setup()``, read without running it:
     a list of strings, or a module-level name bound to one (``requires = [...]``)."""
+    found = _setup_argument(file, "install_requires")
+    return _string_list(*found) if found is not None else []
+
+
+def _setup_argument(file: Path, keyword: str) -> tuple[ast.expr, dict[str, ast.expr]] | None:
+    """The expression ``setup.py`` passes to ``setup()`` as ``keyword``, with the module-level
+    names it may refer to; ``None`` without such a file, call or argument."""
     if not file.is_file():
-        return []
+        return None
     try:
         tree = ast.parse(_utf8_or_replaced(file))
     except (SyntaxError, ValueError):
-        return []
+        return None
     bound = {
         target.id: statement.value
         for statement in tree.body
@@ -132,10 +140,44 @@ def _setup_py(file: Path) -> list[str]:
         called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         if called != "setup":
             continue
-        for keyword in call.keywords:
-            if keyword.arg == "install_requires":
-                return _string_list(keyword.value, bound)
-    return []
+        for argument in call.keywords:
+            if argument.arg == keyword:
+                return argument.value, bound
+    return None
+
+
+def project_name(root: Path) -> tuple[str, str] | None:
+    """The project's own distribution name and the file that gives it (``pyproject.toml``'s
+    ``[project]`` or ``[tool.poetry]``, ``setup.cfg``'s ``[metadata]``, ``setup.py``'s
+    ``setup(name=...)``), read without running anything; ``None`` when none names it."""
+    try:
+        pyproject = read_toml(root / "pyproject.toml")
+    except FCMigrateError:
+        pyproject = {}
+    for table in (_table(pyproject, "project"), _table(_table(pyproject, "tool"), "poetry")):
+        name = table.get("name")
+        if isinstance(name, str) and name.strip():
+            return name.strip(), "pyproject.toml"
+    setup_cfg = root / "setup.cfg"
+    if setup_cfg.is_file():
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(_utf8_or_replaced(setup_cfg))
+            name = parser.get("metadata", "name", fallback="").strip()
+        except configparser.Error:
+            name = ""
+        if name:
+            return name, "setup.cfg"
+    found = _setup_argument(root / "setup.py", "name")
+    if found is not None:
+        node, bound = found
+        if isinstance(node, ast.Name):
+            node = bound.get(node.id, node)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+            return node.value.strip(), "setup.py"
+    return None
 
 
 def _string_list(node: ast.expr, bound: dict[str, ast.expr], depth: int = 0) -> list[str]:

@@ -1163,6 +1163,68 @@ def test_an_import_of_a_development_group_names_the_group(
     assert "ModuleNotFoundError: No module named 'devonly_helper'" in capfd.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("files", "names_it"),
+    [
+        pytest.param(
+            {
+                "setup.py": (
+                    "from setuptools import setup\n\nNAME = 'fcm-walk_site'\n\n"
+                    "setup(name=NAME, install_requires=['flask'])\n"
+                )
+            },
+            "setup.py",
+            id="setup.py",
+        ),
+        pytest.param(
+            {"setup.cfg": "[metadata]\nname = fcm.walk.site\n\n[options]\ninstall_requires =\n"},
+            "setup.cfg",
+            id="setup.cfg",
+        ),
+        pytest.param(
+            {"pyproject.toml": '[project]\nname = "FCM_Walk_Site"\ndependencies = []\n'},
+            "pyproject.toml",
+            id="pyproject",
+        ),
+    ],
+)
+def test_the_project_s_own_metadata_asked_for_at_import_is_named(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], files: dict[str, str], names_it: str
+) -> None:
+    # The build installs what setup.py lists, not the project: its metadata and entry points
+    # (PasteDeploy's egg:, importlib.metadata.version of itself) are not there.
+    write_project(
+        tmp_path,
+        {
+            **files,
+            "app.py": (
+                "from importlib.metadata import version\n\n"
+                "VERSION = version('fcm-walk-site')\n\n\n"
+                "def app(environ, start_response):\n    return []\n"
+            ),
+        },
+    )
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path))
+    assert str(info.value) == (
+        "Importing 'app:app' failed: it asks for the installed metadata of 'fcm-walk-site' "
+        f"(traceback above), the project itself ({names_it} names it), but a build installs "
+        "the project's dependencies, not the project. List the project itself ('.') in "
+        "requirements.txt, so that its metadata and entry points are installed too, and run "
+        "again."
+    )
+    assert "PackageNotFoundError: No package metadata was found for fcm-walk-site" in (
+        capfd.readouterr().err
+    )
+
+    # Another distribution's: named as a requirement to add.
+    (tmp_path / "app.py").write_text(
+        "from importlib.metadata import version\n\nOTHER = version('fcm-not-listed')\napp = None\n"
+    )
+    with pytest.raises(AppImportError, match=r"the distribution 'fcm-not-listed' \(traceback"):
+        confirm_import(detect_app(tmp_path))
+
+
 def test_an_ssl_redirect_in_django_settings_is_noted(tmp_path: Path) -> None:
     # FC's front door speaks HTTPS; the function sees HTTP unless X-Forwarded-Proto says so.
     shutil.copytree(FIXTURES / "django_project", tmp_path / "site")

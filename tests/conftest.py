@@ -141,7 +141,6 @@ def django_wsgi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 del sys.modules[name]
 
 
-
 def _restore(saved: Mapping[str, str | None]) -> None:
     for key, value in saved.items():
         if value is None:

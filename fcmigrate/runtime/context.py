@@ -1,13 +1,9 @@
 """What Function Compute says about the current request.
 
-FC adds ``x-fc-*`` headers to every request it forwards. :class:`FCContext` reads them
-from the WSGI environ on demand, so building one costs almost nothing per request.
-The three credential headers are taken out of the environ by the middleware and kept
-only here, behind a :class:`Credentials` object whose ``repr`` masks the secrets.
-
-The current request ID is also kept in a :mod:`contextvars` variable, read with
-:func:`request_id`, and put into log records by :class:`RequestIdFilter` (or, under
-``fcmigrate serve``, into every log record) as ``%(request_id)s``.
+:class:`FCContext` reads FC's ``x-fc-*`` headers from the environ on demand; the credential
+headers, taken out of the environ by the middleware, are kept only here, masked in ``repr``.
+The request ID is in a :mod:`contextvars` variable (:func:`request_id`), and in log records
+as ``%(request_id)s``.
 """
 
 from __future__ import annotations

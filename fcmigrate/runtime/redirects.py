@@ -1,15 +1,9 @@
 """Keeping a moved path prefix on the URLs an app sends back in response headers.
 
-An app behind FC's prefix that redirects to a literal ``/login`` means its own
-``/login``, but the browser would leave the function for the domain's root. When the
-middleware moved a prefix into ``SCRIPT_NAME``, a ``Location``, ``Content-Location`` or
-``Refresh`` URL that is a root-relative path (or an absolute URL to the request's own
-host) not already under that prefix gets it in front, as nginx's ``proxy_redirect`` and
-Apache's ``ProxyPassReverse`` do. Other hosts, scheme-relative ``//host/...`` URLs and
-relative paths are left as they are.
-
-All values are WSGI strings (latin-1 "bytes in str"), like the paths in
-:mod:`fcmigrate.runtime.paths`.
+With a prefix moved into ``SCRIPT_NAME``, a ``Location``, ``Content-Location`` or
+``Refresh`` URL that is a root-relative path (or an absolute URL to the request's own host)
+not already under it gets it in front, as nginx's ``proxy_redirect`` does; other hosts,
+``//host/...`` and relative paths stay. Values are WSGI strings (latin-1).
 """
 
 from __future__ import annotations

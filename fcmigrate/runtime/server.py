@@ -359,13 +359,10 @@ _STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
 def keep_stop_signals(cfg: Any) -> None:
     """Make a worker obey a stop signal that reached it while it was booting.
 
-    A forked worker runs the master's signal handlers until it installs its own. A
-    ``SIGTERM`` in between (FC stopping the instance while a worker starts) only lands in
-    the worker's copy of the master's signal queue, and the worker then serves on until
-    the master kills it at the end of ``graceful_timeout``. The master's queue is noted
-    before the fork; once the worker's own handlers are in place, every stop signal found
-    in its copy is sent again to the worker itself. The user's own ``pre_fork`` and
-    ``post_worker_init`` hooks still run, first.
+    Until a forked worker installs its own handlers, a ``SIGTERM`` lands in its copy of the
+    master's signal queue and is lost; once they are in place, each stop signal found there
+    is sent again to the worker itself. The user's ``pre_fork`` and ``post_worker_init``
+    hooks still run, first.
     """
     user_pre_fork = cfg.pre_fork
     user_post_worker_init = cfg.post_worker_init

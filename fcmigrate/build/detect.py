@@ -70,6 +70,18 @@ _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
 )
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+#: Words that name a development configuration in a factory's arguments.
+_DEVELOPMENT = re.compile(
+    r"(?i)\b(?:dev|development|local|debug)(?=config|settings|\b|_)|Dev(?=Config)"
+)
+
+
+def _production(match: re.Match[str]) -> str:
+    """The production word for a development one, in its case (``DevConfig`` ->
+    ``ProdConfig``, ``development`` -> ``production``)."""
+    word = match.group(0)
+    new = "prod" if word.lower() == "dev" else "production"
+    return new.capitalize() if word[0].isupper() else new
 
 
 @dataclass(frozen=True)
@@ -153,7 +165,17 @@ def detect_app(
             # Its advice is "name the app with --app", which the user has just done.
             django = None
         chosen = _explicit(root, app, django, requirements)
+    notes: tuple[str, ...] = ()
+    head, paren, arguments = chosen.spec.partition("(")
+    if chosen.found_in.startswith(".flaskenv") and _DEVELOPMENT.search(arguments):
+        production = head + paren + _DEVELOPMENT.sub(_production, arguments)
+        notes = (
+            f"The app is {chosen.spec}, as FLASK_APP in .flaskenv names it for 'flask run': its "
+            "arguments look like a development configuration. If production uses another, "
+            f"name it with --app, e.g. --app {production!r}.",
+        )
     detected = Detected(
+        notes=notes,
         spec=chosen.spec,
         framework=chosen.framework,
         root=root,

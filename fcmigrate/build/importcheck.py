@@ -106,7 +106,7 @@ def confirm_import(
             framework=str(result["framework"]),
             settings_module=result.get("settings") or detected.settings_module,
             confirmed=True,
-            notes=tuple(_notes(result)),
+            notes=(*detected.notes, *_notes(result)),
         )
     if "error" in result:
         # Said of the project, not of the build's staging folder the check ran in.

@@ -200,6 +200,17 @@ def test_flaskenv_chooses_among_several_apps_with_its_factory_arguments(tmp_path
     assert detect_app(tmp_path).spec == "app:create_app()"
     (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('prod')\n")
     assert detect_app(tmp_path).spec == "app:create_app('prod')"
+    assert detect_app(tmp_path).notes == ()
+    # A development configuration, which `flask run` is for, is taken with a note.
+    (tmp_path / ".flaskenv").write_text("FLASK_APP=app:create_app('app.settings.DevConfig')\n")
+    found = confirm_import(detect_app(tmp_path))
+    assert found.spec == "app:create_app('app.settings.DevConfig')"
+    assert found.notes[0] == (
+        "The app is app:create_app('app.settings.DevConfig'), as FLASK_APP in .flaskenv names "
+        "it for 'flask run': its arguments look like a development configuration. If "
+        "production uses another, name it with --app, e.g. --app "
+        "\"app:create_app('app.settings.ProdConfig')\"."
+    )
     (tmp_path / ".flaskenv").write_text("FLASK_APP=main:create_app('prod')\n")
     assert detect_app(tmp_path).spec == "app:create_app()"  # names no module of the project
     (tmp_path / "main.py").write_text((tmp_path / "app.py").read_text())

@@ -842,6 +842,30 @@ def _export_present(git_dir: Path, subdir: str, into: Path) -> None:
                 target.chmod(0o755)
 
 
+#: Runs a release step (``python ARGS``) as the function's Python runs the app: with the
+#: build's fcmigrate runtime answering what the app's old releases ask of a newer Python.
+RELEASE_STEP = """
+import runpy, sys
+try:
+    from fcmigrate.runtime.compat import install
+except ImportError:
+    pass
+else:
+    install()
+args = sys.argv[1:]
+if args[0] == "-m":
+    sys.argv = [args[1], *args[2:]]
+    runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+elif args[0] == "-c":
+    sys.argv = ["-c", *args[2:]]
+    exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+else:
+    sys.argv = args
+    sys.path.insert(0, "")
+    runpy.run_path(args[0], run_name="__main__")
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -1054,7 +1078,7 @@ def serve_and_walk(build: Path, app: App, result: Result, logs: Path) -> None:
     env.update(given)
     for step in app.setup:
         run = subprocess.run(
-            [python, *step],
+            [python, "-c", RELEASE_STEP, *step],
             cwd=build,
             env={**env, "PYTHONPATH": f"{build}/python:{build}"},
             capture_output=True,

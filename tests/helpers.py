@@ -292,3 +292,27 @@ def write_bootstrap(project: Path, script: str) -> None:
     bootstrap = project / "bootstrap"
     bootstrap.write_text("#!/bin/bash\n" + script + "\n")
     bootstrap.chmod(0o755)
+
+
+def old_wheel(wheels: Path, name: str, version: str, body: str) -> None:
+    """Write a pure-Python wheel of ``name`` whose ``__init__`` is ``body``, by hand."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}"
+    files = {
+        f"{name}/__init__.py": body,
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{path},sha256="
+        f"{base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()}"
+        f",{len(text.encode())}"
+        for path, text in files.items()
+    ]
+    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"])
+    with zipfile.ZipFile(wheels / f"{dist}-py3-none-any.whl", "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)

@@ -25,7 +25,20 @@ from datetime import datetime, timezone
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["apart_error", "missing_name", "release_before"]
+from fcmigrate.errors import AppImportError
+
+__all__ = ["ApartError", "apart_error", "missing_name", "release_before"]
+
+
+class ApartError(AppImportError):
+    """:func:`apart_error`'s error: ``importer`` (name, version) uses a name that the
+    installed release of ``provider`` no longer has."""
+
+    def __init__(self, message: str, importer: tuple[str, str], provider: tuple[str, str]):
+        super().__init__(message)
+        self.importer = importer
+        self.provider = provider
+
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_ATTRIBUTE = re.compile(r"module '([\w.]+)' has no attribute '(\w+)'")
@@ -49,7 +62,7 @@ def apart_error(
     provider: tuple[str, str],
     name: str,
     module: str,
-) -> str:
+) -> ApartError:
     """The one-line error for ``importer`` (name, version) importing ``name`` from
     ``module``, which the installed ``provider`` (name, version) no longer has."""
     who, when = importer
@@ -60,12 +73,14 @@ def apart_error(
         if last
         else f"pin {dep} to a release from before {who} {when} came out"
     )
-    return (
+    return ApartError(
         f"Importing {spec!r} failed inside the installed package '{who} {when}' (traceback "
         f"above): it uses {name!r} from {module!r}, which {dep} {dep_version}, the release "
         f"installed, no longer has. Your requirements hold {who} at {when} but let {dep} move "
         f"on to today's release, as pip would anywhere. Fix: {pin} in your requirements, or "
-        f"move {who} to a release that works with {dep} {dep_version}; and run again."
+        f"move {who} to a release that works with {dep} {dep_version}; and run again.",
+        importer,
+        provider,
     )
 
 

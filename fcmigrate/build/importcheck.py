@@ -146,7 +146,8 @@ def confirm_import(
     if variable is None and isinstance(package, str) and package.isidentifier():
         version = result.get("python")
         shown_version = version if isinstance(version, str) else None
-        raise AppImportError(_package_failed(spec, package, folder, shown_version, result))
+        failed = _package_failed(spec, package, folder, shown_version, result)
+        raise failed if isinstance(failed, AppImportError) else AppImportError(failed)
     missing = result.get("missing_module")
     if variable is None and isinstance(missing, str) and missing:
         group = _left_out_group(detected.root, missing)
@@ -324,7 +325,7 @@ _SYSTEM_LIBRARY = re.compile(
 
 def _package_failed(
     spec: str, package: str, folder: Path, version: str | None, result: Mapping[str, Any]
-) -> str:
+) -> str | AppImportError:
     """The import failed inside a vendored package, not in the project's code: a system
     library it loads is missing, it raised an error of its own (credentials, settings, a
     service), or (a built-in error such as AttributeError) its release may not run on the
@@ -443,7 +444,7 @@ def _apart(
     message: str,
     error_class: str,
     result: Mapping[str, Any],
-) -> str | None:
+) -> AppImportError | None:
     """The error for a package that uses a name another installed package no longer has
     (:mod:`fcmigrate.build.apart`), else ``None``. When the error was raised inside the
     package that lacks the name (Jinja's ``import_string`` looking up ``jinja2.ext.with_``
@@ -637,7 +638,12 @@ def _probe(request: Mapping[str, Any]) -> int:
         if isinstance(exc, OSError) and isinstance(exc.filename, (str, bytes)):
             result["filename"] = os.fsdecode(exc.filename)
             result["missing_file"] = isinstance(exc, FileNotFoundError)
-        frames = traceback.extract_tb(exc.__traceback__)
+        # The runtime's answer for a name Python removed is not where the failure is.
+        frames = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if not frame.filename.endswith(os.path.join("runtime", "compat.py"))
+        ]
         result["python"] = f"{sys.version_info[0]}.{sys.version_info[1]}"
         vendored = os.path.join(root, "python") + os.sep
         own = os.path.join(os.path.realpath(root), "")

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.build import package
+from fcmigrate.build.apart import ApartError, release_before
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
 from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
@@ -533,9 +534,10 @@ def _stage(build: _Build) -> None:
     build.say(f"Copied {build.copied.files} files ({human_size(build.copied.bytes)})")
 
 
-def _vendor(build: _Build) -> None:
+def _vendor(build: _Build, held: Mapping[str, str] | None = None) -> None:
     """Step 2: resolve and install the requirements into ``python/`` for the target, then
-    fcmigrate's runtime and, when the app needs it, WhiteNoise."""
+    fcmigrate's runtime and, when the app needs it, WhiteNoise. ``held``: free packages held
+    at an older release (:func:`_check_import`)."""
     plan, python = build.plan, build.plan.python
     build.say(f"Installing dependencies into python/ for CPython {python} (uv) ...")
     pip = install_requirements(
@@ -548,6 +550,7 @@ def _vendor(build: _Build) -> None:
         workdir=build.work,
         timeout=plan.options.resolve_timeout,
         build_python=plan.interpreter,
+        held=held,
     )
     build.notes.extend(pip.notes)
     build.installed = pip.installed
@@ -571,7 +574,78 @@ def _write_generated(build: _Build) -> None:
 
 def _check_import(build: _Build) -> None:
     """Step 4: import the app as FC will: the target interpreter, isolated, the build
-    read-only, FC's environment. Skipped without a target interpreter (a note says so)."""
+    read-only, FC's environment. Skipped without a target interpreter (a note says so).
+
+    When a package the app pins uses a name that today's release of a package the app
+    leaves free no longer has (:class:`~fcmigrate.build.apart.ApartError`: ``Flask==2.0.1``
+    beside a free Werkzeug), the free one is held at its last release from before the
+    pinned one came out, the requirements are installed again and the import checked
+    again, a few times at most, with a note for each.
+    """
+    held: dict[str, str] = {}
+    while True:
+        try:
+            _import_once(build)
+            return
+        except AppImportError as exc:
+            if not isinstance(exc, ApartError):
+                raise _with_held(exc, held) from None
+            dep, who = exc.provider[0], exc.importer
+            last = _hold(build, exc, held)
+            if last is None:
+                raise _with_held(exc, held) from None
+            held[dep] = last
+            build.say(f"{who[0]} {who[1]} needs an older {dep}: installing {dep}=={last} ...")
+            shutil.rmtree(build.vendored, ignore_errors=True)
+            try:
+                _vendor(build, held)
+            except FCMigrateError:
+                held.pop(dep)
+                raise _with_held(exc, held) from None
+            build.notes.append(
+                f"Your requirements pin {who[0]}=={who[1]} but leave {dep} free, and today's "
+                f"{dep} {exc.provider[1]} no longer has what {who[0]} uses: {dep}=={last}, its "
+                f"last release before {who[0]} {who[1]} came out, was installed instead. Pin "
+                "it in your requirements to build without this second try."
+            )
+
+
+def _with_held(error: AppImportError, held: Mapping[str, str]) -> AppImportError:
+    """``error``, saying which free packages fcmigrate had held back when it was raised."""
+    if not held:
+        return error
+    shown = ", ".join(f"{name}=={version}" for name, version in held.items())
+    return AppImportError(
+        f"{error} (Your requirements left {', '.join(held)} free, and today's releases did "
+        f"not work with the packages you pin: this build held them at {shown}, their last "
+        "releases before those packages came out.)"
+    )
+
+
+#: How many free packages :func:`_check_import` may hold back in one build.
+MAX_HELD = 6
+
+
+def _hold(build: _Build, error: ApartError, held: Mapping[str, str]) -> str | None:
+    """The release to hold ``error``'s provider at, or ``None``: the app names it with a
+    version, it was held already, too many were, or PyPI cannot say."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    dep = canonicalize_name(error.provider[0])
+    if len(held) >= MAX_HELD or any(canonicalize_name(name) == dep for name in held):
+        return None
+    for line in build.detected.requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == dep and requirement.specifier:
+            return None
+    return release_before(error.provider[0], *error.importer)
+
+
+def _import_once(build: _Build) -> None:
     plan, interpreter = build.plan, build.plan.interpreter
     if interpreter is None:
         return

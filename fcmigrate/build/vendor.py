@@ -179,8 +179,12 @@ def install_requirements(
     workdir: Path,
     timeout: float | None = None,
     build_python: str | None = None,
+    held: Mapping[str, str] | None = None,
 ) -> InstallResult:
     """Install the app's requirements plus gunicorn into ``target`` for the target Python.
+
+    ``held``: packages the app leaves free held at a release (name -> version), as uv
+    constraints: an older release that the app's pinned packages still work with.
 
     ``requirements_file`` is passed to uv as ``-r`` (so its options, includes, constraints
     and hashes work); otherwise ``requirements`` are passed as they are. A requirement on
@@ -223,6 +227,10 @@ def install_requirements(
         *index_options(os.environ, Path.cwd()),
         *args,
     ]
+    if held:
+        holding = workdir / "fcmigrate-held.txt"
+        holding.write_text("".join(f"{k}=={v}\n" for k, v in held.items()), encoding="utf-8")
+        base += ["--constraint", str(holding)]
     env = _uv_env(os.environ)
     notes = list(override_notes)
     extra: list[str] = []

@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers import old_wheel
 
 from fcmigrate.build import wheels
 from fcmigrate.build.detect import detect_app
@@ -173,3 +175,72 @@ def test_a_name_looked_up_inside_the_newer_package_names_the_package_that_asked(
         "installed, no longer has."
     )
     assert "Fix: pin urltools==2.0.1" in message
+
+
+def _pinned_and_free(tmp_path: Path, held_body: str, app: str) -> Any:
+    """Flask-Foundation's shape: webframe==2.0.1 pinned, urltools left free; today's
+    urltools lacks what webframe imports, ``held_body`` is its 2.0.1's ``__init__``."""
+    import sys
+
+    from fcmigrate.build import migrate
+
+    wheels_dir = tmp_path / "wheels"
+    wheels_dir.mkdir()
+    old_wheel(wheels_dir, "webframe", "2.0.1", "from urltools import quote_url\n")
+    old_wheel(wheels_dir, "urltools", "2.0.1", held_body)
+    old_wheel(wheels_dir, "urltools", "3.1.9", "X = 1\n")
+    old_wheel(wheels_dir, "gunicorn", "23.0.0", "")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(app)
+    (project / "requirements.txt").write_text(
+        f"--no-index\n--find-links {wheels_dir}\nwebframe==2.0.1\nurltools\n"
+    )
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return migrate.MigrateOptions(
+        project=project, out=tmp_path / "out" / "build", python=version, interpreter=sys.executable
+    )
+
+
+def test_migrate_holds_the_free_dependency_back_and_the_app_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcmigrate.build import migrate
+
+    app = (
+        "import webframe\n\n\ndef app(environ, start_response):\n"
+        "    start_response('200 OK', [])\n    return [b'ok']\n"
+    )
+    options = _pinned_and_free(tmp_path, "def quote_url(text):\n    return text\n", app)
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        result = migrate.migrate(options, progress=lambda line: None)
+    assert "def quote_url" in (result.out / "python" / "urltools" / "__init__.py").read_text()
+    assert (
+        "Your requirements pin webframe==2.0.1 but leave urltools free, and today's urltools "
+        "3.1.9 no longer has what webframe uses: urltools==2.0.1, its last release before "
+        "webframe 2.0.1 came out, was installed instead. Pin it in your requirements to build "
+        "without this second try."
+    ) in result.notes
+
+
+def test_an_error_after_holding_back_says_what_was_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fcmigrate.build import migrate
+
+    # The release held back has a fault of its own on this Python.
+    body = "import collections\nX = collections.Nope\n"
+    options = _pinned_and_free(tmp_path, body, "import webframe\n\napp = None\n")
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            migrate.migrate(options, progress=lambda line: None)
+    message = str(info.value)
+    assert "failed inside the installed package 'urltools 2.0.1'" in message
+    assert message.endswith(
+        "(Your requirements left urltools free, and today's releases did not work with the "
+        "packages you pin: this build held them at urltools==2.0.1, their last releases "
+        "before those packages came out.)"
+    )
+    assert not (tmp_path / "out").exists()

@@ -34,6 +34,7 @@ from helpers import (
     TINY_WHEEL_BODY,
     build_tiny_wheel,
     free_port,
+    old_wheel,
 )
 
 from fcmigrate.build import package, vendor
@@ -1193,30 +1194,6 @@ def test_a_gunicorn_conf_that_fails_at_start_fails_the_check(tmp_path: Path, bar
     assert given.returncode == 0, given.stderr
 
 
-def _old_wheel(wheels: Path, name: str, version: str, body: str) -> None:
-    """Write a pure-Python wheel of ``name`` whose ``__init__`` is ``body``, by hand."""
-    import base64
-    import hashlib
-    import zipfile
-
-    dist = f"{name}-{version}"
-    files = {
-        f"{name}/__init__.py": body,
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = [
-        f"{path},sha256="
-        f"{base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()}"
-        f",{len(text.encode())}"
-        for path, text in files.items()
-    ]
-    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"])
-    with zipfile.ZipFile(wheels / f"{dist}-py3-none-any.whl", "w") as whl:
-        for path, text in files.items():
-            whl.writestr(path, text)
-
-
 INSIDE = " inside the installed package 'oldlib 1.1.9'"
 
 
@@ -1284,11 +1261,11 @@ def test_an_import_that_fails_inside_a_dependency_names_it(
     """Old pins: the error names the package, its version and the cause, not "your code"."""
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    _old_wheel(wheels, "oldlib", "1.1.9", body)
-    _old_wheel(wheels, "helperlib", "3.0", "")
+    old_wheel(wheels, "oldlib", "1.1.9", body)
+    old_wheel(wheels, "helperlib", "3.0", "")
     # The app pins a setuptools without pkg_resources (82 and later), so the build adds none
     # (see test_vendor_uv.py for when it does) and the import check has to name the cause.
-    _old_wheel(wheels, "setuptools", "82.0.5", "")
+    old_wheel(wheels, "setuptools", "82.0.5", "")
     project = tmp_path / "project"
     project.mkdir()
     (project / "app.py").write_text("import oldlib\n" + TINY_APP)

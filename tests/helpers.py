@@ -294,7 +294,9 @@ def write_bootstrap(project: Path, script: str) -> None:
     bootstrap.chmod(0o755)
 
 
-def old_wheel(wheels: Path, name: str, version: str, body: str) -> None:
+def old_wheel(
+    wheels: Path, name: str, version: str, body: str, requires: Sequence[str] = ()
+) -> None:
     """Write a pure-Python wheel of ``name`` whose ``__init__`` is ``body``, by hand."""
     import base64
     import hashlib
@@ -303,7 +305,8 @@ def old_wheel(wheels: Path, name: str, version: str, body: str) -> None:
     dist = f"{name}-{version}"
     files = {
         f"{name}/__init__.py": body,
-        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        + "".join(f"Requires-Dist: {line}\n" for line in requires),
         f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = [

@@ -27,7 +27,14 @@ from packaging.version import InvalidVersion, Version
 
 from fcmigrate.errors import AppImportError
 
-__all__ = ["ApartError", "apart_error", "missing_name", "release_before"]
+__all__ = [
+    "ApartError",
+    "apart_error",
+    "latest_of",
+    "missing_name",
+    "release_as_of",
+    "release_before",
+]
 
 
 class ApartError(AppImportError):
@@ -90,14 +97,34 @@ def release_before(name: str, other: str, other_version: str) -> str | None:
     Asks PyPI's JSON API (:data:`fcmigrate.build.wheels.PYPI_JSON`) with a short timeout;
     ``None`` when it cannot be asked or has no answer.
     """
-    if os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or os.environ.get("UV_NO_INDEX"):
+    return release_as_of(name, latest_of({other: other_version}))
+
+
+def latest_of(pins: dict[str, str]) -> datetime | None:
+    """When the newest of ``pins`` (name -> version) came out, or ``None`` if PyPI cannot
+    say for one of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not pins or _offline():
         return None
-    other_releases = _releases(other)
+    names = sorted(pins)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(_releases, names))
+    moments = [
+        _first_upload(releases.get(pins[name])) if releases else None
+        for name, releases in zip(names, answers, strict=True)
+    ]
+    if not moments or any(moment is None for moment in moments):
+        return None
+    return max(moment for moment in moments if moment is not None)
+
+
+def release_as_of(name: str, came_out: datetime | None) -> str | None:
+    """The newest final release of ``name`` uploaded before ``came_out``."""
+    if came_out is None or _offline():
+        return None
     releases = _releases(name)
-    if other_releases is None or releases is None:
-        return None
-    came_out = _first_upload(other_releases.get(other_version))
-    if came_out is None:
+    if releases is None:
         return None
     before: list[Version] = []
     for raw, files in releases.items():
@@ -109,6 +136,12 @@ def release_before(name: str, other: str, other_version: str) -> str | None:
         if not version.is_prerelease and uploaded is not None and uploaded < came_out:
             before.append(version)
     return str(max(before)) if before else None
+
+
+def _offline() -> bool:
+    return os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or bool(
+        os.environ.get("UV_NO_INDEX")
+    )
 
 
 def _releases(name: str) -> dict[str, object] | None:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.build import package
-from fcmigrate.build.apart import ApartError, release_before
+from fcmigrate.build.apart import ApartError, latest_of, release_as_of, release_before
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
 from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
@@ -594,20 +594,57 @@ def _check_import(build: _Build) -> None:
             last = _hold(build, exc, held)
             if last is None:
                 raise _with_held(exc, held) from None
-            held[dep] = last
-            build.say(f"{who[0]} {who[1]} needs an older {dep}: installing {dep}=={last} ...")
-            shutil.rmtree(build.vendored, ignore_errors=True)
-            try:
-                _vendor(build, held)
-            except FCMigrateError:
-                held.pop(dep)
-                raise _with_held(exc, held) from None
+            why = f"its last release before {who[0]} {who[1]} came out"
+            if not _install_holding(build, held, dep, last):
+                # Another pin needs a newer one (Flask 2.0.1 asks for Jinja2>=3.0 beside
+                # Flask-DebugToolbar 0.11.0, which needs Jinja2<3.1): the last release
+                # before the newest release the app pins came out.
+                era = latest_of(_pins(build))
+                later = release_as_of(dep, era)
+                if (
+                    era is None
+                    or later in (None, last)
+                    or not _install_holding(build, held, dep, str(later))
+                ):
+                    raise _with_held(exc, held) from None
+                last = str(later)
+                why = f"its last release before {era:%Y-%m-%d}, when the newest pin came out"
             build.notes.append(
                 f"Your requirements pin {who[0]}=={who[1]} but leave {dep} free, and today's "
-                f"{dep} {exc.provider[1]} no longer has what {who[0]} uses: {dep}=={last}, its "
-                f"last release before {who[0]} {who[1]} came out, was installed instead. Pin "
-                "it in your requirements to build without this second try."
+                f"{dep} {exc.provider[1]} no longer has what {who[0]} uses: {dep}=={last}, "
+                f"{why}, was installed instead. Pin it in your requirements to build without "
+                "this second try."
             )
+
+
+def _install_holding(build: _Build, held: dict[str, str], dep: str, version: str) -> bool:
+    """Install again with ``dep`` held at ``version`` too; whether that resolved (if not,
+    ``dep`` is not held)."""
+    build.say(f"Installing again with {dep}=={version}, as the notes will say ...")
+    held[dep] = version
+    shutil.rmtree(build.vendored, ignore_errors=True)
+    try:
+        _vendor(build, held)
+    except FCMigrateError:
+        held.pop(dep)
+        return False
+    return True
+
+
+def _pins(build: _Build) -> dict[str, str]:
+    """The app's ``name==version`` requirements."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pins: dict[str, str] = {}
+    for line in build.detected.requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        specs = list(requirement.specifier)
+        if len(specs) == 1 and specs[0].operator in ("==", "==="):
+            pins[requirement.name] = specs[0].version
+    return pins
 
 
 def _with_held(error: AppImportError, held: Mapping[str, str]) -> AppImportError:
@@ -617,8 +654,8 @@ def _with_held(error: AppImportError, held: Mapping[str, str]) -> AppImportError
     shown = ", ".join(f"{name}=={version}" for name, version in held.items())
     return AppImportError(
         f"{error} (Your requirements left {', '.join(held)} free, and today's releases did "
-        f"not work with the packages you pin: this build held them at {shown}, their last "
-        "releases before those packages came out.)"
+        f"not work with the packages you pin: this build held them at {shown}, releases "
+        "from the time of those packages.)"
     )
 
 

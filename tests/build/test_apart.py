@@ -25,6 +25,12 @@ from fcmigrate.errors import AppImportError
 #: Upload times, as PyPI's JSON API gives them.
 RELEASES = {
     "webframe": {"2.0.1": "2021-05-21T15:00:00Z", "3.1.0": "2024-11-13T10:00:00Z"},
+    "toolbar": {"0.11.0": "2020-02-18T10:00:00Z"},
+    "templates": {
+        "2.11.1": "2020-01-30T10:00:00Z",
+        "3.0.1": "2021-05-18T10:00:00Z",
+        "3.1.6": "2025-03-05T10:00:00Z",
+    },
     "urltools": {
         "2.0.0": "2021-05-11T10:00:00Z",
         "2.0.1": "2021-05-17T10:00:00Z",
@@ -240,7 +246,49 @@ def test_an_error_after_holding_back_says_what_was_held(
     assert "failed inside the installed package 'urltools 2.0.1'" in message
     assert message.endswith(
         "(Your requirements left urltools free, and today's releases did not work with the "
-        "packages you pin: this build held them at urltools==2.0.1, their last releases "
-        "before those packages came out.)"
+        "packages you pin: this build held them at urltools==2.0.1, releases from the time "
+        "of those packages.)"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_release_another_pin_refuses_gives_way_to_one_from_the_newest_pins_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flask 2.0.1 asks for Jinja2>=3.0; Flask-DebugToolbar 0.11.0 (2020) uses jinja2.ext.with_,
+    # gone in 3.1. The release from before the toolbar (2.11.1) conflicts with Flask's floor;
+    # the one from before Flask 2.0.1, the newest pin (3.0.1), works with both.
+    from fcmigrate.build import migrate
+
+    wheels_dir = tmp_path / "wheels"
+    wheels_dir.mkdir()
+    old_wheel(wheels_dir, "webframe", "2.0.1", "", requires=["templates>=3.0"])
+    old_wheel(wheels_dir, "toolbar", "0.11.0", "from templates import with_\n")
+    for version, body in (("2.11.1", "with_ = 1\n"), ("3.0.1", "with_ = 1\n"), ("3.1.6", "")):
+        old_wheel(wheels_dir, "templates", version, body)
+    old_wheel(wheels_dir, "gunicorn", "23.0.0", "")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(
+        "import webframe, toolbar\n\n\ndef app(environ, start_response):\n"
+        "    start_response('200 OK', [])\n    return [b'ok']\n"
+    )
+    (project / "requirements.txt").write_text(
+        f"--no-index\n--find-links {wheels_dir}\nwebframe==2.0.1\ntoolbar==0.11.0\n"
+    )
+    import sys
+
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    options = migrate.MigrateOptions(
+        project=project, out=tmp_path / "out" / "build", python=version, interpreter=sys.executable
+    )
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        result = migrate.migrate(options, progress=lambda line: None)
+    assert "templates-3.0.1" in result.installed
+    assert (
+        "Your requirements pin toolbar==0.11.0 but leave templates free, and today's templates "
+        "3.1.6 no longer has what toolbar uses: templates==3.0.1, its last release before "
+        "2021-05-21, when the newest pin came out, was installed instead. Pin it in your "
+        "requirements to build without this second try."
+    ) in result.notes

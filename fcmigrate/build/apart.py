@@ -138,6 +138,26 @@ def release_as_of(name: str, came_out: datetime | None) -> str | None:
     return str(max(before)) if before else None
 
 
+def newest_patch(name: str, version: str) -> str:
+    """The newest final release of ``name`` in the series of ``version`` (2.8 -> 2.8.1):
+    the same API, with the fixes that later Pythons needed. ``version`` when PyPI cannot
+    say."""
+    releases = None if _offline() else _releases(name)
+    try:
+        series = Version(version).release[:2]
+    except InvalidVersion:
+        return version
+    found = [Version(version)]
+    for raw in releases or {}:
+        try:
+            candidate = Version(raw)
+        except InvalidVersion:
+            continue
+        if not candidate.is_prerelease and candidate.release[:2] == series:
+            found.append(candidate)
+    return str(max(found))
+
+
 def _offline() -> bool:
     return os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or bool(
         os.environ.get("UV_NO_INDEX")

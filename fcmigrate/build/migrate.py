@@ -40,7 +40,13 @@ from pathlib import Path
 from typing import Any
 
 from fcmigrate.build import package
-from fcmigrate.build.apart import ApartError, latest_of, release_as_of, release_before
+from fcmigrate.build.apart import (
+    ApartError,
+    latest_of,
+    newest_patch,
+    release_as_of,
+    release_before,
+)
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
 from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
@@ -594,13 +600,14 @@ def _check_import(build: _Build) -> None:
             last = _hold(build, exc, held)
             if last is None:
                 raise _with_held(exc, held) from None
-            why = f"its last release before {who[0]} {who[1]} came out"
+            why = f"when {who[0]} {who[1]} came out"
             if not _install_holding(build, held, dep, last):
                 # Another pin needs a newer one (Flask 2.0.1 asks for Jinja2>=3.0 beside
                 # Flask-DebugToolbar 0.11.0, which needs Jinja2<3.1): the last release
                 # before the newest release the app pins came out.
                 era = latest_of(_pins(build))
                 later = release_as_of(dep, era)
+                later = None if later is None else newest_patch(dep, later)
                 if (
                     era is None
                     or later in (None, last)
@@ -608,12 +615,12 @@ def _check_import(build: _Build) -> None:
                 ):
                     raise _with_held(exc, held) from None
                 last = str(later)
-                why = f"its last release before {era:%Y-%m-%d}, when the newest pin came out"
+                why = f"on {era:%Y-%m-%d}, when the newest release you pin came out"
             build.notes.append(
                 f"Your requirements pin {who[0]}=={who[1]} but leave {dep} free, and today's "
                 f"{dep} {exc.provider[1]} no longer has what {who[0]} uses: {dep}=={last}, "
-                f"{why}, was installed instead. Pin it in your requirements to build without "
-                "this second try."
+                f"the newest release of the series {dep} was at {why}, was installed instead. "
+                "Pin it in your requirements to build without this second try."
             )
 
 
@@ -679,7 +686,10 @@ def _hold(build: _Build, error: ApartError, held: Mapping[str, str]) -> str | No
             continue
         if canonicalize_name(requirement.name) == dep and requirement.specifier:
             return None
-    return release_before(error.provider[0], *error.importer)
+    last = release_before(error.provider[0], *error.importer)
+    # Its newest patch release: the same API, with what later Pythons needed (Werkzeug
+    # 0.15.4 does not run on Python 3.8 and later, 0.15.6 does).
+    return None if last is None else newest_patch(error.provider[0], last)
 
 
 def _import_once(build: _Build) -> None:

@@ -34,6 +34,7 @@ RELEASES = {
     "urltools": {
         "2.0.0": "2021-05-11T10:00:00Z",
         "2.0.1": "2021-05-17T10:00:00Z",
+        "2.0.2": "2021-06-01T10:00:00Z",
         "2.1.0rc1": "2021-05-20T10:00:00Z",
         "2.1.0": "2022-03-28T10:00:00Z",
         "3.1.9": "2025-10-01T10:00:00Z",
@@ -194,6 +195,7 @@ def _pinned_and_free(tmp_path: Path, held_body: str, app: str) -> Any:
     wheels_dir.mkdir()
     old_wheel(wheels_dir, "webframe", "2.0.1", "from urltools import quote_url\n")
     old_wheel(wheels_dir, "urltools", "2.0.1", held_body)
+    old_wheel(wheels_dir, "urltools", "2.0.2", held_body)  # the same series, fixed later
     old_wheel(wheels_dir, "urltools", "3.1.9", "X = 1\n")
     old_wheel(wheels_dir, "gunicorn", "23.0.0", "")
     project = tmp_path / "project"
@@ -221,12 +223,12 @@ def test_migrate_holds_the_free_dependency_back_and_the_app_builds(
     with pypi_json() as url:
         monkeypatch.setattr(wheels, "PYPI_JSON", url)
         result = migrate.migrate(options, progress=lambda line: None)
-    assert "def quote_url" in (result.out / "python" / "urltools" / "__init__.py").read_text()
+    assert "urltools-2.0.2" in result.installed
     assert (
         "Your requirements pin webframe==2.0.1 but leave urltools free, and today's urltools "
-        "3.1.9 no longer has what webframe uses: urltools==2.0.1, its last release before "
-        "webframe 2.0.1 came out, was installed instead. Pin it in your requirements to build "
-        "without this second try."
+        "3.1.9 no longer has what webframe uses: urltools==2.0.2, the newest release of the "
+        "series urltools was at when webframe 2.0.1 came out, was installed instead. Pin it "
+        "in your requirements to build without this second try."
     ) in result.notes
 
 
@@ -243,10 +245,10 @@ def test_an_error_after_holding_back_says_what_was_held(
         with pytest.raises(AppImportError) as info:
             migrate.migrate(options, progress=lambda line: None)
     message = str(info.value)
-    assert "failed inside the installed package 'urltools 2.0.1'" in message
+    assert "failed inside the installed package 'urltools 2.0.2'" in message
     assert message.endswith(
         "(Your requirements left urltools free, and today's releases did not work with the "
-        "packages you pin: this build held them at urltools==2.0.1, releases from the time "
+        "packages you pin: this build held them at urltools==2.0.2, releases from the time "
         "of those packages.)"
     )
     assert not (tmp_path / "out").exists()
@@ -288,7 +290,7 @@ def test_a_release_another_pin_refuses_gives_way_to_one_from_the_newest_pins_tim
     assert "templates-3.0.1" in result.installed
     assert (
         "Your requirements pin toolbar==0.11.0 but leave templates free, and today's templates "
-        "3.1.6 no longer has what toolbar uses: templates==3.0.1, its last release before "
-        "2021-05-21, when the newest pin came out, was installed instead. Pin it in your "
-        "requirements to build without this second try."
+        "3.1.6 no longer has what toolbar uses: templates==3.0.1, the newest release of the "
+        "series templates was at on 2021-05-21, when the newest release you pin came out, was "
+        "installed instead. Pin it in your requirements to build without this second try."
     ) in result.notes

@@ -141,7 +141,10 @@ APPS = [
         "gothinkster/flask-realworld-example-app",
         "Flask REST API (2019), -r includes, psycopg2",
         protected="/api/user",
-        env={"DATABASE_URL": "sqlite:///{tmp}/conduit.db"},
+        home="/api/articles",
+        env={"DATABASE_URL": "sqlite:///{tmp}/conduit.db", "FLASK_APP": "autoapp.py"},
+        # Its README's steps: no migrations are committed.
+        setup=[["-m", "flask", "db", cmd] for cmd in ("init", "migrate", "upgrade")],
     ),
     App(
         "django-ecommerce",

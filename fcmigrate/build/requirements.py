@@ -41,6 +41,7 @@ from fcmigrate.errors import FCMigrateError
 __all__ = [
     "left_out_group_providing",
     "missing_requirements_error",
+    "names_anywhere",
     "poetry_constraint",
     "project_name",
     "read_requirements",
@@ -555,6 +556,19 @@ def _own_modules(root: Path) -> set[str]:
                 if any(entry.glob("*.py")) or (entry / "__init__.py").exists():
                     own.add(entry.name)
     return own
+
+
+def names_anywhere(root: Path, name: str) -> bool:
+    """Whether any of the project's own Python files (tests left out) names ``name``, in an
+    import or a string (``worker_class = "gevent"`` in gunicorn.conf.py)."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    for file in _python_files(root):
+        try:
+            if word.search(file.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _python_files(root: Path) -> Iterator[Path]:

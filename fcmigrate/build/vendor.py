@@ -474,6 +474,10 @@ def _retry(
     return None
 
 
+#: Libraries a requirements file lists for gunicorn's worker classes (``-k gevent``), which
+#: the build does not use: a pin of one without a wheel is left out if the code never names it.
+WORKER_LIBRARIES = frozenset({"gevent", "eventlet", "greenlet"})
+
 #: How many of the app's pins :func:`_pins_for_target` may change in one build.
 MAX_CHANGED_PINS = 5
 
@@ -512,6 +516,7 @@ def _pins_for_target(
       (not one that could move, which may be the first to fail).
     """
     from fcmigrate.build import wheels
+    from fcmigrate.build.requirements import names_anywhere
 
     pending: list[str] = []
     while len(pending) < MAX_CHANGED_PINS:
@@ -538,6 +543,19 @@ def _pins_for_target(
     for line in pending:
         name = requirement_name(line)
         needing, elsewhere = wheels.askers(target, name, python_version)
+        if (
+            wheels.canonical(name) in WORKER_LIBRARIES
+            and not needing
+            and not names_anywhere(target.parent, name)
+        ):
+            left_out.append(name)
+            notes.append(
+                f"Left {line!r} out of the build: it has no wheel for {target_name}, nothing "
+                "needs it there, and the project's code never names it: it serves gunicorn's "
+                f"'-k {name}' workers, and fcmigrate serves the app with its own gunicorn "
+                "workers."
+            )
+            continue
         if elsewhere and not needing:
             left_out.append(name)
             notes.append(

@@ -1153,3 +1153,38 @@ def test_a_git_source_that_fails_for_another_reason_still_stops_the_build(
     make_wheel(links, "yamlish", "6.0.1")
     with pytest.raises(FCMigrateError):
         install(tmp_path, [*no_index(links), f"yamlish @ {url}"])
+
+
+def test_a_worker_library_pin_without_a_wheel_is_left_out_when_the_code_never_names_it(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpbin's Pipfile.lock: gevent 1.3.4 for its Procfile's `gunicorn -k gevent`.
+    make_sdist(links, "gevent", "1.3.4", mode="compile")
+    make_wheel(links, "web", "1.0.0")
+    lines = [*no_index(links), "web==1.0.0", "gevent==1.3.4"]
+    with json_server({"releases": {}}) as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        target, result = install(tmp_path, lines)
+        assert not (target / "gevent").exists() and (target / "web").is_dir()
+        assert result.notes[-1] == (
+            "Left 'gevent==1.3.4' out of the build: it has no wheel for CPython 3.10 on "
+            "manylinux x86_64, nothing needs it there, and the project's code never names "
+            "it: it serves gunicorn's '-k gevent' workers, and fcmigrate serves the app with "
+            "its own gunicorn workers."
+        )
+        # A gunicorn.conf.py beside the build's python/ that asks for the worker keeps it.
+        (target.parent / "gunicorn.conf.py").write_text('worker_class = "gevent"\n')
+        requirements = tmp_path / "requirements.txt"
+        requirements.write_text("\n".join(lines) + "\n")
+        work = tmp_path / "work2"
+        work.mkdir()
+        with pytest.raises(FCMigrateError, match=r"gevent 1\.3\.4 has no wheel"):
+            vendor.install_requirements(
+                target,
+                requirements_file=requirements,
+                requirements=lines,
+                python_version="3.10",
+                runtime="custom.debian10",
+                progress=lambda line: None,
+                workdir=work,
+            )

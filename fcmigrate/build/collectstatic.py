@@ -80,6 +80,12 @@ build, settings_module = request["build"], request["settings_module"]
 fallback, result_file = request["fallback"], sys.argv[2]
 sys.path[:0] = request["paths"]
 os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+try:  # the build's runtime answers names old releases ask of a newer Python, as on FC
+    from fcmigrate.runtime.compat import install
+except ImportError:
+    pass
+else:
+    install()
 result = {}
 
 

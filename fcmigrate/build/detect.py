@@ -17,7 +17,9 @@ Flask and plain WSGI
     ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` / ``get_app`` factory (one
     that can be called with no arguments first), at module level (also inside ``with``,
     ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``). When the folder names
-    none, the same modules inside a top-level package (``look/app.py``) are asked.
+    none, the same modules inside a top-level package (``look/app.py``) are asked, and then
+    any other top-level module that makes a ``Flask(...)`` / ``Bottle()`` object at module
+    level (``api.py`` started as ``python api.py``).
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
@@ -70,6 +72,8 @@ _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
 )
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+#: How many of the project's modules are read to follow an entry module's imports.
+_MAX_IMPORTED_FILES = 200
 #: Words that name a development configuration in a factory's arguments.
 _DEVELOPMENT = re.compile(
     r"(?i)\b(?:dev|development|local|debug)(?=config|settings|\b|_)|Dev(?=Config)"
@@ -156,7 +160,8 @@ def detect_app(
             candidates
             or _procfile_candidates(root, requirements)
             or _django_below(root, requirements)
-            or _package_entry_candidates(root),
+            or _package_entry_candidates(root)
+            or _other_module_candidates(root),
         )
     else:
         try:
@@ -505,6 +510,43 @@ def _package_entry_candidates(root: Path) -> list[_Candidate]:
     return found
 
 
+#: Top-level files that are never the app's module, whatever they hold.
+_NOT_APP_FILES = frozenset({"manage.py", "setup.py", "conftest.py", "noxfile.py", "fabfile.py"})
+
+
+def _other_module_candidates(root: Path) -> list[_Candidate]:
+    """An app object made at module level (``app = Flask(__name__)``) in a top-level file of
+    any other name (``api.py``, ``server.py``, ``blog.py``), started as ``python api.py``.
+    Asked last, and only for an object a framework call makes: a name alone (``app = ...``)
+    in an arbitrary file is too weak a sign."""
+    found: list[_Candidate] = []
+    for folder in _import_roots(root):
+        for file in sorted(folder.glob("*.py")):
+            module = file.stem
+            if (
+                file.name in ENTRY_FILES
+                or file.name in _NOT_APP_FILES
+                or not module.isidentifier()
+                or module.startswith("test")
+                or module.endswith("_test")
+                or (folder != root and has_module(root, module))
+            ):
+                continue
+            tree = _parse(file)
+            if tree is None:
+                continue
+            made = {
+                name
+                for node in _top_level(tree.body)
+                for name, value in _assignments(node)
+                if value is not None and _is_app_call(value)
+            }
+            found += [
+                c for c in _module_candidates(root, module, file) if c.spec.split(":")[1] in made
+            ]
+    return found
+
+
 def _import_roots(root: Path) -> list[Path]:
     """Where top-level modules are imported from: the project, then src/ (a src layout)."""
     src = root / "src"
@@ -538,7 +580,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
             # shows the user their SyntaxError.
             return [_Candidate(module, "wsgi", f"{rel} (does not parse)", module)]
         return []
-    imports = frozenset(_imported_modules(module, file, tree))
+    imports = _imports_through_project(root, module, file, tree)
     framework = _framework_of(tree)
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
@@ -569,6 +611,30 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
         bare = [name for name in factories if name not in needs_arguments]
         specs = [f"{module}:{(bare or factories)[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
+
+
+def _imports_through_project(
+    root: Path, module: str, file: Path, tree: ast.Module
+) -> frozenset[str]:
+    """What ``module`` imports, and what the project's own modules it imports import in turn:
+    ``wsgi.py`` -> ``app.py`` (``from core import *``) -> ``core``, so that the app made in
+    ``core`` is a part of the entry ``wsgi.py``, not a second app."""
+    found = set(_imported_modules(module, file, tree))
+    queue = sorted(found)
+    seen = {module}
+    while queue and len(seen) < _MAX_IMPORTED_FILES:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = _module_file(root, name)
+        parsed = _parse(source) if source is not None else None
+        if source is None or parsed is None:
+            continue
+        new = set(_imported_modules(name, source, parsed)) - found
+        found |= new
+        queue += sorted(new)
+    return frozenset(found)
 
 
 def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -765,7 +831,8 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
-            "object or create_app(), and for the app of a Procfile's web command."
+            "object or create_app(), for a Flask(...) object in any other top-level module, "
+            "and for the app of a Procfile's web command."
             + hint
             + (
                 ""

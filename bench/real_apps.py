@@ -787,7 +787,8 @@ SEVENTH = [
     App(
         "azure-quickstart",
         "Azure-Samples/msdocs-python-django-webapp-quickstart",
-        "Django quickstart with a production settings module, unpinned requirements, azure.yaml",
+        "Django quickstart, production settings chosen by Azure's WEBSITE_HOSTNAME, unpinned "
+        "requirements, azure.yaml",
         env={"SECRET_KEY": "real-apps-walk-secret"},
     ),
     App(

@@ -303,7 +303,7 @@ def _django_settings_elsewhere(root: Path, manage: Path, env: Mapping[str, str])
         (settings, wsgi_file), *_ = pinned.items()
         found_in = f"manage.py (no DJANGO_SETTINGS_MODULE) -> {wsgi_file} -> {settings}"
         return _django_app_of(root, settings, found_in)
-    found = sorted(pinned) or _settings_modules(root)
+    found = sorted(pinned) or _settings_by_condition(root, manage) or _settings_modules(root)
     if not found:
         raise FCMigrateError(
             f"{str(manage)!r} does not set DJANGO_SETTINGS_MODULE and no settings module was "
@@ -337,6 +337,45 @@ def _django_app_of(root: Path, settings: str, found_in: str) -> _Candidate:
                 settings_module=settings,
             )
     return _Candidate(settings, "django", found_in, settings, settings_module=settings)
+
+
+def _settings_by_condition(root: Path, manage: Path) -> list[str]:
+    """The settings modules between which manage.py chooses by a condition, such as Azure's
+    samples: ``settings_module = 'proj.production' if 'WEBSITE_HOSTNAME' in os.environ else
+    'proj.settings'`` then ``os.environ.setdefault('DJANGO_SETTINGS_MODULE', settings_module)``.
+    The deployed one of them is picked as among any settings modules (:func:`_pick_settings`)."""
+    tree = _parse(manage)
+    if tree is None:
+        return []
+    names: set[str] = set()
+    values: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "setdefault"
+            and len(node.args) == 2
+            and _const_str(node.args[0]) == _SETTINGS_ENV
+        ):
+            argument = node.args[1]
+            if isinstance(argument, ast.Name):
+                names.add(argument.id)
+            else:
+                values.append(argument)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id in names for t in node.targets
+        ):
+            values.append(node.value)
+    found: list[str] = []
+    while values:
+        value = values.pop(0)
+        if isinstance(value, ast.IfExp):
+            values += [value.body, value.orelse]
+        elif _const_str(value) and _module_file(root, str(_const_str(value))) is not None:
+            found.append(str(_const_str(value)))
+    found = list(dict.fromkeys(found))
+    return found if len(found) > 1 else []
 
 
 def _settings_set_by_wsgi(root: Path) -> dict[str, str]:

@@ -228,6 +228,39 @@ def test_an_entry_that_reaches_the_app_through_a_module_of_its_own_is_the_one(
     assert (found.spec, found.framework, found.found_in) == ("wsgi:app", "flask", "wsgi.py")
 
 
+def test_settings_that_manage_py_chooses_by_a_condition_are_picked_for_deployment(
+    tmp_path: Path,
+) -> None:
+    """Azure's Django samples: manage.py and wsgi.py choose production settings only when
+    Azure's own WEBSITE_HOSTNAME is set, which FC never sets."""
+    choose = (
+        "import os\n"
+        "def main():\n"
+        "    module = 'proj.production' if 'WEBSITE_HOSTNAME' in os.environ "
+        "else 'proj.settings'\n"
+        "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', module)\n"
+        "    from django.core.management import execute_from_command_line\n"
+    )
+    (tmp_path / "manage.py").write_text(choose)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "__init__.py").write_text("")
+    (tmp_path / "proj" / "settings.py").write_text(
+        "DEBUG = True\nWSGI_APPLICATION = 'proj.wsgi.application'\n"
+    )
+    (tmp_path / "proj" / "production.py").write_text("from .settings import *\nDEBUG = False\n")
+    (tmp_path / "proj" / "wsgi.py").write_text(
+        choose.replace("def main():\n", "if True:\n")
+        + "from django.core.wsgi import get_wsgi_application\n"
+        + "application = get_wsgi_application()\n"
+    )
+    found = detect_app(tmp_path)
+    assert (found.spec, found.settings_module, found.found_in) == (
+        "proj.production",
+        "proj.production",
+        "manage.py (no DJANGO_SETTINGS_MODULE) -> proj.production (chosen over proj.settings)",
+    )
+
+
 def test_an_app_made_under_the_main_guard_of_another_module_is_not_found(tmp_path: Path) -> None:
     (tmp_path / "serve.py").write_text(
         "from flask import Flask\nif __name__ == '__main__':\n    app = Flask(__name__)\n"

@@ -49,6 +49,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 from fcmigrate.build.facts import (
     read_python_version,
@@ -350,13 +351,7 @@ def _settings_by_condition(root: Path, manage: Path) -> list[str]:
     names: set[str] = set()
     values: list[ast.expr] = []
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "setdefault"
-            and len(node.args) == 2
-            and _const_str(node.args[0]) == _SETTINGS_ENV
-        ):
+        if _sets_settings_default(node):
             argument = node.args[1]
             if isinstance(argument, ast.Name):
                 names.add(argument.id)
@@ -461,13 +456,7 @@ def _pick_settings(root: Path, found: list[str]) -> str:
 def _settings_from(tree: ast.Module) -> str | None:
     for node in ast.walk(tree):
         # os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "setdefault"
-            and len(node.args) == 2
-            and _const_str(node.args[0]) == _SETTINGS_ENV
-        ):
+        if _sets_settings_default(node):
             return _const_str(node.args[1])
         # os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -475,6 +464,17 @@ def _settings_from(tree: ast.Module) -> str | None:
             if isinstance(target, ast.Subscript) and _const_str(target.slice) == _SETTINGS_ENV:
                 return _const_str(node.value)
     return None
+
+
+def _sets_settings_default(node: ast.AST) -> TypeGuard[ast.Call]:
+    """Whether ``node`` is ``<mapping>.setdefault("DJANGO_SETTINGS_MODULE", value)``."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setdefault"
+        and len(node.args) == 2
+        and _const_str(node.args[0]) == _SETTINGS_ENV
+    )
 
 
 def _const_str(node: ast.AST) -> str | None:

@@ -23,7 +23,7 @@ It prints one line per step and a Markdown table for ``docs/real-apps.md``.
     .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
 
 ``--group second`` runs the second group of apps (``SECOND``) instead of the first (and
-``third``, ``fourth``, ``sixth`` the later ones);
+``third`` to ``seventh`` the later ones);
 ``--group samples --migrate-only`` migrates more Google Cloud samples, one line each.
 
 ``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
@@ -762,6 +762,90 @@ FIFTH = [
     ),
 ]
 
+#: A seventh group of tutorials and small products a new user brings: ``--group seventh``.
+SEVENTH = [
+    App(
+        "django-todo",
+        "shreys7/django-todo",
+        "Django todo tutorial (2019-2022), no requirements file, sqlite and staticfiles committed",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "poll-app",
+        "devmahmud/Django-Poll-App",
+        "Django 4.2 polls tutorial with accounts, DEBUG on, ALLOWED_HOSTS empty, seeder script",
+        protected="/polls/list/",
+        form="/accounts/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "dfb-blog",
+        "wsvincent/djangoforbeginners",
+        "Django book blog with login (ch08), no requirements file, templates at the top",
+        subdir="ch08-blog-users",
+        protected="/post/new/",
+        form="/accounts/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "azure-quickstart",
+        "Azure-Samples/msdocs-python-django-webapp-quickstart",
+        "Django quickstart, production settings chosen by Azure's WEBSITE_HOSTNAME, unpinned "
+        "requirements, azure.yaml",
+        env={"SECRET_KEY": "real-apps-walk-secret"},
+    ),
+    App(
+        "bootcamp",
+        "vitorfs/bootcamp",
+        "Django 2 social network (2018-2020), settings package, Channels, django-environ, "
+        "runtime.txt 3.6, Procfile daphne",
+        protected="/news/",
+        form="/accounts/login/",
+        env={
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DATABASE_URL": "sqlite:///{tmp}/bootcamp.db",
+            "SECRET_KEY": "real-apps-walk-secret",
+            "ALLOWED_HOSTS": "*",
+            "ADMIN_URL": "admin/",
+            "REDIS_URL": "redis://127.0.0.1:6379",
+            "SECURE_SSL_REDIRECT": "False",
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_STORAGE_BUCKET_NAME": "",
+            "MAILGUN_API_KEY": "",
+            "MAILGUN_SENDER_DOMAIN": "",
+            "SENTRY_DSN": "",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "rest-auth",
+        "miguelgrinberg/REST-auth",
+        "Flask REST API with HTTP auth (2013-2022), single api.py, sqlite beside the code",
+        home="/api/resource",
+        protected="/api/resource",
+    ),
+    App(
+        "restful-login",
+        "melihcolpan/flask-restful-login",
+        "Flask-RESTful API with JWT, create_app() in main.py, sqlite path beside the code",
+        protected="/data_user",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "JWT_SECRET": "real-apps-walk-jwt",
+            "REFRESH_JWT_SECRET": "real-apps-walk-refresh",
+        },
+    ),
+    App(
+        "tinly",
+        "edwardmuss/bitly_clone_flask",
+        "Flask URL shortener with Flask-Login (2022), venv committed, uwsgi ini, "
+        "sqlite beside the code",
+        protected="/dashboard",
+        form="/login",
+    ),
+]
+
 GROUPS = {
     "first": APPS,
     "second": SECOND,
@@ -769,6 +853,7 @@ GROUPS = {
     "fourth": FOURTH,
     "fifth": FIFTH,
     "sixth": SIXTH,
+    "seventh": SEVENTH,
     "samples": SAMPLES,
 }
 

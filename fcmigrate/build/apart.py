@@ -69,11 +69,16 @@ def apart_error(
     provider: tuple[str, str],
     name: str,
     module: str,
-) -> ApartError:
+) -> AppImportError:
     """The one-line error for ``importer`` (name, version) importing ``name`` from
-    ``module``, which the installed ``provider`` (name, version) no longer has."""
+    ``module``, which the installed ``provider`` (name, version) no longer has, or, when the
+    importer's release is the newer of the two (the provider held back by the requirements,
+    the importer left free), does not have yet."""
     who, when = importer
     dep, dep_version = provider
+    if _newer(importer, provider):
+        # Not held by the build: the free one is the importer, and the app's pin is the cause.
+        return AppImportError(_not_yet_error(spec, importer, provider, name, module))
     last = release_before(dep, who, when)
     pin = (
         f"pin {dep}=={last} (its last release before {who} {when} came out)"
@@ -88,6 +93,68 @@ def apart_error(
         f"move {who} to a release that works with {dep} {dep_version}; and run again.",
         importer,
         provider,
+    )
+
+
+def _newer(first: tuple[str, str], second: tuple[str, str]) -> bool:
+    """Whether ``first`` (name, version) came out after ``second``, by PyPI's upload times;
+    ``False`` when PyPI cannot say."""
+    if _offline():
+        return False
+    times = []
+    for name, version in (first, second):
+        releases = _releases(name)
+        times.append(_first_upload(releases.get(version)) if releases is not None else None)
+    return times[0] is not None and times[1] is not None and times[0] > times[1]
+
+
+def _not_yet_error(
+    spec: str, importer: tuple[str, str], provider: tuple[str, str], name: str, module: str
+) -> str:
+    """sorl-thumbnail 13.4.0, left free, with Django held at 2.0.13: the importer is the
+    one to hold back, to its last release before the provider's next series came out."""
+    who, when = importer
+    dep, dep_version = provider
+    following = _next_series(dep, dep_version)
+    last = release_before(who, dep, following) if following else None
+    if last:
+        pin = f"pin {who}=={last} (its last release before {dep} {following} came out)"
+    elif following:
+        pin = f"pin {who} to a release from before {dep} {following} came out"
+    else:
+        pin = f"pin {who} to a release from the time of {dep} {dep_version}"
+    return (
+        f"Importing {spec!r} failed inside the installed package '{who} {when}' (traceback "
+        f"above): it uses {name!r} from {module!r}, which {dep} {dep_version}, the release "
+        f"installed, does not have yet. Your requirements hold {dep} at {dep_version} but let "
+        f"{who} move on to today's release, as pip would anywhere. Fix: {pin} in your "
+        f"requirements, or move {dep} to a release that {who} {when} works with; and run "
+        "again."
+    )
+
+
+def _next_series(name: str, version: str) -> str | None:
+    """The first final release of ``name`` in a newer major.minor series than ``version``
+    (2.0.13 -> 2.1)."""
+    releases = _releases(name)
+    try:
+        current = Version(version)
+    except InvalidVersion:
+        return None
+    later: list[Version] = []
+    for raw in releases or {}:
+        try:
+            candidate = Version(raw)
+        except InvalidVersion:
+            continue
+        if not candidate.is_prerelease and candidate.release[:2] > current.release[:2]:
+            later.append(candidate)
+    return str(min(later)) if later else None
+
+
+def _offline() -> bool:
+    return os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or bool(
+        os.environ.get("UV_NO_INDEX")
     )
 
 
@@ -156,12 +223,6 @@ def newest_patch(name: str, version: str) -> str:
         if not candidate.is_prerelease and candidate.release[:2] == series:
             found.append(candidate)
     return str(max(found))
-
-
-def _offline() -> bool:
-    return os.environ.get("UV_OFFLINE", "").lower() in ("1", "true") or bool(
-        os.environ.get("UV_NO_INDEX")
-    )
 
 
 def _releases(name: str) -> dict[str, object] | None:

@@ -17,7 +17,9 @@ Flask and plain WSGI
     ``make_wsgi_app()`` object, or a ``create_app`` / ``make_app`` / ``get_app`` factory (one
     that can be called with no arguments first), at module level (also inside ``with``,
     ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``). When the folder names
-    none, the same modules inside a top-level package (``look/app.py``) are asked.
+    none, the same modules inside a top-level package (``look/app.py``) are asked, and then
+    any other top-level module that makes a ``Flask(...)`` / ``Bottle()`` object at module
+    level (``api.py`` started as ``python api.py``).
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
@@ -47,6 +49,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 from fcmigrate.build.facts import (
     read_python_version,
@@ -70,6 +73,8 @@ _NOT_PACKAGES = frozenset(
     {"tests", "test", "docs", "node_modules", "python", "migrations", "build", "dist"}
 )
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+#: How many of the project's modules are read to follow an entry module's imports.
+_MAX_IMPORTED_FILES = 200
 #: Words that name a development configuration in a factory's arguments.
 _DEVELOPMENT = re.compile(
     r"(?i)\b(?:dev|development|local|debug)(?=config|settings|\b|_)|Dev(?=Config)"
@@ -156,7 +161,8 @@ def detect_app(
             candidates
             or _procfile_candidates(root, requirements)
             or _django_below(root, requirements)
-            or _package_entry_candidates(root),
+            or _package_entry_candidates(root)
+            or _other_module_candidates(root),
         )
     else:
         try:
@@ -298,7 +304,7 @@ def _django_settings_elsewhere(root: Path, manage: Path, env: Mapping[str, str])
         (settings, wsgi_file), *_ = pinned.items()
         found_in = f"manage.py (no DJANGO_SETTINGS_MODULE) -> {wsgi_file} -> {settings}"
         return _django_app_of(root, settings, found_in)
-    found = sorted(pinned) or _settings_modules(root)
+    found = sorted(pinned) or _settings_by_condition(root, manage) or _settings_modules(root)
     if not found:
         raise FCMigrateError(
             f"{str(manage)!r} does not set DJANGO_SETTINGS_MODULE and no settings module was "
@@ -332,6 +338,39 @@ def _django_app_of(root: Path, settings: str, found_in: str) -> _Candidate:
                 settings_module=settings,
             )
     return _Candidate(settings, "django", found_in, settings, settings_module=settings)
+
+
+def _settings_by_condition(root: Path, manage: Path) -> list[str]:
+    """The settings modules between which manage.py chooses by a condition, such as Azure's
+    samples: ``settings_module = 'proj.production' if 'WEBSITE_HOSTNAME' in os.environ else
+    'proj.settings'`` then ``os.environ.setdefault('DJANGO_SETTINGS_MODULE', settings_module)``.
+    The deployed one of them is picked as among any settings modules (:func:`_pick_settings`)."""
+    tree = _parse(manage)
+    if tree is None:
+        return []
+    names: set[str] = set()
+    values: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if _sets_settings_default(node):
+            argument = node.args[1]
+            if isinstance(argument, ast.Name):
+                names.add(argument.id)
+            else:
+                values.append(argument)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id in names for t in node.targets
+        ):
+            values.append(node.value)
+    found: list[str] = []
+    while values:
+        value = values.pop(0)
+        if isinstance(value, ast.IfExp):
+            values += [value.body, value.orelse]
+        elif _const_str(value) and _module_file(root, str(_const_str(value))) is not None:
+            found.append(str(_const_str(value)))
+    found = list(dict.fromkeys(found))
+    return found if len(found) > 1 else []
 
 
 def _settings_set_by_wsgi(root: Path) -> dict[str, str]:
@@ -417,13 +456,7 @@ def _pick_settings(root: Path, found: list[str]) -> str:
 def _settings_from(tree: ast.Module) -> str | None:
     for node in ast.walk(tree):
         # os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "setdefault"
-            and len(node.args) == 2
-            and _const_str(node.args[0]) == _SETTINGS_ENV
-        ):
+        if _sets_settings_default(node):
             return _const_str(node.args[1])
         # os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
@@ -431,6 +464,17 @@ def _settings_from(tree: ast.Module) -> str | None:
             if isinstance(target, ast.Subscript) and _const_str(target.slice) == _SETTINGS_ENV:
                 return _const_str(node.value)
     return None
+
+
+def _sets_settings_default(node: ast.AST) -> TypeGuard[ast.Call]:
+    """Whether ``node`` is ``<mapping>.setdefault("DJANGO_SETTINGS_MODULE", value)``."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "setdefault"
+        and len(node.args) == 2
+        and _const_str(node.args[0]) == _SETTINGS_ENV
+    )
 
 
 def _const_str(node: ast.AST) -> str | None:
@@ -505,6 +549,43 @@ def _package_entry_candidates(root: Path) -> list[_Candidate]:
     return found
 
 
+#: Top-level files that are never the app's module, whatever they hold.
+_NOT_APP_FILES = frozenset({"manage.py", "setup.py", "conftest.py", "noxfile.py", "fabfile.py"})
+
+
+def _other_module_candidates(root: Path) -> list[_Candidate]:
+    """An app object made at module level (``app = Flask(__name__)``) in a top-level file of
+    any other name (``api.py``, ``server.py``, ``blog.py``), started as ``python api.py``.
+    Asked last, and only for an object a framework call makes: a name alone (``app = ...``)
+    in an arbitrary file is too weak a sign."""
+    found: list[_Candidate] = []
+    for folder in _import_roots(root):
+        for file in sorted(folder.glob("*.py")):
+            module = file.stem
+            if (
+                file.name in ENTRY_FILES
+                or file.name in _NOT_APP_FILES
+                or not module.isidentifier()
+                or module.startswith("test")
+                or module.endswith("_test")
+                or (folder != root and has_module(root, module))
+            ):
+                continue
+            tree = _parse(file)
+            if tree is None:
+                continue
+            made = {
+                name
+                for node in _top_level(tree.body)
+                for name, value in _assignments(node)
+                if value is not None and _is_app_call(value)
+            }
+            found += [
+                c for c in _module_candidates(root, module, file) if c.spec.split(":")[1] in made
+            ]
+    return found
+
+
 def _import_roots(root: Path) -> list[Path]:
     """Where top-level modules are imported from: the project, then src/ (a src layout)."""
     src = root / "src"
@@ -538,7 +619,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
             # shows the user their SyntaxError.
             return [_Candidate(module, "wsgi", f"{rel} (does not parse)", module)]
         return []
-    imports = frozenset(_imported_modules(module, file, tree))
+    imports = _imports_through_project(root, module, file, tree)
     framework = _framework_of(tree)
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
@@ -569,6 +650,30 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
         bare = [name for name in factories if name not in needs_arguments]
         specs = [f"{module}:{(bare or factories)[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
+
+
+def _imports_through_project(
+    root: Path, module: str, file: Path, tree: ast.Module
+) -> frozenset[str]:
+    """What ``module`` imports, and what the project's own modules it imports import in turn:
+    ``wsgi.py`` -> ``app.py`` (``from core import *``) -> ``core``, so that the app made in
+    ``core`` is a part of the entry ``wsgi.py``, not a second app."""
+    found = set(_imported_modules(module, file, tree))
+    queue = sorted(found)
+    seen = {module}
+    while queue and len(seen) < _MAX_IMPORTED_FILES:
+        name = queue.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = _module_file(root, name)
+        parsed = _parse(source) if source is not None else None
+        if source is None or parsed is None:
+            continue
+        new = set(_imported_modules(name, source, parsed)) - found
+        found |= new
+        queue += sorted(new)
+    return frozenset(found)
 
 
 def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -765,7 +870,8 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
-            "object or create_app(), and for the app of a Procfile's web command."
+            "object or create_app(), for a Flask(...) object in any other top-level module, "
+            "and for the app of a Procfile's web command."
             + hint
             + (
                 ""

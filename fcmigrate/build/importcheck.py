@@ -156,7 +156,48 @@ def confirm_import(
         sibling = _sibling_module(spec, missing, result.get("failed_from"), folder)
         if sibling is not None:
             raise AppImportError(sibling)
+    if variable is None and result.get("error_class") == "builtins.ImportError":
+        gone = _name_gone(spec, str(result.get("message") or ""), folder, detected.requirements)
+        if gone is not None:
+            raise AppImportError(gone)
     raise AppImportError(_import_failed(spec, variable))
+
+
+#: Python's words for ``from module import name`` when ``module`` has no ``name``.
+_CANNOT_IMPORT = re.compile(r"^cannot import name '(\w+)' from '([\w.]+)' \((.+)\)$")
+
+
+def _name_gone(spec: str, message: str, folder: Path, requirements: Sequence[str]) -> str | None:
+    """The app's own code imports a name that the installed release of a package no longer
+    has (``ugettext_lazy``, removed in Django 4.0): the requirements let the build take a
+    newer release than the code was written for."""
+    match = _CANNOT_IMPORT.match(message.strip())
+    site = folder / "python"
+    if match is None or not match.group(3).startswith(str(site) + os.sep):
+        return None
+    name, module, file = match.groups()
+    found = _distribution_of(
+        site, module.split(".")[0], os.path.relpath(file, site).replace(os.sep, "/")
+    )
+    if found is None:
+        return None
+    dist, version = found
+    listed = [
+        r
+        for r in requirements
+        if _canonical(re.split(r"[\s\[;=<>~!@(]", r.strip(), maxsplit=1)[0]) == _canonical(dist)
+    ]
+    how = (
+        f"your requirements list it without a version ({listed[0]!r}), so the build took the newest"
+        if listed and not re.search(r"[=<>~!]", listed[0])
+        else "that is the release your requirements allow"
+    )
+    return (
+        f"Importing {spec!r} failed: your code imports {name!r} from {module!r}, which "
+        f"{dist} {version} does not have (traceback above); {how}. Pin the release of "
+        f"{dist} your code was written for in your requirements (e.g. from a lock file or "
+        "'pip freeze'), or change the import to what that release offers."
+    )
 
 
 def _missing_distribution(exc: BaseException) -> str | None:

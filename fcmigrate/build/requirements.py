@@ -60,6 +60,8 @@ REQUIREMENTS_FILES = (
     "requirements/common.txt",
 )
 _INCLUDE = re.compile(r"(?:-r|--requirement)(?:\s+|=)(\S+)")
+#: A requirement written as a shell argument: ``"Django>=4.2,<4.3"``.
+_QUOTED = re.compile(r"(['\"])([A-Za-z0-9][^'\"\s]*)\1")
 _EDITABLE = re.compile(r"(?:-e|--editable)(?:\s+|=)(\S+)")
 #: Folders that hold no module of the app's own code.
 _SKIPPED_DIRS = frozenset(
@@ -279,6 +281,13 @@ def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> li
             if strict:
                 raise _editable_error(file, number, editable.group(1))
             continue
+        quoted = _QUOTED.fullmatch(line)
+        if quoted and strict:
+            raise FCMigrateError(
+                f"{file.name} line {number}: {line} is in quotes, which pip and uv do not "
+                f"read in a requirements file (they are for a shell). Write it without them: "
+                f"{quoted.group(2)}"
+            )
         include = _INCLUDE.match(line)
         if include:
             nested = file.parent / include.group(1)

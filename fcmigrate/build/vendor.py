@@ -56,6 +56,7 @@ FALLBACK_REQUIREMENTS = ("gunicorn>=23",)
 DEFAULT_RESOLVE_TIMEOUT = 300.0
 RESOLVE_TIMEOUT_ENV = "FCMIGRATE_RESOLVE_TIMEOUT"
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_INCLUDE_OPTION = re.compile(r"(\s*(?:-r|--requirement)(?:\s+|=))(\S+)(.*)")
 #: Requirements-file options whose path is read relative to the file.
 _RELATIVE_OPTION = re.compile(
     r"(\s*(?:-r|--requirement|-c|--constraint|-f|--find-links)(?:\s+|=))(\S+)(.*)"
@@ -823,33 +824,65 @@ def _requirement_args(
 ) -> list[str]:
     if requirements_file is None:
         return [r for r in requirements if _normal(requirement_name(r)) != "fcmigrate"]
-    lines = requirements_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    local = any(_LOCAL_PATH.match(line) for line in lines)
-    if not local and not any(_normal(requirement_name(line)) == "fcmigrate" for line in lines):
-        return ["-r", str(requirements_file)]
-    # Rewrite the file without fcmigrate; includes and local wheel folders keep working from
-    # their original folder, as pip resolves them relative to the file.
+    return ["-r", str(_uv_requirements_file(requirements_file, workdir, code_copy))]
+
+
+#: Options pip takes at the end of a requirement line and applies to the whole install
+#: (``psycopg2 --no-binary psycopg2``, psycopg2's advice from 2018); uv takes them only on a
+#: line of their own, and refuses the line otherwise.
+_PIP_LINE_OPTION = re.compile(
+    r"\s+(--(?:no-binary|only-binary)(?:\s+|=)\S+|--prefer-binary)(?=\s|$)"
+)
+
+
+def _uv_requirements_file(
+    file: Path, workdir: Path, code_copy: Path | None, depth: int = 0
+) -> Path:
+    """``file`` as uv should read it: the file itself, or a copy in ``workdir`` without
+    fcmigrate, with the project's own folders made absolute and pip's line options on lines
+    of their own. Included files (``-r``) get the same, each only when it needs it."""
+    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
     kept: list[str] = []
+    changed = False
     for line in lines:
         if _normal(requirement_name(line)) == "fcmigrate":
+            changed = True
             continue
+        include = _INCLUDE_OPTION.match(line)
+        if include and depth < 10 and (file.parent / include.group(2)).is_file():
+            nested = file.parent / include.group(2)
+            used = _uv_requirements_file(nested, workdir, code_copy, depth + 1)
+            if used != nested:
+                changed = True
+                line = include.group(1) + str(used) + include.group(3)
+        # Includes and local wheel folders keep working from their original folder, as
+        # pip resolves them relative to the file.
         option = _RELATIVE_OPTION.match(line)
         if option and not os.path.isabs(option.group(2)) and "://" not in option.group(2):
-            line = option.group(1) + str(requirements_file.parent / option.group(2))
-            line += option.group(3)
+            line = option.group(1) + str(file.parent / option.group(2)) + option.group(3)
         path = _LOCAL_PATH.match(line)
         if path:
             # The project itself ('.') or a folder in it, which pip reads from the project's
             # folder (where it runs): built from the build's copy (the project is only read).
-            base = requirements_file.parent
+            changed = True
+            base = file.parent
             if code_copy is not None and (code_copy / path.group(1)).exists():
                 base = code_copy
             line = str((base / path.group(1)).resolve())
+        body = re.sub(r"(^|\s)#.*", "", line).rstrip()
+        moved = _PIP_LINE_OPTION.findall(body)
+        if moved and not body.lstrip().startswith("-"):
+            changed = True
+            kept.append(_PIP_LINE_OPTION.sub("", body))
+            kept += [option.strip() for option in moved]
+            continue
         kept.append(line)
+    if not changed:
+        return file
     fd, name = tempfile.mkstemp(prefix="requirements-", suffix=".txt", dir=workdir)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write("\n".join(kept) + "\n")
-    return ["-r", name]
+    return Path(name)
 
 
 def copy_fcmigrate(target: Path) -> Path:

@@ -39,6 +39,13 @@ RELEASES = {
         "2.1.0": "2022-03-28T10:00:00Z",
         "3.1.9": "2025-10-01T10:00:00Z",
     },
+    "thumbs": {"12.4.1": "2017-11-20T10:00:00Z", "13.4.0": "2025-12-01T10:00:00Z"},
+    "webcore": {
+        "2.0.13": "2019-02-12T10:00:00Z",
+        "2.1": "2018-08-01T10:00:00Z",
+        "2.1.1": "2018-08-31T10:00:00Z",
+        "6.1a1": "2026-01-10T10:00:00Z",
+    },
 }
 
 
@@ -294,3 +301,30 @@ def test_a_release_another_pin_refuses_gives_way_to_one_from_the_newest_pins_tim
         "series templates was at on 2021-05-21, when the newest release you pin came out, was "
         "installed instead. Pin it in your requirements to build without this second try."
     ) in result.notes
+
+
+def test_a_name_not_yet_in_a_held_back_dependency_pins_the_newer_package_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vitorfs/bootcamp with `django<2.1`: sorl-thumbnail, left free, came as 13.4.0, which
+    uses a name Django 2.0.13 does not have yet. The one to pin is sorl-thumbnail."""
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "thumbs-13.4.0",
+        {"thumbs/__init__.py": "from webcore.storage import storages\n"},
+    )
+    _vendored(site, "webcore-2.0.13", {"webcore/__init__.py": "", "webcore/storage.py": ""})
+    (tmp_path / "app.py").write_text("import thumbs\n\napp = None\n")
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert str(info.value) == (
+        "Importing 'app:app' failed inside the installed package 'thumbs 13.4.0' (traceback "
+        "above): it uses 'storages' from 'webcore.storage', which webcore 2.0.13, the release "
+        "installed, does not have yet. Your requirements hold webcore at 2.0.13 but let thumbs "
+        "move on to today's release, as pip would anywhere. Fix: pin thumbs==12.4.1 (its last "
+        "release before webcore 2.1 came out) in your requirements, or move webcore to a "
+        "release that thumbs 13.4.0 works with; and run again."
+    )

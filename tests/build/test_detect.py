@@ -178,12 +178,95 @@ def test_a_django_project_one_folder_down_is_named(tmp_path: Path) -> None:
 def test_the_app_flaskenv_names_is_found_when_the_files_name_none(tmp_path: Path) -> None:
     # The entry file has a name fcmigrate does not look for; `flask run` finds it by .flaskenv.
     (tmp_path / "blog.py").write_text("from flask import Flask\nsite = Flask(__name__)\n")
-    with pytest.raises(FCMigrateError, match="No WSGI app found"):
-        detect_app(tmp_path)
     (tmp_path / ".flaskenv").write_text("# for flask run\nFLASK_APP=blog.py\nFLASK_DEBUG=1\n")
     found = detect_app(tmp_path)
     assert (found.spec, found.framework) == ("blog:site", "flask")
     assert found.found_in == ".flaskenv (FLASK_APP=blog.py)"
+
+
+@pytest.mark.parametrize(
+    ("files", "spec"),
+    [
+        # miguelgrinberg/REST-auth's shape: `python api.py`, nothing else names the app.
+        ({"api.py": "from flask import Flask\napp = Flask(__name__)\n"}, "api:app"),
+        ({"server.py": "import bottle\nsite = bottle.Bottle()\n"}, "server:site"),
+        (
+            {
+                "blog.py": "from flask import Flask\nblog = Flask(__name__)\n",
+                # Neither is an app a framework call makes: no second candidate.
+                "tasks.py": "from celery import Celery\napp = Celery('blog')\n",
+                "run.py": "from blog import blog\napplication = blog\n",
+                "test_blog.py": "from flask import Flask\napp = Flask('test')\n",
+            },
+            "blog:blog",
+        ),
+    ],
+    ids=["api-py", "bottle-object", "beside-helpers"],
+)
+def test_an_app_object_in_a_top_level_module_of_any_name_is_found(
+    tmp_path: Path, files: dict[str, str], spec: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    found = detect_app(tmp_path)
+    assert (found.spec, found.found_in) == (spec, f"{spec.split(':')[0]}.py")
+
+
+def test_an_entry_that_reaches_the_app_through_a_module_of_its_own_is_the_one(
+    tmp_path: Path,
+) -> None:
+    """edwardmuss/bitly_clone_flask's shape: uwsgi serves wsgi.py, which imports app.py, which
+    star-imports the package that makes the app. One app, not two candidates."""
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "__init__.py").write_text(
+        "from flask import Flask\napp = Flask(__name__)\n"
+    )
+    (tmp_path / "app.py").write_text("from core import *\nimport core.views\n")
+    (tmp_path / "core" / "views.py").write_text("from core import app\n")
+    (tmp_path / "wsgi.py").write_text("from app import app\n")
+    found = detect_app(tmp_path)
+    assert (found.spec, found.framework, found.found_in) == ("wsgi:app", "flask", "wsgi.py")
+
+
+def test_settings_that_manage_py_chooses_by_a_condition_are_picked_for_deployment(
+    tmp_path: Path,
+) -> None:
+    """Azure's Django samples: manage.py and wsgi.py choose production settings only when
+    Azure's own WEBSITE_HOSTNAME is set, which FC never sets."""
+    choose = (
+        "import os\n"
+        "def main():\n"
+        "    module = 'proj.production' if 'WEBSITE_HOSTNAME' in os.environ "
+        "else 'proj.settings'\n"
+        "    os.environ.setdefault('DJANGO_SETTINGS_MODULE', module)\n"
+        "    from django.core.management import execute_from_command_line\n"
+    )
+    (tmp_path / "manage.py").write_text(choose)
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "__init__.py").write_text("")
+    (tmp_path / "proj" / "settings.py").write_text(
+        "DEBUG = True\nWSGI_APPLICATION = 'proj.wsgi.application'\n"
+    )
+    (tmp_path / "proj" / "production.py").write_text("from .settings import *\nDEBUG = False\n")
+    (tmp_path / "proj" / "wsgi.py").write_text(
+        choose.replace("def main():\n", "if True:\n")
+        + "from django.core.wsgi import get_wsgi_application\n"
+        + "application = get_wsgi_application()\n"
+    )
+    found = detect_app(tmp_path)
+    assert (found.spec, found.settings_module, found.found_in) == (
+        "proj.production",
+        "proj.production",
+        "manage.py (no DJANGO_SETTINGS_MODULE) -> proj.production (chosen over proj.settings)",
+    )
+
+
+def test_an_app_made_under_the_main_guard_of_another_module_is_not_found(tmp_path: Path) -> None:
+    (tmp_path / "serve.py").write_text(
+        "from flask import Flask\nif __name__ == '__main__':\n    app = Flask(__name__)\n"
+    )
+    with pytest.raises(FCMigrateError, match="No WSGI app found"):
+        detect_app(tmp_path)
 
 
 def test_flaskenv_chooses_among_several_apps_with_its_factory_arguments(tmp_path: Path) -> None:
@@ -1408,6 +1491,40 @@ def test_an_error_a_package_raises_itself_is_not_blamed_on_its_release(tmp_path:
         "asks of it at import (credentials, a setting, a service to connect to), as its "
         "message says. Give the app what it needs (--env NAME=VALUE reaches the import check "
         "and the function), or move that call out of import time."
+    )
+
+
+@pytest.mark.parametrize(
+    ("requirement", "how"),
+    [
+        (
+            "Oldframe",
+            "your requirements list it without a version ('Oldframe'), so the build "
+            "took the newest",
+        ),
+        ("oldframe>=1", "that is the release your requirements allow"),
+    ],
+)
+def test_a_name_the_installed_release_no_longer_has_names_the_release(
+    tmp_path: Path, requirement: str, how: str
+) -> None:
+    """vitorfs/bootcamp: `django  # pyup: < 2.1` took Django 6, and its code imports
+    ugettext_lazy, which Django 4.0 removed."""
+    site = tmp_path / "python"
+    _vendored(
+        site,
+        "oldframe-6.0.1",
+        {"oldframe/__init__.py": "", "oldframe/text.py": "def gettext_lazy(s):\n    return s\n"},
+    )
+    (tmp_path / "requirements.txt").write_text(f"{requirement}  # pyup: < 2.1\n")
+    (tmp_path / "app.py").write_text("from oldframe.text import ugettext_lazy\n\napp = None\n")
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path), pythonpath=[site])
+    assert str(info.value) == (
+        "Importing 'app:app' failed: your code imports 'ugettext_lazy' from 'oldframe.text', "
+        f"which oldframe 6.0.1 does not have (traceback above); {how}. Pin the release of "
+        "oldframe your code was written for in your requirements (e.g. from a lock file or "
+        "'pip freeze'), or change the import to what that release offers."
     )
 
 

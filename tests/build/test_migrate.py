@@ -1009,6 +1009,42 @@ def test_fcmigrate_in_requirements_is_left_to_the_copy(tmp_path: Path) -> None:
     assert vendor._requirement_args(plain, [], work) == ["-r", str(plain)]
 
 
+def test_pip_options_at_the_end_of_a_requirement_line_get_their_own_line(tmp_path: Path) -> None:
+    """pip applies `psycopg2 --no-binary psycopg2` to the whole install; uv refuses such a
+    line (`Expected --hash`), in the file or in one it includes."""
+    (tmp_path / "req").mkdir()
+    (tmp_path / "req" / "base.txt").write_text("six==1.16.0\n")
+    (tmp_path / "req" / "production.txt").write_text(
+        "-r base.txt\n"
+        "six==1.16.0 --no-binary six  # a comment\n"
+        "packaging --prefer-binary\n"
+        "--only-binary :all:\n"
+    )
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-r req/production.txt\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    args = vendor._requirement_args(requirements, [], work)
+    top = Path(args[1]).read_text().splitlines()
+    assert len(top) == 1 and top[0].startswith(f"-r {work}")
+    assert Path(top[0].split()[1]).read_text().splitlines() == [
+        f"-r {tmp_path / 'req' / 'base.txt'}",
+        "six==1.16.0",
+        "--no-binary six",
+        "packaging",
+        "--prefer-binary",
+        "--only-binary :all:",
+    ]
+    # uv reads the result as pip reads the original.
+    compiled = subprocess.run(
+        [vendor.uv_binary(), "pip", "compile", "--offline", "--no-header", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Expected `--hash`" not in compiled.stderr
+
+
 def test_runtime_requirements_come_from_the_package_metadata() -> None:
     names = [vendor.requirement_name(r).lower() for r in vendor.runtime_requirements()]
     # What `python -m fcmigrate serve` needs: not click, not PyYAML.

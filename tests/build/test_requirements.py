@@ -175,6 +175,21 @@ def test_editable_install_of_the_project_gives_one_error_line(tmp_path: Path) ->
     assert ".fcmigrate-work" not in error and str(tmp_path) not in error
 
 
+def test_a_requirement_in_quotes_gives_one_error_line(tmp_path: Path) -> None:
+    """devmahmud/Django-Poll-App's requirements.txt: a line copied from a shell command."""
+    project = tmp_path / "tiny"
+    project.mkdir()
+    (project / "app.py").write_text(TINY_APP)
+    (project / "requirements.txt").write_text('flask\n"Django>=4.2,<4.3"\n')
+    error = one_error(run_migrate(project, "--out", str(tmp_path / "build")))
+    assert error == (
+        'Error: requirements.txt line 2: "Django>=4.2,<4.3" is in quotes, which pip and uv do '
+        "not read in a requirements file (they are for a shell). Write it without them: "
+        "Django>=4.2,<4.3"
+    )
+    assert not (tmp_path / "build").exists()
+
+
 def test_no_dependency_list_names_the_imported_packages(tmp_path: Path) -> None:
     project = tmp_path / "shop"
     (project / "shop").mkdir(parents=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from fcmigrate.doctor import pysource
 from fcmigrate.doctor.checks_secret import made_at_random
-from fcmigrate.doctor.checks_source import WEBSOCKET
+from fcmigrate.doctor.checks_source import WEBSOCKET, import_failed_on_write, websocket_use
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
 
@@ -256,6 +256,8 @@ def check_django(project: Project) -> Iterator[Finding]:
         missing = project.missing_dependency(result["error"])
         if missing is not None:
             project.import_note(f"The settings {name!r}", missing)
+            return
+        if import_failed_on_write(project, result):
             return
         yield SETTINGS_IMPORT.finding(
             f"Importing the settings {name!r} failed: {result['error']}",
@@ -530,7 +532,8 @@ def _static_and_websockets(project: Project, settings: Settings) -> Iterator[Fin
                 line=line,
             )
     socket_apps = [a for a in apps if a.split(".")[0] in ("channels", "daphne")]
-    if socket_apps:
+    # The project's code importing Channels is the same problem, reported by the source scan.
+    if socket_apps and not any(websocket_use(rel, tree) for rel, tree in project.trees()):
         file, line = settings.line("INSTALLED_APPS")
         yield WEBSOCKET.finding(
             f"INSTALLED_APPS has {', '.join(repr(a) for a in socket_apps)} (Django Channels: "

@@ -223,9 +223,8 @@ def _path_place(resolver: pysource.PathResolver, node: ast.expr | None) -> Place
     elif isinstance(node, ast.Call) and len(node.args) > 1:
         tail = node.args[-1]
     name = pysource.string(tail)
-    display = (
-        posixpath.join(where.display, name) if name and where.kind == "code" else where.display
-    )
+    joined = name and where.kind == "code" and not where.display.endswith(f"/{name}")
+    display = posixpath.join(where.display, name) if joined and name else where.display
     return Place(where.kind, display)
 
 

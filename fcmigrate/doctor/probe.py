@@ -57,6 +57,7 @@ def run_probe(
     *,
     django_settings: str | None,
     app_specs: Sequence[str],
+    import_paths: Sequence[Path] = (),
     timeout: float | None = None,
 ) -> ProbeResult:
     """Import what is asked in one child process; every failure becomes part of the result."""
@@ -66,7 +67,7 @@ def run_probe(
     vendored = code_dir / "python"
     request = {
         "root": str(code_dir),
-        "path_front": [str(code_dir)],
+        "path_front": [*map(str, import_paths), str(code_dir)],
         # Vendored packages last: wheels built for FC's Python may not load in this one.
         "path_back": [str(vendored)] if vendored.is_dir() else [],
         "django_settings": django_settings,

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,7 +41,11 @@ from fcmigrate.runtime.paths import is_under
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "tests", "test"})
 #: Folders skipped at the top of the project only: vendored packages and build output.
 SKIP_TOP_DIRS = frozenset({"python", "build", "dist"})
-_TEST_FILE = re.compile(r"(test_.*|.*_test|conftest)\.py")
+#: Top-level folders of scripts people run by hand.
+_SCRIPT_DIRS = frozenset({"scripts", "bin", "tools"})
+_TEST_FILE = re.compile(r"(test_.*|.*_test|conftest|tests)\.py")
+#: Folders of tests beside ``tests/``: ``tests_e2e``, ``integration_tests``.
+_TEST_DIR = re.compile(r"tests?_\w+|\w+_tests?")
 _SETTINGS_SETDEFAULT = re.compile(
     r"""setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']\s*\)"""
 )
@@ -142,6 +147,7 @@ class Project:
                 for d in dirs
                 if not d.startswith(".")
                 and d not in skip
+                and not _TEST_DIR.fullmatch(d)
                 and not (top and d in SKIP_TOP_DIRS)
                 and not (d == "python" and not (here / d / "__init__.py").exists())
                 and not (here / d / "pyvenv.cfg").exists()
@@ -374,7 +380,9 @@ class Project:
         if function and function.environment.get("DJANGO_SETTINGS_MODULE"):
             return function.environment["DJANGO_SETTINGS_MODULE"]
         base = self.code_dir
-        candidates = [f"{base}/manage.py" if base else "manage.py"]
+        # FC serves the WSGI module, whose setdefault() wins over manage.py's (which names
+        # the settings of management commands, often the development ones).
+        candidates: list[str] = []
         for command in self.start_commands:
             launch = self.launch(command)
             if launch and launch.app_spec:
@@ -382,6 +390,7 @@ class Project:
                 if module:
                     candidates.append(module)
         candidates += [f for f in self.python_files if f.endswith("wsgi.py") and f.count("/") <= 2]
+        candidates.append(f"{base}/manage.py" if base else "manage.py")
         for rel in candidates:
             match = _SETTINGS_SETDEFAULT.search(self.text(rel) or "")
             if match:
@@ -389,9 +398,73 @@ class Project:
         return None
 
     @cached_property
+    def run_by_hand(self) -> frozenset[str]:
+        """Project files the server never imports, which people run by hand: Django
+        management commands and files in a top-level ``scripts/``, ``bin/`` or ``tools/``
+        folder. A write in them fails only when someone runs them on FC."""
+        base = f"{self.code_dir}/" if self.code_dir else ""
+        return frozenset(
+            rel
+            for rel in self.python_files
+            if "/management/commands/" in f"/{rel}"
+            or rel.removeprefix(base).split("/")[0] in _SCRIPT_DIRS
+        )
+
+    @cached_property
+    def newer_python(self) -> tuple[str, str] | None:
+        """The project's Python (``'3.14'``, where it is stated) when it is newer than the one
+        running doctor, whose parser may refuse syntax the project's Python accepts."""
+        from fcmigrate.build.facts import read_python_version
+
+        try:
+            version, source = read_python_version(self.code_path)
+        except (FCMigrateError, OSError, ValueError):
+            return None
+        if not version or not source:
+            return None
+        major, _, minor = version.partition(".")
+        if not (major.isdigit() and minor.isdigit()):
+            return None
+        if (int(major), int(minor)) <= sys.version_info[:2]:
+            return None
+        return version, source
+
+    @cached_property
+    def is_django(self) -> bool:
+        """Whether the project is a Django one: a settings module, or a Django ``manage.py``."""
+        return bool(self.django_settings) or any(
+            rel.split("/")[-1] == "manage.py" and "django" in (self.text(rel) or "")
+            for rel in self.python_files
+        )
+
+    @cached_property
+    def django_root(self) -> str:
+        """The folder the settings module is imported from: the code folder, its ``src/``
+        (a src layout), or the folder of the ``manage.py`` (or the ``wsgi.py``'s package)
+        that names it, when the Django project is in a subfolder."""
+        name = self.django_settings
+        base = self.code_dir
+        if not name:
+            return base
+        folders = [base, "/".join(p for p in (base, "src") if p)]
+        for rel in self.python_files:
+            if rel.endswith("manage.py") or rel.endswith("wsgi.py"):
+                if _SETTINGS_SETDEFAULT.search(self.text(rel) or ""):
+                    parts = rel.split("/")[:-1]
+                    if rel.endswith("wsgi.py") and parts:
+                        parts = parts[:-1]
+                    folders.append("/".join(parts))
+        for folder in folders:
+            if (folder == base or folder.startswith(f"{base}/") or not base) and self.module_file(
+                name, folder
+            ):
+                return folder
+        return base
+
+    @cached_property
     def django_settings_file(self) -> str | None:
         name = self.django_settings
-        return self.module_file(name, self.code_dir) if name else None
+        return self.module_file(name, self.django_root) if name else None
 
     @cached_property
     def app_specs(self) -> list[str]:
@@ -454,14 +527,22 @@ class Project:
     def probe(self) -> ProbeResult:
         env = probe_environment(self.code_path, self.main_function)
         result = run_probe(
-            self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
+            self.code_path,
+            env,
+            django_settings=self.django_settings,
+            app_specs=self.app_specs,
+            import_paths=self._import_paths,
         )
         if self.build_packages is None or not self._lacks_dependencies(result):
             return result
         # Try again with the packages of the migrate build: they are what FC will have.
         env["PYTHONPATH"] = str(self.build_packages)
         retry = run_probe(
-            self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
+            self.code_path,
+            env,
+            django_settings=self.django_settings,
+            app_specs=self.app_specs,
+            import_paths=self._import_paths,
         )
         if result.django is not None and self._lacks(result.django):
             result.django = retry.django
@@ -469,6 +550,11 @@ class Project:
             if self._lacks(outcome) and spec in retry.apps:
                 result.apps[spec] = retry.apps[spec]
         return result
+
+    @property
+    def _import_paths(self) -> list[Path]:
+        """Folders put before the code folder on ``sys.path``: the Django project's own."""
+        return [self.path(self.django_root)] if self.django_root != self.code_dir else []
 
     def _lacks(self, outcome: dict[str, object]) -> bool:
         error = outcome.get("error")

@@ -1,0 +1,308 @@
+"""``fcmigrate doctor`` on the layouts and habits of real projects: each case is a false alarm
+or a miss that ``bench/doctor_real.py`` found, written small and in our own words."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from test_doctor_projects import (  # noqa: F401 (_hermetic_env: an autouse fixture)
+    BOOTSTRAP,
+    DEP,
+    DJANGO_SETTINGS,
+    REQUIREMENTS,
+    S_YAML,
+    _hermetic_env,
+    django_project,
+    ids,
+    write,
+)
+
+from fcmigrate.doctor import diagnose, render_text
+
+MANAGE_PY = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{settings}")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+
+WSGI_PY = """\
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{settings}")
+application = get_wsgi_application()
+"""
+
+
+def wrapped_app(root: Path, files: dict[str, str]) -> Path:
+    """A plain WSGI app wrapped for FC, with ``files`` beside it."""
+    app = {"app.py": "def app(environ, start_response):\n    return []\n"}
+    return write(
+        root, {**app, "bootstrap": BOOTSTRAP.format(spec="app:app"), "s.yaml": S_YAML, **files}
+    )
+
+
+# --- where the Django settings are imported from -----------------------------------------------
+
+
+def test_django_project_one_folder_down_imports_its_settings_from_there(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "repo",
+        {
+            "site/manage.py": MANAGE_PY.format(settings="shop.settings"),
+            "site/shop/__init__.py": "",
+            "site/shop/settings.py": DJANGO_SETTINGS.replace("DEBUG = False", "DEBUG = True"),
+            "site/shop/wsgi.py": WSGI_PY.format(settings="shop.settings"),
+        },
+    )
+
+    report = diagnose(root)
+
+    # Imported from site/: the import reaches the settings' own first line that needs the
+    # environment, instead of failing with "No module named 'shop'".
+    [failed] = [f for f in report.findings if f.id == "FC200"]
+    assert "KeyError: 'DJANGO_SECRET_KEY'" in failed.message, render_text(report)
+    assert (failed.file, failed.line) == ("site/shop/settings.py", 5)
+
+
+def test_a_src_layout_imports_its_settings_from_src(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "repo",
+        {
+            "manage.py": MANAGE_PY.format(settings="shop.settings"),
+            "src/shop/__init__.py": "",
+            "src/shop/settings.py": DJANGO_SETTINGS.replace("DEBUG = False", "DEBUG = True"),
+        },
+    )
+
+    [failed] = [f for f in diagnose(root).findings if f.id == "FC200"]
+
+    assert "KeyError: 'DJANGO_SECRET_KEY'" in failed.message
+    assert failed.file == "src/shop/settings.py"
+
+
+def test_fc_serves_the_settings_the_wsgi_module_names_not_manage_pys(tmp_path: Path) -> None:
+    root = django_project(tmp_path / "shop")
+    write(
+        root,
+        {
+            "manage.py": MANAGE_PY.format(settings="shop.dev"),
+            "shop/dev.py": "from .settings import *\nDEBUG = True\n",
+        },
+    )
+
+    report = diagnose(root)
+
+    assert report.findings == [], render_text(report)
+
+
+# --- dependencies listed under another name -------------------------------------------------------
+
+
+def test_a_namespace_or_framework_prefixed_distribution_counts_as_listed(tmp_path: Path) -> None:
+    settings = "import fcmigratens.auth\n" + DJANGO_SETTINGS
+    root = django_project(tmp_path / "shop", settings)
+    assert ids(root) == ["FC200"]
+
+    write(root, {"requirements.txt": "Django>=4.2\nfcmigratens-auth==2.0\n"})
+    report = diagnose(root)
+    assert report.findings == [], render_text(report)
+    assert any("'fcmigratens'" in n for n in report.notes)
+
+    (root / "shop/settings.py").write_text("import jobqueue\n" + DJANGO_SETTINGS)
+    write(root, {"requirements.txt": "Django>=4.2\ndjango-fcmigrate-jobqueue==1.0\n"})
+    report = diagnose(root)
+    assert report.findings == [], render_text(report)
+
+
+# --- one problem, one finding ---------------------------------------------------------------------
+
+LOGS_SETTINGS = """\
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOG_DIR = os.path.join(BASE_DIR, "logs")
+os.makedirs(LOG_DIR)
+LOGGING = {
+    "version": 1,
+    "handlers": {
+        "file": {
+            "class": "logging.FileHandler",
+            "filename": os.path.join(LOG_DIR, "shop.log"),
+        },
+    },
+}
+"""
+
+
+def test_a_log_folder_made_at_import_is_one_file_write_not_a_settings_error(
+    tmp_path: Path,
+) -> None:
+    root = django_project(tmp_path / "shop", DJANGO_SETTINGS + LOGS_SETTINGS)
+
+    report = diagnose(root)
+
+    assert [(f.id, f.line, f.severity) for f in report.findings] == [("FC301", 18, "error")], (
+        render_text(report)
+    )
+    assert "/code/logs" in report.findings[0].message
+
+
+def test_a_log_file_named_after_its_folder_shows_the_file(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "app.py": """\
+                import logging
+                import os
+
+                here = os.path.dirname(__file__)
+
+
+                def setup():
+                    handler = logging.FileHandler(os.path.join(here, "logs", "app.log"))
+                    return handler
+            """,
+        },
+    )
+
+    [finding] = [f for f in diagnose(root).findings if f.id == "FC301"]
+
+    assert "/code/logs/app.log" in finding.message
+
+
+def test_websocket_use_across_files_is_one_finding(tmp_path: Path) -> None:
+    root = wrapped_app(
+        tmp_path / "shop",
+        {
+            "live/routing.py": "from channels.routing import URLRouter\n",
+            "live/consumers.py": "from channels.generic.websocket import WebsocketConsumer\n",
+        },
+    )
+
+    [finding] = diagnose(root).findings
+
+    assert finding.id == "FC303"
+    assert "live/consumers.py" in finding.message and "live/routing.py" in finding.message
+
+
+def test_a_frameworks_optional_websocket_server_adapter_is_not_the_apps(tmp_path: Path) -> None:
+    root = wrapped_app(
+        tmp_path / "shop",
+        {
+            "shop/minifw.py": """\
+                class ServerAdapter:
+                    pass
+
+
+                class SocketServerAdapter(ServerAdapter):
+                    def run(self, handler):
+                        from geventwebsocket.handler import WebSocketHandler
+
+                        return WebSocketHandler
+            """,
+        },
+    )
+
+    assert ids(root) == []
+
+
+# --- files the server never runs -----------------------------------------------------------------
+
+
+def test_scripts_people_run_by_hand_are_not_file_writes_of_the_app(tmp_path: Path) -> None:
+    root = wrapped_app(
+        tmp_path / "shop",
+        {
+            "scripts/release_notes.py": 'open("CHANGELOG.md", "w").write("")\n',
+            "shop/__init__.py": "",
+            "shop/management/commands/backup.py": (
+                'import sqlite3\n\ndef handle():\n    sqlite3.connect("data/db.sqlite3")\n'
+            ),
+            "shop/tests.py": "def test_x(:\n",
+            "shop/tests_e2e/helpers.py": 'import os\nos.makedirs("screenshots")\n',
+        },
+    )
+    assert ids(root) == []
+
+
+def test_syntax_newer_than_this_python_is_a_note_when_the_project_wants_a_newer_one(
+    tmp_path: Path,
+) -> None:
+    root = wrapped_app(
+        tmp_path / "shop",
+        {
+            "shop/tool.py": "match := (\n",
+        },
+    )
+    assert ids(root) == ["FC300"]
+
+    newer = f"3.{sys.version_info[1] + 1}"
+    write(root, {".python-version": f"{newer}\n"})
+    report = diagnose(root)
+
+    assert report.findings == [], render_text(report)
+    assert any("shop/tool.py" in n and newer in n for n in report.notes)
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+def test_djangos_request_path_keeps_the_prefix(tmp_path: Path) -> None:
+    root = django_project(tmp_path / "shop")
+    write(
+        root,
+        {
+            "shop/templates/list.html": """\
+                <a href="{{ request.path }}?page=2">next</a>
+                <form action="{{ request.get_full_path }}" method="post"></form>
+            """
+        },
+    )
+
+    assert ids(root) == []
+
+
+def test_a_library_copied_into_static_is_not_the_projects_pages(tmp_path: Path) -> None:
+    root = wrapped_app(
+        tmp_path / "shop",
+        {
+            "static/editor/LICENSE.md": "Someone else's licence.\n",
+            "static/editor/samples/demo.html": '<script src="/editor/editor.js"></script>\n',
+            "static/editor/plugins/browse.js": "var o = { url: '/browser/browse.html' };\n",
+        },
+    )
+    assert ids(root) == []
+
+    write(root, {"static/app.js": 'fetch("/api/items");\n'})
+    assert ids(root) == ["FC307"]
+
+
+# --- read from the source when the import fails -------------------------------------------------
+
+
+def test_a_base_dir_made_with_an_alias_of_dirname_is_followed(tmp_path: Path) -> None:
+    settings = (
+        f"import {DEP}\n"
+        + DJANGO_SETTINGS.replace(
+            '{"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}',
+            '{"ENGINE": "django.db.backends.sqlite3", '
+            '"NAME": os.path.join(TOP, "data", "db.sqlite3")}',
+        )
+        + "up = os.path.dirname\nTOP = up(up(os.path.abspath(__file__)))\n"
+    )
+    root = django_project(tmp_path / "shop", settings)
+    write(root, REQUIREMENTS)
+
+    report = diagnose(root)
+
+    assert [f.id for f in report.findings] == ["FC206"], render_text(report)
+    assert "/code/data/db.sqlite3" in report.findings[0].message

@@ -237,12 +237,7 @@ def test_scripts_people_run_by_hand_are_not_file_writes_of_the_app(tmp_path: Pat
 def test_syntax_newer_than_this_python_is_a_note_when_the_project_wants_a_newer_one(
     tmp_path: Path,
 ) -> None:
-    root = wrapped_app(
-        tmp_path / "shop",
-        {
-            "shop/tool.py": "match := (\n",
-        },
-    )
+    root = wrapped_app(tmp_path / "shop", {"shop/tool.py": "match := (\n"})
     assert ids(root) == ["FC300"]
 
     newer = f"3.{sys.version_info[1] + 1}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,16 +58,17 @@ def doctor(folder: Path) -> tuple[str, dict[str, object]]:
 
 
 def migrate(project: Path, app: App) -> str:
-    env_args = [
-        arg
-        for key, value in app.env.items()
-        for arg in ("--env", f"{key}={value.replace('{tmp}', '/tmp')}")
-    ]
+    """``fcmigrate migrate`` as ``real_apps.py`` runs it: the app's own settings only."""
+    env_args = [f"--env={k}={v.format(tmp='/tmp')}" for k, v in app.env.items()]
     proc = subprocess.run(
-        [*FCMIGRATE, "migrate", str(project), *env_args], capture_output=True, text=True
+        [*FCMIGRATE, "migrate", str(project), *env_args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **app.build_env},
     )
     if proc.returncode != 0:
-        return "migrate FAIL: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:120]
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+        return "migrate FAIL: " + (errors or proc.stderr.strip().splitlines() or ["?"])[-1][:150]
     return "ok"
 
 

@@ -427,10 +427,22 @@ def _sqlite_places(project: Project, settings: Settings) -> dict[str, Place]:
     return places
 
 
+def _uses_sessions(values: dict[str, Any]) -> bool:
+    return "django.contrib.sessions" in values["installed_apps"] or any(
+        m.endswith("SessionMiddleware") for m in values["middleware"]
+    )
+
+
 def _storage(project: Project, settings: Settings) -> Iterator[Finding]:
     file, line = settings.line("DATABASES")
+    values = settings.values
+    # Sessions kept in that database share its fate: one problem, one finding (not FC209 too).
+    sessions = _uses_sessions(values) and values["session_engine"].endswith((".db", ".cached_db"))
     for alias, place in _sqlite_places(project, settings).items():
-        found = sqlite_finding(place, f"DATABASES[{alias!r}]", file, line)
+        what = f"DATABASES[{alias!r}]"
+        if alias == "default" and sessions:
+            what += " (which also keeps the sessions)"
+        found = sqlite_finding(place, what, file, line)
         if found is not None:
             yield found
     media = settings.values["media_root"]
@@ -450,18 +462,12 @@ def _storage(project: Project, settings: Settings) -> Iterator[Finding]:
 def _sessions_and_caches(project: Project, settings: Settings) -> Iterator[Finding]:
     values = settings.values
     caches: dict[str, dict[str, str]] = values["caches"]
-    uses_sessions = "django.contrib.sessions" in values["installed_apps"] or any(
-        m.endswith("SessionMiddleware") for m in values["middleware"]
-    )
     engine = values["session_engine"]
     reason = None
-    if uses_sessions:
+    # Sessions in a SQLite database are part of that database's finding (see _storage).
+    if _uses_sessions(values):
         if engine.endswith(".file"):
             reason = f"in files under {values['session_file_path'] or 'the temp folder'}"
-        elif engine.endswith((".db", ".cached_db")):
-            place = _sqlite_places(project, settings).get("default")
-            if place is not None and place.kind != "mount":
-                reason = f"in the SQLite database at {place.display}"
         elif engine.endswith(".cache"):
             alias = values["session_cache_alias"]
             backend = caches.get(alias, {}).get("backend", "")
@@ -469,8 +475,6 @@ def _sessions_and_caches(project: Project, settings: Settings) -> Iterator[Findi
                 reason = f"in the {backend.rsplit('.', 1)[-1]} cache {alias!r}"
     if reason:
         file, line = settings.line("SESSION_ENGINE")
-        if line is None:
-            file, line = settings.line("DATABASES") if engine.endswith("db") else (file, None)
         yield LOCAL_SESSIONS.finding(
             f"Sessions ({engine.rsplit('.', 1)[-1]} engine) are stored {reason}.",
             file=file,

@@ -316,6 +316,7 @@ _DEV_CALLS = {
     "werkzeug.run_simple": "werkzeug's run_simple()",
     "wsgiref.simple_server.make_server": "wsgiref's make_server()",
     "werkzeug.serving.make_server": "werkzeug's make_server()",
+    "bottle.run": "Bottle's run()",
 }
 
 

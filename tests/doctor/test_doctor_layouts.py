@@ -301,3 +301,64 @@ def test_a_base_dir_made_with_an_alias_of_dirname_is_followed(tmp_path: Path) ->
 
     assert [f.id for f in report.findings] == ["FC206"], render_text(report)
     assert "/code/data/db.sqlite3" in report.findings[0].message
+
+
+# --- start commands ------------------------------------------------------------------------------
+
+
+def test_a_procfile_running_a_bottle_script_is_a_dev_server(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "Procfile": "web: python hello.py\n",
+            "hello.py": """\
+                from bottle import route, run
+
+
+                @route("/")
+                def index():
+                    return "hi"
+
+
+                run(host="0.0.0.0", port=8080)
+            """,
+        },
+    )
+
+    [finding] = diagnose(root).findings
+
+    assert finding.id == "FC101"
+    assert "Bottle's run() at hello.py:9" in finding.message
+
+
+def test_manage_py_runserver_of_a_flask_app_is_not_called_djangos(tmp_path: Path) -> None:
+    root = write(
+        tmp_path / "shop",
+        {
+            "manage.py": "from flask_script import Manager\n",
+            "Dockerfile": 'ENTRYPOINT ["python3", "manage.py", "runserver"]\n',
+        },
+    )
+
+    [finding] = diagnose(root).findings
+
+    assert finding.id == "FC101"
+    assert "Django" not in finding.message
+    assert "`manage.py runserver` (a development server)" in finding.message
+
+
+def test_sessions_in_a_sqlite_database_are_part_of_its_finding(tmp_path: Path) -> None:
+    settings = DJANGO_SETTINGS.replace(
+        '{"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}',
+        '{"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}',
+    ).replace(
+        'INSTALLED_APPS = ["django.contrib.staticfiles"]',
+        'INSTALLED_APPS = ["django.contrib.staticfiles", "django.contrib.sessions"]',
+    )
+    root = django_project(tmp_path / "shop", settings)
+
+    report = diagnose(root)
+
+    [finding] = report.findings
+    assert finding.id == "FC206", render_text(report)
+    assert "DATABASES['default'] (which also keeps the sessions) is SQLite" in finding.message

@@ -259,6 +259,8 @@ def check_django(project: Project) -> Iterator[Finding]:
             return
         if import_failed_on_write(project, result):
             return
+        if project.failed_on_deploy_time_values(f"The settings {name!r}", result):
+            return
         yield SETTINGS_IMPORT.finding(
             f"Importing the settings {name!r} failed: {result['error']}",
             file=result.get("file") or project.django_settings_file,

@@ -444,6 +444,8 @@ def check_app_import(project: Project) -> Iterator[Finding]:
                 continue
             if import_failed_on_write(project, result):
                 continue
+            if project.failed_on_deploy_time_values(f"The app {spec!r}", result):
+                continue
             name = spec.partition(":")[0]
             yield APP_IMPORT.finding(
                 f"Importing the app {spec!r} failed: {result['error']}",

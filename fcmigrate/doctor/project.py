@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from fcmigrate import fc
 from fcmigrate.deployconfig import (
@@ -514,6 +515,22 @@ class Project:
         vendored = [p for p in (self.code_path / "python", self.build_packages) if p]
         return module if deps.is_listed(module, self.requirements, vendored) else None
 
+    def failed_on_deploy_time_values(self, what: str, outcome: dict[str, Any]) -> bool:
+        """Whether an import failed only for want of the values the deploy config reads at
+        deploy time (``${env('DATABASE_URL')}`` with ``DATABASE_URL`` unset in this shell);
+        if so, say it in a note: doctor cannot judge that import."""
+        function = self.main_function
+        if function is None or not outcome.get("deploy_time"):
+            return False
+        names = function.unset_environment
+        self.notes.append(
+            f"{what} could not be imported here ({outcome['error']}), and the failure depends on "
+            f"{', '.join(names)}, which {function.file} sets at deploy time and this shell "
+            f"does not: export {'it' if len(names) == 1 else 'them'} and run 'fcmigrate doctor' "
+            "again to check the import with the real values."
+        )
+        return True
+
     def import_note(self, what: str, module: str) -> None:
         """Say that ``what`` could not be imported here for want of ``module``."""
         self.notes.append(
@@ -533,23 +550,49 @@ class Project:
             app_specs=self.app_specs,
             import_paths=self._import_paths,
         )
-        if self.build_packages is None or not self._lacks_dependencies(result):
-            return result
-        # Try again with the packages of the migrate build: they are what FC will have.
-        env["PYTHONPATH"] = str(self.build_packages)
+        if self.build_packages is not None and self._lacks_dependencies(result):
+            # Try again with the packages of the migrate build: they are what FC will have.
+            env["PYTHONPATH"] = str(self.build_packages)
+            retry = run_probe(
+                self.code_path,
+                env,
+                django_settings=self.django_settings,
+                app_specs=self.app_specs,
+                import_paths=self._import_paths,
+            )
+            if result.django is not None and self._lacks(result.django):
+                result.django = retry.django
+            for spec, outcome in result.apps.items():
+                if self._lacks(outcome) and spec in retry.apps:
+                    result.apps[spec] = retry.apps[spec]
+        self._mark_deploy_time_failures(result, env)
+        return result
+
+    def _mark_deploy_time_failures(self, result: ProbeResult, env: dict[str, str]) -> None:
+        """Mark (``deploy_time``) the imports that failed with stand-ins for the values the
+        deploy config reads at deploy time: tried again with them empty, they fail otherwise
+        (or not at all), so the failure depends on values doctor does not know."""
+        unset = self.main_function.unset_environment if self.main_function else []
+        failed = [
+            o
+            for o in (result.django, *result.apps.values())
+            if o is not None and "error" in o and not self._lacks(o)
+        ]
+        if not unset or not failed:
+            return
         retry = run_probe(
             self.code_path,
-            env,
+            {**env, **dict.fromkeys(unset, "")},
             django_settings=self.django_settings,
             app_specs=self.app_specs,
             import_paths=self._import_paths,
         )
-        if result.django is not None and self._lacks(result.django):
-            result.django = retry.django
-        for spec, outcome in result.apps.items():
-            if self._lacks(outcome) and spec in retry.apps:
-                result.apps[spec] = retry.apps[spec]
-        return result
+        pairs = [(result.django, retry.django)]
+        pairs += [(outcome, retry.apps.get(spec)) for spec, outcome in result.apps.items()]
+        for outcome, other in pairs:
+            if outcome is not None and any(outcome is f for f in failed):
+                if other is None or other.get("error") != outcome["error"]:
+                    outcome["deploy_time"] = True
 
     @property
     def _import_paths(self) -> list[Path]:

@@ -362,3 +362,41 @@ def test_sessions_in_a_sqlite_database_are_part_of_its_finding(tmp_path: Path) -
     [finding] = report.findings
     assert finding.id == "FC206", render_text(report)
     assert "DATABASES['default'] (which also keeps the sessions) is SQLite" in finding.message
+
+
+# --- values set at deploy time ---------------------------------------------------------------
+
+
+PARSES_ITS_URL = """\
+import os
+
+url = os.environ.get("SHOP_DB_URL", "")
+if url and not url.startswith("postgres://"):
+    raise ValueError("cannot parse the database URL")
+"""
+
+
+def test_an_import_that_fails_on_a_deploy_time_stand_in_is_a_note(tmp_path: Path) -> None:
+    # A migrate build whose s.yaml reads the database URL from the deploying shell.
+    root = django_project(tmp_path / "shop", PARSES_ITS_URL + DJANGO_SETTINGS)
+    s_yaml = root / "s.yaml"
+    s_yaml.write_text(
+        s_yaml.read_text().replace(
+            "DJANGO_SECRET_KEY:", "SHOP_DB_URL: ${env('SHOP_DB_URL')}\n        DJANGO_SECRET_KEY:"
+        )
+    )
+
+    report = diagnose(root)
+
+    assert report.findings == [], render_text(report)
+    [note] = [n for n in report.notes if "SHOP_DB_URL" in n]
+    assert "at deploy time" in note and "cannot parse the database URL" in note
+
+
+def test_an_import_failure_unrelated_to_deploy_time_values_stays_an_error(tmp_path: Path) -> None:
+    settings = 'raise RuntimeError("CACHE_HOST is not set")\n' + DJANGO_SETTINGS
+    root = django_project(tmp_path / "shop", settings)
+
+    report = diagnose(root)
+
+    assert [f.id for f in report.findings] == ["FC200"], render_text(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -361,9 +362,28 @@ def _harmless(key: str, value: ast.expr) -> bool:
     return key == "APPLICATION_ROOT" and pysource.string(value) in ("", "/")
 
 
+#: Config classes that never run on FC: ``TestingConfig``, ``DevConfig``, ``LocalConfig``.
+_NOT_PRODUCTION_CLASS = re.compile(r"test|dev|local|debug", re.IGNORECASE)
+
+
 def flask_config_sets(tree: ast.Module) -> Iterator[tuple[str, int, str | None]]:
-    """(key, line, literal value) for ``X.config["SERVER_NAME"] = ...`` and ``.update(KEY=)``."""
+    """(key, line, literal value) for ``X.config["SERVER_NAME"] = ...``, ``.update(KEY=)``
+    and ``SERVER_NAME = ...`` in a config class (``ProdConfig``; not one for tests or
+    development), which ``app.config.from_object()`` loads."""
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ClassDef)
+            and node.name.endswith("Config")
+            and not _NOT_PRODUCTION_CLASS.search(node.name)
+        ):
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                    target = statement.targets[0]
+                    key = target.id if isinstance(target, ast.Name) else None
+                    literal = pysource.string(statement.value)
+                    # Only a value written there: os.environ.get("SERVER_NAME") is the config's.
+                    if key in _CONFIG_RULES and literal and not _harmless(key, statement.value):
+                        yield key, statement.lineno, literal
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if (

@@ -346,8 +346,9 @@ class Project:
                         function.environment,
                     )
                 )
-        if self.is_file("Dockerfile"):
-            containers = [f for f in self.functions if f.is_container]
+        containers = [f for f in self.functions if f.is_container]
+        # A deploy config whose functions are not containers does not run the Dockerfile.
+        if self.is_file("Dockerfile") and (containers or not self.functions):
             ports = frozenset(f.port for f in containers) or frozenset({fc.PORT})
             env = containers[0].environment if containers else {}
             for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
@@ -543,35 +544,46 @@ class Project:
     @cached_property
     def probe(self) -> ProbeResult:
         env = probe_environment(self.code_path, self.main_function)
-        result = run_probe(
-            self.code_path,
-            env,
-            django_settings=self.django_settings,
-            app_specs=self.app_specs,
-            import_paths=self._import_paths,
-        )
+        result = self._run_probe(env)
         if self.build_packages is not None and self._lacks_dependencies(result):
             # Try again with the packages of the migrate build: they are what FC will have.
             env["PYTHONPATH"] = str(self.build_packages)
-            retry = run_probe(
-                self.code_path,
-                env,
-                django_settings=self.django_settings,
-                app_specs=self.app_specs,
-                import_paths=self._import_paths,
-            )
+            retry = self._run_probe(env)
             if result.django is not None and self._lacks(result.django):
                 result.django = retry.django
             for spec, outcome in result.apps.items():
                 if self._lacks(outcome) and spec in retry.apps:
                     result.apps[spec] = retry.apps[spec]
+        self._retry_with_vendored_first(result, env)
         self._mark_deploy_time_failures(result, env)
         return result
 
+    def _retry_with_vendored_first(self, result: ProbeResult, env: dict[str, str]) -> None:
+        """In a migrate build, an import that failed inside a package of doctor's own
+        environment (a newer Flask or SQLAlchemy than the build pins) is tried again with
+        the build's ``python/`` before them; the build's packages are what FC runs."""
+        if not (self.code_path / "python").is_dir():
+            return
+        failed = [
+            o
+            for o in (result.django, *result.apps.values())
+            if o is not None and "site-packages" in str(o.get("error", "")) and not self._lacks(o)
+        ]
+        if not failed:
+            return
+        retry = self._run_probe(env, vendored_first=True)
+        if result.django is not None and any(result.django is f for f in failed):
+            if retry.django is not None and "error" not in retry.django:
+                result.django = retry.django
+        for spec, outcome in list(result.apps.items()):
+            again = retry.apps.get(spec)
+            if any(outcome is f for f in failed) and again is not None and "error" not in again:
+                result.apps[spec] = again
+
     def _mark_deploy_time_failures(self, result: ProbeResult, env: dict[str, str]) -> None:
         """Mark (``deploy_time``) the imports that failed with stand-ins for the values the
-        deploy config reads at deploy time: tried again with them empty, they fail otherwise
-        (or not at all), so the failure depends on values doctor does not know."""
+        deploy config reads at deploy time and succeed with them empty, or with one of them
+        unset: the failure depends on values doctor does not know."""
         unset = self.main_function.unset_environment if self.main_function else []
         failed = [
             o
@@ -580,19 +592,29 @@ class Project:
         ]
         if not unset or not failed:
             return
-        retry = run_probe(
+        # All empty, then each one unset (a few at most): what the app's fallback expects.
+        stand_ins = [{**env, **dict.fromkeys(unset, "")}]
+        stand_ins += [{k: v for k, v in env.items() if k != name} for name in unset[:3]]
+        for stand_in in stand_ins:
+            retry = self._run_probe(stand_in)
+            pairs = [(result.django, retry.django)]
+            pairs += [(outcome, retry.apps.get(spec)) for spec, outcome in result.apps.items()]
+            for outcome, other in pairs:
+                if outcome is not None and any(outcome is f for f in failed):
+                    if other is not None and "ok" in other:
+                        outcome["deploy_time"] = True
+            if all(f.get("deploy_time") for f in failed):
+                return
+
+    def _run_probe(self, env: dict[str, str], *, vendored_first: bool = False) -> ProbeResult:
+        return run_probe(
             self.code_path,
-            {**env, **dict.fromkeys(unset, "")},
+            env,
             django_settings=self.django_settings,
             app_specs=self.app_specs,
             import_paths=self._import_paths,
+            vendored_first=vendored_first,
         )
-        pairs = [(result.django, retry.django)]
-        pairs += [(outcome, retry.apps.get(spec)) for spec, outcome in result.apps.items()]
-        for outcome, other in pairs:
-            if outcome is not None and any(outcome is f for f in failed):
-                if other is None or other.get("error") != outcome["error"]:
-                    outcome["deploy_time"] = True
 
     @property
     def _import_paths(self) -> list[Path]:

@@ -288,7 +288,13 @@ CASES = [
         "No module named 'fcmigrate_doctor_fixture_missing_package'",
     ),
     Case("server_name", BASE, ("FC305",), ("app.py", 'config["SERVER_NAME"]'), "SERVER_NAME"),
-    Case("application_root", BASE, ("FC306",), ("app.py", None), "APPLICATION_ROOT = '/shop'"),
+    Case(
+        "application_root",
+        BASE,
+        ("FC306",),
+        ("app.py", 'APPLICATION_ROOT = "/shop"'),
+        "app.py sets Flask's APPLICATION_ROOT to '/shop'",
+    ),
     Case(
         "root_relative_url",
         BASE,

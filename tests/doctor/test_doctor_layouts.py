@@ -41,6 +41,15 @@ application = get_wsgi_application()
 """
 
 
+def also_set(root: Path, name: str, value: str) -> None:
+    """Add ``name: value`` to the environmentVariables of a project's s.yaml."""
+    s_yaml = root / "s.yaml"
+    text = s_yaml.read_text()
+    s_yaml.write_text(
+        text.replace("DJANGO_SECRET_KEY:", f"{name}: {value}\n        DJANGO_SECRET_KEY:")
+    )
+
+
 def wrapped_app(root: Path, files: dict[str, str]) -> Path:
     """A plain WSGI app wrapped for FC, with ``files`` beside it."""
     app = {"app.py": "def app(environ, start_response):\n    return []\n"}
@@ -379,18 +388,24 @@ if url and not url.startswith("postgres://"):
 def test_an_import_that_fails_on_a_deploy_time_stand_in_is_a_note(tmp_path: Path) -> None:
     # A migrate build whose s.yaml reads the database URL from the deploying shell.
     root = django_project(tmp_path / "shop", PARSES_ITS_URL + DJANGO_SETTINGS)
-    s_yaml = root / "s.yaml"
-    s_yaml.write_text(
-        s_yaml.read_text().replace(
-            "DJANGO_SECRET_KEY:", "SHOP_DB_URL: ${env('SHOP_DB_URL')}\n        DJANGO_SECRET_KEY:"
-        )
-    )
+    also_set(root, "SHOP_DB_URL", "${env('SHOP_DB_URL')}")
 
     report = diagnose(root)
 
     assert report.findings == [], render_text(report)
     [note] = [n for n in report.notes if "SHOP_DB_URL" in n]
     assert "at deploy time" in note and "cannot parse the database URL" in note
+
+
+def test_a_deploy_time_value_whose_fallback_needs_it_unset_is_a_note(tmp_path: Path) -> None:
+    parses = PARSES_ITS_URL.replace(
+        'url = os.environ.get("SHOP_DB_URL", "")\nif url and',
+        'url = os.environ.get("SHOP_DB_URL", "sqlite:///shop.db")\nif',
+    ).replace('startswith("postgres://")', 'startswith(("postgres://", "sqlite:"))')
+    root = django_project(tmp_path / "shop", parses + DJANGO_SETTINGS)
+    also_set(root, "SHOP_DB_URL", "${env('SHOP_DB_URL')}")
+
+    assert ids(root) == []  # empty, the URL does not parse; unset, the fallback does
 
 
 def test_an_import_failure_unrelated_to_deploy_time_values_stays_an_error(tmp_path: Path) -> None:
@@ -400,3 +415,97 @@ def test_an_import_failure_unrelated_to_deploy_time_values_stays_an_error(tmp_pa
     report = diagnose(root)
 
     assert [f.id for f in report.findings] == ["FC200"], render_text(report)
+
+
+def test_server_name_in_a_production_config_class_is_found(tmp_path: Path) -> None:
+    root = wrapped_app(
+        tmp_path / "shop",
+        {
+            "settings.py": """\
+                class BaseConfig:
+                    DEBUG = False
+
+
+                class ProductionConfig(BaseConfig):
+                    SERVER_NAME = "shop.example"
+
+
+                class DevelopmentConfig(BaseConfig):
+                    SERVER_NAME = "localhost:5000"
+            """,
+        },
+    )
+
+    [finding] = diagnose(root).findings
+
+    assert (finding.id, finding.file, finding.line) == ("FC305", "settings.py", 6)
+
+
+def test_sqlite_replaced_from_a_variable_the_config_sets_is_not_reported(tmp_path: Path) -> None:
+    settings = (
+        f"import {DEP}\n"
+        + DJANGO_SETTINGS.replace(
+            '{"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}',
+            '{"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}',
+        )
+        + 'if "DATABASE_URL" in os.environ:\n'
+        + '    DATABASES["default"] = dj_database_url.config(conn_max_age=500)\n'
+    )
+    root = django_project(tmp_path / "shop", settings)
+    write(root, REQUIREMENTS)
+    assert ids(root) == ["FC206"]  # the config does not set DATABASE_URL: SQLite it is
+
+    also_set(root, "DATABASE_URL", "${env('DATABASE_URL')}")
+    assert ids(root) == []
+
+
+def test_a_dockerfile_beside_a_custom_runtime_config_is_not_what_fc_runs(tmp_path: Path) -> None:
+    dockerfile = {"Dockerfile": 'CMD ["python3", "manage.py", "runserver", "0.0.0.0:8000"]\n'}
+    assert ids(write(tmp_path / "alone", dockerfile)) == ["FC101"]
+
+    root = wrapped_app(tmp_path / "shop", dockerfile)
+
+    assert ids(root) == []
+
+
+def test_settings_switched_by_a_variable_the_config_sets_are_read_on_that_branch(
+    tmp_path: Path,
+) -> None:
+    settings = (
+        f"import {DEP}\n"
+        + DJANGO_SETTINGS.replace("DEBUG = False", "DEBUG = True").replace(
+            'SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
+            'SECRET_KEY = "a-development-key-written-in-the-settings-by-hand"',
+        )
+        + 'STAGE = os.getenv("STAGE", "development")\n'
+        + 'if STAGE == "production":\n'
+        + "    DEBUG = False\n"
+        + '    SECRET_KEY = os.getenv("DJANGO_SECRET_KEY")\n'
+    )
+    root = django_project(tmp_path / "shop", settings)
+    write(root, REQUIREMENTS)
+    assert sorted(ids(root)) == ["FC201", "FC202"]  # STAGE unset: the development values
+
+    also_set(root, "STAGE", "production")
+    assert ids(root) == []
+
+
+def test_a_build_is_imported_with_its_own_packages_over_doctors(tmp_path: Path) -> None:
+    # The build pins an older release of a package doctor's environment has newer (a name
+    # the newer one dropped): the build's is what FC runs.
+    root = wrapped_app(
+        tmp_path / "build",
+        {
+            "app.py": """\
+                from yaml import name_only_the_pinned_release_has
+
+                def app(environ, start_response):
+                    return []
+            """,
+            "python/yaml/__init__.py": "name_only_the_pinned_release_has = 1\n",
+        },
+    )
+
+    report = diagnose(root)
+
+    assert report.findings == [], render_text(report)

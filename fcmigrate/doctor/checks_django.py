@@ -259,7 +259,9 @@ def check_django(project: Project) -> Iterator[Finding]:
             return
         if import_failed_on_write(project, result):
             return
-        if project.failed_on_deploy_time_values(f"The settings {name!r}", result):
+        if project.failed_on_deploy_time_values(
+            f"The settings {name!r}", result
+        ) or project.failed_in_this_environment(f"The settings {name!r}", result):
             return
         yield SETTINGS_IMPORT.finding(
             f"Importing the settings {name!r} failed: {result['error']}",

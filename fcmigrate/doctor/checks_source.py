@@ -464,7 +464,9 @@ def check_app_import(project: Project) -> Iterator[Finding]:
                 continue
             if import_failed_on_write(project, result):
                 continue
-            if project.failed_on_deploy_time_values(f"The app {spec!r}", result):
+            if project.failed_on_deploy_time_values(
+                f"The app {spec!r}", result
+            ) or project.failed_in_this_environment(f"The app {spec!r}", result):
                 continue
             name = spec.partition(":")[0]
             yield APP_IMPORT.finding(

@@ -516,6 +516,20 @@ class Project:
         vendored = [p for p in (self.code_path / "python", self.build_packages) if p]
         return module if deps.is_listed(module, self.requirements, vendored) else None
 
+    def failed_in_this_environment(self, what: str, outcome: dict[str, Any]) -> bool:
+        """Whether a migrate build's import failed inside a package of doctor's environment
+        and also with the build's own packages first (made for FC's Python); if so, say it
+        in a note: ``fcmigrate migrate`` checked that import with FC's Python."""
+        if not outcome.get("environment") or not self.migrate_build:
+            return False
+        self.notes.append(
+            f"{what} could not be imported here ({outcome['error']}): that is a package of "
+            f"this Python's environment (Python {sys.version_info[0]}.{sys.version_info[1]}), "
+            "and the build's own packages are made for FC's Python. 'fcmigrate migrate' "
+            "checked this import with FC's Python when it made the build."
+        )
+        return True
+
     def failed_on_deploy_time_values(self, what: str, outcome: dict[str, Any]) -> bool:
         """Whether an import failed only for want of the values the deploy config reads at
         deploy time (``${env('DATABASE_URL')}`` with ``DATABASE_URL`` unset in this shell);
@@ -579,6 +593,9 @@ class Project:
             again = retry.apps.get(spec)
             if any(outcome is f for f in failed) and again is not None and "error" not in again:
                 result.apps[spec] = again
+        for outcome in failed:
+            # Neither way imports: the build's wheels are for FC's Python, not this one.
+            outcome["environment"] = True
 
     def _mark_deploy_time_failures(self, result: ProbeResult, env: dict[str, str]) -> None:
         """Mark (``deploy_time``) the imports that failed with stand-ins for the values the

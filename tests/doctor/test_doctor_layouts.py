@@ -509,3 +509,23 @@ def test_a_build_is_imported_with_its_own_packages_over_doctors(tmp_path: Path) 
     report = diagnose(root)
 
     assert report.findings == [], render_text(report)
+
+
+def test_a_build_whose_packages_load_only_on_fcs_python_is_a_note(tmp_path: Path) -> None:
+    files = {
+        "app.py": """\
+            from yaml import name_only_the_pinned_release_has
+
+            def app(environ, start_response):
+                return []
+        """,
+        "python/yaml/__init__.py": 'raise ImportError("this wheel is for another Python")\n',
+    }
+    root = wrapped_app(tmp_path / "shop", files)
+    assert ids(root) == ["FC304"]  # not a migrate build: nothing says FC's Python imports it
+
+    write(root, {"python/fcmigrate/__init__.py": ""})
+    report = diagnose(root)
+
+    assert report.findings == [], render_text(report)
+    assert any("checked this import with FC's Python" in n for n in report.notes)

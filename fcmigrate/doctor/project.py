@@ -46,7 +46,7 @@ SKIP_TOP_DIRS = frozenset({"python", "build", "dist"})
 _SCRIPT_DIRS = frozenset({"scripts", "bin", "tools"})
 _TEST_FILE = re.compile(r"(test_.*|.*_test|conftest|tests)\.py")
 #: Folders of tests beside ``tests/``: ``tests_e2e``, ``integration_tests``.
-_TEST_DIR = re.compile(r"tests?_\w+|\w+_tests?")
+_TEST_DIR = re.compile(r"tests?_\w+|\w+_tests")
 _SETTINGS_SETDEFAULT = re.compile(
     r"""setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']\s*\)"""
 )

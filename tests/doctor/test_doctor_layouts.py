@@ -238,9 +238,14 @@ def test_scripts_people_run_by_hand_are_not_file_writes_of_the_app(tmp_path: Pat
             ),
             "shop/tests.py": "def test_x(:\n",
             "shop/tests_e2e/helpers.py": 'import os\nos.makedirs("screenshots")\n',
+            "shop/browser_tests/helpers.py": 'import os\nos.makedirs("screenshots")\n',
         },
     )
     assert ids(root) == []
+
+    # An app of the project's whose name only ends in "test" is the app's.
+    write(root, {"shop/ab_test/views.py": 'open("hits.txt", "w").write("1")\n'})
+    assert ids(root) == ["FC301"]
 
 
 def test_syntax_newer_than_this_python_is_a_note_when_the_project_wants_a_newer_one(

@@ -13,7 +13,7 @@ from typing import Any
 
 from fcmigrate.doctor import pysource
 from fcmigrate.doctor.checks_secret import made_at_random
-from fcmigrate.doctor.checks_source import WEBSOCKET
+from fcmigrate.doctor.checks_source import WEBSOCKET, import_failed_on_write, websocket_use
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import Project
 
@@ -257,6 +257,12 @@ def check_django(project: Project) -> Iterator[Finding]:
         if missing is not None:
             project.import_note(f"The settings {name!r}", missing)
             return
+        if import_failed_on_write(project, result):
+            return
+        if project.failed_on_deploy_time_values(
+            f"The settings {name!r}", result
+        ) or project.failed_in_this_environment(f"The settings {name!r}", result):
+            return
         yield SETTINGS_IMPORT.finding(
             f"Importing the settings {name!r} failed: {result['error']}",
             file=result.get("file") or project.django_settings_file,
@@ -425,10 +431,22 @@ def _sqlite_places(project: Project, settings: Settings) -> dict[str, Place]:
     return places
 
 
+def _uses_sessions(values: dict[str, Any]) -> bool:
+    return "django.contrib.sessions" in values["installed_apps"] or any(
+        m.endswith("SessionMiddleware") for m in values["middleware"]
+    )
+
+
 def _storage(project: Project, settings: Settings) -> Iterator[Finding]:
     file, line = settings.line("DATABASES")
+    values = settings.values
+    # Sessions kept in that database share its fate: one problem, one finding (not FC209 too).
+    sessions = _uses_sessions(values) and values["session_engine"].endswith((".db", ".cached_db"))
     for alias, place in _sqlite_places(project, settings).items():
-        found = sqlite_finding(place, f"DATABASES[{alias!r}]", file, line)
+        what = f"DATABASES[{alias!r}]"
+        if alias == "default" and sessions:
+            what += " (which also keeps the sessions)"
+        found = sqlite_finding(place, what, file, line)
         if found is not None:
             yield found
     media = settings.values["media_root"]
@@ -448,18 +466,12 @@ def _storage(project: Project, settings: Settings) -> Iterator[Finding]:
 def _sessions_and_caches(project: Project, settings: Settings) -> Iterator[Finding]:
     values = settings.values
     caches: dict[str, dict[str, str]] = values["caches"]
-    uses_sessions = "django.contrib.sessions" in values["installed_apps"] or any(
-        m.endswith("SessionMiddleware") for m in values["middleware"]
-    )
     engine = values["session_engine"]
     reason = None
-    if uses_sessions:
+    # Sessions in a SQLite database are part of that database's finding (see _storage).
+    if _uses_sessions(values):
         if engine.endswith(".file"):
             reason = f"in files under {values['session_file_path'] or 'the temp folder'}"
-        elif engine.endswith((".db", ".cached_db")):
-            place = _sqlite_places(project, settings).get("default")
-            if place is not None and place.kind != "mount":
-                reason = f"in the SQLite database at {place.display}"
         elif engine.endswith(".cache"):
             alias = values["session_cache_alias"]
             backend = caches.get(alias, {}).get("backend", "")
@@ -467,8 +479,6 @@ def _sessions_and_caches(project: Project, settings: Settings) -> Iterator[Findi
                 reason = f"in the {backend.rsplit('.', 1)[-1]} cache {alias!r}"
     if reason:
         file, line = settings.line("SESSION_ENGINE")
-        if line is None:
-            file, line = settings.line("DATABASES") if engine.endswith("db") else (file, None)
         yield LOCAL_SESSIONS.finding(
             f"Sessions ({engine.rsplit('.', 1)[-1]} engine) are stored {reason}.",
             file=file,
@@ -530,7 +540,8 @@ def _static_and_websockets(project: Project, settings: Settings) -> Iterator[Fin
                 line=line,
             )
     socket_apps = [a for a in apps if a.split(".")[0] in ("channels", "daphne")]
-    if socket_apps:
+    # The project's code importing Channels is the same problem, reported by the source scan.
+    if socket_apps and not any(websocket_use(rel, tree) for rel, tree in project.trees()):
         file, line = settings.line("INSTALLED_APPS")
         yield WEBSOCKET.finding(
             f"INSTALLED_APPS has {', '.join(repr(a) for a in socket_apps)} (Django Channels: "

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from fcmigrate.doctor import pysource
 from fcmigrate.doctor.model import Finding, check, rule
@@ -206,11 +209,16 @@ def check_source(project: Project) -> Iterator[Finding]:
     code = project.code_path
     # Writes the import really attempted (refused: the code folder is read-only there).
     attempted = {(w.get("file"), w.get("line")): w["path"] for w in project.probe.read_only}
+    sockets: list[tuple[str, int, str]] = []
+    newer = project.newer_python
+    newer_syntax: list[str] = []
     for rel in project.python_files:
         tree = project.tree(rel)
         if tree is None:
             error = project.syntax_errors.get(rel)
-            if error is not None and rel != settings_file:
+            if error is not None and rel != settings_file and newer is not None:
+                newer_syntax.append(rel)
+            elif error is not None and rel != settings_file:
                 yield SYNTAX_ERROR.finding(
                     f"{rel} does not parse: {error.msg}.",
                     file=rel,
@@ -218,9 +226,12 @@ def check_source(project: Project) -> Iterator[Finding]:
                     fix=f"python -m py_compile {rel}",
                 )
             continue
-        for write in file_writes(tree):
+        folders: list[str] = []  # folders this file creates under /code, reported already
+        for write in [] if rel in project.run_by_hand else file_writes(tree):
             if write.where.kind == "abs" and project.writable_dir(write.where.display):
                 continue
+            if any(write.where.display.startswith(f"{folder}/") for folder in folders):
+                continue  # a file in a folder the same module makes: one problem, one finding
             path = attempted.get((rel, write.line))
             if write.exist_ok and write.where.kind == "code" and path is None:
                 shipped = code / write.where.display.removeprefix("/code").lstrip("/")
@@ -229,6 +240,8 @@ def check_source(project: Project) -> Iterator[Finding]:
             at_import = write.at_import or path is not None
             when = "at import time" if at_import else "when that code runs"
             where = write.where.display if path is None else f"/code/{path}"
+            if write.where.kind == "code" and _makes_folder(write.what):
+                folders.append(write.where.display)
             yield FILE_WRITE.finding(
                 f"{write.what} writes to {where}, which is read-only on FC ({when}).",
                 file=rel,
@@ -236,8 +249,22 @@ def check_source(project: Project) -> Iterator[Finding]:
                 severity="error" if at_import else "warning",
             )
         yield from _background(rel, tree)
-        yield from _websockets(rel, tree)
+        use = websocket_use(rel, tree)
+        if use is not None:
+            sockets.append((rel, *use))
         yield from _flask_config(rel, tree)
+    yield from _websockets(sockets)
+    if newer_syntax and newer is not None:
+        shown = ", ".join(newer_syntax[:3]) + (" ..." if len(newer_syntax) > 3 else "")
+        project.notes.append(
+            f"Not parsed by this Python ({sys.version_info[0]}.{sys.version_info[1]}), older "
+            f"than the project's {newer[0]} ({newer[1]}): {shown}. Run 'fcmigrate doctor' "
+            f"with Python {newer[0]} to check them."
+        )
+
+
+def _makes_folder(what: str) -> bool:
+    return what.startswith(("os.makedirs(", "os.mkdir(")) or ".mkdir(" in what
 
 
 def _is_join(call: ast.Call, imports: dict[str, str]) -> bool:
@@ -282,22 +309,48 @@ def _is_scheduler(name: str) -> bool:
     return last in _SCHEDULERS and (name.startswith("apscheduler") or name == last)
 
 
-def _websockets(rel: str, tree: ast.Module) -> Iterator[Finding]:
-    for module, line in pysource.imported_modules(tree):
-        if module.split(".")[0] in _SOCKET_MODULES or module.startswith(_SOCKET_SERVERS):
-            yield WEBSOCKET.finding(
-                f"{rel} imports {module!r}, a WebSocket library.", file=rel, line=line
-            )
-            return
+def websocket_use(rel: str, tree: ast.Module) -> tuple[int, str] | None:
+    """The first line where ``rel`` uses a WebSocket library, and what it does there.
+
+    An import inside a class's method is left out: that is an optional server adapter (a
+    framework offering to run on a WebSocket server), which runs only when chosen.
+    """
+    in_methods = {
+        id(node)
+        for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef)
+        for method in cls.body
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for node in ast.walk(method)
+    }
+    for node in ast.walk(tree):
+        if id(node) in in_methods:
+            continue
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module]
+        for module in modules:
+            if module.split(".")[0] in _SOCKET_MODULES or module.startswith(_SOCKET_SERVERS):
+                return getattr(node, "lineno", 0), f"imports {module!r}, a WebSocket library"
     imports = pysource.import_map(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and id(node) not in in_methods:
             name = pysource.qualname(node.func, imports) or ""
             if name.startswith(_SOCKET_SERVERS):
-                yield WEBSOCKET.finding(
-                    f"{rel} starts a WebSocket server with {name}().", file=rel, line=node.lineno
-                )
-                return
+                return node.lineno, f"starts a WebSocket server with {name}()"
+    return None
+
+
+def _websockets(places: list[tuple[str, int, str]]) -> Iterator[Finding]:
+    """One finding for the project's use of WebSockets, naming the first file and the others."""
+    if not places:
+        return
+    rel, line, what = places[0]
+    others = sorted({file for file, _, _ in places[1:]} - {rel})
+    more = f" (also {', '.join(others[:3])}{' ...' if len(others) > 3 else ''})" if others else ""
+    yield WEBSOCKET.finding(f"{rel} {what}{more}.", file=rel, line=line)
 
 
 _CONFIG_RULES = {"SERVER_NAME": SERVER_NAME, "APPLICATION_ROOT": APPLICATION_ROOT}
@@ -309,9 +362,28 @@ def _harmless(key: str, value: ast.expr) -> bool:
     return key == "APPLICATION_ROOT" and pysource.string(value) in ("", "/")
 
 
+#: Config classes that never run on FC: ``TestingConfig``, ``DevConfig``, ``LocalConfig``.
+_NOT_PRODUCTION_CLASS = re.compile(r"test|dev|local|debug", re.IGNORECASE)
+
+
 def flask_config_sets(tree: ast.Module) -> Iterator[tuple[str, int, str | None]]:
-    """(key, line, literal value) for ``X.config["SERVER_NAME"] = ...`` and ``.update(KEY=)``."""
+    """(key, line, literal value) for ``X.config["SERVER_NAME"] = ...``, ``.update(KEY=)``
+    and ``SERVER_NAME = ...`` in a config class (``ProdConfig``; not one for tests or
+    development), which ``app.config.from_object()`` loads."""
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ClassDef)
+            and node.name.endswith("Config")
+            and not _NOT_PRODUCTION_CLASS.search(node.name)
+        ):
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                    target = statement.targets[0]
+                    key = target.id if isinstance(target, ast.Name) else None
+                    literal = pysource.string(statement.value)
+                    # Only a value written there: os.environ.get("SERVER_NAME") is the config's.
+                    if key in _CONFIG_RULES and literal and not _harmless(key, statement.value):
+                        yield key, statement.lineno, literal
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if (
@@ -348,6 +420,17 @@ def _flask_config(rel: str, tree: ast.Module) -> Iterator[Finding]:
         yield _CONFIG_RULES[key].finding(f"{rel} sets Flask's {key}{shown}.", file=rel, line=line)
 
 
+def import_failed_on_write(project: Project, result: dict[str, Any]) -> bool:
+    """Whether an import failed on a write under the code folder, which ``FC301`` reports
+    with its path and line: a refused write, or the line of a write the source shows."""
+    error = str(result.get("error") or "")
+    if "Read-only file system" in error and project.probe.read_only:
+        return True
+    rel, line = result.get("file"), result.get("line")
+    tree = project.tree(rel) if isinstance(rel, str) and rel in project.python_files else None
+    return tree is not None and any(write.line == line for write in file_writes(tree))
+
+
 @check
 def check_import_writes(project: Project) -> Iterator[Finding]:
     """Writes under the code folder that importing the project attempted, where the source
@@ -378,6 +461,12 @@ def check_app_import(project: Project) -> Iterator[Finding]:
             missing = project.missing_dependency(result["error"])
             if missing is not None:
                 project.import_note(f"The app {spec!r}", missing)
+                continue
+            if import_failed_on_write(project, result):
+                continue
+            if project.failed_on_deploy_time_values(
+                f"The app {spec!r}", result
+            ) or project.failed_in_this_environment(f"The app {spec!r}", result):
                 continue
             name = spec.partition(":")[0]
             yield APP_IMPORT.finding(

@@ -72,10 +72,21 @@ def check_django_source(project: Project) -> Iterator[Finding]:
             continue
         evaluator = Evaluator(tree, env)
         value = pysource.module_assignments(tree)[name]
+        branch = _branch_assignment(tree, name, evaluator)
+        if branch is not None and name != "DATABASES":
+            # if ENVIRONMENT == "production": DEBUG = False (the config sets ENVIRONMENT)
+            if name == "DEBUG":
+                yield from _debug(project, rel, tree, evaluator, branch[0], branch[1])
+            else:
+                yield from _secret(project, rel, branch[1], branch[0], evaluator, _DJANGO_KEY_FIX)
+            continue
         if name == "DEBUG":
             yield from _debug(project, rel, tree, evaluator, value)
         elif name == "DATABASES":
-            yield from _django_sqlite(project, rel, tree, evaluator, value)
+            replaced = _replaced_from_env(project, settings_chain(project, settings_file))
+            for found in _django_sqlite(project, rel, tree, evaluator, value):
+                if not any(f"DATABASES[{alias!r}]" in found.message for alias in replaced):
+                    yield found
         else:
             line = pysource.assignment_line(tree, name)
             if line is not None:
@@ -113,15 +124,41 @@ def _imported_file(project: Project, rel: str, statement: ast.ImportFrom) -> str
     return None
 
 
+def _branch_assignment(
+    tree: ast.Module, name: str, evaluator: Evaluator
+) -> tuple[ast.expr, int] | None:
+    """The value ``name`` gets last in a module-level ``if`` whose condition the deploy
+    config's environment decides, when that comes after its plain assignment."""
+    after = pysource.assignment_line(tree, name) or 0
+    found: tuple[ast.expr, int] | None = None
+    for statement in tree.body:
+        if not isinstance(statement, ast.If) or statement.lineno < after:
+            continue
+        test = evaluator.evaluate(statement.test)
+        if not test.known:
+            continue
+        for node in statement.body if test.value else statement.orelse:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id == name:
+                    found = (node.value, node.lineno)
+    return found
+
+
 def _debug(
-    project: Project, rel: str, tree: ast.Module, evaluator: Evaluator, value: ast.expr | None
+    project: Project,
+    rel: str,
+    tree: ast.Module,
+    evaluator: Evaluator,
+    value: ast.expr | None,
+    line: int | None = None,
 ) -> Iterator[Finding]:
     if value is None:
         return
     result = evaluator.evaluate(value)
     if not result.known or not result.value:
         return
-    line = pysource.assignment_line(tree, "DEBUG")
+    line = line or pysource.assignment_line(tree, "DEBUG")
     if result.defaulted:
         shown = " or ".join(result.defaulted)
         message = (
@@ -223,10 +260,43 @@ def _path_place(resolver: pysource.PathResolver, node: ast.expr | None) -> Place
     elif isinstance(node, ast.Call) and len(node.args) > 1:
         tail = node.args[-1]
     name = pysource.string(tail)
-    display = (
-        posixpath.join(where.display, name) if name and where.kind == "code" else where.display
-    )
+    joined = name and where.kind == "code" and not where.display.endswith(f"/{name}")
+    display = posixpath.join(where.display, name) if joined and name else where.display
     return Place(where.kind, display)
+
+
+def _replaced_from_env(project: Project, chain: list[str]) -> set[str]:
+    """Aliases of ``DATABASES`` that the settings replace later from a variable the deploy
+    config sets: ``DATABASES["default"] = dj_database_url.config()`` (or ``.update(...)``),
+    also under ``if "DATABASE_URL" in os.environ:``."""
+    env = _env(project)
+    replaced: set[str] = set()
+    for rel in chain:
+        tree = project.tree(rel)
+        for node in ast.walk(tree) if tree else ():
+            target: ast.expr | None = None
+            value: ast.expr | None = None
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "update"
+                and node.args
+            ):
+                target, value = node.func.value, node.args[0]
+            if not (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "DATABASES"
+                and isinstance(value, ast.Call)
+            ):
+                continue
+            alias = pysource.string(target.slice)
+            variable = pysource.string(pysource.keyword(value, "env")) or "DATABASE_URL"
+            if alias and variable in env:
+                replaced.add(alias)
+    return replaced
 
 
 def _url_default(node: ast.expr, evaluator: Evaluator, project: Project) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from fcmigrate.doctor.model import Finding, check, rule
 from fcmigrate.doctor.project import SKIP_DIRS, Project
@@ -48,23 +49,34 @@ _PATTERNS = (
     re.compile(r"""\burl\s*:\s*""" + _VALUE),
     re.compile(r"""\blocation(?:\.href)?\s*=\s*""" + _VALUE),
     re.compile(r"""\blocation\.assign\(\s*""" + _VALUE),
-    # Flask's request.path and request.full_path leave out the prefix (request.script_root):
-    # a form posting back to action=request.full_path leaves the function.
-    re.compile(
-        r"""\b(?:href|src|action|formaction)\s*=\s*(["']?)(?:\{\{\s*)?"""
-        r"""request\.(?:full_path|path)\b""",
-        re.IGNORECASE,
-    ),
 )
+#: Flask's request.path and request.full_path leave out the prefix (request.script_root): a
+#: form posting back to action=request.full_path leaves the function. Django's request.path
+#: and get_full_path() start with SCRIPT_NAME, so in a Django project they are fine.
+_REQUEST_PATH = re.compile(
+    r"""\b(?:href|src|action|formaction)\s*=\s*(["']?)(?:\{\{\s*)?"""
+    r"""request\.(?:full_path|path)\b""",
+    re.IGNORECASE,
+)
+_LICENSE = re.compile(r"(LICEN[CS]E|COPYING)(\.\w+)?", re.IGNORECASE)
 _SHOWN = 3
 #: Lines longer than this are minified code, not written by hand.
 _LONG_LINE = 1000
 
 
 def _scanned(project: Project) -> Iterator[str]:
-    """Template and script files of the project's own, relative and sorted."""
+    """Template and script files of the project's own, relative and sorted.
+
+    A folder among the static files that has its own licence (``static/ckeditor/LICENSE.md``)
+    is a library copied in, with its samples and plugins: not the project's pages.
+    """
+    libraries: list[Path] = []
     for here, files in project.own_folders(_SKIP):
         parts = here.relative_to(project.root).parts
+        if "static" in parts[:-1] and any(_LICENSE.fullmatch(name) for name in files):
+            libraries.append(here)
+        if any(here.is_relative_to(library) for library in libraries):
+            continue
         for name in files:
             template = name.endswith(_TEMPLATE_SUFFIXES) and (
                 "templates" in parts or name.endswith((".html", ".htm"))
@@ -77,13 +89,14 @@ def _scanned(project: Project) -> Iterator[str]:
 def root_relative_urls(project: Project) -> list[tuple[str, int, str]]:
     """(file, line, the literal as written) for each root-relative URL in a page or script."""
     found: list[tuple[str, int, str]] = []
+    patterns = _PATTERNS if project.is_django else (*_PATTERNS, _REQUEST_PATH)
     for rel in _scanned(project):
         for number, line in enumerate((project.text(rel) or "").splitlines(), 1):
             if len(line) > _LONG_LINE:
                 continue
             # The same literal may match two patterns (location.href = ...): keep the longer.
             literals: dict[int, str] = {}
-            for pattern in _PATTERNS:
+            for pattern in patterns:
                 for match in pattern.finditer(line):
                     text = match.group(0)
                     if len(text) > len(literals.get(match.start(1), "")):

@@ -193,8 +193,10 @@ def analyze(argv: Sequence[str], _depth: int = 0) -> Launch | None:
         launch = _python(items, args)
     elif program == "flask" and "run" in args:
         launch = Launch("dev", items, dev_server="`flask run` (Flask's development server)")
-    elif program in ("django-admin", "django-admin.py", "manage.py") and _runserver(args):
+    elif program in ("django-admin", "django-admin.py") and _runserver(args):
         launch = Launch("dev", items, dev_server="Django's `runserver` (its development server)")
+    elif program == "manage.py" and _runserver(args):
+        launch = Launch("dev", items, dev_server=_MANAGE_RUNSERVER)
     elif program == "gunicorn":
         launch = _gunicorn(items, args)
     elif program == "fcmigrate" and args[:1] == ["serve"]:
@@ -210,6 +212,10 @@ def analyze(argv: Sequence[str], _depth: int = 0) -> Launch | None:
     if launch is not None:
         launch.env = {**env, **launch.env}
     return launch
+
+
+#: Django's, or Flask-Script's in an older Flask app: both are development servers.
+_MANAGE_RUNSERVER = "`manage.py runserver` (a development server)"
 
 
 def _runserver(args: Sequence[str]) -> bool:
@@ -232,7 +238,7 @@ def _python(items: list[str], args: list[str]) -> Launch | None:
             continue
         rest = args[index + 1 :]
         if os.path.basename(token) == "manage.py" and _runserver(rest):
-            return Launch("dev", items, dev_server="Django's `runserver` (its development server)")
+            return Launch("dev", items, dev_server=_MANAGE_RUNSERVER)
         return Launch("script", items, script=token)
     return None
 

@@ -68,4 +68,8 @@ def is_listed(module: str, requirements: Collection[str], vendored: Iterable[Pat
         f"flask_{name}",
         normalize(_DISTRIBUTIONS.get(module, name)),
     }
-    return bool(candidates & set(requirements))
+    if candidates & set(requirements):
+        return True
+    # A namespace package (google.auth from google-auth) or a distribution named after its
+    # framework and the module (scheduler from django-tasks-scheduler).
+    return any(r.startswith(f"{name}_") or r.endswith(f"_{name}") for r in requirements)

@@ -57,6 +57,8 @@ def run_probe(
     *,
     django_settings: str | None,
     app_specs: Sequence[str],
+    import_paths: Sequence[Path] = (),
+    vendored_first: bool = False,
     timeout: float | None = None,
 ) -> ProbeResult:
     """Import what is asked in one child process; every failure becomes part of the result."""
@@ -66,9 +68,10 @@ def run_probe(
     vendored = code_dir / "python"
     request = {
         "root": str(code_dir),
-        "path_front": [str(code_dir)],
+        "path_front": [*map(str, import_paths), str(code_dir)]
+        + ([str(vendored)] if vendored_first and vendored.is_dir() else []),
         # Vendored packages last: wheels built for FC's Python may not load in this one.
-        "path_back": [str(vendored)] if vendored.is_dir() else [],
+        "path_back": [str(vendored)] if vendored.is_dir() and not vendored_first else [],
         "django_settings": django_settings,
         "app_specs": list(app_specs),
     }

@@ -10,10 +10,12 @@ import hashlib
 import os
 import re
 import stat
+import sys
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from fcmigrate import fc
 from fcmigrate.deployconfig import (
@@ -40,7 +42,11 @@ from fcmigrate.runtime.paths import is_under
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "tests", "test"})
 #: Folders skipped at the top of the project only: vendored packages and build output.
 SKIP_TOP_DIRS = frozenset({"python", "build", "dist"})
-_TEST_FILE = re.compile(r"(test_.*|.*_test|conftest)\.py")
+#: Top-level folders of scripts people run by hand.
+_SCRIPT_DIRS = frozenset({"scripts", "bin", "tools"})
+_TEST_FILE = re.compile(r"(test_.*|.*_test|conftest|tests)\.py")
+#: Folders of tests beside ``tests/``: ``tests_e2e``, ``integration_tests``.
+_TEST_DIR = re.compile(r"tests?_\w+|\w+_tests")
 _SETTINGS_SETDEFAULT = re.compile(
     r"""setdefault\(\s*["']DJANGO_SETTINGS_MODULE["']\s*,\s*["']([\w.]+)["']\s*\)"""
 )
@@ -142,6 +148,7 @@ class Project:
                 for d in dirs
                 if not d.startswith(".")
                 and d not in skip
+                and not _TEST_DIR.fullmatch(d)
                 and not (top and d in SKIP_TOP_DIRS)
                 and not (d == "python" and not (here / d / "__init__.py").exists())
                 and not (here / d / "pyvenv.cfg").exists()
@@ -339,8 +346,9 @@ class Project:
                         function.environment,
                     )
                 )
-        if self.is_file("Dockerfile"):
-            containers = [f for f in self.functions if f.is_container]
+        containers = [f for f in self.functions if f.is_container]
+        # A deploy config whose functions are not containers does not run the Dockerfile.
+        if self.is_file("Dockerfile") and (containers or not self.functions):
             ports = frozenset(f.port for f in containers) or frozenset({fc.PORT})
             env = containers[0].environment if containers else {}
             for line, argv in dockerfile_commands(self.text("Dockerfile") or ""):
@@ -374,7 +382,9 @@ class Project:
         if function and function.environment.get("DJANGO_SETTINGS_MODULE"):
             return function.environment["DJANGO_SETTINGS_MODULE"]
         base = self.code_dir
-        candidates = [f"{base}/manage.py" if base else "manage.py"]
+        # FC serves the WSGI module, whose setdefault() wins over manage.py's (which names
+        # the settings of management commands, often the development ones).
+        candidates: list[str] = []
         for command in self.start_commands:
             launch = self.launch(command)
             if launch and launch.app_spec:
@@ -382,6 +392,7 @@ class Project:
                 if module:
                     candidates.append(module)
         candidates += [f for f in self.python_files if f.endswith("wsgi.py") and f.count("/") <= 2]
+        candidates.append(f"{base}/manage.py" if base else "manage.py")
         for rel in candidates:
             match = _SETTINGS_SETDEFAULT.search(self.text(rel) or "")
             if match:
@@ -389,9 +400,73 @@ class Project:
         return None
 
     @cached_property
+    def run_by_hand(self) -> frozenset[str]:
+        """Project files the server never imports, which people run by hand: Django
+        management commands and files in a top-level ``scripts/``, ``bin/`` or ``tools/``
+        folder. A write in them fails only when someone runs them on FC."""
+        base = f"{self.code_dir}/" if self.code_dir else ""
+        return frozenset(
+            rel
+            for rel in self.python_files
+            if "/management/commands/" in f"/{rel}"
+            or rel.removeprefix(base).split("/")[0] in _SCRIPT_DIRS
+        )
+
+    @cached_property
+    def newer_python(self) -> tuple[str, str] | None:
+        """The project's Python (``'3.14'``, where it is stated) when it is newer than the one
+        running doctor, whose parser may refuse syntax the project's Python accepts."""
+        from fcmigrate.build.facts import read_python_version
+
+        try:
+            version, source = read_python_version(self.code_path)
+        except (FCMigrateError, OSError, ValueError):
+            return None
+        if not version or not source:
+            return None
+        major, _, minor = version.partition(".")
+        if not (major.isdigit() and minor.isdigit()):
+            return None
+        if (int(major), int(minor)) <= sys.version_info[:2]:
+            return None
+        return version, source
+
+    @cached_property
+    def is_django(self) -> bool:
+        """Whether the project is a Django one: a settings module, or a Django ``manage.py``."""
+        return bool(self.django_settings) or any(
+            rel.split("/")[-1] == "manage.py" and "django" in (self.text(rel) or "")
+            for rel in self.python_files
+        )
+
+    @cached_property
+    def django_root(self) -> str:
+        """The folder the settings module is imported from: the code folder, its ``src/``
+        (a src layout), or the folder of the ``manage.py`` (or the ``wsgi.py``'s package)
+        that names it, when the Django project is in a subfolder."""
+        name = self.django_settings
+        base = self.code_dir
+        if not name:
+            return base
+        folders = [base, "/".join(p for p in (base, "src") if p)]
+        for rel in self.python_files:
+            if rel.endswith("manage.py") or rel.endswith("wsgi.py"):
+                if _SETTINGS_SETDEFAULT.search(self.text(rel) or ""):
+                    parts = rel.split("/")[:-1]
+                    if rel.endswith("wsgi.py") and parts:
+                        parts = parts[:-1]
+                    folders.append("/".join(parts))
+        for folder in folders:
+            if (folder == base or folder.startswith(f"{base}/") or not base) and self.module_file(
+                name, folder
+            ):
+                return folder
+        return base
+
+    @cached_property
     def django_settings_file(self) -> str | None:
         name = self.django_settings
-        return self.module_file(name, self.code_dir) if name else None
+        return self.module_file(name, self.django_root) if name else None
 
     @cached_property
     def app_specs(self) -> list[str]:
@@ -441,6 +516,36 @@ class Project:
         vendored = [p for p in (self.code_path / "python", self.build_packages) if p]
         return module if deps.is_listed(module, self.requirements, vendored) else None
 
+    def failed_in_this_environment(self, what: str, outcome: dict[str, Any]) -> bool:
+        """Whether a migrate build's import failed inside a package of doctor's environment
+        and also with the build's own packages first (made for FC's Python); if so, say it
+        in a note: ``fcmigrate migrate`` checked that import with FC's Python."""
+        if not outcome.get("environment") or not self.migrate_build:
+            return False
+        self.notes.append(
+            f"{what} could not be imported here ({outcome['error']}): that is a package of "
+            f"this Python's environment (Python {sys.version_info[0]}.{sys.version_info[1]}), "
+            "and the build's own packages are made for FC's Python. 'fcmigrate migrate' "
+            "checked this import with FC's Python when it made the build."
+        )
+        return True
+
+    def failed_on_deploy_time_values(self, what: str, outcome: dict[str, Any]) -> bool:
+        """Whether an import failed only for want of the values the deploy config reads at
+        deploy time (``${env('DATABASE_URL')}`` with ``DATABASE_URL`` unset in this shell);
+        if so, say it in a note: doctor cannot judge that import."""
+        function = self.main_function
+        if function is None or not outcome.get("deploy_time"):
+            return False
+        names = function.unset_environment
+        self.notes.append(
+            f"{what} could not be imported here ({outcome['error']}), and the failure depends on "
+            f"{', '.join(names)}, which {function.file} sets at deploy time and this shell "
+            f"does not: export {'it' if len(names) == 1 else 'them'} and run 'fcmigrate doctor' "
+            "again to check the import with the real values."
+        )
+        return True
+
     def import_note(self, what: str, module: str) -> None:
         """Say that ``what`` could not be imported here for want of ``module``."""
         self.notes.append(
@@ -453,22 +558,85 @@ class Project:
     @cached_property
     def probe(self) -> ProbeResult:
         env = probe_environment(self.code_path, self.main_function)
-        result = run_probe(
-            self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
-        )
-        if self.build_packages is None or not self._lacks_dependencies(result):
-            return result
-        # Try again with the packages of the migrate build: they are what FC will have.
-        env["PYTHONPATH"] = str(self.build_packages)
-        retry = run_probe(
-            self.code_path, env, django_settings=self.django_settings, app_specs=self.app_specs
-        )
-        if result.django is not None and self._lacks(result.django):
-            result.django = retry.django
-        for spec, outcome in result.apps.items():
-            if self._lacks(outcome) and spec in retry.apps:
-                result.apps[spec] = retry.apps[spec]
+        result = self._run_probe(env)
+        if self.build_packages is not None and self._lacks_dependencies(result):
+            # Try again with the packages of the migrate build: they are what FC will have.
+            env["PYTHONPATH"] = str(self.build_packages)
+            retry = self._run_probe(env)
+            if result.django is not None and self._lacks(result.django):
+                result.django = retry.django
+            for spec, outcome in result.apps.items():
+                if self._lacks(outcome) and spec in retry.apps:
+                    result.apps[spec] = retry.apps[spec]
+        self._retry_with_vendored_first(result, env)
+        self._mark_deploy_time_failures(result, env)
         return result
+
+    def _retry_with_vendored_first(self, result: ProbeResult, env: dict[str, str]) -> None:
+        """In a migrate build, an import that failed inside a package of doctor's own
+        environment (a newer Flask or SQLAlchemy than the build pins) is tried again with
+        the build's ``python/`` before them; the build's packages are what FC runs."""
+        if not (self.code_path / "python").is_dir():
+            return
+        failed = [
+            o
+            for o in (result.django, *result.apps.values())
+            if o is not None and "site-packages" in str(o.get("error", "")) and not self._lacks(o)
+        ]
+        if not failed:
+            return
+        retry = self._run_probe(env, vendored_first=True)
+        if result.django is not None and any(result.django is f for f in failed):
+            if retry.django is not None and "error" not in retry.django:
+                result.django = retry.django
+        for spec, outcome in list(result.apps.items()):
+            again = retry.apps.get(spec)
+            if any(outcome is f for f in failed) and again is not None and "error" not in again:
+                result.apps[spec] = again
+        for outcome in failed:
+            # Neither way imports: the build's wheels are for FC's Python, not this one.
+            outcome["environment"] = True
+
+    def _mark_deploy_time_failures(self, result: ProbeResult, env: dict[str, str]) -> None:
+        """Mark (``deploy_time``) the imports that failed with stand-ins for the values the
+        deploy config reads at deploy time and succeed with them empty, or with one of them
+        unset: the failure depends on values doctor does not know."""
+        unset = self.main_function.unset_environment if self.main_function else []
+        failed = [
+            o
+            for o in (result.django, *result.apps.values())
+            if o is not None and "error" in o and not self._lacks(o)
+        ]
+        if not unset or not failed:
+            return
+        # All empty, then each one unset (a few at most): what the app's fallback expects.
+        stand_ins = [{**env, **dict.fromkeys(unset, "")}]
+        stand_ins += [{k: v for k, v in env.items() if k != name} for name in unset[:3]]
+        for stand_in in stand_ins:
+            retry = self._run_probe(stand_in)
+            pairs = [(result.django, retry.django)]
+            pairs += [(outcome, retry.apps.get(spec)) for spec, outcome in result.apps.items()]
+            for outcome, other in pairs:
+                if outcome is not None and any(outcome is f for f in failed):
+                    if other is not None and "ok" in other:
+                        outcome["deploy_time"] = True
+            if all(f.get("deploy_time") for f in failed):
+                return
+
+    def _run_probe(self, env: dict[str, str], *, vendored_first: bool = False) -> ProbeResult:
+        return run_probe(
+            self.code_path,
+            env,
+            django_settings=self.django_settings,
+            app_specs=self.app_specs,
+            import_paths=self._import_paths,
+            vendored_first=vendored_first,
+        )
+
+    @property
+    def _import_paths(self) -> list[Path]:
+        """Folders put before the code folder on ``sys.path``: the Django project's own."""
+        return [self.path(self.django_root)] if self.django_root != self.code_dir else []
 
     def _lacks(self, outcome: dict[str, object]) -> bool:
         error = outcome.get("error")

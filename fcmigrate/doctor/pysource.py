@@ -235,7 +235,9 @@ class PathResolver:
                 return self.where(first.value, depth)
             prefix = string(first)
             return literal_where(prefix) if prefix else None
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return _joined(self.where(node.left, depth), [node.right])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             return self.where(node.left, depth)
         if isinstance(node, ast.Name):
             if node.id == "__file__":
@@ -248,15 +250,39 @@ class PathResolver:
             return self.where(node.value, depth)
         if isinstance(node, ast.Call):
             name = qualname(node.func, self.imports)
+            alias = self.assignments.get(name or "") if isinstance(node.func, ast.Name) else None
+            if isinstance(alias, (ast.Name, ast.Attribute)):
+                # back = os.path.dirname; BASE_DIR = back(back(__file__))
+                name = qualname(alias, self.imports) or name
             if name in _TMP_CALLS:
                 return Where("tmp", TMP)
             if name in _PATH_CALLS and node.args:
-                return self.where(node.args[0], depth)
+                base = self.where(node.args[0], depth)
+                joins = name in ("os.path.join", "pathlib.Path", "pathlib.PurePath")
+                return _joined(base, node.args[1:]) if joins else base
             if isinstance(node.func, ast.Attribute) and name not in _PATH_CALLS:
                 # A method on a path: .resolve(), .absolute(), .joinpath('x'), .parent ...
-                if node.func.attr in {"resolve", "absolute", "joinpath", "with_name", "expanduser"}:
+                if node.func.attr == "joinpath":
+                    return _joined(self.where(node.func.value, depth), node.args)
+                if node.func.attr in {"resolve", "absolute", "with_name", "expanduser"}:
                     return self.where(node.func.value, depth)
         return None
+
+
+def _joined(base: Where | None, parts: list[ast.expr]) -> Where | None:
+    """``base`` with the literal parts joined to it (``/code`` + ``'logs/app.log'``), so that
+    a message names the file; where a part is not a literal, the folder known so far."""
+    if base is None or base.kind != "code":
+        return base
+    display = base.display
+    for part in parts:
+        text = string(part)
+        if text is None or text.startswith("/"):
+            break
+        display = posixpath.normpath(posixpath.join(display, text))
+    if display != "/code" and not display.startswith("/code/"):
+        return base
+    return Where("code", display)
 
 
 def literal_where(text: str) -> Where | None:
@@ -290,6 +316,7 @@ _DEV_CALLS = {
     "werkzeug.run_simple": "werkzeug's run_simple()",
     "wsgiref.simple_server.make_server": "wsgiref's make_server()",
     "werkzeug.serving.make_server": "werkzeug's make_server()",
+    "bottle.run": "Bottle's run()",
 }
 
 

@@ -1,4 +1,4 @@
-"""Fixture: APPLICATION_ROOT set through a config class (seen only by importing)."""
+"""Fixture: APPLICATION_ROOT set in a config class that from_object() loads."""
 
 from flask import Flask
 

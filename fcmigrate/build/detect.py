@@ -623,6 +623,7 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     framework = _framework_of(tree)
     assigned: dict[str, ast.expr | None] = {}
     app_objects: list[str] = []
+    made_by_factory: list[str] = []
     factories: list[str] = []
     needs_arguments: set[str] = set()
     called: set[str] = set()
@@ -631,6 +632,8 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
             assigned.setdefault(name, value)
             if value is not None and _is_app_call(value) and name not in app_objects:
                 app_objects.append(name)
+            elif value is not None and _is_factory_call(value) and name not in made_by_factory:
+                made_by_factory.append(name)
         if isinstance(node, ast.FunctionDef) and node.name in _FACTORY_NAMES:
             factories.append(node.name)
             if not _callable_bare(node):
@@ -643,7 +646,9 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
     if names == ["app", "application"] and _is_alias(assigned["application"], "app"):
         names = ["app"]
     if not names:
-        names = app_objects
+        # `flaskbb = create_app(config="flaskbb.cfg")` in wsgi.py: the object an entry file
+        # makes with the project's factory, under a name of its own.
+        names = app_objects or made_by_factory
     # `def app(**options)` cannot be app(environ, start_response): it makes the app.
     specs = [f"{module}:{name}()" if name in called else f"{module}:{name}" for name in names]
     if not specs and factories:
@@ -754,6 +759,16 @@ def _is_app_call(value: ast.expr) -> bool:
         return True
     owner = func.value if isinstance(func, ast.Attribute) else None
     return name in ("App", "API") and isinstance(owner, ast.Name) and owner.id == "falcon"
+
+
+def _is_factory_call(value: ast.expr) -> bool:
+    """Whether ``value`` calls an app factory by its usual names: ``create_app(...)``,
+    ``factory.make_app()``."""
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name in _FACTORY_NAMES
 
 
 def _framework_of(tree: ast.Module) -> str:

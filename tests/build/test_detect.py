@@ -228,6 +228,21 @@ def test_an_entry_that_reaches_the_app_through_a_module_of_its_own_is_the_one(
     assert (found.spec, found.framework, found.found_in) == ("wsgi:app", "flask", "wsgi.py")
 
 
+def test_an_entry_file_naming_what_the_factory_made_is_the_app(tmp_path: Path) -> None:
+    """flaskbb's shape: wsgi.py does ``flaskbb = create_app(config="flaskbb.cfg")``, a name of
+    its own for the app the package's factory makes; gunicorn serves ``wsgi:flaskbb``."""
+    (tmp_path / "forum").mkdir()
+    (tmp_path / "forum" / "__init__.py").write_text("from forum.app import create_app\n")
+    (tmp_path / "forum" / "app.py").write_text(
+        "from flask import Flask\ndef create_app(config=None):\n    return Flask('forum')\n"
+    )
+    (tmp_path / "wsgi.py").write_text(
+        "from forum import create_app\nforum = create_app(config='forum.cfg')\n"
+    )
+    found = detect_app(tmp_path)
+    assert (found.spec, found.found_in) == ("wsgi:forum", "wsgi.py")
+
+
 def test_settings_that_manage_py_chooses_by_a_condition_are_picked_for_deployment(
     tmp_path: Path,
 ) -> None:

@@ -24,8 +24,9 @@ _GUARDS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseExc
 def pkg_resources_users(site: Path) -> list[str]:
     """The top-level packages in ``site`` whose code imports ``pkg_resources`` without a
     fallback (not inside a ``try`` that catches ``ImportError``), when ``site`` has no
-    setuptools of its own; sorted, empty when nothing is missing."""
-    if (site / "pkg_resources").is_dir() or any(site.glob("setuptools-*.dist-info")):
+    ``pkg_resources`` of its own; sorted, empty when nothing is missing."""
+    # A setuptools of 82 or later, which another package asked for, has none.
+    if (site / "pkg_resources").is_dir():
         return []
     users: set[str] = set()
     for file in site.rglob("*.py"):

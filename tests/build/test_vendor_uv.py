@@ -311,6 +311,12 @@ def test_packages_that_import_pkg_resources_get_the_setuptools_they_expect(
         "build has setuptools<82 too."
     ) in result.notes
 
+    # setuptools listed without a version (bootcamp's requirements): the newest has no
+    # pkg_resources, and the package that imports it still gets one that does.
+    target, result = install(tmp_path, [*no_index(links), "oldsearch==2.8.1", "setuptools"])
+    assert (target / "pkg_resources" / "__init__.py").is_file()
+    assert "setuptools-81.0" in result.installed
+
 
 def test_pure_python_sdist_is_built(tmp_path: Path, links: Path) -> None:
     make_sdist(links, "sdistonly", "0.9.1")

@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
+from pathlib import Path
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -29,9 +31,13 @@ from fcmigrate.errors import AppImportError
 
 __all__ = [
     "ApartError",
+    "NotYetError",
+    "TooNewError",
     "apart_error",
     "latest_of",
     "missing_name",
+    "newest_patch",
+    "project_date",
     "release_as_of",
     "release_before",
 ]
@@ -45,6 +51,50 @@ class ApartError(AppImportError):
         super().__init__(message)
         self.importer = importer
         self.provider = provider
+
+
+class TooNewError(AppImportError):
+    """The app's own code imports ``name`` from ``module``, which the installed ``provider``
+    (name, version), listed in the requirements without a version, no longer has."""
+
+    def __init__(self, message: str, provider: tuple[str, str], name: str, module: str):
+        super().__init__(message)
+        self.provider = provider
+        self.name = name
+        self.module = module
+
+
+def project_date(root: Path) -> datetime | None:
+    """When the project in ``root`` last changed: the time of the last Git commit that
+    touched it, else the newest modification time of its files (a release archive or a zip
+    download keeps the commit's). ``None`` when neither can be read."""
+    try:
+        reply = subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%ct", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if reply.returncode == 0 and reply.stdout.strip().isdigit():
+            return datetime.fromtimestamp(int(reply.stdout.strip()), timezone.utc)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    newest = 0.0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _NOT_THE_PROJECT]
+        for name in files:
+            if name.endswith(_SOURCE_SUFFIXES):
+                try:
+                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime)
+                except OSError:
+                    continue
+    return datetime.fromtimestamp(newest, timezone.utc) if newest else None
+
+
+#: Folders of a project that are not its own code (environments, caches, front-end packages).
+_NOT_THE_PROJECT = frozenset({"node_modules", "venv", "env", "__pycache__", "site-packages"})
+_SOURCE_SUFFIXES = (".py", ".txt", ".toml", ".cfg", ".html", ".lock", ".in")
 
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
@@ -77,8 +127,8 @@ def apart_error(
     who, when = importer
     dep, dep_version = provider
     if _newer(importer, provider):
-        # Not held by the build: the free one is the importer, and the app's pin is the cause.
-        return AppImportError(_not_yet_error(spec, importer, provider, name, module))
+        # The importer is the newer one: the release to hold back, if the app leaves it free.
+        return _not_yet_error(spec, importer, provider, name, module)
     last = release_before(dep, who, when)
     pin = (
         f"pin {dep}=={last} (its last release before {who} {when} came out)"
@@ -108,9 +158,29 @@ def _newer(first: tuple[str, str], second: tuple[str, str]) -> bool:
     return times[0] is not None and times[1] is not None and times[0] > times[1]
 
 
+class NotYetError(AppImportError):
+    """:func:`apart_error`'s error when the importer is the newer one: ``importer`` (name,
+    version) uses a name the installed ``provider`` does not have yet; ``last`` is the
+    importer's last release before the provider's next series came out (``following``)."""
+
+    def __init__(
+        self,
+        message: str,
+        importer: tuple[str, str],
+        provider: tuple[str, str],
+        last: str | None,
+        following: str | None,
+    ):
+        super().__init__(message)
+        self.importer = importer
+        self.provider = provider
+        self.last = last
+        self.following = following
+
+
 def _not_yet_error(
     spec: str, importer: tuple[str, str], provider: tuple[str, str], name: str, module: str
-) -> str:
+) -> NotYetError:
     """sorl-thumbnail 13.4.0, left free, with Django held at 2.0.13: the importer is the
     one to hold back, to its last release before the provider's next series came out."""
     who, when = importer
@@ -123,13 +193,17 @@ def _not_yet_error(
         pin = f"pin {who} to a release from before {dep} {following} came out"
     else:
         pin = f"pin {who} to a release from the time of {dep} {dep_version}"
-    return (
+    return NotYetError(
         f"Importing {spec!r} failed inside the installed package '{who} {when}' (traceback "
         f"above): it uses {name!r} from {module!r}, which {dep} {dep_version}, the release "
         f"installed, does not have yet. Your requirements hold {dep} at {dep_version} but let "
         f"{who} move on to today's release, as pip would anywhere. Fix: {pin} in your "
         f"requirements, or move {dep} to a release that {who} {when} works with; and run "
-        "again."
+        "again.",
+        importer,
+        provider,
+        last,
+        following,
     )
 
 

@@ -159,7 +159,7 @@ def confirm_import(
     if variable is None and result.get("error_class") == "builtins.ImportError":
         gone = _name_gone(spec, str(result.get("message") or ""), folder, detected.requirements)
         if gone is not None:
-            raise AppImportError(gone)
+            raise gone
     raise AppImportError(_import_failed(spec, variable))
 
 
@@ -167,10 +167,15 @@ def confirm_import(
 _CANNOT_IMPORT = re.compile(r"^cannot import name '(\w+)' from '([\w.]+)' \((.+)\)$")
 
 
-def _name_gone(spec: str, message: str, folder: Path, requirements: Sequence[str]) -> str | None:
+def _name_gone(
+    spec: str, message: str, folder: Path, requirements: Sequence[str]
+) -> AppImportError | None:
     """The app's own code imports a name that the installed release of a package no longer
     has (``ugettext_lazy``, removed in Django 4.0): the requirements let the build take a
-    newer release than the code was written for."""
+    newer release than the code was written for. A :class:`TooNewError` when they list it
+    without a version, which the build may then hold back."""
+    from fcmigrate.build.apart import TooNewError
+
     match = _CANNOT_IMPORT.match(message.strip())
     site = folder / "python"
     if match is None or not match.group(3).startswith(str(site) + os.sep):
@@ -187,17 +192,19 @@ def _name_gone(spec: str, message: str, folder: Path, requirements: Sequence[str
         for r in requirements
         if _canonical(re.split(r"[\s\[;=<>~!@(]", r.strip(), maxsplit=1)[0]) == _canonical(dist)
     ]
+    free = bool(listed) and not re.search(r"[=<>~!]", listed[0])
     how = (
         f"your requirements list it without a version ({listed[0]!r}), so the build took the newest"
-        if listed and not re.search(r"[=<>~!]", listed[0])
+        if free
         else "that is the release your requirements allow"
     )
-    return (
+    text = (
         f"Importing {spec!r} failed: your code imports {name!r} from {module!r}, which "
         f"{dist} {version} does not have (traceback above); {how}. Pin the release of "
         f"{dist} your code was written for in your requirements (e.g. from a lock file or "
         "'pip freeze'), or change the import to what that release offers."
     )
+    return TooNewError(text, (dist, version), name, module) if free else AppImportError(text)
 
 
 def _missing_distribution(exc: BaseException) -> str | None:

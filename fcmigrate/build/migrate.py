@@ -42,8 +42,11 @@ from typing import Any
 from fcmigrate.build import package
 from fcmigrate.build.apart import (
     ApartError,
+    NotYetError,
+    TooNewError,
     latest_of,
     newest_patch,
+    project_date,
     release_as_of,
     release_before,
 )
@@ -313,6 +316,8 @@ class _Build:
     detected: Detected
     copied: CopyReport = field(default_factory=CopyReport)
     installed: list[str] = field(default_factory=list)
+    #: The notes of the last install: an install again (a release held back) replaces them.
+    install_notes: list[str] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)
     compiled: int = 0
     zip_bytes: int = 0
@@ -558,6 +563,10 @@ def _vendor(build: _Build, held: Mapping[str, str] | None = None) -> None:
         build_python=plan.interpreter,
         held=held,
     )
+    for note in build.install_notes:
+        if note in build.notes:
+            build.notes.remove(note)
+    build.install_notes = list(pip.notes)
     build.notes.extend(pip.notes)
     build.installed = pip.installed
     shutil.rmtree(build.vendored / "bin", ignore_errors=True)
@@ -594,6 +603,14 @@ def _check_import(build: _Build) -> None:
             _import_once(build)
             return
         except AppImportError as exc:
+            if isinstance(exc, TooNewError):
+                if not _hold_as_of_project(build, exc, held):
+                    raise _with_held(exc, held) from None
+                continue
+            if isinstance(exc, NotYetError):
+                if not _hold_newer(build, exc, held):
+                    raise _with_held(exc, held) from None
+                continue
             if not isinstance(exc, ApartError):
                 raise _with_held(exc, held) from None
             dep, who = exc.provider[0], exc.importer
@@ -622,6 +639,76 @@ def _check_import(build: _Build) -> None:
                 f"the newest release of the series {dep} was at {why}, was installed instead. "
                 "Pin it in your requirements to build without this second try."
             )
+
+
+def _hold_as_of_project(build: _Build, error: TooNewError, held: dict[str, str]) -> bool:
+    """Hold the package the app lists without a version, whose installed release no longer
+    has a name the app's code imports, at the newest patch of the series it was at when the
+    project last changed (its last commit); whether that installed. ``django`` unpinned in a
+    2020 project whose code imports ``ugettext_lazy``, gone in Django 4.0: Django 3.1.14."""
+    from packaging.version import InvalidVersion, Version
+
+    dep, installed = error.provider
+    if not _free(build, dep, held):
+        return False
+    when = project_date(build.detected.root)
+    then = release_as_of(dep, when)
+    if when is None or then is None:
+        return False
+    then = newest_patch(dep, then)
+    try:
+        if Version(then) >= Version(installed):
+            return False
+    except InvalidVersion:
+        return False
+    if not _install_holding(build, held, dep, then):
+        return False
+    build.notes.append(
+        f"Your requirements list {dep} without a version, and your code imports "
+        f"{error.name!r} from {error.module!r}, which today's {dep} {installed} no longer has: "
+        f"{dep}=={then}, the newest release of the series {dep} was at on {when:%Y-%m-%d}, "
+        "when the project last changed, was installed instead. Pin it in your requirements "
+        "to build without this second try."
+    )
+    return True
+
+
+def _hold_newer(build: _Build, error: NotYetError, held: dict[str, str]) -> bool:
+    """Hold the package the app leaves free that uses a name the installed release of
+    another does not have yet (sorl-thumbnail 13.4.0 beside Django held at 3.0.14) at its
+    last release before that package's next series came out; whether that installed."""
+    who, newer = error.importer
+    if error.last is None or error.following is None or not _free(build, who, held):
+        return False
+    if not _install_holding(build, held, who, error.last):
+        return False
+    dep, version = error.provider
+    build.notes.append(
+        f"Your requirements leave {who} free, and today's {who} {newer} uses what {dep} "
+        f"{version}, the release the build has, does not have yet: {who}=={error.last}, its "
+        f"last release before {dep} {error.following} came out, was installed instead. Pin "
+        "it in your requirements to build without this second try."
+    )
+    return True
+
+
+def _free(build: _Build, name: str, held: Mapping[str, str]) -> bool:
+    """Whether the app's requirements leave ``name`` free (no version asked for), and the
+    build has not held it yet, nor too many others."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted = canonicalize_name(name)
+    if len(held) >= MAX_HELD or any(canonicalize_name(n) == wanted for n in held):
+        return False
+    for line in build.detected.requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == wanted and requirement.specifier:
+            return False
+    return True
 
 
 def _install_holding(build: _Build, held: dict[str, str], dep: str, version: str) -> bool:

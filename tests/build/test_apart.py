@@ -44,7 +44,10 @@ RELEASES = {
         "2.0.13": "2019-02-12T10:00:00Z",
         "2.1": "2018-08-01T10:00:00Z",
         "2.1.1": "2018-08-31T10:00:00Z",
+        "2.2": "2019-04-01T10:00:00Z",
+        "3.0": "2020-01-01T10:00:00Z",
         "6.1a1": "2026-01-10T10:00:00Z",
+        "6.1": "2026-02-01T10:00:00Z",
     },
 }
 
@@ -328,3 +331,92 @@ def test_a_name_not_yet_in_a_held_back_dependency_pins_the_newer_package_back(
         "release before webcore 2.1 came out) in your requirements, or move webcore to a "
         "release that thumbs 13.4.0 works with; and run again."
     )
+
+
+def test_a_package_listed_without_a_version_is_held_at_the_projects_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vitorfs/bootcamp's shape: `django` and `sorl-thumbnail` listed with no version in a
+    project last changed in 2020. Its code imports ugettext_lazy, gone from today's Django:
+    Django is held at the series of the project's time; then today's sorl-thumbnail uses what
+    that Django does not have yet, and is held at its last release before Django's next series."""
+    import os
+    import sys
+    from datetime import datetime, timezone
+
+    from fcmigrate.build import migrate
+
+    wheels_dir = tmp_path / "wheels"
+    wheels_dir.mkdir()
+    old_wheel(wheels_dir, "webcore", "2.2", "ugettext_lazy = str\n")
+    old_wheel(wheels_dir, "webcore", "6.1", "storages = {}\n")
+    old_wheel(wheels_dir, "thumbs", "12.4.1", "")
+    old_wheel(wheels_dir, "thumbs", "13.4.0", "from webcore import storages\n")
+    old_wheel(wheels_dir, "gunicorn", "23.0.0", "")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(
+        "from webcore import ugettext_lazy\nimport thumbs\n\n\n"
+        "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'ok']\n"
+    )
+    (project / "requirements.txt").write_text(
+        f"--no-index\n--find-links {wheels_dir}\nwebcore\nthumbs\n"
+    )
+    then = datetime(2019, 6, 1, tzinfo=timezone.utc).timestamp()
+    for file in project.iterdir():
+        os.utime(file, (then, then))
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    options = migrate.MigrateOptions(
+        project=project, out=tmp_path / "out" / "build", python=version, interpreter=sys.executable
+    )
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        result = migrate.migrate(options, progress=lambda line: None)
+    assert {"webcore-2.2", "thumbs-12.4.1"} <= set(result.installed)
+    assert (
+        "Your requirements list webcore without a version, and your code imports "
+        "'ugettext_lazy' from 'webcore', which today's webcore 6.1 no longer has: "
+        "webcore==2.2, the newest release of the series webcore was at on 2019-06-01, when the "
+        "project last changed, was installed instead. Pin it in your requirements to build "
+        "without this second try."
+    ) in result.notes
+    assert (
+        "Your requirements leave thumbs free, and today's thumbs 13.4.0 uses what webcore 2.2, "
+        "the release the build has, does not have yet: thumbs==12.4.1, its last release before "
+        "webcore 3.0 came out, was installed instead. Pin it in your requirements to build "
+        "without this second try."
+    ) in result.notes
+
+
+def test_a_package_listed_without_a_version_in_a_project_of_today_is_not_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the project changed after the newest release, there is nothing older to take:
+    the error names the import and the fix."""
+    import sys
+
+    from fcmigrate.build import migrate
+
+    wheels_dir = tmp_path / "wheels"
+    wheels_dir.mkdir()
+    old_wheel(wheels_dir, "webcore", "2.2", "ugettext_lazy = str\n")
+    old_wheel(wheels_dir, "webcore", "6.1", "storages = {}\n")
+    old_wheel(wheels_dir, "gunicorn", "23.0.0", "")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text("from webcore import ugettext_lazy\n\napp = None\n")
+    (project / "requirements.txt").write_text(f"--no-index\n--find-links {wheels_dir}\nwebcore\n")
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    options = migrate.MigrateOptions(
+        project=project, out=tmp_path / "out" / "build", python=version, interpreter=sys.executable
+    )
+    with pypi_json() as url:
+        monkeypatch.setattr(wheels, "PYPI_JSON", url)
+        with pytest.raises(AppImportError) as info:
+            migrate.migrate(options, progress=lambda line: None)
+    assert str(info.value).startswith(
+        "Importing 'app:app' failed: your code imports 'ugettext_lazy' from 'webcore', which "
+        "webcore 6.1 does not have (traceback above); your requirements list it without a "
+        "version ('webcore'), so the build took the newest."
+    )
+    assert not (tmp_path / "out").exists()

@@ -23,7 +23,7 @@ It prints one line per step and a Markdown table for ``docs/real-apps.md``.
     .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
 
 ``--group second`` runs the second group of apps (``SECOND``) instead of the first (and
-``third`` to ``seventh`` the later ones);
+``third`` to ``eighth`` the later ones);
 ``--group samples --migrate-only`` migrates more Google Cloud samples, one line each.
 
 ``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
@@ -846,6 +846,110 @@ SEVENTH = [
     ),
 ]
 
+#: An eighth group of Flask and Django apps of different shapes: ``--group eighth``.
+EIGHTH = [
+    App(
+        "flask-web-app",
+        "techwithtim/Flask-Web-App-Tutorial",
+        "Flask notes tutorial (2021-2024), website/ package, main.py, Flask-SQLAlchemy with "
+        "a relative SQLite path",
+        protected="/",
+        form="/login",
+    ),
+    App(
+        "learning-log",
+        "ehmatthes/pcc_3e",
+        "Django 4.1 book project (ch. 20), platformshconfig, a beta Django pin, DEBUG on",
+        subdir="chapter_20/deploying_learning_log",
+        protected="/topics/",
+        form="/accounts/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "flask-on-docker",
+        "testdrivenio/flask-on-docker",
+        "Flask in services/web, a Flask CLI manage.py, .env.prod-sample, Dockerfile.prod",
+        subdir="services/web",
+        # Its .env.prod-sample names the app for its manage.py (a Flask CLI).
+        env={"DATABASE_URL": "sqlite:///{tmp}/hello.db", "FLASK_APP": "project/__init__.py"},
+        setup=[["manage.py", "create_db"]],
+    ),
+    App(
+        "recipe-api",
+        "LondonAppDeveloper/recipe-app-api",
+        "Django 2.1 DRF API (2019), project in app/, requirements at the root, PostgreSQL",
+        protected="/admin/",
+        form="/admin/login/",
+        env={"DB_HOST": "127.0.0.1", "DB_NAME": "app", "DB_USER": "app", "DB_PASS": "app"},
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "flaskbb",
+        "flaskbb/flaskbb",
+        "Flask forum product, uv.lock, requirements with '-e .', wsgi.py naming its config file",
+        form="/auth/login",
+    ),
+    App(
+        "searxng",
+        "searxng/searxng",
+        "Flask metasearch product, app in searx/webapp.py, granian in a container entrypoint, "
+        "settings.yml",
+        env={"SEARXNG_SECRET": "real-apps-walk-secret"},
+    ),
+    App(
+        "lithium",
+        "wsvincent/lithium",
+        "Django 6 starter, uv.lock, django-allauth, debug toolbar, ALLOWED_HOSTS hard-coded",
+        protected="/admin/",
+        form="/accounts/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "isso",
+        "posativ/isso",
+        "comment server (plain WSGI on Werkzeug), setup.py, config file, misaka (C extension)",
+    ),
+    App(
+        "flask-bones",
+        "cburmeister/flask-bones",
+        "Flask app (2019), factory, Flask-Babel, Flask-Assets, PostgreSQL, memcached, RQ",
+        form="/login",
+    ),
+    App(
+        "pinry",
+        "pinry/pinry",
+        "Django 3 pin board, Poetry + requirements with a mirror index, settings package, "
+        "a Vue frontend",
+        protected="/admin/",
+        form="/admin/login/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "soft-ui",
+        "app-generator/flask-soft-ui-dashboard",
+        "Flask dashboard template, .env committed, committed SQLite, Dockerfile with "
+        "gunicorn-cfg.py, ASSETS_ROOT",
+        protected="/index",
+        form="/login",
+        env={"SECRET_KEY": "real-apps-walk-secret"},
+    ),
+    App(
+        "django-blog",
+        "CoreyMSchafer/code_snippets",
+        "Django 2.1 tutorial blog (Heroku chapter), Pillow, django-storages, Procfile",
+        subdir="Django_Blog/13-Deployment-Heroku/django_project",
+        protected="/profile/",
+        form="/login/",
+        env={
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DEBUG_VALUE": "False",
+            "EMAIL_USER": "walk",
+            "EMAIL_PASS": "walk",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+]
+
 GROUPS = {
     "first": APPS,
     "second": SECOND,
@@ -854,6 +958,7 @@ GROUPS = {
     "fifth": FIFTH,
     "sixth": SIXTH,
     "seventh": SEVENTH,
+    "eighth": EIGHTH,
     "samples": SAMPLES,
 }
 

@@ -148,7 +148,7 @@ class Origin:
         return [env.name for env in self.env if env.secret]
 
 
-# --- the server command: gunicorn, uwsgi, waitress ------------------------------------------
+# --- the server command: gunicorn, uwsgi, waitress, granian ---------------------------------
 
 
 _GUNICORN_VALUE_OPTIONS = {
@@ -176,6 +176,8 @@ class ServerCommand:
     ignored: list[str] = field(default_factory=list)
     #: Commands run before the server in the same line (``a && b && gunicorn ...``).
     before: list[str] = field(default_factory=list)
+    #: Why the app it serves is not a WSGI app (granian's ``--interface asgi``), if it is not.
+    not_wsgi: str | None = None
 
 
 def _int(value: str | None) -> int | None:
@@ -227,7 +229,8 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
     """The web server a start command runs, or None when it runs none fcmigrate knows.
 
     Understands ``cd dir && ...``, ``VAR=value cmd``, ``python -m gunicorn``, wrappers such as
-    ``newrelic-admin run-program`` and ``exec``, and commands chained before the server.
+    ``newrelic-admin run-program`` and ``exec``, and commands chained before the server. The
+    servers are gunicorn, uwsgi, waitress-serve and granian.
     """
     parts = re.split(r"\s*(?:&&|;|\|\|)\s*", line.strip())
     before: list[str] = []
@@ -236,10 +239,14 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
             words = shlex.split(part, comments=True)
         except ValueError:
             words = part.split()
+        env: dict[str, str] = {}
         while words and (
             re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])
             or words[0] in ("exec", "env", "newrelic-admin", "run-program", "ddtrace-run")
         ):
+            name, equals, value = words[0].partition("=")
+            if equals:
+                env[name] = value
             words = words[1:]
         if (
             len(words) >= 3
@@ -255,6 +262,8 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
             command = _uwsgi(words[1:], root)
         elif name in ("waitress-serve", "waitress"):
             command = _waitress(words[1:])
+        elif name == "granian":
+            command = _granian(words[1:], env)
         if command is not None:
             chdir = next((p for p in before if p.startswith("cd ")), None)
             if chdir and command.chdir is None:
@@ -366,6 +375,74 @@ def _waitress(words: Sequence[str]) -> ServerCommand:
     return command
 
 
+#: granian's options that take a value; it has no short options, and the others are flags
+#: (``--reload``, ``--ws`` / ``--no-ws``).
+_GRANIAN_VALUE_OPTIONS = {
+    "--host", "--port", "--uds", "--uds-permissions", "--interface", "--http", "--workers",
+    "--blocking-threads", "--blocking-threads-idle-timeout", "--runtime-threads",
+    "--runtime-blocking-threads", "--runtime-mode", "--loop", "--task-impl", "--backlog",
+    "--backpressure", "--http1-buffer-size", "--http1-header-read-timeout",
+    "--http2-initial-connection-window-size", "--http2-initial-stream-window-size",
+    "--http2-keep-alive-interval", "--http2-keep-alive-timeout",
+    "--http2-max-concurrent-streams", "--http2-max-frame-size", "--http2-max-headers-size",
+    "--http2-max-send-buffer-size", "--log-level", "--log-config", "--access-log-fmt",
+    "--ssl-certificate", "--ssl-keyfile", "--ssl-keyfile-password", "--ssl-protocol-min",
+    "--ssl-ca", "--ssl-crl", "--url-path-prefix", "--respawn-interval",
+    "--rss-sample-interval", "--rss-samples", "--workers-lifetime", "--workers-max-rss",
+    "--workers-kill-timeout", "--working-dir", "--env-files", "--static-path-route",
+    "--static-path-mount", "--static-path-dir-to-file", "--static-path-expires",
+    "--metrics-scrape-interval", "--metrics-address", "--metrics-port", "--reload-paths",
+    "--reload-ignore-dirs", "--reload-ignore-patterns", "--reload-ignore-paths",
+    "--reload-tick", "--process-name", "--pid-file",
+}  # fmt: skip
+
+
+def _granian(words: Sequence[str], env: dict[str, str]) -> ServerCommand:
+    """``granian [--interface wsgi] [options] module:app``. Its interface is also read from
+    ``GRANIAN_INTERFACE=...`` before the command; only a WSGI one (or none named) gives the
+    app, as ``module:app`` when the target names no attribute (granian's default)."""
+    command = ServerCommand("granian")
+    interface = env.get("GRANIAN_INTERFACE", "")
+    named_by = f"GRANIAN_INTERFACE={interface}"
+    factory = env.get("GRANIAN_FACTORY", "").lower() in ("1", "true", "yes", "on")
+    positional: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        option, equals, value = word.partition("=")
+        if word == "--":
+            positional += words[i + 1 :]
+            break
+        if option in _GRANIAN_VALUE_OPTIONS:
+            if not equals:
+                value = words[i + 1] if i + 1 < len(words) else ""
+                i += 1
+            if option == "--interface":
+                interface, named_by = value, f"--interface {value}"
+            elif option == "--workers":
+                command.workers = _int(value)
+            elif option == "--blocking-threads":
+                command.threads = _int(value)
+            elif option == "--working-dir":
+                command.chdir = value
+        elif word in ("--factory", "--no-factory"):
+            factory = word == "--factory"
+        elif not word.startswith("-"):
+            positional.append(word)
+        i += 1
+    if len(positional) > 1:
+        command.ignored.append(f"several apps named ({' '.join(positional)}): granian takes one")
+        return command
+    if not positional:
+        return command
+    target = positional[0] if ":" in positional[0] else f"{positional[0]}:app"
+    if interface and interface.lower() != "wsgi":
+        command.not_wsgi = f"granian serves {target!r} as an {interface.upper()} app ({named_by})"
+        return command
+    command.app = target + ("()" if factory else "")
+    return command
+
+
 def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> None:
     where = origin.where(line)
     if command.app:
@@ -400,6 +477,11 @@ def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> 
         )
     for step in command.before:
         origin.steps.append(f"{step}  (run before the server, {where})")
+    if command.not_wsgi:
+        origin.not_carried.append(
+            f"the app: {command.not_wsgi} ({where}), not a WSGI app, which is what fcmigrate "
+            "moves; name a WSGI app of the project with --app if it has one."
+        )
 
 
 # --- Procfile ----------------------------------------------------------------------------------
@@ -418,7 +500,7 @@ def read_procfile(file: Path) -> Origin:
             if command is None:
                 origin.not_carried.append(
                     f"the web command {command_line!r} ({where}) runs no server fcmigrate knows "
-                    "(gunicorn, uwsgi, waitress): name the app with --app."
+                    "(gunicorn, uwsgi, waitress, granian): name the app with --app."
                 )
             else:
                 _carry_command(origin, command, number)

@@ -1267,6 +1267,13 @@ def test_django_settings_chosen_from_the_project_import(
             "Procfile",
             id="project-module-with-factory",
         ),
+        pytest.param(
+            "web: granian --interface wsgi --port $PORT --working-dir . shop.server\n",
+            {"shop/__init__.py": "", "shop/server.py": "def app(environ, start_response):\n"},
+            "shop.server:app",
+            "Procfile",
+            id="granian-wsgi",
+        ),
     ],
 )
 def test_a_procfile_names_the_app_when_nothing_else_does(
@@ -1285,6 +1292,9 @@ def test_a_procfile_names_the_app_when_nothing_else_does(
         pytest.param("web: gunicorn a:app b:app\n", {"a.py": "", "b.py": ""}, id="two-specs"),
         pytest.param("web: gunicorn 'unclosed:app\n", {"unclosed.py": ""}, id="bad-quoting"),
         pytest.param("web: uvicorn main:app\n", {"main.py": ""}, id="asgi-server"),
+        pytest.param(
+            "web: granian --interface asgi main:app\n", {"main.py": ""}, id="granian-asgi"
+        ),
     ],
 )
 def test_a_procfile_that_names_no_usable_app(

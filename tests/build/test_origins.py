@@ -87,6 +87,18 @@ COMMANDS = [
      None, None, None),
     ("waitress-threads", "waitress-serve --threads=6 --listen=*:8080 app:app", "app:app",
      None, None, 6),
+    # searxng's container/entrypoint.sh; the interface is set by GRANIAN_INTERFACE in the image.
+    ("granian", "exec /usr/local/searxng/.venv/bin/granian searx.webapp:app", "searx.webapp:app",
+     None, None, None),
+    # Options that take a value, spaced or with '=', are not the app; flags take none.
+    ("granian-options", "granian --interface wsgi --host 0.0.0.0 --port $PORT --workers 2 "
+     "--blocking-threads=8 --no-ws --log-level info --access-log --access-log-fmt '%(addr)s' "
+     "--process-name web shop.web:app", "shop.web:app", None, 2, 8),
+    ("granian-python-m-factory", "python -m granian --factory --interface=wsgi shop:create_app",
+     "shop:create_app()", None, None, None),
+    # granian's attribute is 'app' when the target names none.
+    ("granian-module", "GRANIAN_INTERFACE=wsgi granian shop.web --reload", "shop.web:app",
+     None, None, None),
 ]  # fmt: skip
 
 
@@ -113,6 +125,28 @@ def test_start_command_is_read(
 )
 def test_commands_without_a_known_server(line: str) -> None:
     assert parse_command(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("granian --interface asgi main:app", "as an ASGI app (--interface asgi)"),
+        ("granian --host 0.0.0.0 --interface=rsgi main", "as an RSGI app (--interface rsgi)"),
+        ("GRANIAN_INTERFACE=asginl granian main:app", "(GRANIAN_INTERFACE=asginl)"),
+    ],
+    ids=["asgi", "rsgi", "asgi-from-the-environment"],
+)
+def test_granian_serving_another_interface_names_no_wsgi_app(
+    tmp_path: Path, line: str, why: str
+) -> None:
+    command = parse_command(line)
+    assert command is not None
+    assert command.app is None
+    assert command.not_wsgi is not None and why in command.not_wsgi
+    _write(tmp_path, {"Procfile": f"web: {line}\n"})
+    [origin] = find_origins(tmp_path)
+    assert origin.app is None
+    assert any(why in line and "Procfile:1" in line for line in origin.not_carried)
 
 
 def test_uwsgi_ini_is_read_from_the_project(tmp_path: Path) -> None:

@@ -1274,6 +1274,17 @@ def test_django_settings_chosen_from_the_project_import(
             "Procfile",
             id="granian-wsgi",
         ),
+        pytest.param(
+            "web: sh container/entrypoint.sh\n",
+            {
+                "container/entrypoint.sh": "#!/bin/sh\nexec granian shop.server:app\n",
+                "shop/__init__.py": "",
+                "shop/server.py": "def app(environ, start_response):\n",
+            },
+            "shop.server:app",
+            "Procfile",
+            id="granian-in-a-script",
+        ),
     ],
 )
 def test_a_procfile_names_the_app_when_nothing_else_does(

@@ -489,6 +489,38 @@ def test_python_version_file() -> None:
             ("3.11", ".python-version"),
             id="python-version-first",
         ),
+        # searxng's: setup.py says >=3.10, but the code needs 3.11 (tomllib), as mise.toml says.
+        pytest.param(
+            {"mise.toml": '[tools]\n# minimal version we support\npython = "3.11"\nnode = "25"\n'},
+            ("3.11", "python '3.11' in mise.toml [tools]"),
+            id="mise",
+        ),
+        pytest.param(
+            {
+                ".mise.toml": '[tools]\npython = ["3.12.4", "3.11"]\n',
+                "runtime.txt": "python-3.10.1",
+            },
+            ("3.12", "python '3.12.4' in .mise.toml [tools]"),
+            id="mise-list-before-runtime-txt",
+        ),
+        pytest.param(
+            {".tool-versions": "nodejs 20.1.0\npython 3.13.1 3.12.0  # asdf\n"},
+            ("3.13", ".tool-versions"),
+            id="asdf",
+        ),
+        pytest.param(
+            {".tool-versions": "python 3.8.10\n", "mise.toml": "[tools\npython = 3.11"},
+            (None, None),
+            id="old-or-broken-pins",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": "[project]\nrequires-python = '>=3.10'\n",
+                "mise.toml": '[tools]\npython = "3.12"\n',
+            },
+            ("3.10", "requires-python '>=3.10' in pyproject.toml"),
+            id="requires-python-first",
+        ),
     ],
 )
 def test_python_version_from_poetry_and_runtime_txt(

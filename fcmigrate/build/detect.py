@@ -18,8 +18,9 @@ Flask and plain WSGI
     that can be called with no arguments first), at module level (also inside ``with``,
     ``if`` and ``try`` blocks, not under ``if __name__ == "__main__"``). When the folder names
     none, the same modules inside a top-level package (``look/app.py``) are asked, and then
-    any other top-level module that makes a ``Flask(...)`` / ``Bottle()`` object at module
-    level (``api.py`` started as ``python api.py``).
+    any other top-level module, or module right inside a top-level package, that makes a
+    ``Flask(...)`` / ``Bottle()`` object at module level (``api.py`` started as ``python
+    api.py``, ``searx/webapp.py`` served as ``searx.webapp:app``).
     A module that imports its app from another candidate (``wsgi.py`` doing
     ``from myapp import create_app``) is the entry point, and the one it imports is dropped.
     When none is found, a ``Procfile``'s ``web:`` command may name the app.
@@ -551,13 +552,19 @@ def _package_entry_candidates(root: Path) -> list[_Candidate]:
 
 #: Top-level files that are never the app's module, whatever they hold.
 _NOT_APP_FILES = frozenset({"manage.py", "setup.py", "conftest.py", "noxfile.py", "fabfile.py"})
+#: Modules of a package that configure or test the app rather than serve it.
+_NOT_APP_MODULES = frozenset(
+    {"__init__", "settings", "config", "conf", "configuration", "conftest", "tests", "test"}
+    | {"migrations", "setup", "manage"}
+)
 
 
 def _other_module_candidates(root: Path) -> list[_Candidate]:
     """An app object made at module level (``app = Flask(__name__)``) in a top-level file of
-    any other name (``api.py``, ``server.py``, ``blog.py``), started as ``python api.py``.
-    Asked last, and only for an object a framework call makes: a name alone (``app = ...``)
-    in an arbitrary file is too weak a sign."""
+    any other name (``api.py``, ``server.py``, ``blog.py``), started as ``python api.py``, or
+    in a module right inside a top-level package (``searx/webapp.py``, served as
+    ``searx.webapp:app``). Asked last, and only for an object a framework call makes: a name
+    alone (``app = ...``) in an arbitrary file is too weak a sign."""
     found: list[_Candidate] = []
     for folder in _import_roots(root):
         for file in sorted(folder.glob("*.py")):
@@ -565,25 +572,47 @@ def _other_module_candidates(root: Path) -> list[_Candidate]:
             if (
                 file.name in ENTRY_FILES
                 or file.name in _NOT_APP_FILES
-                or not module.isidentifier()
-                or module.startswith("test")
-                or module.endswith("_test")
+                or not _may_serve(module)
                 or (folder != root and has_module(root, module))
             ):
                 continue
-            tree = _parse(file)
-            if tree is None:
+            found += _made_app_candidates(root, module, file)
+        for pkg in _packages(folder):
+            if folder != root and has_module(root, pkg):
                 continue
-            made = {
-                name
-                for node in _top_level(tree.body)
-                for name, value in _assignments(node)
-                if value is not None and _is_app_call(value)
-            }
-            found += [
-                c for c in _module_candidates(root, module, file) if c.spec.split(":")[1] in made
-            ]
+            # The package's __init__.py and entry files were asked before.
+            for file in sorted((folder / pkg).glob("*.py")):
+                if file.name in ENTRY_FILES or file.stem in _NOT_APP_MODULES:
+                    continue
+                if _may_serve(file.stem):
+                    found += _made_app_candidates(root, f"{pkg}.{file.stem}", file)
     return found
+
+
+def _may_serve(module: str) -> bool:
+    """Whether a module of that name may be the one a server imports: not a test."""
+    return (
+        module.isidentifier()
+        and not module.startswith("test")
+        and not module.endswith(("_test", "_tests"))
+    )
+
+
+def _made_app_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
+    """The candidates of ``module`` that name an object a framework call makes at its module
+    level."""
+    tree = _parse(file)
+    if tree is None:
+        return []
+    made = {
+        name
+        for node in _top_level(tree.body)
+        for name, value in _assignments(node)
+        if value is not None and _is_app_call(value)
+    }
+    if not made:
+        return []
+    return [c for c in _module_candidates(root, module, file) if c.spec.split(":")[1] in made]
 
 
 def _import_roots(root: Path) -> list[Path]:
@@ -885,8 +914,8 @@ def _choose(root: Path, candidates: list[_Candidate]) -> _Candidate:
         raise FCMigrateError(
             f"No WSGI app found in {str(root)!r}. Looked for manage.py (Django), for "
             f"{files} or a package's __init__.py defining 'app', 'application', a Flask(...) "
-            "object or create_app(), for a Flask(...) object in any other top-level module, "
-            "and for the app of a Procfile's web command."
+            "object or create_app(), for a Flask(...) object in any other top-level module "
+            "or module of a top-level package, and for the app of a Procfile's web command."
             + hint
             + (
                 ""

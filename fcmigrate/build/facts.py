@@ -10,7 +10,8 @@ Dependencies
 Python version
     ``.python-version`` (``3.10`` or ``3.10.13``), else the lowest of 3.10-3.13 that
     ``requires-python`` in ``pyproject.toml`` (or Poetry's ``python`` dependency) allows,
-    else a Heroku ``runtime.txt``.
+    else the Python that mise's ``mise.toml`` or asdf's ``.tool-versions`` pins, else a
+    Heroku ``runtime.txt``.
 
 The app itself, and the Django settings module it runs with, are found by
 :mod:`fcmigrate.build.detect`, which puts these facts into its :class:`Detected`.
@@ -97,7 +98,44 @@ def read_python_version(root: Path) -> tuple[str | None, str | None]:
         version = lowest_allowed(poetry_constraint(python))
         if version is not None:
             return version, f"python {python.strip()!r} in pyproject.toml [tool.poetry]"
-    return _runtime_txt(root)
+    pinned = _version_manager_pin(root)
+    return pinned if pinned[0] is not None else _runtime_txt(root)
+
+
+def _version_manager_pin(root: Path) -> tuple[str | None, str | None]:
+    """The Python a version manager's file pins: ``python = "3.11"`` under ``[tools]`` in
+    mise's ``mise.toml`` (or ``.mise.toml``), or the first version of the ``python`` line of
+    asdf's ``.tool-versions``; the first of a list. Only one fcmigrate builds for counts."""
+    from fcmigrate.build.requirements import read_toml
+
+    for name in ("mise.toml", ".mise.toml"):
+        try:
+            tools = read_toml(root / name).get("tools")
+        except FCMigrateError:
+            continue  # not the app's to fix for us: passed over
+        value = tools.get("python") if isinstance(tools, dict) else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, dict):
+            value = value.get("version")
+        version = _supported_minor(str(value)) if value is not None else None
+        if version is not None:
+            return version, f"python {value!r} in {name} [tools]"
+    file = root / ".tool-versions"
+    if file.is_file():
+        for raw in read_text(file).splitlines():
+            words = raw.split("#", 1)[0].split()
+            if len(words) >= 2 and words[0] == "python":
+                version = _supported_minor(words[1])
+                if version is not None:
+                    return version, ".tool-versions"
+    return None, None
+
+
+def _supported_minor(text: str) -> str | None:
+    match = re.fullmatch(r"\s*(3)\.(\d+)(?:\.\d+)?\s*", text)
+    version = f"3.{match.group(2)}" if match else None
+    return version if version in SUPPORTED_PYTHONS else None
 
 
 def _runtime_txt(root: Path) -> tuple[str | None, str | None]:

@@ -12,6 +12,7 @@ it detects from the code.
 
 from __future__ import annotations
 
+import glob
 import json
 import re
 import shlex
@@ -148,7 +149,7 @@ class Origin:
         return [env.name for env in self.env if env.secret]
 
 
-# --- the server command: gunicorn, uwsgi, waitress ------------------------------------------
+# --- the server command: gunicorn, uwsgi, waitress, granian ---------------------------------
 
 
 _GUNICORN_VALUE_OPTIONS = {
@@ -176,6 +177,11 @@ class ServerCommand:
     ignored: list[str] = field(default_factory=list)
     #: Commands run before the server in the same line (``a && b && gunicorn ...``).
     before: list[str] = field(default_factory=list)
+    #: Why the app it serves is not a WSGI app (granian's ``--interface asgi``), if it is not.
+    not_wsgi: str | None = None
+    #: Where in a start script of the project the command is, when the start command ran one
+    #: (``container/entrypoint.sh:128``).
+    via: str | None = None
 
 
 def _int(value: str | None) -> int | None:
@@ -223,23 +229,30 @@ def origin_concurrency(origin: Origin) -> int:
     return max(1, min(200, (origin.workers or 1) * (origin.threads or 1)))
 
 
-def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
+def parse_command(line: str, root: Path | None = None, _depth: int = 0) -> ServerCommand | None:
     """The web server a start command runs, or None when it runs none fcmigrate knows.
 
     Understands ``cd dir && ...``, ``VAR=value cmd``, ``python -m gunicorn``, wrappers such as
-    ``newrelic-admin run-program`` and ``exec``, and commands chained before the server.
+    ``newrelic-admin run-program`` and ``exec``, and commands chained before the server. The
+    servers are gunicorn, uwsgi, waitress-serve and granian. With the project's ``root``, a
+    shell script of the project that the command runs (``./entrypoint.sh``, ``sh
+    docker/start.sh``) is read for the server it starts (see :func:`_script_command`).
     """
-    parts = re.split(r"\s*(?:&&|;|\|\|)\s*", line.strip())
+    parts = _chain(line)
     before: list[str] = []
     for part in parts:
         try:
             words = shlex.split(part, comments=True)
         except ValueError:
             words = part.split()
+        env: dict[str, str] = {}
         while words and (
             re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])
             or words[0] in ("exec", "env", "newrelic-admin", "run-program", "ddtrace-run")
         ):
+            name, equals, value = words[0].partition("=")
+            if equals:
+                env[name] = value
             words = words[1:]
         if (
             len(words) >= 3
@@ -255,6 +268,10 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
             command = _uwsgi(words[1:], root)
         elif name in ("waitress-serve", "waitress"):
             command = _waitress(words[1:])
+        elif name == "granian":
+            command = _granian(words[1:], env)
+        elif root is not None and _depth < _MAX_SCRIPT_DEPTH:
+            command = _script_command(words, root, _depth)
         if command is not None:
             chdir = next((p for p in before if p.startswith("cd ")), None)
             if chdir and command.chdir is None:
@@ -264,6 +281,33 @@ def parse_command(line: str, root: Path | None = None) -> ServerCommand | None:
         if part:
             before.append(part)
     return None
+
+
+def _chain(line: str) -> list[str]:
+    """The commands of a line joined by ``&&``, ``||`` and ``;``, not split inside quotes
+    (``sh -c 'cd /app && gunicorn app:app'`` is one command)."""
+    parts: list[str] = []
+    start, quote, i = 0, "", 0
+    text = line.strip()
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"':
+                i += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
+            i += 1
+        elif char == ";" or text.startswith(("&&", "||"), i):
+            parts.append(text[start:i].strip())
+            i += 1 if char == ";" else 2
+            start = i
+            continue
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
 
 
 def _gunicorn(words: Sequence[str]) -> ServerCommand:
@@ -329,26 +373,130 @@ def _uwsgi(words: Sequence[str], root: Path | None = None) -> ServerCommand:
     return command
 
 
-def _uwsgi_ini(name: str, root: Path | None) -> dict[str, str]:
-    """The ``[uwsgi]`` section of an ini file the command names, found in the project.
+def _project_file(name: str, root: Path) -> Path | None:
+    """The file of the project that a command names by a path inside the image.
 
-    A container path such as ``/code/etc/uwsgi.ini`` is matched by its trailing parts.
+    A container path such as ``/code/etc/uwsgi.ini`` is matched by its trailing parts, else
+    by its name when one folder of the project holds a file of that name (``COPY ./container/
+    ./`` puts ``container/entrypoint.sh`` at ``/usr/local/searxng/entrypoint.sh``).
     """
+    parts = [p for p in Path(name).parts if p not in ("/", ".", "..")]
+    for start in range(len(parts)):
+        candidate = root.joinpath(*parts[start:])
+        if candidate.is_file():
+            return candidate
+    if not parts:
+        return None
+    try:
+        below = [file for file in root.glob(f"*/{glob.escape(parts[-1])}") if file.is_file()]
+    except (OSError, ValueError):
+        return None
+    return below[0] if len(below) == 1 else None
+
+
+def _uwsgi_ini(name: str, root: Path | None) -> dict[str, str]:
+    """The ``[uwsgi]`` section of an ini file the command names, found in the project."""
     import configparser
 
-    if root is None:
+    candidate = _project_file(name, root) if root is not None else None
+    if candidate is None:
         return {}
-    parts = Path(name).parts
-    for start in range(len(parts)):
-        candidate = root.joinpath(*[p for p in parts[start:] if p not in ("/", ".")])
-        if candidate.is_file():
-            parser = configparser.ConfigParser(interpolation=None, strict=False)
-            try:
-                parser.read_string(candidate.read_text(encoding="utf-8"))
-            except (configparser.Error, OSError, UnicodeDecodeError):
-                return {}
-            return dict(parser["uwsgi"]) if parser.has_section("uwsgi") else {}
-    return {}
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(candidate.read_text(encoding="utf-8"))
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return {}
+    return dict(parser["uwsgi"]) if parser.has_section("uwsgi") else {}
+
+
+_SHELLS = ("sh", "bash", "dash", "ash", "zsh")
+#: How many start scripts deep a command is followed (entrypoint.sh running start.sh).
+_MAX_SCRIPT_DEPTH = 2
+#: A script line that runs the script's arguments: ``exec "$@"``.
+_RUNS_ARGUMENTS = re.compile(r"""^(?:exec\s+)?(?:"\$@"|\$@|"\$\{@\}"|\$\{@\})$""")
+_HEREDOC = re.compile(r"""<<-?\s*(["']?)(\w+)\1""")
+
+
+def _script_command(words: Sequence[str], root: Path, depth: int) -> ServerCommand | None:
+    """The server a shell script of the project starts, when a start command runs one
+    (``./entrypoint.sh``, ``/app/docker/start.sh``, ``sh start.sh``, ``bash -c '...'``): the
+    last line of the script that starts a server fcmigrate knows. A script that ends by running
+    its arguments (``exec "$@"``, Docker's ``ENTRYPOINT`` with a ``CMD``) runs those instead."""
+    if words and Path(words[0]).name in _SHELLS:
+        rest = list(words[1:])
+        while rest and rest[0].startswith("-") and rest[0] != "-c":
+            rest = rest[1:]  # -e, -x, -eu
+        if rest[:1] == ["-c"]:
+            return parse_command(rest[1], root, depth + 1) if len(rest) > 1 else None
+        words = rest
+    if not words:
+        return None
+    script = _project_file(words[0], root)
+    if script is None or not _is_shell_script(script):
+        return None
+    arguments = words[1:]
+    found: tuple[int, ServerCommand] | None = None
+    runs_arguments = False
+    for number, text in _script_lines(script):
+        if arguments and _RUNS_ARGUMENTS.match(text):
+            runs_arguments = True
+            continue
+        command = parse_command(text, root, depth + 1)
+        if command is not None:
+            found, runs_arguments = (number, command), False
+    if runs_arguments:
+        return parse_command(shlex.join(arguments), root, depth + 1)
+    if found is None:
+        return None
+    number, command = found
+    here = f"{script.relative_to(root).as_posix()}:{number}"
+    command.via = f"{command.via}, run by {here}" if command.via else here
+    return command
+
+
+def _is_shell_script(file: Path) -> bool:
+    """A ``.sh`` file, or one whose ``#!`` line names a shell."""
+    if file.suffix == ".sh":
+        return True
+    try:
+        with file.open("rb") as handle:
+            first = handle.readline(200).decode("utf-8", "replace").strip()
+    except OSError:
+        return False
+    words = first[2:].split() if first.startswith("#!") else []
+    if words and Path(words[0]).name == "env":
+        words = words[1:]
+    return bool(words) and Path(words[0]).name in _SHELLS
+
+
+def _script_lines(file: Path) -> Iterable[tuple[int, str]]:
+    """``(line number, command)`` for a shell script's lines, continuations joined, leading
+    ``then`` / ``else`` / ``do`` dropped, here-documents and comments left out."""
+    try:
+        if file.stat().st_size > 512_000:
+            return
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return
+    pending, first, heredoc = "", 0, ""
+    for number, raw in enumerate(lines, 1):
+        if heredoc:
+            if raw.strip() == heredoc:
+                heredoc = ""
+            continue
+        if not pending:
+            first = number
+        if raw.rstrip().endswith("\\"):
+            pending += raw.rstrip()[:-1] + " "
+            continue
+        text, pending = (pending + raw).strip(), ""
+        match = _HEREDOC.search(text)
+        if match:
+            heredoc = match.group(2)
+        if not text or text.startswith("#"):
+            continue
+        text = re.sub(r"^(?:(?:then|else|do)\s+)+", "", text)
+        yield first, text
 
 
 def _waitress(words: Sequence[str]) -> ServerCommand:
@@ -366,8 +514,78 @@ def _waitress(words: Sequence[str]) -> ServerCommand:
     return command
 
 
+#: granian's options that take a value; it has no short options, and the others are flags
+#: (``--reload``, ``--ws`` / ``--no-ws``).
+_GRANIAN_VALUE_OPTIONS = {
+    "--host", "--port", "--uds", "--uds-permissions", "--interface", "--http", "--workers",
+    "--blocking-threads", "--blocking-threads-idle-timeout", "--runtime-threads",
+    "--runtime-blocking-threads", "--runtime-mode", "--loop", "--task-impl", "--backlog",
+    "--backpressure", "--http1-buffer-size", "--http1-header-read-timeout",
+    "--http2-initial-connection-window-size", "--http2-initial-stream-window-size",
+    "--http2-keep-alive-interval", "--http2-keep-alive-timeout",
+    "--http2-max-concurrent-streams", "--http2-max-frame-size", "--http2-max-headers-size",
+    "--http2-max-send-buffer-size", "--log-level", "--log-config", "--access-log-fmt",
+    "--ssl-certificate", "--ssl-keyfile", "--ssl-keyfile-password", "--ssl-protocol-min",
+    "--ssl-ca", "--ssl-crl", "--url-path-prefix", "--respawn-interval",
+    "--rss-sample-interval", "--rss-samples", "--workers-lifetime", "--workers-max-rss",
+    "--workers-kill-timeout", "--working-dir", "--env-files", "--static-path-route",
+    "--static-path-mount", "--static-path-dir-to-file", "--static-path-expires",
+    "--metrics-scrape-interval", "--metrics-address", "--metrics-port", "--reload-paths",
+    "--reload-ignore-dirs", "--reload-ignore-patterns", "--reload-ignore-paths",
+    "--reload-tick", "--process-name", "--pid-file",
+}  # fmt: skip
+
+
+def _granian(words: Sequence[str], env: dict[str, str]) -> ServerCommand:
+    """``granian [--interface wsgi] [options] module:app``. Its interface is also read from
+    ``GRANIAN_INTERFACE=...`` before the command; only a WSGI one (or none named) gives the
+    app, as ``module:app`` when the target names no attribute (granian's default)."""
+    command = ServerCommand("granian")
+    interface = env.get("GRANIAN_INTERFACE", "")
+    named_by = f"GRANIAN_INTERFACE={interface}"
+    factory = env.get("GRANIAN_FACTORY", "").lower() in ("1", "true", "yes", "on")
+    positional: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        option, equals, value = word.partition("=")
+        if word == "--":
+            positional += words[i + 1 :]
+            break
+        if option in _GRANIAN_VALUE_OPTIONS:
+            if not equals:
+                value = words[i + 1] if i + 1 < len(words) else ""
+                i += 1
+            if option == "--interface":
+                interface, named_by = value, f"--interface {value}"
+            elif option == "--workers":
+                command.workers = _int(value)
+            elif option == "--blocking-threads":
+                command.threads = _int(value)
+            elif option == "--working-dir":
+                command.chdir = value
+        elif word in ("--factory", "--no-factory"):
+            factory = word == "--factory"
+        elif not word.startswith("-"):
+            positional.append(word)
+        i += 1
+    if len(positional) > 1:
+        command.ignored.append(f"several apps named ({' '.join(positional)}): granian takes one")
+        return command
+    if not positional:
+        return command
+    target = positional[0] if ":" in positional[0] else f"{positional[0]}:app"
+    if interface and interface.lower() != "wsgi":
+        command.not_wsgi = f"granian serves {target!r} as an {interface.upper()} app ({named_by})"
+        return command
+    command.app = target + ("()" if factory else "")
+    return command
+
+
 def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> None:
     where = origin.where(line)
+    if command.via:
+        where = f"{command.via}, run by {where}"
     if command.app:
         app = command.app
         if command.chdir and command.chdir not in (".", "./"):
@@ -400,6 +618,11 @@ def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> 
         )
     for step in command.before:
         origin.steps.append(f"{step}  (run before the server, {where})")
+    if command.not_wsgi:
+        origin.not_carried.append(
+            f"the app: {command.not_wsgi} ({where}), not a WSGI app, which is what fcmigrate "
+            "moves; name a WSGI app of the project with --app if it has one."
+        )
 
 
 # --- Procfile ----------------------------------------------------------------------------------
@@ -418,7 +641,7 @@ def read_procfile(file: Path) -> Origin:
             if command is None:
                 origin.not_carried.append(
                     f"the web command {command_line!r} ({where}) runs no server fcmigrate knows "
-                    "(gunicorn, uwsgi, waitress): name the app with --app."
+                    "(gunicorn, uwsgi, waitress, granian): name the app with --app."
                 )
             else:
                 _carry_command(origin, command, number)

@@ -212,6 +212,114 @@ def test_an_app_object_in_a_top_level_module_of_any_name_is_found(
     assert (found.spec, found.found_in) == (spec, f"{spec.split(':')[0]}.py")
 
 
+def _files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+_SEARX_SHAPE = {
+    # searxng's shape: the app is made in a module of the package, and granian serves
+    # searx.webapp:app from a shell script; no entry file names it.
+    "searx/__init__.py": "import logging\nlogger = logging.getLogger('searx')\n",
+    "searx/webapp.py": (
+        "import flask\nfrom flask import Flask\nfrom searx import settings_defaults\n"
+        "app = Flask(__name__, static_folder=None, template_folder='templates')\n"
+        "@app.route('/')\ndef index():\n    return 'ok'\n"
+    ),
+    "searx/settings_defaults.py": "from flask import Flask\nSETTINGS = {}\n",
+    "searx/utils.py": "def helper():\n    return 1\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("files", "spec"),
+    [
+        (_SEARX_SHAPE, "searx.webapp:app"),
+        (
+            {
+                "shop/__init__.py": "",
+                "shop/server.py": "import bottle\nsite = bottle.Bottle()\n",
+                # Tests, settings and a name alone are not the app.
+                "shop/tests.py": "from flask import Flask\napp = Flask('t')\n",
+                "shop/test_server.py": "from flask import Flask\napp = Flask('t')\n",
+                "shop/settings.py": "from flask import Flask\nbase = Flask('s')\n",
+                "shop/config.py": "import falcon\napp = falcon.App()\n",
+                "shop/tasks.py": "from celery import Celery\napp = Celery('shop')\n",
+            },
+            "shop.server:site",
+        ),
+    ],
+    ids=["searx-webapp", "beside-tests-and-settings"],
+)
+def test_an_app_object_in_a_module_of_a_top_level_package_is_found(
+    tmp_path: Path, files: dict[str, str], spec: str
+) -> None:
+    _files(tmp_path, files)
+    found = detect_app(tmp_path)
+    module = spec.split(":")[0]
+    assert (found.spec, found.found_in) == (spec, module.replace(".", "/") + ".py")
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # One level only: a module deeper in the package is not asked.
+        {
+            "shop/__init__.py": "",
+            "shop/web/__init__.py": "",
+            "shop/web/site.py": "from flask import Flask\napp = Flask(__name__)\n",
+        },
+        # A folder without __init__.py is no package.
+        {"shop/site.py": "from flask import Flask\napp = Flask(__name__)\n"},
+        # Made under the main guard, or in a function: not at import.
+        {
+            "shop/__init__.py": "",
+            "shop/site.py": "from flask import Flask\ndef make():\n"
+            "    app = Flask(__name__)\n    return app\nif __name__ == '__main__':\n"
+            "    app = Flask(__name__)\n",
+        },
+    ],
+    ids=["two-levels-down", "not-a-package", "not-at-module-level"],
+)
+def test_package_modules_that_make_no_app_at_import_are_passed_over(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    _files(tmp_path, files)
+    with pytest.raises(
+        FCMigrateError, match=r"No WSGI app found.* or module of a top-level package"
+    ):
+        detect_app(tmp_path)
+
+
+def test_apps_made_in_a_top_level_module_and_in_a_package_module_are_both_listed(
+    tmp_path: Path,
+) -> None:
+    _files(
+        tmp_path,
+        {
+            "api.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "admin/__init__.py": "",
+            "admin/site.py": "from flask import Flask\nsite = Flask(__name__)\n",
+        },
+    )
+    with pytest.raises(
+        FCMigrateError, match=r"Found 2 candidate apps.*'api:app'.*'admin.site:site'"
+    ):
+        detect_app(tmp_path)
+
+
+def test_a_package_module_is_asked_only_when_nothing_else_names_an_app(tmp_path: Path) -> None:
+    _files(tmp_path, _SEARX_SHAPE)
+    (tmp_path / "searx" / "app.py").write_text("from searx.webapp import app\n")
+    assert detect_app(tmp_path).found_in == "searx/app.py"
+    (tmp_path / "wsgi.py").write_text("from searx.webapp import app as application\n")
+    assert (detect_app(tmp_path).spec, detect_app(tmp_path).found_in) == (
+        "wsgi:application",
+        "wsgi.py",
+    )
+
+
 def test_an_entry_that_reaches_the_app_through_a_module_of_its_own_is_the_one(
     tmp_path: Path,
 ) -> None:
@@ -395,6 +503,38 @@ def test_python_version_file() -> None:
             {"runtime.txt": "python-3.12.1", ".python-version": "3.11\n"},
             ("3.11", ".python-version"),
             id="python-version-first",
+        ),
+        # searxng's: setup.py says >=3.10, but the code needs 3.11 (tomllib), as mise.toml says.
+        pytest.param(
+            {"mise.toml": '[tools]\n# minimal version we support\npython = "3.11"\nnode = "25"\n'},
+            ("3.11", "python '3.11' in mise.toml [tools]"),
+            id="mise",
+        ),
+        pytest.param(
+            {
+                ".mise.toml": '[tools]\npython = ["3.12.4", "3.11"]\n',
+                "runtime.txt": "python-3.10.1",
+            },
+            ("3.12", "python '3.12.4' in .mise.toml [tools]"),
+            id="mise-list-before-runtime-txt",
+        ),
+        pytest.param(
+            {".tool-versions": "nodejs 20.1.0\npython 3.13.1 3.12.0  # asdf\n"},
+            ("3.13", ".tool-versions"),
+            id="asdf",
+        ),
+        pytest.param(
+            {".tool-versions": "python 3.8.10\n", "mise.toml": "[tools\npython = 3.11"},
+            (None, None),
+            id="old-or-broken-pins",
+        ),
+        pytest.param(
+            {
+                "pyproject.toml": "[project]\nrequires-python = '>=3.10'\n",
+                "mise.toml": '[tools]\npython = "3.12"\n',
+            },
+            ("3.10", "requires-python '>=3.10' in pyproject.toml"),
+            id="requires-python-first",
         ),
     ],
 )
@@ -1174,6 +1314,24 @@ def test_django_settings_chosen_from_the_project_import(
             "Procfile",
             id="project-module-with-factory",
         ),
+        pytest.param(
+            "web: granian --interface wsgi --port $PORT --working-dir . shop.server\n",
+            {"shop/__init__.py": "", "shop/server.py": "def app(environ, start_response):\n"},
+            "shop.server:app",
+            "Procfile",
+            id="granian-wsgi",
+        ),
+        pytest.param(
+            "web: sh container/entrypoint.sh\n",
+            {
+                "container/entrypoint.sh": "#!/bin/sh\nexec granian shop.server:app\n",
+                "shop/__init__.py": "",
+                "shop/server.py": "def app(environ, start_response):\n",
+            },
+            "shop.server:app",
+            "Procfile",
+            id="granian-in-a-script",
+        ),
     ],
 )
 def test_a_procfile_names_the_app_when_nothing_else_does(
@@ -1192,6 +1350,9 @@ def test_a_procfile_names_the_app_when_nothing_else_does(
         pytest.param("web: gunicorn a:app b:app\n", {"a.py": "", "b.py": ""}, id="two-specs"),
         pytest.param("web: gunicorn 'unclosed:app\n", {"unclosed.py": ""}, id="bad-quoting"),
         pytest.param("web: uvicorn main:app\n", {"main.py": ""}, id="asgi-server"),
+        pytest.param(
+            "web: granian --interface asgi main:app\n", {"main.py": ""}, id="granian-asgi"
+        ),
     ],
 )
 def test_a_procfile_that_names_no_usable_app(

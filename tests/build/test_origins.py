@@ -87,6 +87,18 @@ COMMANDS = [
      None, None, None),
     ("waitress-threads", "waitress-serve --threads=6 --listen=*:8080 app:app", "app:app",
      None, None, 6),
+    # searxng's container/entrypoint.sh; the interface is set by GRANIAN_INTERFACE in the image.
+    ("granian", "exec /usr/local/searxng/.venv/bin/granian searx.webapp:app", "searx.webapp:app",
+     None, None, None),
+    # Options that take a value, spaced or with '=', are not the app; flags take none.
+    ("granian-options", "granian --interface wsgi --host 0.0.0.0 --port $PORT --workers 2 "
+     "--blocking-threads=8 --no-ws --log-level info --access-log --access-log-fmt '%(addr)s' "
+     "--process-name web shop.web:app", "shop.web:app", None, 2, 8),
+    ("granian-python-m-factory", "python -m granian --factory --interface=wsgi shop:create_app",
+     "shop:create_app()", None, None, None),
+    # granian's attribute is 'app' when the target names none.
+    ("granian-module", "GRANIAN_INTERFACE=wsgi granian shop.web --reload", "shop.web:app",
+     None, None, None),
 ]  # fmt: skip
 
 
@@ -113,6 +125,28 @@ def test_start_command_is_read(
 )
 def test_commands_without_a_known_server(line: str) -> None:
     assert parse_command(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("granian --interface asgi main:app", "as an ASGI app (--interface asgi)"),
+        ("granian --host 0.0.0.0 --interface=rsgi main", "as an RSGI app (--interface rsgi)"),
+        ("GRANIAN_INTERFACE=asginl granian main:app", "(GRANIAN_INTERFACE=asginl)"),
+    ],
+    ids=["asgi", "rsgi", "asgi-from-the-environment"],
+)
+def test_granian_serving_another_interface_names_no_wsgi_app(
+    tmp_path: Path, line: str, why: str
+) -> None:
+    command = parse_command(line)
+    assert command is not None
+    assert command.app is None
+    assert command.not_wsgi is not None and why in command.not_wsgi
+    _write(tmp_path, {"Procfile": f"web: {line}\n"})
+    [origin] = find_origins(tmp_path)
+    assert origin.app is None
+    assert any(why in line and "Procfile:1" in line for line in origin.not_carried)
 
 
 def test_uwsgi_ini_is_read_from_the_project(tmp_path: Path) -> None:
@@ -393,6 +427,132 @@ def test_dockerfile_entrypoint_and_cmd(tmp_path: Path) -> None:
     _write(tmp_path, {"Dockerfile": 'FROM python:3.12\nENTRYPOINT ["gunicorn"]\nCMD ["app:app"]\n'})
     [origin] = find_origins(tmp_path)
     assert origin.app == "app:app"
+
+
+# --- start scripts ----------------------------------------------------------------------------
+
+_ENTRYPOINT = """
+    #!/bin/sh
+    set -e
+    python manage.py migrate --noinput
+    cat <<EOF
+    gunicorn not:this
+    EOF
+    if [ "$DEBUG" = 1 ]; then
+        gunicorn --reload dev:app
+    else
+        exec /venv/bin/granian --interface wsgi \\
+            --workers 2 shop.wsgi:application
+    fi
+"""
+
+_RUNS_ITS_ARGUMENTS = """
+    #!/bin/sh
+    flask db upgrade
+    if [ -z "$1" ]; then
+        exec gunicorn default:app
+    fi
+    exec "$@"
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "app", "where"),
+    [
+        # The last server line runs; a here-document's text is no command.
+        (
+            {"Procfile": "web: ./bin/start.sh\n", "bin/start.sh": _ENTRYPOINT},
+            "shop.wsgi:application",
+            "bin/start.sh:10, run by Procfile:1",
+        ),
+        (
+            {"Procfile": "web: bash -e bin/start.sh\n", "bin/start.sh": _ENTRYPOINT},
+            "shop.wsgi:application",
+            "bin/start.sh:10, run by Procfile:1",
+        ),
+        # searxng's shape: the image path is not the project's, one folder holds the script.
+        (
+            {
+                "Dockerfile": "FROM python:3.12\nCOPY ./container/ ./\n"
+                'ENTRYPOINT ["/usr/local/shop/entrypoint.sh"]\n',
+                "container/entrypoint.sh": _ENTRYPOINT,
+            },
+            "shop.wsgi:application",
+            "container/entrypoint.sh:10, run by Dockerfile:3",
+        ),
+        # A script that runs another, with no .sh name but a shell's #! line.
+        (
+            {
+                "Procfile": "web: docker/start\n",
+                "docker/start": "#!/usr/bin/env bash\ncd /app\nbash docker/serve.sh\n",
+                "docker/serve.sh": "gunicorn -w 3 shop.wsgi\n",
+            },
+            "shop.wsgi",
+            "docker/serve.sh:1, run by docker/start:3, run by Procfile:1",
+        ),
+        # Docker's entrypoint script that ends with exec "$@" runs the CMD when there is one,
+        # else its own server line.
+        (
+            {
+                "Dockerfile": 'FROM python:3.12\nENTRYPOINT ["./docker-entrypoint.sh"]\n'
+                'CMD ["gunicorn", "-b", ":8000", "shop:app"]\n',
+                "docker-entrypoint.sh": _RUNS_ITS_ARGUMENTS,
+            },
+            "shop:app",
+            "Dockerfile:2",
+        ),
+        (
+            {
+                "Dockerfile": 'FROM python:3.12\nENTRYPOINT ["./docker-entrypoint.sh"]\n',
+                "docker-entrypoint.sh": _RUNS_ITS_ARGUMENTS,
+            },
+            "default:app",
+            "docker-entrypoint.sh:4, run by Dockerfile:2",
+        ),
+        (
+            {"Procfile": "web: sh -c 'cd /app && exec gunicorn shop:app'\n"},
+            "shop:app",
+            "Procfile:1",
+        ),
+    ],
+    ids=[
+        "procfile-script",
+        "shell-runs-script",
+        "image-path",
+        "nested",
+        "exec-cmd",
+        "exec-no-cmd",
+        "sh-c",
+    ],
+)
+def test_a_start_script_is_read_for_the_server_it_starts(
+    tmp_path: Path, files: dict[str, str], app: str, where: str
+) -> None:
+    _write(tmp_path, files)
+    [origin] = find_origins(tmp_path)
+    assert origin.app == app
+    assert any(f"({where})" in line and repr(app) in line for line in origin.carried)
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"Procfile": "web: ./start.sh\n", "start.sh": 'python manage.py migrate\nexec "$@"\n'},
+        {"Procfile": "web: ./missing.sh\n"},
+        # A file of the project that is no shell script is not read.
+        {"Procfile": "web: ./serve.py\n", "serve.py": "# gunicorn app:app\ngunicorn app:app\n"},
+        # Scripts that run each other end somewhere.
+        {"Procfile": "web: sh a.sh\n", "a.sh": "sh a.sh\n"},
+    ],
+    ids=["no-server", "not-in-the-project", "not-a-shell-script", "loop"],
+)
+def test_a_start_script_without_a_server_names_no_app(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    _write(tmp_path, files)
+    [origin] = find_origins(tmp_path)
+    assert origin.app is None
+    assert any("runs no server fcmigrate knows" in line for line in origin.not_carried)
 
 
 SECRET_NAMES = [

@@ -1283,3 +1283,102 @@ def test_a_worker_library_pin_without_a_wheel_is_left_out_when_the_code_never_na
                 progress=lambda line: None,
                 workdir=work,
             )
+
+
+# --- public mirrors of PyPI that cannot be reached --------------------------------------
+
+
+def simple_index(folder: Path, wheels_folder: Path) -> str:
+    """A PEP 503 index in ``folder`` serving the wheels of ``wheels_folder``: its URL."""
+    for wheel in wheels_folder.glob("*.whl"):
+        project = folder / wheel.name.split("-")[0].replace("_", "-").lower()
+        project.mkdir(parents=True, exist_ok=True)
+        shutil.copy(wheel, project)
+        with (project / "index.html").open("a") as page:
+            page.write(f'<a href="{wheel.name}">{wheel.name}</a>\n')
+    return folder.as_uri()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every HTTP(S) request fails at once, as on a machine that cannot reach the host:
+    through a proxy on a port nobody listens on, without retries."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+
+
+@pytest.mark.usefixtures("no_network")
+def test_an_unreachable_public_mirror_named_by_the_requirements_gives_way_to_pypi(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pinry: '--index-url https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple'; PyPI is a
+    # local index here.
+    from fcmigrate.build import mirrors
+
+    make_wheel(links, "webframe", "2.0")
+    pypi = simple_index(tmp_path / "pypi", links)
+    monkeypatch.setattr(mirrors, "PYPI_INDEX", pypi)
+    mirror = "https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple"
+    target, result = install(tmp_path, [f"--index-url {mirror}", "webframe==2.0"])
+    assert (target / "webframe" / "__init__.py").is_file()
+    assert (target / "gunicorn").is_dir()
+    assert result.notes == [
+        f"requirements.txt line 1 installs from {mirror} (--index-url), Tsinghua "
+        "University's mirror of PyPI, which cannot be reached from this machine: the "
+        f"packages were installed from PyPI ({pypi}) instead, which has the same packages."
+    ]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_an_unreachable_extra_mirror_gives_way_to_the_index_the_user_set(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(links, "webframe", "2.0")
+    own = simple_index(tmp_path / "own", links)
+    monkeypatch.setenv("UV_DEFAULT_INDEX", own)
+    (tmp_path / "base.txt").write_text("--extra-index-url https://pypi.douban.com/simple\n")
+    target, result = install(tmp_path, ["-r base.txt", "webframe==2.0"])
+    assert (target / "webframe" / "__init__.py").is_file()
+    assert result.notes == [
+        "base.txt line 1 installs from https://pypi.douban.com/simple (--extra-index-url), "
+        "Douban's mirror of PyPI, which cannot be reached from this machine: the packages "
+        f"were installed from the index you set ({own}) instead, which has the same packages."
+    ]
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    ("line", "environ"),
+    [
+        ("-i https://pypi.corp.invalid/simple", {}),
+        # A mirror the user chose themselves: theirs to fix.
+        (
+            "-i https://mirrors.aliyun.com/pypi/simple/",
+            {"UV_INDEX_URL": "https://mirrors.aliyun.com/pypi/simple/"},
+        ),
+    ],
+    ids=["unknown index", "mirror the user set"],
+)
+def test_an_unreachable_index_that_is_not_a_mirror_the_requirements_name_stays_an_error(
+    tmp_path: Path,
+    links: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    line: str,
+    environ: dict[str, str],
+) -> None:
+    from fcmigrate.build import mirrors
+
+    make_wheel(links, "webframe", "2.0")
+    monkeypatch.setattr(mirrors, "PYPI_INDEX", simple_index(tmp_path / "pypi", links))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(FCMigrateError, match=r"^The package index https://\S+ cannot be reached"):
+        install(tmp_path, [line, "webframe==2.0"])

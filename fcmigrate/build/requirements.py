@@ -18,9 +18,11 @@ the one list in ``requirements/`` that is not for development
     ``install_requires``, read without running ``setup.py`` (a list of strings, or a name
     bound to one at module level).
 
-Only the project's own files are read. A requirements file that is not UTF-8, or that
-installs a local folder in editable mode (``-e .``), is an :class:`FCMigrateError` with the
-fix. :func:`third_party_imports` lists what a project imports that is neither the standard
+Only the project's own files are read. A requirements file that is not UTF-8 is an
+:class:`FCMigrateError` with the fix. An editable line (``-e .``, ``-e git+URL#egg=name``)
+reads as the regular requirement it names (:func:`editable_as_regular`): FC runs a copy of
+the code, with no folder of this machine for an editable install to point at.
+:func:`third_party_imports` lists what a project imports that is neither the standard
 library nor its own, for the error when no list is found at all.
 """
 
@@ -39,6 +41,8 @@ from typing import Any
 from fcmigrate.errors import FCMigrateError
 
 __all__ = [
+    "editable_as_regular",
+    "is_url",
     "left_out_group_providing",
     "missing_requirements_error",
     "names_anywhere",
@@ -262,9 +266,10 @@ def _requirements_folder_file(root: Path) -> Path | None:
 def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> list[str]:
     """The requirement lines of a requirements file and the files it includes with ``-r``.
 
-    ``strict`` (what a build for FC installs): a file that is not UTF-8, or an editable
-    line, is an :class:`FCMigrateError` with the fix. Otherwise (``wrap``, ``dockerize``,
-    ``doctor`` only read the list) undecodable bytes are replaced and editable lines skipped.
+    An editable line gives the requirement it installs as a regular package
+    (:func:`editable_as_regular`). ``strict`` (what a build for FC installs): a file that is
+    not UTF-8 is an :class:`FCMigrateError` with the fix. Otherwise (``wrap``, ``dockerize``,
+    ``doctor`` only read the list) undecodable bytes are replaced.
     """
     if strict:
         text = _utf8(file)
@@ -278,9 +283,7 @@ def requirement_lines(file: Path, depth: int = 0, *, strict: bool = False) -> li
             continue
         editable = _EDITABLE.match(line)
         if editable:
-            if strict:
-                raise _editable_error(file, number, editable.group(1))
-            continue
+            line = editable_as_regular(editable.group(1))
         quoted = _QUOTED.fullmatch(line)
         if quoted and strict:
             raise FCMigrateError(
@@ -329,22 +332,24 @@ def _utf8(file: Path) -> str:
         ) from None
 
 
-def _editable_error(file: Path, number: int, target: str) -> FCMigrateError:
-    local = not re.match(r"[a-z][a-z0-9+.-]*[+:]", target)
-    if local:
-        fix = (
-            "The build already holds the project's own files: remove the line and list the "
-            "project's dependencies instead"
-            if target in (".", "./")
-            else f"Remove '-e': write '{target}' (a folder inside the project), or its package "
-            "name if it is published"
-        )
-    else:
-        fix = f"Remove '-e': write '{target}'"
-    return FCMigrateError(
-        f"{file.name} line {number}: '-e {target}' installs in editable mode, which a build "
-        f"for FC cannot hold (it would point at a folder of this machine). {fix}."
-    )
+#: A URL's scheme, VCS prefix included: ``git+https:``, ``file:``.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*[+:]")
+#: The ``egg=name`` of a URL's fragment: the name pip gives what the URL installs.
+_EGG = re.compile(r"#(?:.*&)?egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def is_url(target: str) -> bool:
+    """Whether an editable line's ``target`` is a URL (``git+https://...``), not a folder."""
+    return _SCHEME.match(target) is not None and not re.match(r"[A-Za-z]:[\\/]", target)
+
+
+def editable_as_regular(target: str) -> str:
+    """The requirement that installs ``-e target`` as a regular package: the folder itself,
+    the URL itself, or ``name @ URL`` for a URL naming its package with ``#egg=name`` (as pip
+    reads it; uv then names the package in what it says, and takes ``name`` from the index
+    when the URL's host cannot be reached)."""
+    egg = _EGG.search(target) if is_url(target) else None
+    return f"{egg.group(1)} @ {target}" if egg else target
 
 
 def read_toml(file: Path) -> dict[str, Any]:

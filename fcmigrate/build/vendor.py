@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from fcmigrate.build.mirrors import MirrorSwap
 from fcmigrate.build.signals import terminate_as_exit
 from fcmigrate.errors import FCMigrateError
 
@@ -198,16 +199,20 @@ def install_requirements(
 
     limit = resolve_timeout(None) if timeout is None else timeout
     app_requirements = _app_requirement_lines(requirements_file, requirements)
-    args = _requirement_args(requirements_file, requirements, workdir, target.parent)
+    editable_notes: list[str] = []
+    args = _requirement_args(
+        requirements_file, requirements, workdir, target.parent, editable_notes
+    )
+    requirement_file_args = args[:2] if requirements_file is not None else []
     freeze_notes = _freeze_constraints(requirements_file, args, workdir)
     own = runtime_requirements()
     overrides, override_notes, added = wheels.server_overrides(app_requirements, own)
-    override_notes = [*freeze_notes, *override_notes]
+    override_notes = [*editable_notes, *freeze_notes, *override_notes]
     if overrides:
         override_file = workdir / "fcmigrate-overrides.txt"
         override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
         args += ["--override", str(override_file)]
-    base = [
+    head = [
         uv_binary(),
         "pip",
         "install",
@@ -226,17 +231,20 @@ def install_requirements(
         "never",
         "--no-progress",
         *index_options(os.environ, Path.cwd()),
-        *args,
     ]
+    tail = args[len(requirement_file_args) :]
     if held:
         holding = workdir / "fcmigrate-held.txt"
         holding.write_text("".join(f"{k}=={v}\n" for k, v in held.items()), encoding="utf-8")
-        base += ["--constraint", str(holding)]
+        tail += ["--constraint", str(holding)]
+    base = [*head, *requirement_file_args, *tail]
     env = _uv_env(os.environ)
     notes = list(override_notes)
     extra: list[str] = []
     extra_own: list[str] = []
     moved_twin = retried = False
+    #: Index URLs of the requirements files replaced: unreachable mirrors of PyPI.
+    replaced_indexes: dict[str, str | None] = {}
     #: Packages whose Git source this machine cannot reach, taken from the index instead.
     from_index: list[str] = []
     extra_index: list[str] = []
@@ -254,6 +262,16 @@ def install_requirements(
         # Each remedy for what stopped this try, at most once (a lower setuptools as often
         # as a build asks for one): what stops the next try is what to fix next, and may
         # be for another remedy (an old sdist built, then a twin without a wheel).
+        mirror = _mirror_unreachable(text, requirements_file)
+        if mirror is not None and not mirror.replaced.keys() <= replaced_indexes.keys():
+            replaced_indexes.update(mirror.replaced)
+            requirement_file_args = _requirement_args(
+                requirements_file, requirements, workdir, target.parent, [], replaced_indexes
+            )
+            base = [*head, *requirement_file_args, *tail]
+            progress(f"Trying again: {mirror.note}")
+            notes.append(mirror.note)
+            continue
         unreachable = _git_unreachable(text, from_index)
         moved = (
             None
@@ -417,6 +435,18 @@ _UNREACHABLE = re.compile(
     r"Connection refused|unable to access",
     re.I,
 )
+
+
+def _mirror_unreachable(output: str, requirements_file: Path | None) -> MirrorSwap | None:
+    """What stands in for a public mirror of PyPI that the requirements name and this
+    machine cannot reach (:func:`fcmigrate.build.mirrors.unreachable_mirror`)."""
+    from fcmigrate.build import wheels
+    from fcmigrate.build.mirrors import unreachable_mirror
+
+    url = wheels.unreachable_url(output)
+    if url is None:
+        return None
+    return unreachable_mirror(url, requirements_file, os.environ)
 
 
 def _git_unreachable(output: str, done: Sequence[str]) -> tuple[str, str] | None:
@@ -814,6 +844,10 @@ def _freeze_constraints(
 
 #: A requirement that is a folder of the project: ``.``, ``./libs/tool``.
 _LOCAL_PATH = re.compile(r"\s*(\.{1,2}(?:/\S*)?)\s*(?:#.*)?$")
+#: A line naming an index: ``-i URL``, ``--extra-index-url=URL``.
+_INDEX_OPTION = re.compile(r"(\s*(?:-i|--index-url|--extra-index-url)(?:\s+|=))(\S+)(.*)")
+#: An editable requirement: ``-e .``, ``--editable=git+https://...#egg=name``.
+_EDITABLE_OPTION = re.compile(r"\s*(?:-e|--editable)(?:\s+|=)(\S+)")
 
 
 def _requirement_args(
@@ -821,10 +855,22 @@ def _requirement_args(
     requirements: Sequence[str],
     workdir: Path,
     code_copy: Path | None = None,
+    notes: list[str] | None = None,
+    indexes: Mapping[str, str | None] | None = None,
 ) -> list[str]:
+    """uv's arguments for the requirements; ``notes`` gets what the build installs
+    otherwise than the file says (an editable line, installed as a regular package).
+    ``indexes``: index URLs of the files to replace (``None``: to leave out)."""
     if requirements_file is None:
         return [r for r in requirements if _normal(requirement_name(r)) != "fcmigrate"]
-    return ["-r", str(_uv_requirements_file(requirements_file, workdir, code_copy))]
+    used = _uv_requirements_file(
+        requirements_file,
+        workdir,
+        code_copy,
+        notes=notes if notes is not None else [],
+        indexes=indexes or {},
+    )
+    return ["-r", str(used)]
 
 
 #: Options pip takes at the end of a requirement line and applies to the whole install
@@ -836,22 +882,34 @@ _PIP_LINE_OPTION = re.compile(
 
 
 def _uv_requirements_file(
-    file: Path, workdir: Path, code_copy: Path | None, depth: int = 0
+    file: Path,
+    workdir: Path,
+    code_copy: Path | None,
+    depth: int = 0,
+    *,
+    notes: list[str],
+    indexes: Mapping[str, str | None],
 ) -> Path:
     """``file`` as uv should read it: the file itself, or a copy in ``workdir`` without
-    fcmigrate, with the project's own folders made absolute and pip's line options on lines
-    of their own. Included files (``-r``) get the same, each only when it needs it."""
+    fcmigrate, with the project's own folders made absolute, editable lines as regular
+    requirements (with a note each), the index URLs in ``indexes`` replaced, and pip's
+    line options on lines of their own. Included files (``-r``) get the same, each only
+    when it needs it."""
+    from fcmigrate.build.requirements import editable_as_regular, is_url
+
     lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
     kept: list[str] = []
     changed = False
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         if _normal(requirement_name(line)) == "fcmigrate":
             changed = True
             continue
         include = _INCLUDE_OPTION.match(line)
         if include and depth < 10 and (file.parent / include.group(2)).is_file():
             nested = file.parent / include.group(2)
-            used = _uv_requirements_file(nested, workdir, code_copy, depth + 1)
+            used = _uv_requirements_file(
+                nested, workdir, code_copy, depth + 1, notes=notes, indexes=indexes
+            )
             if used != nested:
                 changed = True
                 line = include.group(1) + str(used) + include.group(3)
@@ -860,15 +918,26 @@ def _uv_requirements_file(
         option = _RELATIVE_OPTION.match(line)
         if option and not os.path.isabs(option.group(2)) and "://" not in option.group(2):
             line = option.group(1) + str(file.parent / option.group(2)) + option.group(3)
+        index = _INDEX_OPTION.match(line)
+        if index and index.group(2) in indexes:
+            changed = True
+            replacement = indexes[index.group(2)]
+            if replacement is None:
+                continue
+            line = index.group(1) + replacement + index.group(3)
+        editable = _EDITABLE_OPTION.match(line)
+        if editable:
+            changed = True
+            target = editable.group(1)
+            notes.append(_editable_note(file, number, target))
+            if not is_url(target):
+                line = _local_folder(file, number, target, code_copy, editable=True)
+            else:
+                line = editable_as_regular(target)
         path = _LOCAL_PATH.match(line)
         if path:
-            # The project itself ('.') or a folder in it, which pip reads from the project's
-            # folder (where it runs): built from the build's copy (the project is only read).
             changed = True
-            base = file.parent
-            if code_copy is not None and (code_copy / path.group(1)).exists():
-                base = code_copy
-            line = str((base / path.group(1)).resolve())
+            line = _local_folder(file, number, path.group(1), code_copy)
         body = re.sub(r"(^|\s)#.*", "", line).rstrip()
         moved = _PIP_LINE_OPTION.findall(body)
         if moved and not body.lstrip().startswith("-"):
@@ -883,6 +952,34 @@ def _uv_requirements_file(
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write("\n".join(kept) + "\n")
     return Path(name)
+
+
+def _local_folder(
+    file: Path, number: int, folder: str, code_copy: Path | None, *, editable: bool = False
+) -> str:
+    """The absolute path of a folder a requirements line installs: the project itself
+    ('.') or a folder in it, which pip reads from the project's folder (where it runs), is
+    built from the build's copy (the project is only read)."""
+    if os.path.isabs(folder):
+        return folder
+    base = file.parent
+    if code_copy is not None and (code_copy / folder).exists():
+        base = code_copy
+    elif editable and not (base / folder).is_dir():
+        raise FCMigrateError(
+            f"{file.name} line {number}: '-e {folder}' names no folder of the project (looked "
+            f"in {str(base / folder)!r}). Write the path of the folder to install, from the "
+            "project's folder (-e ./libs/tool), or remove the line."
+        )
+    return str((base / folder).resolve())
+
+
+def _editable_note(file: Path, number: int, target: str) -> str:
+    return (
+        f"{file.name} line {number}: '-e {target}' was installed as a regular (non-editable) "
+        "package, since FC's code folder is a copy: an editable install would point at a "
+        "folder of this machine."
+    )
 
 
 def copy_fcmigrate(target: Path) -> Path:

@@ -35,6 +35,7 @@ __all__ = [
     "same_series",
     "timeout_error",
     "twins_for_target",
+    "unreachable_url",
 ]
 
 #: Packages whose wheels are published under another name.
@@ -150,9 +151,8 @@ def explain(
         return _resolution_error(
             conflict, hints, python_version, app_requirements, own_requirements
         )
-    fetch = _FETCH.search(output)
-    if fetch is not None and _NETWORK.search(output):
-        url = fetch.group(1)
+    url = unreachable_url(output)
+    if url is not None:
         index = url.split("/simple/")[0] + "/simple/" if "/simple/" in url else url
         return FCMigrateError(
             f"The package index {index} cannot be reached ({(causes or errors)[-1]}). Check "
@@ -170,6 +170,12 @@ def explain(
     return FCMigrateError(
         f"The requirements could not be installed for {_target(python_version)}: {reason}"
     )
+
+
+def unreachable_url(output: str) -> str | None:
+    """The URL uv could not fetch because its host cannot be reached, if that stopped it."""
+    fetch = _FETCH.search(output)
+    return fetch.group(1) if fetch is not None and _NETWORK.search(output) else None
 
 
 def _resolution_error(

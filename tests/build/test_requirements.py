@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_vendor_uv import make_wheel
+from test_vendor_uv import BACKEND, make_wheel
 
 from fcmigrate.build import vendor
 from fcmigrate.build.facts import read_requirements as detect_read_requirements
@@ -16,6 +16,7 @@ from fcmigrate.build.migrate import choose_runtime
 from fcmigrate.build.requirements import (
     poetry_constraint,
     read_requirements,
+    requirement_lines,
     third_party_imports,
 )
 
@@ -161,18 +162,56 @@ def test_non_utf8_requirements_give_one_error_line(tmp_path: Path) -> None:
     assert not (tmp_path / "build").exists()
 
 
-def test_editable_install_of_the_project_gives_one_error_line(tmp_path: Path) -> None:
+def test_editable_install_of_the_project_builds_it_as_a_regular_package(
+    tmp_path: Path,
+) -> None:
+    # flaskbb/flaskbb ends its requirements.txt with '-e .'.
     project = tmp_path / "tiny"
-    project.mkdir()
-    (project / "app.py").write_text(TINY_APP)
-    (project / "requirements.txt").write_text("flask\n-e .\n")
-    error = one_error(run_migrate(project, "--out", str(tmp_path / "build")))
-    assert error == (
-        "Error: requirements.txt line 2: '-e .' installs in editable mode, which a build for "
-        "FC cannot hold (it would point at a folder of this machine). The build already holds "
-        "the project's own files: remove the line and list the project's dependencies instead."
+    (project / "tinyforum").mkdir(parents=True)
+    (project / "tinyforum" / "__init__.py").write_text("")
+    (project / "app.py").write_text("import tinyforum\n" + TINY_APP)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
     )
-    assert ".fcmigrate-work" not in error and str(tmp_path) not in error
+    (project / "backend.py").write_text(
+        BACKEND.format(name="tinyforum", version="0.1", mode="pure")
+    )
+    (project / "requirements.txt").write_text("-e .\n")
+    out = tmp_path / "build"
+    proc = run_migrate(project, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "python" / "tinyforum-0.1.dist-info").is_dir()
+    assert (
+        "Note: requirements.txt line 1: '-e .' was installed as a regular (non-editable) "
+        "package, since FC's code folder is a copy: an editable install would point at a "
+        "folder of this machine." in proc.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "read"),
+    [
+        ("-e .", "."),
+        ("--editable ./libs/tool", "./libs/tool"),
+        ("--editable=./libs/tool", "./libs/tool"),
+        (
+            "-e git+https://example.org/x.git#egg=x-lib",
+            "x-lib @ git+https://example.org/x.git#egg=x-lib",
+        ),
+        (
+            "-e git+https://example.org/x.git@v1#subdirectory=py&egg=x",
+            "x @ git+https://example.org/x.git@v1#subdirectory=py&egg=x",
+        ),
+        ("-e git+https://example.org/x.git", "git+https://example.org/x.git"),
+    ],
+)
+@pytest.mark.parametrize("strict", [True, False])
+def test_an_editable_line_reads_as_the_regular_requirement(
+    tmp_path: Path, line: str, read: str, strict: bool
+) -> None:
+    (tmp_path / "base.txt").write_text(f"flask\n{line}  # the project\n")
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n")
+    assert requirement_lines(tmp_path / "requirements.txt", strict=strict) == ["flask", read]
 
 
 def test_a_requirement_in_quotes_gives_one_error_line(tmp_path: Path) -> None:
@@ -253,9 +292,9 @@ def test_python_version_file_picks_the_runtime(tmp_path: Path) -> None:
 
 
 def test_reading_alone_is_lenient(tmp_path: Path) -> None:
-    """wrap, dockerize and doctor only read the list: the build is where these are errors."""
+    """wrap, dockerize and doctor only read the list: the build is where this is an error."""
     (tmp_path / "requirements.txt").write_bytes("# café\nflask\n-e .\n".encode("latin-1"))
-    assert read_requirements(tmp_path) == (["flask"], tmp_path / "requirements.txt")
+    assert read_requirements(tmp_path) == (["flask", "."], tmp_path / "requirements.txt")
 
 
 def test_a_production_requirements_file_when_there_is_no_requirements_txt(

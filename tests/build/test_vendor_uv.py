@@ -856,6 +856,101 @@ def test_the_project_itself_in_requirements_is_built_from_the_build_copy(
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
 
 
+def python_project(folder: Path, name: str) -> Path:
+    """A project folder whose in-tree backend builds a wheel of ``name`` 0.1."""
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text("")
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    )
+    (folder / "backend.py").write_text(BACKEND.format(name=name, version="0.1", mode="pure"))
+    return folder
+
+
+def test_editable_folders_are_built_from_the_build_copy_as_regular_packages(
+    tmp_path: Path, links: Path
+) -> None:
+    # flaskbb ends its requirements.txt with '-e .'; others install a folder of their own.
+    project = python_project(tmp_path / "project", "forum")
+    python_project(project / "libs" / "tool", "tool")
+    (project / "requirements").mkdir()
+    (project / "requirements" / "base.txt").write_text("-e .\n--editable=./libs/tool\n")
+    (project / "requirements.txt").write_text(
+        f"--no-index\n--find-links {links}\n-r requirements/base.txt\n"
+    )
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    copy = tmp_path / "build"
+    shutil.copytree(project, copy)
+    work = tmp_path / "work"
+    work.mkdir()
+    result = vendor.install_requirements(
+        copy / "python",
+        requirements_file=project / "requirements.txt",
+        requirements=[],
+        python_version="3.10",
+        runtime="custom.debian10",
+        progress=lambda line: None,
+        workdir=work,
+    )
+    assert "forum-0.1" in result.installed and "tool-0.1" in result.installed
+    # Regular packages: their files, no .pth or finder pointing at a folder of this machine.
+    assert (copy / "python" / "forum" / "__init__.py").is_file()
+    assert (copy / "python" / "tool" / "__init__.py").is_file()
+    assert not list((copy / "python").glob("*.pth"))
+    assert result.notes[:2] == [
+        "base.txt line 1: '-e .' was installed as a regular (non-editable) package, since "
+        "FC's code folder is a copy: an editable install would point at a folder of this "
+        "machine.",
+        "base.txt line 2: '-e ./libs/tool' was installed as a regular (non-editable) "
+        "package, since FC's code folder is a copy: an editable install would point at a "
+        "folder of this machine.",
+    ]
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+
+
+def test_an_editable_git_url_installs_as_a_regular_package(tmp_path: Path, links: Path) -> None:
+    # uv refuses '-e git+...' ("Git sources cannot be editable"); pip installs it.
+    repo = python_project(tmp_path / "repo", "gitlib")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "."],
+        check=True,
+    )
+    target, result = install(tmp_path, [*no_index(links), f"-e git+file://{repo}#egg=gitlib"])
+    assert (target / "gitlib" / "__init__.py").is_file()
+    assert result.notes == [
+        f"requirements.txt line 3: '-e git+file://{repo}#egg=gitlib' was installed as a "
+        "regular (non-editable) package, since FC's code folder is a copy: an editable "
+        "install would point at a folder of this machine."
+    ]
+
+
+def test_an_editable_git_url_whose_host_cannot_be_reached_comes_from_the_index(
+    tmp_path: Path, links: Path
+) -> None:
+    # '#egg=name' names the package, so its release on the index can stand in.
+    make_wheel(links, "gitlib", "2.0")
+    url = "git+https://git.invalid/team/gitlib.git#egg=gitlib"
+    target, result = install(tmp_path, [*no_index(links), f"-e {url}"])
+    assert "VERSION = '2.0'" in (target / "gitlib" / "__init__.py").read_text()
+    assert result.notes[-1].startswith(
+        f"gitlib is pinned to a Git repository ({url}), but git.invalid cannot be reached"
+    )
+
+
+def test_an_editable_line_naming_no_folder_gives_one_error_line(
+    tmp_path: Path, links: Path
+) -> None:
+    with pytest.raises(FCMigrateError) as caught:
+        install(tmp_path, [*no_index(links), "-e ./libs/missing"])
+    assert str(caught.value) == (
+        "requirements.txt line 3: '-e ./libs/missing' names no folder of the project (looked "
+        f"in {str(tmp_path / 'libs' / 'missing')!r}). Write the path of the folder to "
+        "install, from the project's folder (-e ./libs/tool), or remove the line."
+    )
+
+
 def test_frozen_pins_that_conflict_install_as_pinned(tmp_path: Path, links: Path) -> None:
     # A pip freeze whose pins conflict: pip's old resolver installed them anyway.
     make_wheel(links, "web", "3.0.0", requires=["tool>=3"])
@@ -1194,3 +1289,102 @@ def test_a_worker_library_pin_without_a_wheel_is_left_out_when_the_code_never_na
                 progress=lambda line: None,
                 workdir=work,
             )
+
+
+# --- public mirrors of PyPI that cannot be reached --------------------------------------
+
+
+def simple_index(folder: Path, wheels_folder: Path) -> str:
+    """A PEP 503 index in ``folder`` serving the wheels of ``wheels_folder``: its URL."""
+    for wheel in wheels_folder.glob("*.whl"):
+        project = folder / wheel.name.split("-")[0].replace("_", "-").lower()
+        project.mkdir(parents=True, exist_ok=True)
+        shutil.copy(wheel, project)
+        with (project / "index.html").open("a") as page:
+            page.write(f'<a href="{wheel.name}">{wheel.name}</a>\n')
+    return folder.as_uri()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every HTTP(S) request fails at once, as on a machine that cannot reach the host:
+    through a proxy on a port nobody listens on, without retries."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+
+
+@pytest.mark.usefixtures("no_network")
+def test_an_unreachable_public_mirror_named_by_the_requirements_gives_way_to_pypi(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pinry: '--index-url https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple'; PyPI is a
+    # local index here.
+    from fcmigrate.build import mirrors
+
+    make_wheel(links, "webframe", "2.0")
+    pypi = simple_index(tmp_path / "pypi", links)
+    monkeypatch.setattr(mirrors, "PYPI_INDEX", pypi)
+    mirror = "https://mirrors.tuna.tsinghua.edu.cn/pypi/web/simple"
+    target, result = install(tmp_path, [f"--index-url {mirror}", "webframe==2.0"])
+    assert (target / "webframe" / "__init__.py").is_file()
+    assert (target / "gunicorn").is_dir()
+    assert result.notes == [
+        f"requirements.txt line 1 installs from {mirror} (--index-url), Tsinghua "
+        "University's mirror of PyPI, which cannot be reached from this machine: the "
+        f"packages were installed from PyPI ({pypi}) instead, which has the same packages."
+    ]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_an_unreachable_extra_mirror_gives_way_to_the_index_the_user_set(
+    tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(links, "webframe", "2.0")
+    own = simple_index(tmp_path / "own", links)
+    monkeypatch.setenv("UV_DEFAULT_INDEX", own)
+    (tmp_path / "base.txt").write_text("--extra-index-url https://pypi.douban.com/simple\n")
+    target, result = install(tmp_path, ["-r base.txt", "webframe==2.0"])
+    assert (target / "webframe" / "__init__.py").is_file()
+    assert result.notes == [
+        "base.txt line 1 installs from https://pypi.douban.com/simple (--extra-index-url), "
+        "Douban's mirror of PyPI, which cannot be reached from this machine: the packages "
+        f"were installed from the index you set ({own}) instead, which has the same packages."
+    ]
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    ("line", "environ"),
+    [
+        ("-i https://pypi.corp.invalid/simple", {}),
+        # A mirror the user chose themselves: theirs to fix.
+        (
+            "-i https://mirrors.aliyun.com/pypi/simple/",
+            {"UV_INDEX_URL": "https://mirrors.aliyun.com/pypi/simple/"},
+        ),
+    ],
+    ids=["unknown index", "mirror the user set"],
+)
+def test_an_unreachable_index_that_is_not_a_mirror_the_requirements_name_stays_an_error(
+    tmp_path: Path,
+    links: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    line: str,
+    environ: dict[str, str],
+) -> None:
+    from fcmigrate.build import mirrors
+
+    make_wheel(links, "webframe", "2.0")
+    monkeypatch.setattr(mirrors, "PYPI_INDEX", simple_index(tmp_path / "pypi", links))
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(FCMigrateError, match=r"^The package index https://\S+ cannot be reached"):
+        install(tmp_path, [line, "webframe==2.0"])

@@ -295,16 +295,22 @@ def write_bootstrap(project: Path, script: str) -> None:
 
 
 def old_wheel(
-    wheels: Path, name: str, version: str, body: str, requires: Sequence[str] = ()
+    wheels: Path,
+    name: str,
+    version: str,
+    body: str,
+    requires: Sequence[str] = (),
+    package: str | None = None,
 ) -> None:
-    """Write a pure-Python wheel of ``name`` whose ``__init__`` is ``body``, by hand."""
+    """Write a pure-Python wheel of ``name`` whose ``__init__`` is ``body``, by hand; its
+    package is ``package`` (default: ``name``)."""
     import base64
     import hashlib
     import zipfile
 
     dist = f"{name}-{version}"
     files = {
-        f"{name}/__init__.py": body,
+        f"{package or name}/__init__.py": body,
         f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
         + "".join(f"Requires-Dist: {line}\n" for line in requires),
         f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",

@@ -32,7 +32,13 @@ from fcmigrate.runtime.import_errors import missing_variable, user_traceback
 if TYPE_CHECKING:
     from fcmigrate.build.detect import Detected
 
-__all__ = ["IMPORT_TIMEOUT", "changed_path", "confirm_import", "read_only_error"]
+__all__ = [
+    "IMPORT_TIMEOUT",
+    "UnlistedError",
+    "changed_path",
+    "confirm_import",
+    "read_only_error",
+]
 
 IMPORT_TIMEOUT = 120.0
 #: How the note on Flask-Assets' build at request time begins (migrate drops it once it has
@@ -41,6 +47,17 @@ ASSETS_NOTE_START = "Flask-Assets builds the app's bundles into"
 #: The program the child runs (``python -m``): this module.
 CHILD_MODULE = "fcmigrate.build.importcheck"
 _SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+
+
+class UnlistedError(AppImportError):
+    """The import failed inside the installed package ``importer`` (name, version) on
+    ``module``, a top-level module that nothing installed, and that it does not list a
+    dependency for."""
+
+    def __init__(self, message: str, importer: tuple[str, str], module: str):
+        super().__init__(message)
+        self.importer = importer
+        self.module = module
 
 
 def confirm_import(
@@ -397,7 +414,7 @@ def _package_failed(
     if isinstance(missing, str) and missing and error_class == "builtins.ModuleNotFoundError":
         site = folder / "python"
         if _names_module(site / str(failed_file or ""), missing):
-            return _missing_module(spec, shown, name, missing, target, site)
+            return _missing_module(spec, dist, name, missing, target, site)
         return (
             f"Importing {spec!r} failed: there is no module named {missing!r} (traceback "
             f"above), which {name} imports because your code or settings name it (an "
@@ -456,10 +473,14 @@ def _names_module(file: Path, module: str) -> bool:
     return any(re.search(word, text) for word in words)
 
 
-def _missing_module(spec: str, shown: str, name: str, module: str, target: str, site: Path) -> str:
-    """The import failed inside a vendored package on a module that is not there: a part of
-    another installed package that its release no longer has, or a distribution the package
-    uses without listing it as a dependency."""
+def _missing_module(
+    spec: str, dist: tuple[str, str] | None, name: str, module: str, target: str, site: Path
+) -> str | AppImportError:
+    """The import failed inside a vendored package (``dist``: name, version) on a module
+    that is not there: a part of another installed package that its release no longer has,
+    or a distribution the package uses without listing it as a dependency
+    (:class:`UnlistedError`, when the package's distribution is known)."""
+    shown = f"{dist[0]} {dist[1]}" if dist else name
     top = module.split(".")[0]
     owner = _distribution_of(site, top) if top != module else None
     if owner is not None:
@@ -477,12 +498,13 @@ def _missing_module(spec: str, shown: str, name: str, module: str, target: str, 
             f"{provider} as a dependency ({why}). Add {line!r} to your requirements, or pin "
             f"a release of {name} that no longer needs it."
         )
-    return (
+    message = (
         f"Importing {spec!r} failed inside the installed package {shown!r} (traceback above): "
         f"it imports {top!r}, which is not installed, as {name} does not list what provides "
         f"it as a dependency on {target}. Add the package that provides {top!r} to your "
         f"requirements, or pin a release of {name} that does not need it."
     )
+    return message if dist is None else UnlistedError(message, dist, top)
 
 
 def _apart(

@@ -53,7 +53,7 @@ from fcmigrate.build.apart import (
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
 from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
-from fcmigrate.build.importcheck import confirm_import
+from fcmigrate.build.importcheck import UnlistedError, confirm_import
 from fcmigrate.build.origins import (
     EnvValue,
     Origin,
@@ -321,6 +321,11 @@ class _Build:
     generated: list[str] = field(default_factory=list)
     compiled: int = 0
     zip_bytes: int = 0
+    #: Free packages held at an older release (name -> version), by :func:`_check_import`.
+    held: dict[str, str] = field(default_factory=dict)
+    #: Distributions :func:`_check_import` added because an installed package imports them
+    #: without listing them: name -> (that package, its version, the module).
+    unlisted: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     @property
     def say(self) -> Progress:
@@ -545,10 +550,10 @@ def _stage(build: _Build) -> None:
     build.say(f"Copied {build.copied.files} files ({human_size(build.copied.bytes)})")
 
 
-def _vendor(build: _Build, held: Mapping[str, str] | None = None) -> None:
+def _vendor(build: _Build) -> None:
     """Step 2: resolve and install the requirements into ``python/`` for the target, then
-    fcmigrate's runtime and, when the app needs it, WhiteNoise. ``held``: free packages held
-    at an older release (:func:`_check_import`)."""
+    fcmigrate's runtime and, when the app needs it, WhiteNoise; with the releases held and
+    the distributions added by :func:`_check_import`, when it installs again."""
     plan, python = build.plan, build.plan.python
     build.say(f"Installing dependencies into python/ for CPython {python} (uv) ...")
     pip = install_requirements(
@@ -561,7 +566,8 @@ def _vendor(build: _Build, held: Mapping[str, str] | None = None) -> None:
         workdir=build.work,
         timeout=plan.options.resolve_timeout,
         build_python=plan.interpreter,
-        held=held,
+        held=build.held or None,
+        unlisted=list(build.unlisted),
     )
     for note in build.install_notes:
         if note in build.notes:
@@ -595,28 +601,45 @@ def _check_import(build: _Build) -> None:
     leaves free no longer has (:class:`~fcmigrate.build.apart.ApartError`: ``Flask==2.0.1``
     beside a free Werkzeug), the free one is held at its last release from before the
     pinned one came out, the requirements are installed again and the import checked
-    again, a few times at most, with a note for each.
+    again, a few times at most, with a note for each. When an installed package imports a
+    module nothing installed provides and that it does not list
+    (:class:`~fcmigrate.build.importcheck.UnlistedError`: Flask-Babel 0.12.2 and ``pytz``),
+    the distribution that provides it (:func:`fcmigrate.build.unlisted.provider_of`) is
+    installed too, the same way.
     """
-    held: dict[str, str] = {}
+    held = build.held
     while True:
         try:
             _import_once(build)
             return
+        except UnlistedError as exc:
+            dist = _unlisted_provider(build, exc)
+            if dist is None:
+                raise _with_tries(exc, build) from None
+            if not _install_adding(build, dist, exc):
+                raise _with_tries(exc, build, refused=dist) from None
+            importer, version = exc.importer
+            build.notes.append(
+                f"{importer} {version} imports {exc.module} without listing {dist} as a dependency "
+                "(an older release of one of its dependencies most likely brought it): the "
+                f"build has {dist} too. Add it to your requirements to build without this "
+                "second try."
+            )
         except AppImportError as exc:
             if isinstance(exc, TooNewError):
                 if not _hold_as_of_project(build, exc, held):
-                    raise _with_held(exc, held) from None
+                    raise _with_tries(exc, build) from None
                 continue
             if isinstance(exc, NotYetError):
                 if not _hold_newer(build, exc, held):
-                    raise _with_held(exc, held) from None
+                    raise _with_tries(exc, build) from None
                 continue
             if not isinstance(exc, ApartError):
-                raise _with_held(exc, held) from None
+                raise _with_tries(exc, build) from None
             dep, who = exc.provider[0], exc.importer
             last = _hold(build, exc, held)
             if last is None:
-                raise _with_held(exc, held) from None
+                raise _with_tries(exc, build) from None
             why = f"when {who[0]} {who[1]} came out"
             if not _install_holding(build, held, dep, last):
                 # Another pin needs a newer one (Flask 2.0.1 asks for Jinja2>=3.0 beside
@@ -630,7 +653,7 @@ def _check_import(build: _Build) -> None:
                     or later in (None, last)
                     or not _install_holding(build, held, dep, str(later))
                 ):
-                    raise _with_held(exc, held) from None
+                    raise _with_tries(exc, build) from None
                 last = str(later)
                 why = f"on {era:%Y-%m-%d}, when the newest release you pin came out"
             build.notes.append(
@@ -718,11 +741,69 @@ def _install_holding(build: _Build, held: dict[str, str], dep: str, version: str
     held[dep] = version
     shutil.rmtree(build.vendored, ignore_errors=True)
     try:
-        _vendor(build, held)
+        _vendor(build)
     except FCMigrateError:
         held.pop(dep)
         return False
     return True
+
+
+#: How many distributions :func:`_check_import` may add in one build for packages that do
+#: not list them.
+MAX_UNLISTED = 4
+
+
+def _unlisted_provider(build: _Build, error: UnlistedError) -> str | None:
+    """The distribution to install for the module ``error`` names, or ``None``: the
+    project's own code imports it (a requirement the project lacks, for its author to
+    list), the requirements name that distribution, it was added already, too many were,
+    or neither PyPI nor :data:`~fcmigrate.build.unlisted.DISTRIBUTIONS` names one."""
+    from packaging.utils import canonicalize_name
+
+    from fcmigrate.build.requirements import third_party_imports
+    from fcmigrate.build.unlisted import provider_of
+
+    tried = {module for _, _, module in build.unlisted.values()}
+    if len(build.unlisted) >= MAX_UNLISTED or error.module in tried:
+        return None
+    if error.module in third_party_imports(build.plan.root):
+        return None
+    dist = provider_of(error.module)
+    if dist is None:
+        return None
+    named = {canonicalize_name(name) for name in [*_requirement_names(build), *build.unlisted]}
+    return None if canonicalize_name(dist) in named else dist
+
+
+def _install_adding(build: _Build, dist: str, error: UnlistedError) -> bool:
+    """Install again with ``dist`` too; whether that resolved (if not, ``dist`` is not
+    added)."""
+    who, version = error.importer
+    build.say(
+        f"Installing again with {dist}, which {who} {version} imports without listing it, "
+        "as the notes will say ..."
+    )
+    build.unlisted[dist] = (who, version, error.module)
+    shutil.rmtree(build.vendored, ignore_errors=True)
+    try:
+        _vendor(build)
+    except FCMigrateError:
+        build.unlisted.pop(dist)
+        return False
+    return True
+
+
+def _requirement_names(build: _Build) -> list[str]:
+    """The names of the distributions the app's requirements list."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: list[str] = []
+    for line in build.detected.requirements:
+        try:
+            names.append(Requirement(line).name)
+        except InvalidRequirement:
+            continue
+    return names
 
 
 def _pins(build: _Build) -> dict[str, str]:
@@ -741,16 +822,31 @@ def _pins(build: _Build) -> dict[str, str]:
     return pins
 
 
-def _with_held(error: AppImportError, held: Mapping[str, str]) -> AppImportError:
-    """``error``, saying which free packages fcmigrate had held back when it was raised."""
-    if not held:
+def _with_tries(error: AppImportError, build: _Build, refused: str | None = None) -> AppImportError:
+    """``error``, saying which free packages fcmigrate had held back, which distributions it
+    had added, and which one it tried to add but could not install (``refused``), when it
+    was raised."""
+    said: list[str] = []
+    held = build.held
+    if held:
+        shown = ", ".join(f"{name}=={version}" for name, version in held.items())
+        said.append(
+            f"Your requirements left {', '.join(held)} free, and today's releases did not "
+            "work with the packages you pin: this build held them at "
+            f"{shown}, releases from the time of those packages."
+        )
+    for dist, (who, version, module) in build.unlisted.items():
+        said.append(
+            f"This build added {dist}, as {who} {version} imports {module} without listing it."
+        )
+    if refused is not None and isinstance(error, UnlistedError):
+        said.append(
+            f"This build tried adding {refused} for {error.module}, but it did not install "
+            "with your requirements."
+        )
+    if not said:
         return error
-    shown = ", ".join(f"{name}=={version}" for name, version in held.items())
-    return AppImportError(
-        f"{error} (Your requirements left {', '.join(held)} free, and today's releases did "
-        f"not work with the packages you pin: this build held them at {shown}, releases "
-        "from the time of those packages.)"
-    )
+    return AppImportError(f"{error} ({' '.join(said)})")
 
 
 #: How many free packages :func:`_check_import` may hold back in one build.
@@ -760,19 +856,8 @@ MAX_HELD = 6
 def _hold(build: _Build, error: ApartError, held: Mapping[str, str]) -> str | None:
     """The release to hold ``error``'s provider at, or ``None``: the app names it with a
     version, it was held already, too many were, or PyPI cannot say."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    dep = canonicalize_name(error.provider[0])
-    if len(held) >= MAX_HELD or any(canonicalize_name(name) == dep for name in held):
+    if not _free(build, error.provider[0], held):
         return None
-    for line in build.detected.requirements:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            continue
-        if canonicalize_name(requirement.name) == dep and requirement.specifier:
-            return None
     last = release_before(error.provider[0], *error.importer)
     # Its newest patch release: the same API, with what later Pythons needed (Werkzeug
     # 0.15.4 does not run on Python 3.8 and later, 0.15.6 does).

@@ -182,11 +182,14 @@ def install_requirements(
     timeout: float | None = None,
     build_python: str | None = None,
     held: Mapping[str, str] | None = None,
+    unlisted: Sequence[str] = (),
 ) -> InstallResult:
     """Install the app's requirements plus gunicorn into ``target`` for the target Python.
 
     ``held``: packages the app leaves free held at a release (name -> version), as uv
     constraints: an older release that the app's pinned packages still work with.
+    ``unlisted``: distributions installed packages import without listing them, installed
+    too.
 
     ``requirements_file`` is passed to uv as ``-r`` (so its options, includes, constraints
     and hashes work); otherwise ``requirements`` are passed as they are. A requirement on
@@ -237,6 +240,7 @@ def install_requirements(
         holding = workdir / "fcmigrate-held.txt"
         holding.write_text("".join(f"{k}=={v}\n" for k, v in held.items()), encoding="utf-8")
         tail += ["--constraint", str(holding)]
+    tail += unlisted
     base = [*head, *requirement_file_args, *tail]
     env = _uv_env(os.environ)
     notes = list(override_notes)

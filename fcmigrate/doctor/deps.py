@@ -12,22 +12,11 @@ import re
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
+from fcmigrate.build.unlisted import DISTRIBUTIONS
 from fcmigrate.errors import FCMigrateError
 
 _MISSING = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-#: Import names whose distribution is named otherwise, beyond ``py``/``python-`` prefixes.
-_DISTRIBUTIONS = {
-    "PIL": "pillow",
-    "bs4": "beautifulsoup4",
-    "cv2": "opencv_python",
-    "dateutil": "python_dateutil",
-    "jwt": "pyjwt",
-    "MySQLdb": "mysqlclient",
-    "psycopg2": "psycopg2_binary",
-    "sklearn": "scikit_learn",
-    "yaml": "pyyaml",
-}
 
 
 def normalize(name: str) -> str:
@@ -66,7 +55,7 @@ def is_listed(module: str, requirements: Collection[str], vendored: Iterable[Pat
         f"python_{name}",
         f"django_{name}",
         f"flask_{name}",
-        normalize(_DISTRIBUTIONS.get(module, name)),
+        normalize(DISTRIBUTIONS.get(module, name)),
     }
     if candidates & set(requirements):
         return True

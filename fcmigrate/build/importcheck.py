@@ -649,6 +649,11 @@ def _framework_of_object(obj: Any) -> str:
         return "flask"
     if "django.core.handlers.wsgi.WSGIHandler" in names:
         return "django"
+    # Django's handler wrapped in a middleware (``application = Sentry(application)``):
+    # the project is still Django's, whose settings and static files the build handles.
+    registry = getattr(sys.modules.get("django.apps"), "apps", None)
+    if getattr(registry, "ready", False):
+        return "django"
     return "wsgi"
 
 

@@ -1442,3 +1442,33 @@ def test_flask_assets_bundles_are_built_into_the_build(
     assert server.terminate() == 0
     changed = {k for k in set(shipped) | set(snapshot(build.out)) if "__pycache__" not in k}
     assert {k for k in changed if shipped.get(k) != snapshot(build.out).get(k)} == set()
+
+
+def test_a_django_handler_wrapped_in_a_middleware_is_still_django(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bootcamp's wsgi.py: ``application = Sentry(application)`` under the production
+    settings that the environment names over manage.py's default. The build is Django's:
+    its static files are collected with those settings."""
+    project = tmp_path / "site"
+    shutil.copytree(DJANGO_SAMPLE, project)
+    wsgi = project / "mysite" / "wsgi.py"
+    reporter = (
+        "\n\nclass Reporter:\n"
+        "    def __init__(self, app):\n"
+        "        self.app = app\n\n"
+        "    def __call__(self, environ, start_response):\n"
+        "        return self.app(environ, start_response)\n\n\n"
+        "application = Reporter(application)\n"
+    )
+    wsgi.write_text(wsgi.read_text(encoding="utf-8") + reporter, encoding="utf-8")
+    (project / "mysite" / "production.py").write_text(
+        "from mysite.settings import *  # noqa: F403\n\nSTATIC_ROOT = BASE_DIR / 'collected'\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "build"
+    env = ["--env", "DJANGO_SETTINGS_MODULE=mysite.production"]
+    main(["migrate", str(project), "--out", str(out), *env, "-q"])
+    capsys.readouterr()
+    assert (out / "collected" / "admin" / "css" / "base.css").is_file()
+    assert not (out / "staticfiles").exists()

@@ -23,7 +23,7 @@ It prints one line per step and a Markdown table for ``docs/real-apps.md``.
     .venv/bin/python bench/real_apps.py --mirror /work/.mirror [--only NAME ...] [--keep]
 
 ``--group second`` runs the second group of apps (``SECOND``) instead of the first (and
-``third`` to ``eighth`` the later ones);
+``third`` to ``ninth`` the later ones);
 ``--group samples --migrate-only`` migrates more Google Cloud samples, one line each.
 
 ``--mirror`` is a folder holding ``owner+name/repo`` git snapshots (bare or not). Needs root
@@ -950,6 +950,111 @@ EIGHTH = [
     ),
 ]
 
+#: Platform starter apps: what a user moving off another PaaS brings, with that platform's
+#: settings given as its docs name them. The PostgreSQL ones need a server at 127.0.0.1
+#: with a role and database ``app`` (password ``app``).
+NINTH = [
+    App(
+        "do-django",
+        "digitalocean/sample-django",
+        "DigitalOcean App Platform Django sample, dj-database-url, DJANGO_ALLOWED_HOSTS",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "DATABASE_URL": "sqlite:///{tmp}/db.sqlite3",
+            "DJANGO_ALLOWED_HOSTS": f"{HOST},127.0.0.1",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "do-flask",
+        "digitalocean/sample-flask",
+        "DigitalOcean App Platform Flask sample, Procfile with a gunicorn config file",
+    ),
+    App(
+        "az-flask-pg",
+        "Azure-Samples/msdocs-flask-postgresql-sample-app",
+        "Azure App Service Flask sample, Flask-Migrate, PostgreSQL from DB* variables",
+        form="/create",
+        env={"DBUSER": "app", "DBPASS": "app", "DBHOST": "127.0.0.1", "DBNAME": "app"},
+        setup=[["-m", "flask", "--app", "app.py", "db", "upgrade"]],
+    ),
+    App(
+        "az-django-pg",
+        "Azure-Samples/msdocs-django-postgresql-sample-app",
+        "Azure App Service Django sample, production settings picked by WEBSITE_HOSTNAME, "
+        "PostgreSQL, django-redis sessions",
+        form="/create",
+        protected="/admin/",
+        env={
+            "WEBSITE_HOSTNAME": HOST,
+            "SECRET_KEY": "real-apps-walk-secret",
+            "AZURE_POSTGRESQL_NAME": "app",
+            "AZURE_POSTGRESQL_HOST": "127.0.0.1",
+            "AZURE_POSTGRESQL_USER": "app",
+            "AZURE_POSTGRESQL_PASSWORD": "app",
+            "AZURE_REDIS_CONNECTIONSTRING": "redis://127.0.0.1:6379/2",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "render-django",
+        "render-examples/django",
+        "Render Django example, ALLOWED_HOSTS from RENDER_EXTERNAL_HOSTNAME, build.sh",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "RENDER": "1",
+            "RENDER_EXTERNAL_HOSTNAME": HOST,
+            "SECRET_KEY": "real-apps-walk-secret",
+            "DATABASE_URL": "postgresql://app:app@127.0.0.1:5432/app",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "login-register",
+        "egorsmkv/simple-django-login-and-register",
+        "Django login/sign-up starter, project in source/, uv.lock, SQLite in the code folder",
+        form="/accounts/log-in/",
+        setup=[["source/manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "fly-django",
+        "fly-apps/hello-django",
+        "Fly.io Django example, ALLOWED_HOSTS from FLY_APP_NAME, Dockerfile, fly.toml statics",
+        protected="/admin/",
+        form="/admin/login/",
+        env={"FLY_APP_NAME": ACCOUNT},
+    ),
+    App(
+        "celery-example",
+        "miguelgrinberg/flask-celery-example",
+        "Flask with Celery on Redis and Flask-Mail, unpinned requirements from 2014",
+    ),
+    App(
+        "render-flask",
+        "render-examples/flask-hello-world",
+        "Render Flask hello world",
+    ),
+    App(
+        "railway-django",
+        "railwayapp-templates/django",
+        "Railway Django template, railway.json start command, PostgreSQL from PG* variables, "
+        "no home page",
+        home="/admin/login/",
+        protected="/admin/",
+        form="/admin/login/",
+        env={
+            "PGDATABASE": "app",
+            "PGUSER": "app",
+            "PGPASSWORD": "app",
+            "PGHOST": "127.0.0.1",
+            "PGPORT": "5432",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+]
+
 GROUPS = {
     "first": APPS,
     "second": SECOND,
@@ -959,6 +1064,7 @@ GROUPS = {
     "sixth": SIXTH,
     "seventh": SEVENTH,
     "eighth": EIGHTH,
+    "ninth": NINTH,
     "samples": SAMPLES,
 }
 
@@ -1038,7 +1144,7 @@ def _export_present(git_dir: Path, subdir: str, into: Path) -> None:
 #: Runs a release step (``python ARGS``) as the function's Python runs the app: with the
 #: build's fcmigrate runtime answering what the app's old releases ask of a newer Python.
 RELEASE_STEP = """
-import runpy, sys
+import os, runpy, sys
 try:
     from fcmigrate.runtime.compat import install
 except ImportError:
@@ -1054,7 +1160,8 @@ elif args[0] == "-c":
     exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
 else:
     sys.argv = args
-    sys.path.insert(0, "")
+    # As `python path/manage.py` does: the script's folder first on the path.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(args[0])))
     runpy.run_path(args[0], run_name="__main__")
 """
 

@@ -14,6 +14,7 @@ and the parts of fcmigrate a build's import check carries.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import re
@@ -173,6 +174,10 @@ def confirm_import(
         sibling = _sibling_module(spec, missing, result.get("failed_from"), folder)
         if sibling is not None:
             raise AppImportError(sibling)
+    if variable is None and result.get("error_class") == "builtins.NameError":
+        deferred = _needs_deferred_annotations(spec, result, folder)
+        if deferred is not None:
+            raise AppImportError(deferred)
     if variable is None and result.get("error_class") == "builtins.ImportError":
         gone = _name_gone(spec, str(result.get("message") or ""), folder, detected.requirements)
         if gone is not None:
@@ -281,6 +286,85 @@ def _sibling_module(spec: str, missing: str, importer: object, folder: Path) -> 
         "starts in the project's folder, as FC does (traceback above). Import it from its "
         f"package ('from {package}.{top} import ...', or 'from .{top} import ...'), and run "
         "again."
+    )
+
+
+_NOT_DEFINED = re.compile(r"^name '(\w+)' is not defined")
+
+
+def _needs_deferred_annotations(spec: str, result: Mapping[str, Any], folder: Path) -> str | None:
+    """The error for code written for Python 3.14, where annotations are evaluated only when
+    asked (PEP 649): an annotation naming what the file imports only for type checkers
+    (``if TYPE_CHECKING:``) fails on the target Python when its function is defined."""
+    from fcmigrate.build.facts import SUPPORTED_PYTHONS
+
+    match = _NOT_DEFINED.match(str(result.get("message") or ""))
+    file, line = result.get("failed_from"), result.get("failed_line")
+    if match is None or not isinstance(file, str) or not isinstance(line, int):
+        return None
+    try:
+        tree = ast.parse((folder / file).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    name = match.group(1)
+    if (
+        _defers_annotations(tree)
+        or name not in _type_checking_imports(tree)
+        or not _annotation_names(tree, name, line)
+    ):
+        return None
+    return (
+        f"Importing {spec!r} failed in {file} line {line}: an annotation there names {name!r}, "
+        f"which {file} imports only for type checkers (under 'if TYPE_CHECKING:'), so it is "
+        "not defined when the code runs (traceback above). Python 3.14 evaluates annotations "
+        "only when asked (PEP 649); the Pythons FC runs, "
+        f"{SUPPORTED_PYTHONS[0]} to {SUPPORTED_PYTHONS[-1]}, evaluate them when the function "
+        f"or class is defined. Add 'from __future__ import annotations' at the top of {file} "
+        "(it defers them on any Python 3), or put the annotation in quotes."
+    )
+
+
+def _defers_annotations(tree: ast.Module) -> bool:
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "__future__"
+        and any(alias.name == "annotations" for alias in node.names)
+        for node in tree.body
+    )
+
+
+def _type_checking_imports(tree: ast.Module) -> set[str]:
+    """The names a module binds only under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    names: set[str] = set()
+    for node in tree.body:
+        test = node.test if isinstance(node, ast.If) else None
+        flag = test.id if isinstance(test, ast.Name) else getattr(test, "attr", None)
+        if flag != "TYPE_CHECKING":
+            continue
+        for statement in ast.walk(node):
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                for alias in statement.names:
+                    names.add(alias.asname or alias.name.split(".")[0])
+    return names
+
+
+def _annotation_names(tree: ast.Module, name: str, line: int) -> bool:
+    """Whether an annotation on ``line`` names ``name``."""
+    annotations: list[ast.expr | None] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = node.args
+            every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            annotations += [a.annotation for a in every]
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+    return any(
+        isinstance(part, ast.Name) and part.id == name and part.lineno == line
+        for annotation in annotations
+        if annotation is not None
+        for part in ast.walk(annotation)
     )
 
 
@@ -726,6 +810,7 @@ def _probe(request: Mapping[str, Any]) -> int:
             result["failed_from"] = os.path.relpath(
                 os.path.realpath(frames[-1].filename), own
             ).replace(os.sep, "/")
+            result["failed_line"] = frames[-1].lineno
         result["vendored_files"] = [
             frame.filename[len(vendored) :].replace(os.sep, "/")
             for frame in frames[-30:]

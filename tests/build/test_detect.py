@@ -1730,3 +1730,42 @@ def test_a_spec_naming_no_module_is_said_of_the_project_not_the_build(tmp_path: 
         confirm_import(detect_app(project, app="nomodule:app"), code_dir=build)
     assert str(project) in str(info.value)
     assert ".fcmigrate" not in str(info.value)
+
+
+def test_an_annotation_of_a_name_imported_for_type_checkers_is_named(tmp_path: Path) -> None:
+    """flaskbb's plugins/manager.py, written for Python 3.14's deferred annotations."""
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\n\nfrom plugins import Meta\n\napp = Flask(__name__)\n"
+    )
+    plugins = (
+        "from typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n"
+        "    from importlib.metadata import Distribution\n\n\n"
+        "class Meta:\n"
+        "    def __init__(self, dist: Distribution) -> None:\n"
+        "        self.name = dist.name\n"
+    )
+    (tmp_path / "plugins.py").write_text(plugins)
+    with pytest.raises(AppImportError) as info:
+        confirm_import(detect_app(tmp_path))
+    message = str(info.value)
+    assert message.startswith(
+        "Importing 'app:app' failed in plugins.py line 8: an annotation there names "
+        "'Distribution', which plugins.py imports only for type checkers"
+    )
+    assert "Add 'from __future__ import annotations' at the top of plugins.py" in message
+    # With annotations deferred, or the name imported for real, the import passes.
+    (tmp_path / "plugins.py").write_text("from __future__ import annotations\n\n" + plugins)
+    assert confirm_import(detect_app(tmp_path)).confirmed
+
+
+def test_a_name_error_outside_annotations_is_the_codes_own(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n"
+        "    from importlib.metadata import Distribution\n\n"
+        "print(Distribution)\n"
+        "app = None\n"
+    )
+    with pytest.raises(AppImportError, match="failed in your code"):
+        confirm_import(detect_app(tmp_path))

@@ -141,9 +141,17 @@ class Origin:
     steps: list[str] = field(default_factory=list)
     #: Variables left out because their value is a placeholder: ``{name: value}``.
     placeholders: dict[str, str] = field(default_factory=dict)
+    #: The file as the project names it, when its name alone would mislead
+    #: (``.do/app.yaml`` is DigitalOcean's, not App Engine's ``app.yaml``).
+    shown: str = ""
+
+    @property
+    def name(self) -> str:
+        """The file, as the summary names it."""
+        return self.shown or self.file.name
 
     def where(self, line: int | None = None) -> str:
-        return f"{self.file.name}:{line}" if line else self.file.name
+        return f"{self.name}:{line}" if line else self.name
 
     def secrets(self) -> list[str]:
         return [env.name for env in self.env if env.secret]
@@ -1279,9 +1287,9 @@ def choose_origin(
     chosen = useful[0]
     note = None
     if len(useful) > 1:
-        others = ", ".join(o.file.name for o in useful[1:])
+        others = ", ".join(o.name for o in useful[1:])
         note = (
-            f"Read {chosen.file.name} for how the app runs today; also found {others} "
+            f"Read {chosen.name} for how the app runs today; also found {others} "
             "(pick one with --from)."
         )
     return chosen, note

@@ -150,6 +150,6 @@ def _detect(project: Path, app: str | None) -> Detected:
                 pass  # the file names an app the project does not hold: detect it instead
             else:
                 return replace(
-                    detected, found_in=detected.found_in.replace("--app", origin.file.name, 1)
+                    detected, found_in=detected.found_in.replace("--app", origin.name, 1)
                 )
     return detect_app(project, app)

@@ -242,7 +242,7 @@ def _origin_summary(result: MigrateResult) -> None:
     origin = result.origin
     assert origin is not None
     echo = click.echo
-    echo(f"From {origin.file.name} (how the app runs today):")
+    echo(f"From {origin.name} (how the app runs today):")
     for line in origin.carried:
         echo(f"  carried   {line}")
     for job in origin.jobs:

@@ -278,6 +278,8 @@ def parse_command(line: str, root: Path | None = None, _depth: int = 0) -> Serve
             command = _waitress(words[1:])
         elif name == "granian":
             command = _granian(words[1:], env)
+        elif name in ("uvicorn", "daphne"):
+            command = _asgi_server(name, words[1:])
         elif root is not None and _depth < _MAX_SCRIPT_DEPTH:
             command = _script_command(words, root, _depth)
         if command is not None:
@@ -342,6 +344,36 @@ def _gunicorn(words: Sequence[str]) -> ServerCommand:
         command.app = positional[0]
     elif positional:
         command.ignored.append(f"several apps named ({' '.join(positional)}): gunicorn takes one")
+    worker = next((item for item in command.ignored if item.startswith("--worker-class ")), "")
+    if command.app and _ASGI_WORKER.search(worker):
+        command.not_wsgi = f"gunicorn serves {command.app!r} with an ASGI worker ({worker})"
+        command.ignored.remove(worker)
+        command.app = None
+    return command
+
+
+#: gunicorn worker classes that serve an ASGI app (uvicorn's, aiohttp's), not a WSGI one.
+_ASGI_WORKER = re.compile(r"uvicorn|aiohttp|asgi", re.IGNORECASE)
+#: The app a command line names: ``module:name``, ``pkg.module:factory()``.
+_APP_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(?:\(.*\))?")
+
+
+def _asgi_server(server: str, words: Sequence[str]) -> ServerCommand:
+    """``uvicorn module:app`` and ``daphne module:application``: ASGI servers, whose app is
+    not a WSGI app (unless ``uvicorn --interface wsgi`` serves one)."""
+    command = ServerCommand(server)
+    targets = [word for word in words if _APP_TARGET.fullmatch(word)]
+    if not targets:
+        command.not_wsgi = f"{server} serves an ASGI app"
+        return command
+    interface = next(
+        (words[i + 1] for i, word in enumerate(words[:-1]) if word == "--interface"),
+        next((w.partition("=")[2] for w in words if w.startswith("--interface=")), ""),
+    )
+    if server == "uvicorn" and interface == "wsgi":
+        command.app = targets[-1]
+    else:
+        command.not_wsgi = f"{server} serves {targets[-1]!r} as an ASGI app"
     return command
 
 
@@ -629,7 +661,8 @@ def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> 
     if command.not_wsgi:
         origin.not_carried.append(
             f"the app: {command.not_wsgi} ({where}), not a WSGI app, which is what fcmigrate "
-            "moves; name a WSGI app of the project with --app if it has one."
+            "moves; migrate looks for the project's WSGI app in the code instead (a Django "
+            "project's wsgi.py), or name one with --app."
         )
 
 

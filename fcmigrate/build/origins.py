@@ -2,8 +2,10 @@
 
 Most apps that move to FC already run somewhere, and their repository says how: a Heroku-style
 ``Procfile``, Google App Engine's ``app.yaml`` and ``cron.yaml``, Zappa's
-``zappa_settings.json``, the Serverless Framework's ``serverless.yml`` (serverless-wsgi), or a
-``Dockerfile``. Each is read here, without importing anything, into the same facts: the app
+``zappa_settings.json``, the Serverless Framework's ``serverless.yml`` (serverless-wsgi),
+Render's ``render.yaml``, Railway's ``railway.json`` / ``railway.toml``, Fly.io's ``fly.toml``,
+DigitalOcean App Platform's ``.do/app.yaml``, or a ``Dockerfile``. Each is read here, without
+importing anything, into the same facts: the app
 spec, the Python version, the environment (secrets kept out of the deploy config), memory,
 timeout, workers and threads, scheduled jobs, files to leave out, and what could not be carried
 with the FC equivalent. ``fcmigrate migrate`` takes them after its own flags and before what

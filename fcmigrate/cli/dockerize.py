@@ -134,7 +134,8 @@ def dockerize(
 
 
 def _detect(project: Path, app: str | None) -> Detected:
-    """The app: given, else the one a Procfile, app.yaml, Dockerfile ... runs, else detected."""
+    """The app: given, else the one a Procfile, app.yaml, render.yaml, fly.toml, Dockerfile
+    ... runs, else detected."""
     from dataclasses import replace
 
     from fcmigrate.build.detect import detect_app

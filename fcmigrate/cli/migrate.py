@@ -71,8 +71,9 @@ if TYPE_CHECKING:
     "--from",
     "source",
     type=click.Choice([*ORIGIN_NAMES, "none"]),
-    help="Which file says how the app runs today (Procfile, app.yaml, zappa_settings.json, "
-    "serverless.yml, Dockerfile). Default: the first found; none: ignore them.",
+    help="Which file says how the app runs today (zappa_settings.json, serverless.yml, "
+    "app.yaml, render.yaml, railway.json/.toml, fly.toml, .do/app.yaml, Procfile, "
+    "Dockerfile). Default: the first found, in that order; none: ignore them.",
 )
 @click.option("--stage", help="The Zappa stage to read. Default: the first.")
 @click.option(

@@ -37,6 +37,11 @@ EXAMPLES = [
     ("glasnt/cloudrun-python-examples", "flask-gunicorn"),
     ("glasnt/cloudrun-python-examples", "flask-uwsgi"),
     ("glasnt/cloudrun-python-examples", "flask-waitress"),
+    ("render-examples/django", ""),
+    ("railwayapp-templates/django", ""),
+    ("fly-apps/hello-django", ""),
+    ("digitalocean/sample-django", ""),
+    ("digitalocean/sample-flask", ""),
 ]  # fmt: skip
 
 
@@ -69,7 +74,7 @@ def main() -> int:
                 env = ", ".join(e.name + ("*" if e.secret else "") for e in o.env) or "-"
                 jobs = ", ".join(f"{j.name} {j.schedule!r}" for j in o.jobs) or "-"
                 print(
-                    f"{name}: {o.file.name}: app={o.app} python={o.python} memory={o.memory} "
+                    f"{name}: {o.name}: app={o.app} python={o.python} memory={o.memory} "
                     f"timeout={o.timeout} env=[{env}] jobs=[{jobs}] "
                     f"not carried={len(o.not_carried)} steps={len(o.steps)}"
                 )

@@ -483,7 +483,7 @@ def _target_python(
     """:func:`target_python`, with the Python the origin runs when no flag names one."""
     if options.python is None and origin is not None and origin.python in SUPPORTED_PYTHONS:
         python, _ = target_python(origin.python, detected)
-        return python, origin.file.name
+        return python, origin.name
     newest = SUPPORTED_PYTHONS[-1]
     project_newer = detected.python is not None and (
         _version_key(detected.python) > _version_key(newest)
@@ -493,13 +493,13 @@ def _target_python(
             _version_key(newest)
         ):
             notes.append(
-                f"{origin.file.name} runs Python {origin.python}, newer than fcmigrate builds "
+                f"{origin.name} runs Python {origin.python}, newer than fcmigrate builds "
                 f"for ({', '.join(SUPPORTED_PYTHONS)}); building for Python {newest}, the "
                 "nearest. Pass --python X.Y to choose."
             )
-            return newest, f"{origin.file.name}, Python {origin.python} -> {newest}"
+            return newest, f"{origin.name}, Python {origin.python} -> {newest}"
         notes.append(
-            f"{origin.file.name} runs Python {origin.python}, which fcmigrate does not "
+            f"{origin.name} runs Python {origin.python}, which fcmigrate does not "
             f"build for ({', '.join(SUPPORTED_PYTHONS)}); building for the Python the "
             "project's code asks for instead. Pass --python X.Y to choose."
         )
@@ -896,7 +896,7 @@ def _placeholder_hint(origin: Origin | None, message: str) -> str | None:
     for name, value in origin.placeholders.items():
         if f"'{name}'" in message:
             return (
-                f"{origin.file.name} has only the placeholder {value!r} for it: give the real "
+                f"{origin.name} has only the placeholder {value!r} for it: give the real "
                 f"value with --env {name}=VALUE."
             )
     return None
@@ -1046,11 +1046,11 @@ def _detect_with_origin(
         _check_origin_module(detected)
     except FCMigrateError as exc:
         notes.append(
-            f"{origin.file.name} names the app {origin.app!r}, which was not found ({exc}); "
+            f"{origin.name} names the app {origin.app!r}, which was not found ({exc}); "
             "the app was detected from the code instead."
         )
         return detect_app(options.project, None, env=env)
-    return replace(detected, found_in=detected.found_in.replace("--app", origin.file.name, 1))
+    return replace(detected, found_in=detected.found_in.replace("--app", origin.name, 1))
 
 
 def _check_origin_module(detected: Detected) -> None:

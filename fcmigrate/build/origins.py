@@ -2,8 +2,10 @@
 
 Most apps that move to FC already run somewhere, and their repository says how: a Heroku-style
 ``Procfile``, Google App Engine's ``app.yaml`` and ``cron.yaml``, Zappa's
-``zappa_settings.json``, the Serverless Framework's ``serverless.yml`` (serverless-wsgi), or a
-``Dockerfile``. Each is read here, without importing anything, into the same facts: the app
+``zappa_settings.json``, the Serverless Framework's ``serverless.yml`` (serverless-wsgi),
+Render's ``render.yaml``, Railway's ``railway.json`` / ``railway.toml``, Fly.io's ``fly.toml``,
+DigitalOcean App Platform's ``.do/app.yaml``, or a ``Dockerfile``. Each is read here, without
+importing anything, into the same facts: the app
 spec, the Python version, the environment (secrets kept out of the deploy config), memory,
 timeout, workers and threads, scheduled jobs, files to leave out, and what could not be carried
 with the FC equivalent. ``fcmigrate migrate`` takes them after its own flags and before what
@@ -14,13 +16,15 @@ from __future__ import annotations
 
 import glob
 import json
+import posixpath
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fcmigrate.build.requirements import read_toml
 from fcmigrate.errors import FCMigrateError
 
 __all__ = [
@@ -36,14 +40,25 @@ __all__ = [
     "origin_concurrency",
 ]
 
-#: The names ``--from`` takes, in the order they are preferred when several are found.
-ORIGIN_NAMES = ("zappa", "serverless", "appengine", "procfile", "dockerfile")
+#: The names ``--from`` takes, in the order they are preferred when several are found: a
+#: platform's own file before the Procfile and Dockerfile, which platforms run (and which
+#: a platform's file that names no start command is read with).
+ORIGIN_NAMES = (
+    "zappa", "serverless", "appengine", "render", "railway", "fly", "digitalocean",
+    "procfile", "dockerfile",
+)  # fmt: skip
+#: The files each reads, the first found; a root ``app.yaml`` is DigitalOcean's only when
+#: it is an app spec (see :func:`_is_digitalocean_spec`), else App Engine's.
 _FILES = {
-    "zappa": "zappa_settings.json",
-    "serverless": "serverless.yml",
-    "appengine": "app.yaml",
-    "procfile": "Procfile",
-    "dockerfile": "Dockerfile",
+    "zappa": ("zappa_settings.json",),
+    "serverless": ("serverless.yml",),
+    "appengine": ("app.yaml",),
+    "render": ("render.yaml",),
+    "railway": ("railway.json", "railway.toml"),
+    "fly": ("fly.toml",),
+    "digitalocean": (".do/app.yaml", ".do/deploy.template.yaml", "app.yaml"),
+    "procfile": ("Procfile",),
+    "dockerfile": ("Dockerfile",),
 }
 _SECRET_PARTS = re.compile(
     r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|SIGNATURE|SALT|"
@@ -141,9 +156,22 @@ class Origin:
     steps: list[str] = field(default_factory=list)
     #: Variables left out because their value is a placeholder: ``{name: value}``.
     placeholders: dict[str, str] = field(default_factory=dict)
+    #: Files the platform runs that were read with this one (the Dockerfile its image is
+    #: built from, the Procfile its buildpack runs), for what this one leaves out.
+    read_with: list[Path] = field(default_factory=list)
+    #: The folder the app runs in inside the image (a Dockerfile's ``WORKDIR``).
+    workdir: str | None = None
+    #: The file as the project names it, when its name alone would mislead
+    #: (``.do/app.yaml`` is DigitalOcean's, not App Engine's ``app.yaml``).
+    shown: str = ""
+
+    @property
+    def name(self) -> str:
+        """The file, as the summary names it."""
+        return self.shown or self.file.name
 
     def where(self, line: int | None = None) -> str:
-        return f"{self.file.name}:{line}" if line else self.file.name
+        return f"{self.name}:{line}" if line else self.name
 
     def secrets(self) -> list[str]:
         return [env.name for env in self.env if env.secret]
@@ -270,6 +298,8 @@ def parse_command(line: str, root: Path | None = None, _depth: int = 0) -> Serve
             command = _waitress(words[1:])
         elif name == "granian":
             command = _granian(words[1:], env)
+        elif name in ("uvicorn", "daphne"):
+            command = _asgi_server(name, words[1:])
         elif root is not None and _depth < _MAX_SCRIPT_DEPTH:
             command = _script_command(words, root, _depth)
         if command is not None:
@@ -334,6 +364,36 @@ def _gunicorn(words: Sequence[str]) -> ServerCommand:
         command.app = positional[0]
     elif positional:
         command.ignored.append(f"several apps named ({' '.join(positional)}): gunicorn takes one")
+    worker = next((item for item in command.ignored if item.startswith("--worker-class ")), "")
+    if command.app and _ASGI_WORKER.search(worker):
+        command.not_wsgi = f"gunicorn serves {command.app!r} with an ASGI worker ({worker})"
+        command.ignored.remove(worker)
+        command.app = None
+    return command
+
+
+#: gunicorn worker classes that serve an ASGI app (uvicorn's, aiohttp's), not a WSGI one.
+_ASGI_WORKER = re.compile(r"uvicorn|aiohttp|asgi", re.IGNORECASE)
+#: The app a command line names: ``module:name``, ``pkg.module:factory()``.
+_APP_TARGET = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(?:\(.*\))?")
+
+
+def _asgi_server(server: str, words: Sequence[str]) -> ServerCommand:
+    """``uvicorn module:app`` and ``daphne module:application``: ASGI servers, whose app is
+    not a WSGI app (unless ``uvicorn --interface wsgi`` serves one)."""
+    command = ServerCommand(server)
+    targets = [word for word in words if _APP_TARGET.fullmatch(word)]
+    if not targets:
+        command.not_wsgi = f"{server} serves an ASGI app"
+        return command
+    interface = next(
+        (words[i + 1] for i, word in enumerate(words[:-1]) if word == "--interface"),
+        next((w.partition("=")[2] for w in words if w.startswith("--interface=")), ""),
+    )
+    if server == "uvicorn" and interface == "wsgi":
+        command.app = targets[-1]
+    else:
+        command.not_wsgi = f"{server} serves {targets[-1]!r} as an ASGI app"
     return command
 
 
@@ -616,12 +676,12 @@ def _carry_command(origin: Origin, command: ServerCommand, line: int | None) -> 
             f"{item} ({where}): fcmigrate runs gunicorn with sync-style gthread workers sized "
             "for FC; pass gunicorn settings through GUNICORN_CMD_ARGS if the app needs them."
         )
-    for step in command.before:
-        origin.steps.append(f"{step}  (run before the server, {where})")
+    _carry_steps(origin, [(step, where) for step in command.before], "run before the server")
     if command.not_wsgi:
         origin.not_carried.append(
             f"the app: {command.not_wsgi} ({where}), not a WSGI app, which is what fcmigrate "
-            "moves; name a WSGI app of the project with --app if it has one."
+            "moves; migrate looks for the project's WSGI app in the code instead (a Django "
+            "project's wsgi.py), or name one with --app."
         )
 
 
@@ -637,26 +697,100 @@ def read_procfile(file: Path) -> Origin:
         kind, command_line = match.group(1), match.group(2).strip()
         where = origin.where(number)
         if kind == "web":
-            command = parse_command(command_line, file.parent)
-            if command is None:
-                origin.not_carried.append(
-                    f"the web command {command_line!r} ({where}) runs no server fcmigrate knows "
-                    "(gunicorn, uwsgi, waitress, granian): name the app with --app."
-                )
-            else:
-                _carry_command(origin, command, number)
+            _carry_start(origin, command_line, number, file.parent, "the web command")
         elif kind == "release":
-            origin.steps.append(
-                f"{command_line}  (the release step, {where}): run it against the production "
-                "database before deploying, from your machine or a one-off FC invocation"
-            )
+            _release_step(origin, command_line, "the release step", where)
         else:
-            origin.not_carried.append(
-                f"the {kind!r} process ({where}): FC runs one HTTP server per function; run "
-                "a worker as its own function (an event or timer trigger), or a scheduled job "
-                "as a timer trigger."
-            )
+            _process_not_carried(origin, f"the {kind!r} process", where)
     return origin
+
+
+def _carry_start(origin: Origin, line: str, number: int | None, root: Path, what: str) -> None:
+    """The app, timeout, workers and steps of a start command; or, when it runs no server
+    fcmigrate knows, a line that says so."""
+    command = parse_command(line, root)
+    if command is None:
+        origin.not_carried.append(
+            f"{what} {line!r} ({origin.where(number)}) runs no server fcmigrate knows "
+            "(gunicorn, uwsgi, waitress, granian): name the app with --app."
+        )
+    else:
+        _carry_command(origin, command, number)
+
+
+def _release_step(origin: Origin, command: str, what: str, where: str) -> None:
+    origin.steps.append(
+        f"{command}  ({what}, {where}): run it against the production database before "
+        "deploying, from your machine or a one-off FC invocation"
+    )
+
+
+def _process_not_carried(origin: Origin, what: str, where: str) -> None:
+    origin.not_carried.append(
+        f"{what} ({where}): FC runs one HTTP server per function; run a worker as its own "
+        "function (an event or timer trigger), or a scheduled job as a timer trigger."
+    )
+
+
+#: Build steps that migrate's build does itself: installing the requirements (into the
+#: build's vendored packages) and Django's collectstatic.
+_DONE_BY_MIGRATE = re.compile(
+    r"^(?:python[0-9.]*\s+-m\s+)?(?:pip[0-9.]*\s+install|poetry\s+install|pipenv\s+install|"
+    r"uv\s+(?:sync|pip\s+install))\b|\bmanage\.py\s+collectstatic\b|"
+    r"\bdjango-admin\s+collectstatic\b"
+)
+#: Lines of a build script that set the shell up rather than build anything.
+_SHELL_SETUP = re.compile(r"^(?:set|echo|export|cd|true|:)(?:\s|$)")
+#: Steps that change a database, run against production before deploying.
+_DATABASE_STEP = re.compile(
+    r"\b(?:migrate|upgrade|syncdb|loaddata|createsuperuser|createcachetable|alembic|init[-_]?db)\b"
+)
+
+
+def _carry_steps(origin: Origin, steps: Sequence[tuple[str, str]], what: str) -> None:
+    """``(command, where)`` pairs run before the app served: the ones migrate's build does
+    itself in one carried line, the others as steps for the user."""
+    done: list[tuple[str, str]] = []
+    for command, where in steps:
+        if _DONE_BY_MIGRATE.search(command):
+            done.append((command, where))
+        elif what == "run before the server":
+            origin.steps.append(f"{command}  ({what}, {where})")
+        elif _DATABASE_STEP.search(command):
+            _release_step(origin, command, what, where)
+        else:
+            origin.steps.append(
+                f"{command}  ({what}, {where}): migrate runs no build commands; run it in the "
+                "project before `fcmigrate migrate` if it makes files the app needs"
+            )
+    if done:
+        listed = "; ".join(f"{command!r} ({where})" for command, where in done)
+        origin.carried.append(
+            f"{listed}: {what}, which migrate's build does itself (it installs the "
+            "requirements and runs Django's collectstatic)"
+        )
+
+
+def _carry_build(origin: Origin, line: str, number: int | None, root: Path, what: str) -> None:
+    """A platform's build command, a script of the project it runs read line by line."""
+    where = origin.where(number)
+    steps: list[tuple[str, str]] = []
+    for part in _chain(line):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            words = part.split()
+        if words and Path(words[0]).name in _SHELLS:
+            words = [w for w in words[1:] if not w.startswith("-")]
+        script = _project_file(words[0], root) if words else None
+        if script is not None and _is_shell_script(script):
+            shown = script.relative_to(root).as_posix()
+            lines = [(text, f"{shown}:{n}, run by {where}") for n, text in _script_lines(script)]
+        else:
+            lines = [(part, where)]
+        for text, place in lines:
+            steps += [(p, place) for p in _chain(text) if p and not _SHELL_SETUP.match(p)]
+    _carry_steps(origin, steps, what)
 
 
 # --- Google App Engine -------------------------------------------------------------------------
@@ -988,9 +1122,12 @@ def read_dockerfile(file: Path) -> Origin:
     start: tuple[int, str] | None = None
     entry: tuple[int, str] | None = None
     stage = _DockerStage()
+    # ARGs before the first FROM are the only ones a FROM line sees (FROM python:${VERSION}).
+    preamble = stage
     stages: dict[str, _DockerStage] = {}
     for number, instruction, argument in _docker_instructions(file):
         if instruction == "FROM":
+            argument = preamble.expand(argument)
             match = re.search(r"\bpython:(3\.\d+)", argument)
             if match:
                 origin.python = match.group(1)
@@ -1004,6 +1141,8 @@ def read_dockerfile(file: Path) -> Origin:
             stage.declare(argument)
         elif instruction == "ENV":
             stage.set(number, _docker_env(argument))
+        elif instruction == "WORKDIR":
+            stage.workdir = posixpath.join(stage.workdir or "/", stage.expand(argument.strip()))
         elif instruction == "COPY":
             # --from may come after other flags (COPY --chown=app --from=frontend ...).
             words = argument.split()
@@ -1014,6 +1153,7 @@ def read_dockerfile(file: Path) -> Origin:
                 stage.built_elsewhere.append((number, source, paths))
     # The image that runs is the last stage's: its ENV, and what it inherits from a stage it
     # starts from, with ARG defaults in place (what `docker build` gives without --build-arg).
+    origin.workdir = stage.workdir or None
     for number, values in stage.env:
         _carry_env(origin, values, number)
     for number, source, paths in stage.built_elsewhere:
@@ -1048,6 +1188,7 @@ class _DockerStage:
     env: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     #: ``COPY --from=<stage>`` lines: (line, stage, the paths).
     built_elsewhere: list[tuple[int, str, str]] = field(default_factory=list)
+    workdir: str = ""
 
     @classmethod
     def starting(cls, argument: str, stages: dict[str, _DockerStage]) -> _DockerStage:
@@ -1055,7 +1196,9 @@ class _DockerStage:
         inherited from a stage it names), registered under its name."""
         words = [w for w in argument.split() if not w.startswith("--")]
         parent = stages.get(words[0].lower()) if words else None
-        stage = cls(env=list(parent.env) if parent else [])
+        stage = cls(
+            env=list(parent.env) if parent else [], workdir=parent.workdir if parent else ""
+        )
         if len(words) >= 3 and words[1].lower() == "as":
             stages[words[2].lower()] = stage
         return stage
@@ -1132,6 +1275,517 @@ def _docker_env(argument: str) -> dict[str, str]:
     return dict(w.split("=", 1) for w in words if "=" in w)
 
 
+# --- platforms: Render, Railway, Fly.io, DigitalOcean App Platform -----------------------------
+
+
+def _companion(origin: Origin, root: Path, dockerfile: object, names: Sequence[str]) -> None:
+    """When the platform's file names no start command, the platform runs the one of a file
+    of the project: the Dockerfile it names (``dockerfile``), else the first of ``names``
+    found (``Dockerfile``, or ``Procfile`` for a buildpack). That file's start command,
+    Python, timeout and environment are taken, under the platform's own environment."""
+    if isinstance(dockerfile, str) and dockerfile:
+        names = [dockerfile]
+    file = next((root / n for n in names if (root / n).is_file()), None)
+    if file is None:
+        origin.not_carried.append(
+            f"the start command: {origin.name} names none, and the project has no "
+            f"{' or '.join(names)} that would; migrate looks for the app in the code (or name "
+            "it with --app)."
+        )
+        return
+    other = read_procfile(file) if file.name == "Procfile" else read_dockerfile(file)
+    other.shown = file.relative_to(root).as_posix()
+    origin.read_with.append(file)
+    origin.carried.append(
+        f"the start command of {other.name}, which the platform runs ({origin.name} names none)"
+    )
+    if origin.app is None:
+        origin.app, origin.app_kind = other.app, other.app_kind
+    for name in ("python", "timeout", "workers", "threads", "workdir"):
+        if getattr(origin, name) is None:
+            setattr(origin, name, getattr(other, name))
+    names_set = {env.name for env in origin.env}
+    origin.env = [env for env in other.env if env.name not in names_set] + origin.env
+    origin.carried += other.carried
+    origin.not_carried += other.not_carried
+    origin.steps += other.steps
+    origin.placeholders = {**other.placeholders, **origin.placeholders}
+
+
+def _carry_secret(origin: Origin, name: str, where: str, why: str | None) -> None:
+    """A variable whose value the platform supplies: a reference the deployer fills in."""
+    if not _ENV_NAME.fullmatch(name) or name.upper().startswith("FC_"):
+        _carry_env(origin, {name: ""}, None)  # the line that says why the name cannot go
+        return
+    origin.env = [e for e in origin.env if e.name != name] + [EnvValue(name, "", True, where)]
+    if why:
+        origin.not_carried.append(f"the value of {name!r} ({where}): {why}")
+
+
+def _python_version(value: object) -> str | None:
+    match = re.match(r"\s*(3\.\d+)", str(value or ""))
+    return match.group(1) if match else None
+
+
+def _megabytes(value: object) -> int | None:
+    """``1gb``, ``512mb``, ``2048`` (MB) as MB."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([gm])?b?\s*", str(value or "").lower())
+    if not match:
+        return None
+    number = float(match.group(1))
+    return int(number * 1024) if match.group(2) == "g" else int(number)
+
+
+def _others_not_carried(origin: Origin, kind: str, others: Sequence[tuple[str, str]]) -> None:
+    """One line naming the platform's other services, which are not this function."""
+    if others:
+        listed = ", ".join(f"{name!r} ({where})" for name, where in others)
+        origin.not_carried.append(
+            f"the other {kind} {listed}: each becomes its own FC function; migrate each "
+            "(a web app), or run it as a function with an event or timer trigger (a worker "
+            "or job)."
+        )
+
+
+def _in_subfolder(origin: Origin, folder: object, where: str) -> None:
+    if isinstance(folder, str) and folder.strip("./"):
+        origin.not_carried.append(
+            f"the service builds from the folder {folder!r} ({where}): fcmigrate runs the app "
+            "from the project folder; migrate that folder instead."
+        )
+
+
+#: Render's instance types' memory, in MB.
+RENDER_MEMORY = {
+    "free": 512, "starter": 512, "standard": 2048, "pro": 4096, "pro plus": 8192,
+    "pro max": 16384, "pro ultra": 32768,
+}  # fmt: skip
+
+
+def read_render(file: Path, root: Path) -> Origin:
+    """Render's Blueprint: its first Python web service (else its first Docker one)."""
+    origin = Origin("render", file)
+    data, _ = _yaml(file)
+    if not isinstance(data, dict):
+        raise FCMigrateError(f"{file.name} holds no mapping. Fix the file or use --from.")
+    services = [s for s in data.get("services") or [] if isinstance(s, dict)]
+    webs = [s for s in services if s.get("type") == "web"]
+    web = next((s for s in webs if _render_runtime(s) == "python"), None)
+    web = web or next((s for s in webs if _render_runtime(s) == "docker"), None)
+    if web is None:
+        origin.not_carried.append(
+            f"the services ({origin.where(_line(data, 'services'))}): none is a Python web "
+            "service (type: web, runtime: python); migrate looks for the app in the code."
+        )
+        return origin
+    where = origin.where(_line(web))
+    origin.carried.append(f"the web service {web.get('name')!r} ({where})")
+    _others_not_carried(
+        origin,
+        "services",
+        [(str(s.get("name")), origin.where(_line(s))) for s in services if s is not web],
+    )
+    _in_subfolder(origin, web.get("rootDir"), where)
+    for key in ("startCommand", "dockerCommand"):
+        if isinstance(web.get(key), str) and web[key].strip():
+            _carry_start(origin, web[key], _line(web, key), root, "the start command")
+            break
+    else:
+        _companion(origin, root, web.get("dockerfilePath"), ["Dockerfile"])
+    if isinstance(web.get("buildCommand"), str):
+        line = _line(web, "buildCommand")
+        _carry_build(origin, web["buildCommand"], line, root, "Render's build command")
+    if isinstance(web.get("preDeployCommand"), str):
+        where_pre = origin.where(_line(web, "preDeployCommand"))
+        _release_step(origin, web["preDeployCommand"], "Render's pre-deploy command", where_pre)
+    groups = {str(g.get("name")): g for g in data.get("envVarGroups") or [] if isinstance(g, dict)}
+    _render_env(origin, web.get("envVars"), groups, _line(web, "envVars"))
+    plan = str(web.get("plan", "")).lower()
+    if plan in RENDER_MEMORY:
+        origin.memory = RENDER_MEMORY[plan]
+        origin.carried.append(
+            f"memory {origin.memory} MB from plan {plan} ({origin.where(_line(web, 'plan'))})"
+        )
+    for key, advice in (
+        ("disk", "FC's code folder is read-only and /tmp is not kept; mount NAS at that path "
+                 "(nasConfig in the deploy config) or keep the files on OSS"),
+        ("numInstances", "FC adds instances as requests come; see --concurrency"),
+        ("scaling", "FC adds instances as requests come; see --concurrency"),
+        ("domains", "bind a custom domain to the function (component fc3-domain)"),
+    ):  # fmt: skip
+        if key in web:
+            origin.not_carried.append(f"{key} ({origin.where(_line(web, key))}): {advice}.")
+    return origin
+
+
+def _render_runtime(service: dict[str, Any]) -> str:
+    return str(service.get("runtime") or service.get("env") or "").lower()
+
+
+def _render_env(origin: Origin, entries: object, groups: dict[str, Any], line: int | None) -> None:
+    """Render's ``envVars``: values carried; what Render generates or takes from another
+    resource, or asks for in its dashboard (``sync: false``), left for the deployer."""
+    plain: dict[str, object] = {}
+    order: list[str] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        where = origin.where(_line(entry))
+        if "fromGroup" in entry:
+            group = groups.get(str(entry["fromGroup"]))
+            if group is None:
+                origin.not_carried.append(
+                    f"the environment group {entry['fromGroup']!r} ({where}): it is kept in "
+                    "Render's dashboard; give the variables the app needs with --env "
+                    "NAME=VALUE."
+                )
+            else:
+                _render_env(origin, group.get("envVars"), {}, _line(group, "envVars"))
+            continue
+        key = str(entry.get("key", ""))
+        if not key:
+            continue
+        order.append(key)
+        if "value" in entry:
+            plain[key] = entry["value"]
+        elif entry.get("generateValue"):
+            _carry_secret(
+                origin,
+                key,
+                where,
+                "Render generates a random one; make your own (python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(50))') and export {key} before s deploy.",
+            )
+        elif isinstance(entry.get("fromDatabase"), dict):
+            source = entry["fromDatabase"]
+            _carry_secret(
+                origin,
+                key,
+                where,
+                f"Render takes it from its database {source.get('name')!r} "
+                f"({source.get('property')}); create the database on Alibaba Cloud (ApsaraDB "
+                f"RDS for PostgreSQL) and export {key} with its {source.get('property')} "
+                "before s deploy.",
+            )
+        elif isinstance(entry.get("fromService"), dict):
+            source = entry["fromService"]
+            what = source.get("property") or source.get("envVarKey")
+            _carry_secret(
+                origin,
+                key,
+                where,
+                f"Render takes it from its {source.get('type')} service "
+                f"{source.get('name')!r} ({what}); export {key} with the {what} of that "
+                "service's Alibaba Cloud equivalent (Tair for Key Value / Redis, another FC "
+                "function for a web service) before s deploy.",
+            )
+        else:  # sync: false, set in Render's dashboard
+            _carry_secret(origin, key, where, None)
+    python = _python_version(plain.get("PYTHON_VERSION"))
+    if python:
+        origin.python = python
+        origin.carried.append(f"Python {python} from PYTHON_VERSION ({origin.where(line)})")
+    concurrency = _int(str(plain.pop("WEB_CONCURRENCY", "")) or None)
+    if concurrency and origin.workers is None:
+        # gunicorn's (and uvicorn's) default number of workers on Render.
+        command = ServerCommand("gunicorn", workers=concurrency, threads=origin.threads)
+        _carry_command(origin, command, line)
+    _carry_env(origin, plain, line)
+    _in_file_order(origin, order)
+
+
+def read_railway(file: Path, root: Path) -> Origin:
+    """Railway's config as code, ``railway.json`` or ``railway.toml``: build and deploy."""
+    origin = Origin("railway", file)
+    if file.suffix == ".toml":
+        data = read_toml(file)
+    else:
+        try:
+            data = json.loads("\n".join(_lines(file)))
+        except json.JSONDecodeError as exc:
+            raise FCMigrateError(
+                f"Cannot read {file.name}: {exc}. Fix the file or use --from."
+            ) from None
+    if not isinstance(data, dict):
+        raise FCMigrateError(f"{file.name} holds no mapping. Fix the file or use --from.")
+    lines = _key_lines(file)
+    build, deploy = _mapping(data.get("build")), _mapping(data.get("deploy"))
+    start = deploy.get("startCommand")
+    if isinstance(start, str) and start.strip():
+        _carry_start(origin, start, lines.get("startCommand"), root, "the start command")
+    else:
+        # Railway builds with a Dockerfile when there is one, else runs the Procfile.
+        _companion(origin, root, build.get("dockerfilePath"), ["Dockerfile", "Procfile"])
+    if isinstance(build.get("buildCommand"), str):
+        line = lines.get("buildCommand")
+        _carry_build(origin, build["buildCommand"], line, root, "Railway's build command")
+    pre = deploy.get("preDeployCommand")
+    for command in [pre] if isinstance(pre, str) else pre if isinstance(pre, list) else []:
+        where = origin.where(lines.get("preDeployCommand"))
+        _release_step(origin, str(command), "Railway's pre-deploy command", where)
+    if deploy.get("cronSchedule"):
+        origin.not_carried.append(
+            f"cronSchedule {deploy['cronSchedule']!r} ({origin.where(lines.get('cronSchedule'))})"
+            ": Railway runs the service on that schedule; on FC run the job as a function "
+            "with a timer trigger."
+        )
+    origin.not_carried.append(
+        f"the variables ({origin.name}): Railway keeps a service's variables in its "
+        "dashboard, not in the repository; give those the app needs with --env NAME=VALUE "
+        "(`railway variables` lists them)."
+    )
+    return origin
+
+
+def read_fly(file: Path, root: Path) -> Origin:
+    """Fly.io's ``fly.toml``: the app process, release command, env, statics and VM."""
+    origin = Origin("fly", file)
+    data = read_toml(file)
+    lines = _key_lines(file)
+    build = _mapping(data.get("build"))
+    dockerfile = build.get("dockerfile") or "Dockerfile"
+    if build.get("image"):
+        origin.not_carried.append(
+            f"the image {build['image']!r} ({origin.where(lines.get('build.image'))}): "
+            "fcmigrate moves the project's source; migrate the project the image is built from."
+        )
+    processes = _mapping(data.get("processes"))
+    http = _mapping(data.get("http_service"))
+    services = [s for s in data.get("services") or [] if isinstance(s, dict)]
+    served = http.get("processes") or next((s.get("processes") for s in services), None)
+    web = next((str(p) for p in served or [] if p in processes), "app")
+    if web not in processes and len(processes) == 1:
+        web = next(iter(processes))
+    if isinstance(processes.get(web), str):
+        line = lines.get(f"processes.{web}")
+        _carry_start(origin, processes[web], line, root, f"the {web!r} process")
+    else:
+        if build.get("builder") or build.get("buildpacks"):
+            _companion(origin, root, None, ["Procfile"])
+        else:
+            _companion(origin, root, dockerfile, ["Dockerfile"])
+    for name in processes:
+        if name != web:
+            where = origin.where(lines.get(f"processes.{name}"))
+            _process_not_carried(origin, f"the {name!r} process", where)
+    release = _mapping(data.get("deploy")).get("release_command")
+    if isinstance(release, str):
+        where = origin.where(lines.get("deploy.release_command"))
+        _release_step(origin, release, "Fly's release command", where)
+    _carry_env(origin, data.get("env"), lines.get("[env]"))
+    if origin.workdir is None and (root / str(dockerfile)).is_file():
+        origin.workdir = read_dockerfile(root / str(dockerfile)).workdir
+    for index, static in enumerate(data.get("statics") or []):
+        if isinstance(static, dict):
+            _fly_static(origin, static, lines.get(f"[statics]{index}"), root)
+    _fly_memory(origin, data.get("vm"), web, lines)
+    if data.get("mounts"):
+        origin.not_carried.append(
+            f"mounts ({origin.where(lines.get('[mounts]0'))}): a Fly volume keeps files "
+            "across restarts; on FC mount NAS at that path (nasConfig in the deploy config) "
+            "or keep the files on OSS."
+        )
+    origin.not_carried.append(
+        f"the secrets ({origin.name}): Fly keeps them outside the repository (`fly secrets "
+        "list` names them); give those the app needs with --env NAME=VALUE."
+    )
+    return origin
+
+
+def _fly_static(origin: Origin, static: dict[str, Any], line: int | None, root: Path) -> None:
+    """A ``[[statics]]`` entry: its ``guest_path`` inside the image, read as a folder of
+    the project by taking off the Dockerfile's WORKDIR (else ``/code/`` or ``/app/``)."""
+    guest, url = str(static.get("guest_path", "")), str(static.get("url_prefix", ""))
+    where = origin.where(line)
+    prefixes = [origin.workdir] if origin.workdir else ["/code", "/app"]
+    folder = next(
+        (
+            posixpath.relpath(guest, prefix)
+            for prefix in prefixes
+            if guest.startswith("/")
+            and posixpath.commonpath([guest, prefix]) == prefix
+            and guest != prefix
+        ),
+        None,
+    )
+    if folder is None or not url.startswith("/") or not guest.startswith("/"):
+        origin.not_carried.append(
+            f"the static files {url or '?'} from {guest!r} ({where}): that path is not "
+            "inside the project's folder in the image; serve them with --static-map or OSS."
+        )
+    elif not (root / folder).is_dir():
+        origin.not_carried.append(
+            f"the static files {url} from {guest!r} ({where}): {folder}/ is not in the "
+            "project, so the image's build makes it. migrate's build runs Django's "
+            "collectstatic and serves STATIC_ROOT itself; other files, build them into the "
+            "project and run again."
+        )
+    else:
+        origin.static.append((url.rstrip("/"), folder))
+        origin.carried.append(f"static files {url.rstrip('/')}/ from {folder}/ ({where})")
+
+
+def _fly_memory(origin: Origin, vms: object, web: str, lines: dict[str, int]) -> None:
+    """The memory of the ``[[vm]]`` that runs the web process (or every process)."""
+    for index, vm in enumerate(vms if isinstance(vms, list) else [vms]):
+        if not isinstance(vm, dict) or web not in (vm.get("processes") or [web]):
+            continue
+        memory = _megabytes(vm.get("memory_mb") or vm.get("memory"))
+        if memory:
+            origin.memory = memory
+            origin.carried.append(f"memory {memory} MB ({origin.where(lines.get(f'[vm]{index}'))})")
+        return
+
+
+#: App Platform's older instance sizes' memory, in MB; newer slugs name it
+#: (``apps-s-1vcpu-0.5gb``).
+DO_MEMORY = {
+    "basic-xxs": 512, "basic-xs": 1024, "basic-s": 2048, "basic-m": 4096,
+    "professional-xs": 1024, "professional-s": 2048, "professional-m": 4096,
+    "professional-1l": 4096, "professional-l": 8192, "professional-xl": 16384,
+}  # fmt: skip
+#: App Platform's app-wide bindable variables: the app's own address there.
+_DO_APP_VARIABLE = re.compile(r"\$\{(?:APP_DOMAIN|APP_URL|APP_ID|_self\.[A-Z_]+)\}")
+_DO_COMPONENT_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_]+)\}")
+
+
+def _is_digitalocean_spec(data: object) -> bool:
+    """Whether a root ``app.yaml`` is a DigitalOcean app spec rather than App Engine's: it
+    lists services with DigitalOcean's keys and names no ``runtime``."""
+    if not isinstance(data, dict) or "runtime" in data:
+        return False
+    services = data.get("services")
+    return isinstance(services, list) and any(
+        isinstance(s, dict) and ("run_command" in s or "environment_slug" in s) for s in services
+    )
+
+
+def read_digitalocean(file: Path, root: Path) -> Origin:
+    """DigitalOcean App Platform's app spec: its first Python service."""
+    origin = Origin("digitalocean", file, shown=file.relative_to(root).as_posix())
+    data, _ = _yaml(file)
+    spec = data.get("spec") if isinstance(data, dict) and "spec" in data else data
+    if not isinstance(spec, dict):
+        raise FCMigrateError(f"{origin.name} holds no app spec. Fix the file or use --from.")
+    services = [s for s in spec.get("services") or [] if isinstance(s, dict)]
+    service = next((s for s in services if s.get("environment_slug") == "python"), None)
+    service = service or next(iter(services), None)
+    if service is None:
+        origin.not_carried.append(
+            f"the services ({origin.where(_line(spec, 'services'))}): the spec lists none; "
+            "migrate looks for the app in the code."
+        )
+        return origin
+    where = origin.where(_line(service))
+    origin.carried.append(f"the service {service.get('name')!r} ({where})")
+    others = [("services", s) for s in services if s is not service]
+    others += [(kind, s) for kind in ("workers", "jobs") for s in spec.get(kind) or []]
+    _others_not_carried(
+        origin,
+        "components",
+        [
+            (str(s.get("name")), origin.where(_line(s)))
+            for kind, s in others
+            if isinstance(s, dict) and s.get("kind") not in ("PRE_DEPLOY", "POST_DEPLOY")
+        ],
+    )
+    _in_subfolder(origin, service.get("source_dir"), where)
+    if isinstance(service.get("run_command"), str) and service["run_command"].strip():
+        line = _line(service, "run_command")
+        _carry_start(origin, service["run_command"], line, root, "the run command")
+    else:
+        # Without dockerfile_path a buildpack builds the service, and runs the Procfile.
+        _companion(origin, root, service.get("dockerfile_path"), ["Procfile"])
+    if isinstance(service.get("build_command"), str):
+        line = _line(service, "build_command")
+        _carry_build(origin, service["build_command"], line, root, "DigitalOcean's build command")
+    for job in spec.get("jobs") or []:
+        if isinstance(job, dict) and job.get("kind") in ("PRE_DEPLOY", "POST_DEPLOY"):
+            when = "pre-deploy" if job["kind"] == "PRE_DEPLOY" else "post-deploy"
+            if isinstance(job.get("run_command"), str):
+                what = f"the {when} job {job.get('name')!r}"
+                _release_step(origin, job["run_command"], what, origin.where(_line(job)))
+    _do_env(origin, spec.get("envs"), _line(spec, "envs"))
+    _do_env(origin, service.get("envs"), _line(service, "envs"))
+    size = str(service.get("instance_size_slug", ""))
+    match = re.search(r"(\d+(?:\.\d+)?)gb$", size)
+    memory = DO_MEMORY.get(size) or (int(float(match.group(1)) * 1024) if match else None)
+    if memory:
+        origin.memory = memory
+        origin.carried.append(
+            f"memory {memory} MB from {size} ({origin.where(_line(service, 'instance_size_slug'))})"
+        )
+    for site in spec.get("static_sites") or []:
+        if isinstance(site, dict):
+            origin.not_carried.append(
+                f"the static site {site.get('name')!r} ({origin.where(_line(site))}): "
+                "DigitalOcean serves it apart from the app; migrate's build runs Django's "
+                "collectstatic and serves STATIC_ROOT itself, and other files can be served "
+                "with --static-map or from OSS."
+            )
+    for database in spec.get("databases") or []:
+        if isinstance(database, dict):
+            origin.not_carried.append(
+                f"the database {database.get('name')!r} ({origin.where(_line(database))}): "
+                "create it on Alibaba Cloud (ApsaraDB RDS) and export its URL to the "
+                "variables that name it before s deploy."
+            )
+    for key, advice in (
+        ("instance_count", "FC adds instances as requests come; see --concurrency"),
+        ("autoscaling", "FC adds instances as requests come; see --concurrency"),
+    ):
+        if key in service:
+            origin.not_carried.append(f"{key} ({origin.where(_line(service, key))}): {advice}.")
+    return origin
+
+
+def _do_env(origin: Origin, entries: object, line: int | None) -> None:
+    """App Platform's ``envs``: values carried; secrets (kept encrypted in the spec) and
+    references to other components left for the deployer; the app's own address left out."""
+    plain: dict[str, object] = {}
+    order: list[str] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not entry.get("key"):
+            continue
+        key, value = str(entry["key"]), str(entry.get("value", ""))
+        order.append(key)
+        where = origin.where(_line(entry))
+        if entry.get("scope") == "BUILD_TIME":
+            continue  # not in the running app's environment
+        component = _DO_COMPONENT_VARIABLE.search(value)
+        if _DO_APP_VARIABLE.search(value):
+            origin.not_carried.append(
+                f"the variable {key!r} ({where}): {value!r} is the app's address on "
+                "DigitalOcean, so it is left out (the app's own default applies); give the "
+                f"function's with --env {key}=VALUE."
+            )
+            origin.placeholders[key] = value
+        elif entry.get("type") == "SECRET":
+            _carry_secret(origin, key, where, None)
+        elif component:
+            _carry_secret(
+                origin,
+                key,
+                where,
+                f"DigitalOcean fills {value!r} from its component {component.group(1)!r}; "
+                f"export {key} with that of its Alibaba Cloud equivalent (ApsaraDB RDS for a "
+                "database) before s deploy.",
+            )
+        else:
+            plain[key] = entry.get("value", "")
+    _carry_env(origin, plain, line)
+    _in_file_order(origin, order)
+
+
+def _in_file_order(origin: Origin, names: list[str]) -> None:
+    """The variables of a list in the order the file lists them (values and references are
+    carried apart), after those carried before."""
+    position = {name: n for n, name in enumerate(names)}
+    origin.env.sort(key=lambda env: position.get(env.name, -1))
+
+
 # --- shared ------------------------------------------------------------------------------------
 
 
@@ -1150,6 +1804,46 @@ def _lines(file: Path) -> list[str]:
         raise FCMigrateError(f"Cannot read {str(file)!r}: {exc.strerror or exc}.") from None
 
 
+class _Located(dict[str, Any]):
+    """A mapping read from YAML that knows its line and the lines of its keys."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.lines: dict[str, int] = {}
+
+
+def _line(mapping: object, key: str | None = None) -> int | None:
+    """The line of a YAML mapping, or of one of its keys."""
+    if not isinstance(mapping, _Located):
+        return None
+    return mapping.lines.get(key) if key is not None else mapping.line
+
+
+def _key_lines(file: Path) -> dict[str, int]:
+    """For a JSON or TOML file, the first line naming each key, as ``key`` and
+    ``table.key``; a table's header as ``[table]``, and the n-th of an array of tables
+    (``[[statics]]``) as ``[statics]n``."""
+    found: dict[str, int] = {}
+    table = ""
+    counts: dict[str, int] = {}
+    for number, line in enumerate(_lines(file), 1):
+        header = re.match(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]", line)
+        if header:
+            table = header.group(2)
+            if header.group(1) == "[[":
+                counts[table] = counts.get(table, -1) + 1
+                found.setdefault(f"[{table}]{counts[table]}", number)
+            found.setdefault(f"[{table}]", number)
+            continue
+        bare = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*=", line)
+        quoted = re.findall(r'"([A-Za-z0-9_.$-]+)"\s*:', line)
+        for key in ([bare.group(1)] if bare else []) + quoted:
+            found.setdefault(key, number)
+            found.setdefault(f"{table}.{key}", number)
+    return found
+
+
 def _yaml(file: Path) -> tuple[Any, dict[str, int]]:
     """The document and, for each top-level-ish key, the first line that names it."""
     import yaml
@@ -1164,7 +1858,16 @@ def _yaml(file: Path) -> tuple[Any, dict[str, int]]:
             return loader.construct_sequence(node)
         return loader.construct_mapping(node)  # type: ignore[arg-type]
 
+    def located(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[_Located]:
+        data = _Located()
+        data.line = node.start_mark.line + 1
+        yield data
+        data.update({str(k): v for k, v in loader.construct_mapping(node).items()})
+        for key, _ in node.value:
+            data.lines.setdefault(str(key.value), key.start_mark.line + 1)
+
     _Loader.add_multi_constructor("!", unknown)
+    _Loader.add_constructor("tag:yaml.org,2002:map", located)
     text = "\n".join(_lines(file))
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
@@ -1236,17 +1939,30 @@ _READERS = {
     "serverless": read_serverless,
     "dockerfile": read_dockerfile,
 }
+_PLATFORM_READERS = {
+    "render": read_render,
+    "railway": read_railway,
+    "fly": read_fly,
+    "digitalocean": read_digitalocean,
+}
 
 
 def find_origins(root: Path, stage: str | None = None) -> list[Origin]:
     """Every source in ``root`` that says how the app runs, in preference order."""
     found: list[Origin] = []
+    app_yaml = root / "app.yaml"
+    digitalocean = app_yaml.is_file() and _is_digitalocean_spec(_yaml(app_yaml)[0])
     for name in ORIGIN_NAMES:
-        file = root / _FILES[name]
-        if not file.is_file():
+        files = [root / candidate for candidate in _FILES[name]]
+        if name in ("appengine", "digitalocean"):
+            files = [f for f in files if f != app_yaml or digitalocean == (name != "appengine")]
+        file = next((f for f in files if f.is_file()), None)
+        if file is None:
             continue
         if name == "zappa":
             found.append(read_zappa(file, stage))
+        elif name in _PLATFORM_READERS:
+            found.append(_PLATFORM_READERS[name](file, root))
         else:
             found.append(_READERS[name](file))
     return found
@@ -1269,19 +1985,20 @@ def choose_origin(
         chosen = next((o for o in origins if o.source == pick), None)
         if chosen is None:
             raise FCMigrateError(
-                f"--from {pick} names {_FILES[pick]}, which is not in the project. Use one of: "
-                f"{', '.join(o.source for o in origins) or 'none'}."
+                f"--from {pick} names {' or '.join(_FILES[pick])}, which is not in the "
+                f"project. Use one of: {', '.join(o.source for o in origins) or 'none'}."
             )
         return chosen, None
-    useful = [o for o in origins if o.app or o.jobs or o.env or o.python]
+    useful = [o for o in origins if o.app or o.jobs or o.env or o.python or o.steps or o.static]
     if not useful:
         return None, None
     chosen = useful[0]
     note = None
-    if len(useful) > 1:
-        others = ", ".join(o.file.name for o in useful[1:])
+    rest = [o for o in useful[1:] if o.file not in chosen.read_with]
+    if rest:
+        others = ", ".join(o.name for o in rest)
         note = (
-            f"Read {chosen.file.name} for how the app runs today; also found {others} "
+            f"Read {chosen.name} for how the app runs today; also found {others} "
             "(pick one with --from)."
         )
     return chosen, note

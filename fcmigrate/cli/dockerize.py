@@ -134,7 +134,8 @@ def dockerize(
 
 
 def _detect(project: Path, app: str | None) -> Detected:
-    """The app: given, else the one a Procfile, app.yaml, Dockerfile ... runs, else detected."""
+    """The app: given, else the one a Procfile, app.yaml, render.yaml, fly.toml, Dockerfile
+    ... runs, else detected."""
     from dataclasses import replace
 
     from fcmigrate.build.detect import detect_app
@@ -150,6 +151,6 @@ def _detect(project: Path, app: str | None) -> Detected:
                 pass  # the file names an app the project does not hold: detect it instead
             else:
                 return replace(
-                    detected, found_in=detected.found_in.replace("--app", origin.file.name, 1)
+                    detected, found_in=detected.found_in.replace("--app", origin.name, 1)
                 )
     return detect_app(project, app)

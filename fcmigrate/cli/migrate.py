@@ -71,8 +71,9 @@ if TYPE_CHECKING:
     "--from",
     "source",
     type=click.Choice([*ORIGIN_NAMES, "none"]),
-    help="Which file says how the app runs today (Procfile, app.yaml, zappa_settings.json, "
-    "serverless.yml, Dockerfile). Default: the first found; none: ignore them.",
+    help="Which file says how the app runs today (zappa_settings.json, serverless.yml, "
+    "app.yaml, render.yaml, railway.json/.toml, fly.toml, .do/app.yaml, Procfile, "
+    "Dockerfile). Default: the first found, in that order; none: ignore them.",
 )
 @click.option("--stage", help="The Zappa stage to read. Default: the first.")
 @click.option(
@@ -242,7 +243,7 @@ def _origin_summary(result: MigrateResult) -> None:
     origin = result.origin
     assert origin is not None
     echo = click.echo
-    echo(f"From {origin.file.name} (how the app runs today):")
+    echo(f"From {origin.name} (how the app runs today):")
     for line in origin.carried:
         echo(f"  carried   {line}")
     for job in origin.jobs:

@@ -37,11 +37,11 @@ def _jobs(project: Project) -> list[str]:
     if origin.jobs:
         listed = "; ".join(f"{j.name} ({j.schedule}): {j.kind} {j.target}" for j in origin.jobs)
         notes.append(
-            f"Schedules in {origin.file.name} that `fcmigrate migrate` turns into FC timer "
+            f"Schedules in {origin.name} that `fcmigrate migrate` turns into FC timer "
             f"triggers: {listed}."
         )
     notes += [
-        f"Not carried from {origin.file.name}: {line}"
+        f"Not carried from {origin.name}: {line}"
         for line in origin.not_carried
         if "schedule" in line or "cron job" in line
     ]

@@ -149,6 +149,42 @@ def test_granian_serving_another_interface_names_no_wsgi_app(
     assert any(why in line and "Procfile:1" in line for line in origin.not_carried)
 
 
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (
+            "python -m gunicorn mysite.asgi:application -k uvicorn.workers.UvicornWorker",
+            "gunicorn serves 'mysite.asgi:application' with an ASGI worker "
+            "(--worker-class uvicorn.workers.UvicornWorker)",
+        ),
+        ("gunicorn --worker-class=aiohttp.GunicornWebWorker web:make_app",
+         "with an ASGI worker (--worker-class aiohttp.GunicornWebWorker)"),
+        ("uvicorn main:app --host 0.0.0.0 --port $PORT",
+         "uvicorn serves 'main:app' as an ASGI app"),
+        ("daphne -b 0.0.0.0 -p 8000 shop.asgi:application",
+         "daphne serves 'shop.asgi:application' as an ASGI app"),
+    ],
+    ids=["gunicorn-uvicorn-worker", "gunicorn-aiohttp-worker", "uvicorn", "daphne"],
+)  # fmt: skip
+def test_asgi_servers_name_no_wsgi_app(tmp_path: Path, line: str, why: str) -> None:
+    command = parse_command(line)
+    assert command is not None and command.app is None
+    assert command.not_wsgi is not None and why in command.not_wsgi
+    assert command.ignored == []  # the worker class is the reason, not a setting to pass on
+    _write(tmp_path, {"Procfile": f"web: {line}\n"})
+    [origin] = find_origins(tmp_path)
+    assert origin.app is None
+    [line_] = origin.not_carried
+    assert why in line_ and "not a WSGI app" in line_ and "in the code instead" in line_
+
+
+def test_uvicorn_serving_wsgi_names_the_app() -> None:
+    command = parse_command("uvicorn --interface wsgi shop:app")
+    assert command is not None and (command.app, command.not_wsgi) == ("shop:app", None)
+    command = parse_command("gunicorn -k gthread shop:app")
+    assert command is not None and command.app == "shop:app"
+
+
 def test_uwsgi_ini_is_read_from_the_project(tmp_path: Path) -> None:
     _write(tmp_path, {"etc/uwsgi.ini": "[uwsgi]\nwsgi-file=site/wsgi.py\nworkers=2\nthreads=4\n"})
     command = parse_command("uwsgi /code/etc/uwsgi.ini", tmp_path)
@@ -175,7 +211,9 @@ def test_procfile(tmp_path: Path) -> None:
     assert (origin.app, origin.timeout, origin.workers) == ("shop.wsgi", 90, 4)
     assert any("as instance concurrency 4" in line for line in origin.carried)
     assert any("python manage.py migrate --noinput" in s and "release" in s for s in origin.steps)
-    assert any("collectstatic" in s for s in origin.steps)
+    # migrate's build runs collectstatic itself: carried, not a step left to the user.
+    assert not any("collectstatic" in s for s in origin.steps)
+    assert any("collectstatic" in c and "migrate's build does itself" in c for c in origin.carried)
     assert any("'worker'" in line and "Procfile:3" in line for line in origin.not_carried)
     assert any("Procfile:2" in line for line in origin.carried)
 

@@ -1029,7 +1029,7 @@ NINTH = [
     App(
         "celery-example",
         "miguelgrinberg/flask-celery-example",
-        "Flask with Celery on Redis and Flask-Mail, unpinned requirements from 2014",
+        "Flask with Celery on Redis and Flask-Mail, everything pinned as of 2020 (Flask 1.1.1)",
     ),
     App(
         "render-flask",

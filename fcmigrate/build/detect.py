@@ -531,7 +531,31 @@ def _candidates(root: Path, django: _Candidate | None) -> list[_Candidate]:
             seen.add(module)
             if not (django and module == django.module):
                 found += _module_candidates(root, module, file)
-    return found
+    return _with_wsgi_file(root, found)
+
+
+def _with_wsgi_file(root: Path, found: list[_Candidate]) -> list[_Candidate]:
+    """A Django project whose settings name no WSGI_APPLICATION, beside a ``wsgi.py`` that
+    sets those same settings (django-oscar's sandbox), has one app: that file's."""
+    django = found[0] if found and found[0].settings_module else None
+    if django is None or django.spec != django.settings_module:
+        return found
+    same = []
+    for candidate in found[1:]:
+        file = _module_file(root, candidate.module)
+        tree = _parse(file) if file is not None else None
+        if candidate.framework == "django" and tree is not None:
+            if _settings_from(tree) == django.settings_module:
+                same.append(candidate)
+    if len(same) != 1:
+        return found
+    (wsgi,) = same
+    merged = dataclasses.replace(
+        wsgi,
+        found_in=f"{django.found_in} -> {wsgi.found_in} (sets the same settings)",
+        settings_module=django.settings_module,
+    )
+    return [merged, *(c for c in found[1:] if c is not wsgi)]
 
 
 def _package_entry_candidates(root: Path) -> list[_Candidate]:
@@ -671,7 +695,8 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
         if isinstance(node, ast.FunctionDef) and not _takes_wsgi_call(node):
             called.add(node.name)
 
-    names = [n for n in _APP_NAMES if n in assigned]
+    queues = _task_queue_apps(root, module, file, tree)
+    names = [n for n in _APP_NAMES if n in assigned and n not in queues]
     if names == ["app", "application"] and _is_alias(assigned["application"], "app"):
         names = ["app"]
     if not names:
@@ -684,6 +709,40 @@ def _module_candidates(root: Path, module: str, file: Path) -> list[_Candidate]:
         bare = [name for name in factories if name not in needs_arguments]
         specs = [f"{module}:{(bare or factories)[0]}()"]
     return [_Candidate(spec, framework, rel, module, imports) for spec in specs]
+
+
+#: Task-queue apps, which the Celery docs and Django projects name ``app`` too.
+_TASK_QUEUE_CLASSES = frozenset({"Celery", "Huey", "RedisHuey", "SqliteHuey", "Dramatiq"})
+
+
+def _task_queue_apps(root: Path, module: str, file: Path, tree: ast.Module) -> set[str]:
+    """The names ``module`` binds to a task queue's app rather than a WSGI app: made here
+    (``app = Celery("proj")``) or imported from a module of the project that makes it
+    (wger's ``from wger.celery_configuration import app``)."""
+    found = _made_task_queues(tree)
+    for node in _top_level(tree.body):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        source = _absolute(module, file, node)
+        source_file = _module_file(root, source) if source else None
+        parsed = _parse(source_file) if source_file is not None else None
+        if parsed is None:
+            continue
+        made = _made_task_queues(parsed)
+        found |= {alias.asname or alias.name for alias in node.names if alias.name in made}
+    return found
+
+
+def _made_task_queues(tree: ast.Module) -> set[str]:
+    made: set[str] = set()
+    for node in _top_level(tree.body):
+        for name, value in _assignments(node):
+            if isinstance(value, ast.Call):
+                func = value.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called in _TASK_QUEUE_CLASSES:
+                    made.add(name)
+    return made
 
 
 def _imports_through_project(

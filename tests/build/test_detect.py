@@ -1769,3 +1769,40 @@ def test_a_name_error_outside_annotations_is_the_codes_own(tmp_path: Path) -> No
     )
     with pytest.raises(AppImportError, match="failed in your code"):
         confirm_import(detect_app(tmp_path))
+
+
+def test_a_celery_app_named_app_is_not_a_second_wsgi_app(tmp_path: Path) -> None:
+    """wger's package ``__init__.py`` imports its Celery app as ``app``, as Celery's Django
+    guide does under another name: the project's one app is Django's."""
+    manage = "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'shop.settings.base')\n"
+    files = {"manage.py": manage, **settings_package()}
+    files["shop/__init__.py"] = "from shop.celery_configuration import app\n"
+    files["shop/celery_configuration.py"] = "from celery import Celery\n\napp = Celery('shop')\n"
+    write_project(tmp_path, files)
+    assert detect_app(tmp_path).spec == "shop.wsgi:application"
+    # A WSGI app imported under the same name is still a candidate.
+    (tmp_path / "shop" / "celery_configuration.py").write_text(
+        "from flask import Flask\n\napp = Flask('shop')\n"
+    )
+    with pytest.raises(FCMigrateError, match="Found 2 candidate apps"):
+        detect_app(tmp_path)
+
+
+def test_a_wsgi_file_setting_the_same_settings_is_the_django_app(tmp_path: Path) -> None:
+    """django-oscar's sandbox: settings.py names no WSGI_APPLICATION, and its wsgi.py sets
+    the settings manage.py sets."""
+    manage = "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n"
+    wsgi = (
+        "import os\n\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n\n"
+        "from django.core.wsgi import get_wsgi_application\n\n"
+        "application = get_wsgi_application()\n"
+    )
+    write_project(tmp_path, {"manage.py": manage, "settings.py": SETTINGS, "wsgi.py": wsgi})
+    detected = detect_app(tmp_path)
+    assert (detected.spec, detected.settings_module) == ("wsgi:application", "settings")
+    assert detected.found_in == "manage.py -> settings -> wsgi.py (sets the same settings)"
+    # A wsgi.py with other settings is another app: the choice stays the user's.
+    (tmp_path / "wsgi.py").write_text(wsgi.replace("'settings'", "'settings_live'"))
+    (tmp_path / "settings_live.py").write_text(SETTINGS)
+    with pytest.raises(FCMigrateError, match="Found 2 candidate apps"):
+        detect_app(tmp_path)

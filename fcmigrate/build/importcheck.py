@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IMPORT_TIMEOUT",
+    "OwnMetadataError",
     "UnlistedError",
     "changed_path",
     "confirm_import",
@@ -59,6 +60,15 @@ class UnlistedError(AppImportError):
         super().__init__(message)
         self.importer = importer
         self.module = module
+
+
+class OwnMetadataError(AppImportError):
+    """The import asks for the installed metadata of the project itself (``distribution``,
+    as its pyproject.toml or setup.py names it), which a build of its dependencies lacks."""
+
+    def __init__(self, message: str, distribution: str):
+        super().__init__(message)
+        self.distribution = distribution
 
 
 def confirm_import(
@@ -159,7 +169,7 @@ def confirm_import(
     distribution = result.get("missing_distribution")
     if variable is None and isinstance(distribution, str) and distribution:
         # Raised inside importlib.metadata or pkg_resources: not their fault, nor the app's code.
-        raise AppImportError(_distribution_missing(spec, distribution, detected.root))
+        raise _distribution_missing(spec, distribution, detected.root)
     package = result.get("failed_in")
     if variable is None and isinstance(package, str) and package.isidentifier():
         version = result.get("python")
@@ -242,21 +252,22 @@ def _missing_distribution(exc: BaseException) -> str | None:
     return None
 
 
-def _distribution_missing(spec: str, distribution: str, root: Path) -> str:
+def _distribution_missing(spec: str, distribution: str, root: Path) -> AppImportError:
     """The import asks for a distribution's installed metadata, which the build lacks: most
     often the project's own, whose dependencies are installed but not the project itself."""
     from fcmigrate.build.requirements import project_name
 
     own = project_name(root)
     if own is not None and _canonical(own[0]) == _canonical(distribution):
-        return (
+        return OwnMetadataError(
             f"Importing {spec!r} failed: it asks for the installed metadata of "
             f"{distribution!r} (traceback above), the project itself ({own[1]} names it), "
             "but a build installs the project's dependencies, not the project. List the "
             "project itself ('.') in requirements.txt, so that its metadata and entry points "
-            "are installed too, and run again."
+            "are installed too, and run again.",
+            own[0],
         )
-    return (
+    return AppImportError(
         f"Importing {spec!r} failed: it asks for the installed metadata of the distribution "
         f"{distribution!r} (traceback above), which the build does not have. Add "
         f"{distribution!r} to your requirements, and run again."

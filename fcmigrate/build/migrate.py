@@ -53,7 +53,7 @@ from fcmigrate.build.apart import (
 from fcmigrate.build.collectstatic import collect_static, vendor_whitenoise
 from fcmigrate.build.detect import Detected, detect_app
 from fcmigrate.build.facts import SUPPORTED_PYTHONS, python_from_markers
-from fcmigrate.build.importcheck import UnlistedError, confirm_import
+from fcmigrate.build.importcheck import OwnMetadataError, UnlistedError, confirm_import
 from fcmigrate.build.origins import (
     EnvValue,
     Origin,
@@ -326,6 +326,9 @@ class _Build:
     #: Distributions :func:`_check_import` added because an installed package imports them
     #: without listing them: name -> (that package, its version, the module).
     unlisted: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    #: The project itself as a requirement (``name @ file:///...``), by :func:`_check_import`
+    #: when its code reads its own installed metadata.
+    own: str | None = None
 
     @property
     def say(self) -> Progress:
@@ -567,7 +570,7 @@ def _vendor(build: _Build) -> None:
         timeout=plan.options.resolve_timeout,
         build_python=plan.interpreter,
         held=build.held or None,
-        unlisted=list(build.unlisted),
+        unlisted=[*build.unlisted, *([build.own] if build.own else [])],
     )
     for note in build.install_notes:
         if note in build.notes:
@@ -612,6 +615,15 @@ def _check_import(build: _Build) -> None:
         try:
             _import_once(build)
             return
+        except OwnMetadataError as exc:
+            if build.own is not None or not _install_own(build, exc.distribution):
+                raise _with_tries(exc, build) from None
+            build.notes.append(
+                f"Your code asks for the installed metadata of {exc.distribution}, the project "
+                "itself (its version or entry points, through importlib.metadata): the build "
+                "installs the project too, as 'pip install .' does, beside its copy of the "
+                "code. List '.' in requirements.txt to build without this second try."
+            )
         except UnlistedError as exc:
             dist = _unlisted_provider(build, exc)
             if dist is None:
@@ -773,6 +785,24 @@ def _unlisted_provider(build: _Build, error: UnlistedError) -> str | None:
         return None
     named = {canonicalize_name(name) for name in [*_requirement_names(build), *build.unlisted]}
     return None if canonicalize_name(dist) in named else dist
+
+
+def _install_own(build: _Build, name: str) -> bool:
+    """Install again with the project itself, built from a copy of the build's code (so
+    that a build backend's files never land in the project or the build); whether that
+    installed."""
+    source = build.work / "project"
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(build.staging, source, ignore=shutil.ignore_patterns("python"))
+    build.say(f"Installing again with the project itself ({name}), as the notes will say ...")
+    build.own = f"{name} @ {source.as_uri()}"
+    shutil.rmtree(build.vendored, ignore_errors=True)
+    try:
+        _vendor(build)
+    except FCMigrateError:
+        build.own = None
+        return False
+    return True
 
 
 def _install_adding(build: _Build, dist: str, error: UnlistedError) -> bool:

@@ -354,6 +354,8 @@ def _import(name: str, spec: str, root: str) -> ModuleType:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         missing = exc.name
+        if type(exc).__qualname__ == "PackageNotFoundError":
+            raise  # importlib.metadata's: a distribution's metadata, not a module, is missing
         # Only the module the spec asks for (or its package) being absent is the user's typo.
         # A ModuleNotFoundError for anything else was raised by an import inside the user's
         # code: a missing dependency, which they must see with their own traceback.

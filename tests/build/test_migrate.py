@@ -1472,3 +1472,33 @@ def test_a_django_handler_wrapped_in_a_middleware_is_still_django(
     capsys.readouterr()
     assert (out / "collected" / "admin" / "css" / "base.css").is_file()
     assert not (out / "staticfiles").exists()
+
+
+def test_a_project_that_reads_its_own_metadata_is_installed_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Radicale: ``importlib.metadata.version("radicale")`` at import, dependencies in
+    pyproject.toml and no requirements.txt. The build installs the project itself, without
+    writing into it."""
+    project = tmp_path / "calendar"
+    (project / "fcm_calendar").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "FCM-Calendar"\nversion = "3.1.4"\ndependencies = []\n\n'
+        '[tool.setuptools]\npackages = ["fcm_calendar"]\n'
+    )
+    (project / "fcm_calendar" / "__init__.py").write_text(
+        "from importlib.metadata import version\n\n"
+        "VERSION = version('fcm-calendar')\n\n\n"
+        "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [VERSION.encode()]\n"
+    )
+    before = sorted(p.relative_to(project).as_posix() for p in project.rglob("*"))
+    out = tmp_path / "build"
+    main(["migrate", str(project), "--out", str(out)])
+    stdout = capsys.readouterr().out
+    assert "asks for the installed metadata of FCM-Calendar, the project itself" in stdout
+    assert [p.name for p in (out / "python").glob("fcm_calendar-3.1.4.dist-info")]
+    assert sorted(p.relative_to(project).as_posix() for p in project.rglob("*")) == before
+    assert not list(out.glob("*.egg-info"))

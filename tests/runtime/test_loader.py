@@ -170,6 +170,25 @@ def test_cwd_defaults_to_working_directory(fixtures: Path, monkeypatch: pytest.M
     assert str(fixtures) in sys.path
 
 
+def test_a_package_without_its_own_metadata_is_not_a_missing_module(
+    fixtures: Path, tmp_path: Path
+) -> None:
+    """Radicale reads its own version at import; importlib.metadata's PackageNotFoundError
+    is a ModuleNotFoundError named after the distribution, here the module itself."""
+    import importlib.metadata
+
+    package = tmp_path / "fx_ownmeta"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from importlib.metadata import version\n\nVERSION = version('fx_ownmeta')\napp = None\n"
+    )
+    try:
+        with pytest.raises(importlib.metadata.PackageNotFoundError):
+            load_app("fx_ownmeta:app", cwd=str(tmp_path))
+    finally:
+        sys.modules.pop("fx_ownmeta", None)
+
+
 def test_src_layout_is_imported_from_src(fixtures: Path, tmp_path: Path) -> None:
     package = tmp_path / "src" / "fx_srcpkg"
     package.mkdir(parents=True)

@@ -315,6 +315,17 @@ def server_overrides(
                 f"{STDLIB_BACKPORTS[key]} for older Pythons, which the target has built in "
                 "(installed, the copy would hide it)."
             )
+        elif key == "psycopg" and "c" in requirement.extras:
+            # psycopg 3's `c` extra is psycopg-c, built from source; `binary` is its wheels.
+            extras = ",".join(sorted({*requirement.extras} - {"c"} | {"binary"}))
+            twin = f"psycopg[{extras}]{requirement.specifier}"
+            overrides.append('psycopg-c ; sys_platform == "fcmigrate-never"')
+            added.append(twin)
+            notes.append(
+                f"Installed {twin!r} for {str(requirement)!r}: psycopg's prebuilt wheels "
+                "(psycopg-binary, libpq inside), where psycopg-c needs a compiler and libpq "
+                "headers here."
+            )
         elif key in DROP_IN_TWINS:
             twin = f"{DROP_IN_TWINS[key]}{requirement.specifier}"
             overrides.append(f'{requirement.name} ; sys_platform == "fcmigrate-never"')

@@ -689,6 +689,39 @@ def test_psycopg2_becomes_its_binary_twin(tmp_path: Path, links: Path) -> None:
     assert any("'psycopg2-binary==2.9.9' for 'psycopg2==2.9.9'" in n for n in result.notes)
 
 
+def test_psycopg_c_becomes_psycopg_binary(tmp_path: Path, links: Path) -> None:
+    """netbox's ``psycopg[c,pool]==3.3.4``: the ``c`` extra is psycopg-c, source only."""
+    make_wheel(
+        links,
+        "psycopg",
+        "3.3.4",
+        requires=[
+            'psycopg-c==3.3.4; extra == "c"',
+            'psycopg-binary==3.3.4; extra == "binary"',
+            'psycopg-pool; extra == "pool"',
+        ],
+        files={
+            "psycopg-3.3.4.dist-info/METADATA": (
+                "Metadata-Version: 2.1\nName: psycopg\nVersion: 3.3.4\n"
+                "Provides-Extra: c\nProvides-Extra: binary\nProvides-Extra: pool\n"
+                'Requires-Dist: psycopg-c==3.3.4; extra == "c"\n'
+                'Requires-Dist: psycopg-binary==3.3.4; extra == "binary"\n'
+                'Requires-Dist: psycopg-pool; extra == "pool"\n'
+            )
+        },
+    )
+    make_sdist(links, "psycopg-c", "3.3.4", mode="compile")
+    make_wheel(links, "psycopg-binary", "3.3.4")
+    make_wheel(links, "psycopg-pool", "3.2.0")
+    target, result = install(tmp_path, [*no_index(links), "psycopg[c,pool]==3.3.4"])
+    assert (target / "psycopg_binary" / "__init__.py").is_file()
+    assert (target / "psycopg_pool" / "__init__.py").is_file()
+    assert not (target / "psycopg_c").exists()
+    assert any(
+        "'psycopg[binary,pool]==3.3.4' for 'psycopg[c,pool]==3.3.4'" in n for n in result.notes
+    )
+
+
 def test_a_twin_without_the_pinned_release_takes_the_nearest_with_a_wheel(
     tmp_path: Path, links: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1055,6 +1055,57 @@ NINTH = [
     ),
 ]
 
+#: Larger products and sandboxes: their own production settings, several settings modules,
+#: a project one folder down.
+TENTH = [
+    App("djangogirls", "DjangoGirls/djangogirls", "Django site of a real organisation, Procfile"),
+    App(
+        "pythondotorg",
+        "python/pythondotorg",
+        "python.org's Django site, apps/ package, Procfile, .python-version 3.14",
+        env={"DATABASE_URL": "postgres://app:app@127.0.0.1:5432/pydotorg"},
+        # Its Makefile's set-up: the migrations, then the database cache's table.
+        setup=[["manage.py", "migrate", "--noinput"], ["manage.py", "createcachetable"]],
+    ),
+    App(
+        "wger",
+        "wger-project/wger",
+        "Django fitness product, uv.lock, settings/ at the root, a Celery app named app",
+        env={
+            "DJANGO_DB_ENGINE": "django.db.backends.postgresql",
+            "DJANGO_DB_DATABASE": "wger",
+            "DJANGO_DB_USER": "app",
+            "DJANGO_DB_PASSWORD": "app",
+            "DJANGO_DB_HOST": "127.0.0.1",
+            "SECRET_KEY": "real-apps-walk-secret",
+        },
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App(
+        "oscar-sandbox",
+        "django-oscar/django-oscar",
+        "Django e-commerce framework's sandbox site",
+        subdir="sandbox",
+    ),
+    App("radicale", "Kozea/Radicale", "CalDAV server, plain WSGI, pyproject.toml"),
+    App("redash", "getredash/redash", "Flask BI product, Poetry, many compiled pins"),
+    App(
+        "taiga",
+        "taigaio/taiga-back",
+        "Django project-management API, settings/ package, PostgreSQL taiga/taiga in its code",
+        home="/api/v1/",
+        setup=[["manage.py", "migrate", "--noinput"]],
+    ),
+    App("netbox", "netbox-community/netbox", "Django product, project in netbox/, PostgreSQL"),
+    App("flask-boilerplate", "realpython/flask-boilerplate", "Flask boilerplate, no requirements"),
+    App(
+        "silk-project",
+        "jazzband/django-silk",
+        "Django profiler's example project, requirements at the root",
+        subdir="project",
+    ),
+]
+
 GROUPS = {
     "first": APPS,
     "second": SECOND,
@@ -1065,6 +1116,7 @@ GROUPS = {
     "seventh": SEVENTH,
     "eighth": EIGHTH,
     "ninth": NINTH,
+    "tenth": TENTH,
     "samples": SAMPLES,
 }
 
@@ -1114,7 +1166,16 @@ def export(mirror: Path, app: App, into: Path) -> str:
 
 
 def _export_present(git_dir: Path, subdir: str, into: Path) -> None:
-    """Write the tree file by file, leaving out the large blobs a snapshot does not hold."""
+    """Write the tree file by file, leaving out the large blobs a snapshot does not hold, each
+    with the commit's time, as ``git archive`` (and a download of the repository) gives."""
+    when = int(
+        subprocess.run(
+            ["git", "-C", str(git_dir), "log", "-1", "--format=%ct", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     listing = subprocess.run(
         ["git", "-C", str(git_dir), "ls-tree", "-r", "-z", "HEAD", *([subdir] if subdir else [])],
         capture_output=True,
@@ -1139,6 +1200,7 @@ def _export_present(git_dir: Path, subdir: str, into: Path) -> None:
             target.write_bytes(blob.stdout)
             if mode == "100755":
                 target.chmod(0o755)
+            os.utime(target, (when, when))
 
 
 #: Runs a release step (``python ARGS``) as the function's Python runs the app: with the

@@ -16,8 +16,8 @@ gunicorn forks, and:
   CDN's, or ``--no-static``);
 * **their URLs**: ``STATIC_URL`` and ``MEDIA_URL`` are read once without a prefix, and the
   storages' ``url()`` puts the *current* request's script prefix in front of root-relative
-  URLs, so ``{% static %}``, form media, the admin and ``FileField.url`` follow each request
-  (Django would cache the first request's). Tags that cache what they render
+  URLs, so ``{% static %}``, ``{{ STATIC_URL }}``, forms, the admin and ``FileField.url``
+  follow each request (Django would cache the first request's). Tags that cache what they render
   (``{% compress %}``, ``{% cache %}``) get the prefix afterwards
   (:mod:`fcmigrate.runtime.django_tags`). ``FCMIGRATE_DJANGO_STATIC_PREFIX=0`` leaves the
   storages as Django made them.
@@ -324,6 +324,18 @@ def _prefix_static_tag() -> None:
     StaticNode.handle_simple = classmethod(_prefixed(function))
 
 
+def _prefix_context_urls() -> None:
+    """``{{ STATIC_URL }}`` and ``{{ MEDIA_URL }}`` through :func:`_prefixed` too."""
+    from django.template import context_processors as made
+
+    for name, key in (("static", "STATIC_URL"), ("media", "MEDIA_URL")):
+        old = getattr(made, name)
+        if not getattr(old, "_fcmigrate_prefixed", False):
+            url = _prefixed(lambda request, o=old, k=key: o(request)[k])
+            setattr(made, name, lambda request, u=url, k=key: {k: u(request)})
+            getattr(made, name)._fcmigrate_prefixed = True
+
+
 def _instance(lazy: Any) -> Any:
     """The storage behind Django's lazy ``default_storage`` / ``staticfiles_storage``."""
     from django.utils.functional import empty
@@ -387,6 +399,7 @@ def _setup_storages(settings: Any, prefix_urls: bool) -> Any | None:
             set_script_prefix(current)
     if prefix_urls:
         _prefix_static_tag()
+        _prefix_context_urls()
         for storage in storages:
             url = getattr(storage, "url", None) if storage is not None else None
             if url is not None and not getattr(url, "_fcmigrate_prefixed", False):

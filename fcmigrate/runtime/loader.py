@@ -15,9 +15,8 @@ Flask's ``find_best_app``, so a spec that works with ``gunicorn`` or ``flask run
 ``module:factory()`` / ``module:factory('/data', debug=False)``
     Call *factory* with the given arguments, which must be Python literals, and use the result.
 ``path/to/project`` (a directory)
-    A Django project: the directory holding ``manage.py`` (its ``DJANGO_SETTINGS_MODULE`` is read
-    from the file, not executed; from the environment when the file leaves it there), or the
-    package directory holding ``settings.py``.
+    A Django project: the directory holding ``manage.py`` (its ``DJANGO_SETTINGS_MODULE`` read
+    from the file, not run, else from the environment), or the package holding ``settings.py``.
 
 Modules are found in the current directory (or *cwd*), on ``sys.path`` and in ``src/``.
 Spec mistakes raise :class:`~fcmigrate.errors.AppLoadError` (one line with the fix); the
@@ -355,7 +354,7 @@ def _import(name: str, spec: str, root: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         missing = exc.name
         if type(exc).__qualname__ == "PackageNotFoundError":
-            raise  # importlib.metadata's: a distribution's metadata, not a module, is missing
+            raise  # a distribution's metadata is missing, not a module
         # Only the module the spec asks for (or its package) being absent is the user's typo.
         # A ModuleNotFoundError for anything else was raised by an import inside the user's
         # code: a missing dependency, which they must see with their own traceback.

@@ -59,6 +59,23 @@ from django.http import HttpResponse
 urlpatterns.append(
     path("media-link/", lambda request: HttpResponse(default_storage.url("uploads/a b.txt")))
 )
+
+
+def context_urls(request):
+    # An old template's links: the context processors' STATIC_URL and MEDIA_URL.
+    from django.template import engines
+
+    template = engines["django"].from_string("{{ STATIC_URL }}a.css|{{ MEDIA_URL }}b.png")
+    return HttpResponse(template.render(request=request))
+
+
+urlpatterns.append(path("context-urls/", context_urls))
+"""
+CONTEXT_PROCESSORS = """
+TEMPLATES[0]["OPTIONS"]["context_processors"] += [
+    "django.template.context_processors.static",
+    "django.template.context_processors.media",
+]
 """
 MANIFEST_STORAGES = """
 STORAGES = {
@@ -117,7 +134,7 @@ def copy_site(dest: Path, *, static_url: str, keep_static_root: bool, manifest: 
     if not keep_static_root:
         assert 'STATIC_ROOT = BASE_DIR / "staticfiles"\n' in text
         text = text.replace('STATIC_ROOT = BASE_DIR / "staticfiles"\n', "")
-    text += f"\nMEDIA_URL = {static_url.replace('static', 'media')!r}\n"
+    text += f"\nMEDIA_URL = {static_url.replace('static', 'media')!r}\n" + CONTEXT_PROCESSORS
     if manifest:
         text += MANIFEST_STORAGES
     settings.write_text(text, encoding="utf-8")
@@ -440,6 +457,15 @@ def test_admin_css_links_follow_each_request_in_one_process(site: Site) -> None:
     assert all(bool(re.search(r"base\.[0-9a-f]{12}\.css$", link)) == hashed for _, link in links)
     # One process answered all of them: the links changed per request, not per process.
     assert site.server.stderr().count("Booting worker") == 1
+
+
+def test_context_processor_urls_follow_each_request(site: Site) -> None:
+    """``{{ STATIC_URL }}`` in python.org's base template: root-relative, as Django's
+    context processor gives it, it would leave FC's prefix."""
+    for prefix in ("", PREFIX, ""):
+        reply = fetch(site.server, f"{prefix}/context-urls/")
+        assert reply.status == 200
+        assert reply.text == f"{prefix}/static/a.css|{prefix}/media/b.png"
 
 
 def test_media_links_follow_each_request(site: Site) -> None:
